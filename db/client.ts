@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import pg from 'pg'
+import type { DB } from './tables.ts'
+
+export type Dialect = 'sqlite' | 'postgres'
+
+export interface Database {
+  db: Kysely<DB>
+  dialect: Dialect
+  close(): Promise<void>
+}
+
+export interface DbOptions {
+  /** PostgreSQL schema to use (tests give each run its own). */
+  schema?: string
+  /** PostgreSQL pool size. */
+  poolSize?: number
+}
+
+/**
+ * Opens the database named by a DATABASE_URL: `postgres://...` (shared by
+ * replicas), else `sqlite:PATH` or a plain path (embedded). The only place
+ * that knows which dialect is in use.
+ */
+export function createDb(url: string, options: DbOptions = {}): Database {
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options)
+  return openSqlite(url.replace(/^sqlite:(\/\/)?/, ''))
+}
+
+function openSqlite(path: string): Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const handle = new SqliteDatabase(path)
+  handle.pragma('journal_mode = WAL')
+  // Another process (the CLI, a second gateway) may hold the write lock briefly: wait, don't fail.
+  handle.pragma('busy_timeout = 5000')
+  handle.pragma('synchronous = NORMAL')
+  handle.pragma('foreign_keys = ON')
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: handle }) })
+  return { db, dialect: 'sqlite', close: () => db.destroy() }
+}
+
+function openPostgres(url: string, { schema, poolSize = 10 }: DbOptions): Database {
+  // int8 (bigint) columns hold epoch seconds, kopecks and token counts: all far below 2^53.
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as 'text'),
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  })
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  return { db, dialect: 'postgres', close: () => db.destroy() }
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely'
+import * as m0001 from './0001_init.ts'
+
+/** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
+export const migrations: Record<string, Migration> = {
+  '0001_init': m0001,
+}

@@ -1,0 +1,170 @@
+import type { Insertable, Selectable, Updateable } from 'kysely'
+
+/**
+ * The Kysely view of the database, snake_case like the tables.
+ * Conventions: timestamps are integer epoch seconds; money is integer minor
+ * units (kopecks); booleans are integers 0/1 (the same on SQLite and PostgreSQL);
+ * JSON columns are text.
+ */
+export interface DB {
+  gateway_user: GatewayUserTable
+  gateway_api_key: ApiKeyTable
+  billing_plan: PlanTable
+  billing_subscription: SubscriptionTable
+  billing_quota_counter: QuotaCounterTable
+  billing_reservation: ReservationTable
+  billing_usage: UsageTable
+  billing_transaction: TransactionTable
+  billing_webhook_event: WebhookEventTable
+}
+
+export interface GatewayUserTable {
+  id: string
+  email: string | null
+  role: string
+  created_at: number
+  last_seen_at: number
+}
+
+export interface ApiKeyTable {
+  id: string
+  user_id: string
+  name: string
+  /** SHA-256 of the key, hex; the key itself is shown once and never stored. */
+  key_hash: string
+  /** The first characters of the key, to tell keys apart in a list. */
+  key_prefix: string
+  created_at: number
+  last_used_at: number | null
+  revoked_at: number | null
+}
+
+export interface PlanTable {
+  id: string
+  name: string
+  name_ru: string | null
+  description: string | null
+  description_ru: string | null
+  /** Kopecks. */
+  price: number
+  currency: string
+  interval: 'day' | 'week' | 'month' | 'year'
+  /** JSON {tokens_input, tokens_output, requests}: a missing or null metric is unlimited. */
+  quotas: string
+  /** JSON array of feature names. */
+  features: string
+  is_active: number
+  display_order: number
+  created_at: number
+  updated_at: number
+}
+
+export type SubscriptionStatus = 'active' | 'past_due' | 'canceled' | 'expired'
+
+export interface SubscriptionTable {
+  id: string
+  user_id: string
+  plan_id: string
+  status: SubscriptionStatus
+  current_period_start: number
+  current_period_end: number
+  /** The moment periods are counted from, so a plan started on Jan 31 renews on Feb 28, then Mar 31. */
+  period_anchor: number
+  cancel_at_period_end: number
+  auto_renew: number
+  payment_method_id: string | null
+  /** When a past_due subscription falls back to the default plan. */
+  grace_until: number | null
+  created_at: number
+  updated_at: number
+}
+
+export type Metric = 'requests' | 'tokens_input' | 'tokens_output'
+
+export interface QuotaCounterTable {
+  subscription_id: string
+  period_start: number
+  metric: Metric
+  used: number
+  reserved: number
+  updated_at: number
+}
+
+export interface ReservationTable {
+  request_id: string
+  user_id: string
+  subscription_id: string
+  period_start: number
+  requests: number
+  tokens_input: number
+  tokens_output: number
+  model_id: string | null
+  chat_id: string | null
+  created_at: number
+}
+
+export interface UsageTable {
+  id: string
+  user_id: string
+  subscription_id: string | null
+  metric: Metric
+  amount: number
+  model_id: string | null
+  chat_id: string | null
+  request_id: string | null
+  /** 1 when counted by the gateway's tokenizer because the upstream gave no usage. */
+  estimated: number
+  created_at: number
+}
+
+export type TransactionStatus =
+  | 'pending'
+  | 'waiting_for_capture'
+  | 'succeeded'
+  | 'canceled'
+  | 'refunded'
+
+export interface TransactionTable {
+  id: string
+  user_id: string
+  plan_id: string | null
+  kind: 'payment' | 'renewal' | 'refund'
+  /** Kopecks. */
+  amount: number
+  currency: string
+  status: TransactionStatus
+  provider: string
+  provider_payment_id: string | null
+  /** The Idempotence-Key of the YooKassa call that created it, stored before the call. */
+  idempotence_key: string | null
+  description: string | null
+  /** JSON object: cancellation reason, refund ids, period, test flag... */
+  metadata: string
+  refunded_amount: number
+  created_at: number
+  updated_at: number
+}
+
+export interface WebhookEventTable {
+  id: string
+  event: string
+  object_id: string | null
+  source_ip: string | null
+  /** The raw notification body, for audit. */
+  body: string
+  /** applied | ignored | rejected | failed, and why. */
+  outcome: string
+  received_at: number
+}
+
+export type UserRow = Selectable<GatewayUserTable>
+export type ApiKeyRow = Selectable<ApiKeyTable>
+export type PlanRow = Selectable<PlanTable>
+export type NewPlanRow = Insertable<PlanTable>
+export type PlanUpdate = Updateable<PlanTable>
+export type SubscriptionRow = Selectable<SubscriptionTable>
+export type QuotaCounterRow = Selectable<QuotaCounterTable>
+export type ReservationRow = Selectable<ReservationTable>
+export type UsageRow = Selectable<UsageTable>
+export type TransactionRow = Selectable<TransactionTable>
+export type WebhookEventRow = Selectable<WebhookEventTable>

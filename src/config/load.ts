@@ -1,0 +1,152 @@
+import { pathToFileURL } from 'node:url'
+import { resolve } from 'node:path'
+import { configSchema, type Config } from './schema.ts'
+
+/** Values that come from the environment only, never from the config file. */
+export interface Secrets {
+  jwtSecret?: string
+  /** Upstream name -> API key sent upstream. */
+  upstreamApiKeys: Record<string, string | undefined>
+  yookassaShopId?: string
+  yookassaSecretKey?: string
+  yookassaWebhookSecret?: string
+}
+
+export interface LoadedConfig {
+  config: Readonly<Config>
+  secrets: Readonly<Secrets>
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>
+
+/** Environment variable -> where it lands in the config, and how it is parsed. */
+const ENV_OVERRIDES: Array<{ env: string; path: string[]; parse?: (raw: string) => unknown }> = [
+  { env: 'PORT', path: ['server', 'port'], parse: toNumber },
+  { env: 'HOST', path: ['server', 'host'] },
+  { env: 'PUBLIC_URL', path: ['server', 'publicUrl'] },
+  { env: 'TRUST_PROXY', path: ['server', 'trustProxy'], parse: toTrustProxy },
+  { env: 'DATABASE_URL', path: ['database', 'url'] },
+  { env: 'JWT_JWKS_URL', path: ['auth', 'jwksUrl'] },
+  { env: 'JWT_ISSUER', path: ['auth', 'issuer'] },
+  { env: 'JWT_AUDIENCE', path: ['auth', 'audience'] },
+  { env: 'DEFAULT_PLAN_ID', path: ['billing', 'defaultPlanId'] },
+  { env: 'BILLING_RETURN_HOSTS', path: ['billing', 'returnHosts'], parse: toList },
+  { env: 'YOOKASSA_API_URL', path: ['yookassa', 'apiUrl'] },
+  { env: 'YOOKASSA_TRUSTED_IPS', path: ['yookassa', 'trustedIps'], parse: toList },
+  { env: 'LOG_LEVEL', path: ['logLevel'] },
+]
+
+const DEFAULT_UPSTREAM_URL = 'https://api.openai.com/v1'
+
+/**
+ * Layers the environment over the config file's object, validates it and
+ * returns it frozen. Pure: the caller reads the file and passes process.env.
+ * A bad value fails with a message naming its key (and the variable it came from).
+ */
+export function loadConfig({ file = {}, env }: { file?: unknown; env: Env }): LoadedConfig {
+  const raw = structuredClone((file ?? {}) as Record<string, unknown>)
+  const origin = new Map<string, string>()
+
+  for (const { env: name, path, parse } of ENV_OVERRIDES) {
+    const value = env[name]
+    if (value === undefined || value === '') continue
+    setPath(raw, path, parse ? parse(value) : value)
+    origin.set(path.join('.'), name)
+  }
+  applyDefaultUpstream(raw, env, origin)
+
+  const result = configSchema.safeParse(raw)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const key = issue.path.map(String).join('.') || '(root)'
+      const from = origin.get(key) ?? origin.get(issue.path.slice(0, 2).map(String).join('.'))
+      return `${key}${from ? ` (from ${from})` : ''}: ${issue.message}`
+    })
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
+  }
+
+  const config = result.data
+  const secrets: Secrets = {
+    jwtSecret: nonEmpty(env.JWT_SECRET),
+    upstreamApiKeys: Object.fromEntries(
+      config.upstreams.map((u) => [
+        u.name,
+        nonEmpty(env[u.apiKeyEnv ?? 'UPSTREAM_API_KEY']) ??
+          (u.name === 'default' ? nonEmpty(env.OPENAI_API_KEY) : undefined),
+      ]),
+    ),
+    yookassaShopId: nonEmpty(env.YOOKASSA_SHOP_ID),
+    yookassaSecretKey: nonEmpty(env.YOOKASSA_SECRET_KEY),
+    yookassaWebhookSecret: nonEmpty(env.YOOKASSA_WEBHOOK_SECRET),
+  }
+  return { config: deepFreeze(config), secrets: Object.freeze(secrets) }
+}
+
+/** Imports gateway.config.ts (or .js) at run time; tsx compiles it, no build step. */
+export async function readConfigFile(path: string): Promise<unknown> {
+  const url = pathToFileURL(resolve(path)).href
+  try {
+    const module = (await import(url)) as { default?: unknown }
+    return module.default ?? {}
+  } catch (error) {
+    throw new ConfigError(`Cannot load config file ${path}: ${(error as Error).message}`)
+  }
+}
+
+/** UPSTREAM_BASE_URL replaces (or creates) the upstream named "default". */
+function applyDefaultUpstream(raw: Record<string, unknown>, env: Env, origin: Map<string, string>) {
+  const upstreams = Array.isArray(raw.upstreams) ? (raw.upstreams as Record<string, unknown>[]) : []
+  const baseUrl = nonEmpty(env.UPSTREAM_BASE_URL)
+  let index = upstreams.findIndex((u) => u?.name === 'default')
+  if (index === -1 && (baseUrl || upstreams.length === 0)) {
+    upstreams.push({ name: 'default', baseUrl: DEFAULT_UPSTREAM_URL, apiKeyEnv: 'UPSTREAM_API_KEY' })
+    index = upstreams.length - 1
+  }
+  if (baseUrl && index >= 0) {
+    upstreams[index] = { ...upstreams[index], baseUrl }
+    origin.set(`upstreams.${index}.baseUrl`, 'UPSTREAM_BASE_URL')
+  }
+  raw.upstreams = upstreams
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown) {
+  let node = target
+  for (const key of path.slice(0, -1)) {
+    const next = node[key]
+    node[key] = typeof next === 'object' && next !== null ? { ...next } : {}
+    node = node[key] as Record<string, unknown>
+  }
+  node[path.at(-1)!] = value
+}
+
+function toNumber(raw: string): unknown {
+  return /^\d+$/.test(raw.trim()) ? Number(raw) : raw
+}
+
+function toList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+}
+
+function toTrustProxy(raw: string): unknown {
+  const value = raw.trim().toLowerCase()
+  if (value === 'true') return true
+  if (value === 'false' || value === '0') return false
+  return toNumber(value)
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}

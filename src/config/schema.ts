@@ -1,0 +1,150 @@
+import { z } from 'zod'
+
+/**
+ * The operator's configuration, as gateway.config.ts writes it and the
+ * environment overrides it. Secrets are not part of it: they come from the
+ * environment only (see Secrets in load.ts), and a file that tries to carry
+ * one fails validation as an unknown key.
+ */
+const upstreamSchema = z.strictObject({
+  name: z.string().min(1),
+  /** OpenAI-compatible base URL ending in /v1. */
+  baseUrl: z.url(),
+  /** Name of the environment variable holding this upstream's API key. */
+  apiKeyEnv: z.string().min(1).optional(),
+  /** Model name patterns routed here (`*` wildcards); the first match wins, then the default. */
+  models: z.array(z.string().min(1)).default(['*']),
+  connectTimeoutMs: z.number().int().positive().default(10_000),
+  /** Time to the response headers: a long prompt can take a while before the first byte. */
+  headersTimeoutMs: z.number().int().positive().default(300_000),
+  /** Longest silence between two body chunks. */
+  bodyTimeoutMs: z.number().int().positive().default(300_000),
+  connections: z.number().int().positive().default(128),
+})
+
+const metricQuotas = z
+  .strictObject({
+    tokens_input: z.number().int().nonnegative().nullable().optional(),
+    tokens_output: z.number().int().nonnegative().nullable().optional(),
+    requests: z.number().int().nonnegative().nullable().optional(),
+  })
+  .nullable()
+  .optional()
+
+/** A plan seeded from the config file (same shape as POST /api/v1/billing/plans). */
+export const seedPlanSchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  price: z.union([z.number(), z.string()]),
+  currency: z.string().default('RUB'),
+  interval: z.enum(['day', 'week', 'month', 'year']).default('month'),
+  quotas: metricQuotas,
+  features: z.array(z.string()).default([]),
+})
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).default(3000),
+      host: z.string().min(1).default('0.0.0.0'),
+      /** Largest request body; long chat prompts with images are several MiB. */
+      bodyLimitBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(10 * 1024 * 1024),
+      publicUrl: z.url().optional(),
+      /** Take the client address from X-Forwarded-For: false, true (every hop) or a hop count. */
+      trustProxy: z.union([z.boolean(), z.number().int().nonnegative()]).default(false),
+      /** How long SIGTERM waits for in-flight requests before closing anyway. */
+      shutdownGraceMs: z.number().int().nonnegative().default(30_000),
+    })
+    .prefault({}),
+  database: z.strictObject({ url: z.string().min(1).default('sqlite:./data/gateway.db') }).prefault({}),
+  auth: z
+    .strictObject({
+      jwksUrl: z.url().optional(),
+      issuer: z.string().optional(),
+      audience: z.string().optional(),
+    })
+    .prefault({}),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  upstreams: z.array(upstreamSchema).default([]),
+  /** Plan feature -> model name patterns it grants (API.md, "Plan features grant models"). */
+  features: z.record(z.string(), z.array(z.string().min(1))).default({}),
+  plans: z.array(seedPlanSchema).default([]),
+  billing: z
+    .strictObject({
+      defaultPlanId: z.string().min(1).default('free'),
+      /** Hosts a payment's return_url may point to; empty means the host of server.publicUrl. */
+      returnHosts: z.array(z.string().min(1)).default([]),
+      /** Subscriptions and plan lookups are cached this long per process. */
+      entitlementCacheMs: z.number().int().nonnegative().default(5_000),
+    })
+    .prefault({}),
+  quota: z
+    .strictObject({
+      /** Output tokens reserved when a request names no max_tokens. */
+      defaultOutputReserve: z.number().int().positive().default(4096),
+      /** Upper bound of the output reservation, whatever max_tokens says. */
+      maxOutputReserve: z.number().int().positive().default(32_768),
+      /** A reservation older than this is a crashed request's and is released by the sweeper. */
+      reservationTtlSeconds: z.number().int().positive().default(900),
+      /**
+       * What a client disconnect mid-stream does upstream: `cancel` aborts it and bills the
+       * prompt plus the output delivered so far; `drain` keeps reading (bounded) for the true usage.
+       */
+      disconnectPolicy: z.enum(['cancel', 'drain']).default('cancel'),
+      drainTimeoutMs: z.number().int().positive().default(30_000),
+      /** Usage above this many tokens per request is absurd and is not credited. */
+      maxTokensPerRequest: z.number().int().positive().default(10_000_000),
+    })
+    .prefault({}),
+  yookassa: z
+    .strictObject({
+      apiUrl: z.url().default('https://api.yookassa.ru/v3'),
+      /** Comma-separated CIDRs allowed to send notifications (YooKassa's published ranges). */
+      trustedIps: z
+        .array(z.string().min(1))
+        .default([
+          '185.71.76.0/27',
+          '185.71.77.0/27',
+          '77.75.153.0/25',
+          '77.75.156.11/32',
+          '77.75.156.35/32',
+          '77.75.154.128/25',
+          '2a02:5180::/32',
+        ]),
+      requestTimeoutMs: z.number().int().positive().default(10_000),
+      /** Credit payments YooKassa marks `test: true` (only for a test shop). */
+      allowTestPayments: z.boolean().default(false),
+      /** Ask YooKassa to save the card and renew automatically before the period ends. */
+      autoRenew: z.boolean().default(false),
+      renewBeforeSeconds: z.number().int().nonnegative().default(86_400),
+      /** After a failed renewal the subscription stays past_due this long, then falls back. */
+      graceSeconds: z.number().int().nonnegative().default(3 * 86_400),
+      /** A payment still pending after this is re-read from YooKassa by the reconciliation job. */
+      reconcileAfterSeconds: z.number().int().nonnegative().default(300),
+      /** A pending payment older than this is expired locally (confirmation links live ~1 h). */
+      expirePendingAfterSeconds: z.number().int().positive().default(86_400),
+      receipt: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** 54-FZ VAT code: 1 no VAT ... 11 = 22 % (base rate from 2026). */
+          vatCode: z.number().int().min(1).max(12).default(1),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  jobs: z
+    .strictObject({
+      /** How often the background jobs (sweep, reconcile, renew, rollover) run. */
+      intervalMs: z.number().int().positive().default(60_000),
+      enabled: z.boolean().default(true),
+    })
+    .prefault({}),
+})
+
+export type GatewayConfigInput = z.input<typeof configSchema>
+export type Config = z.output<typeof configSchema>
+export type UpstreamConfig = z.output<typeof upstreamSchema>

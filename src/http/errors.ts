@@ -1,0 +1,81 @@
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { ZodError } from 'zod'
+
+/**
+ * The one error module. Every error on every route leaves as OpenAI's envelope
+ * {"error": {"message", "type", "code", "param"}} so SDKs surface it well.
+ * The status and type of each code live in one table.
+ */
+const CODES = {
+  invalid_json: [400, 'invalid_request_error'],
+  invalid_request: [400, 'invalid_request_error'],
+  validation_failed: [400, 'invalid_request_error'],
+  unknown_metric: [400, 'invalid_request_error'],
+  invalid_api_key: [401, 'invalid_request_error'],
+  missing_credentials: [401, 'invalid_request_error'],
+  invalid_webhook_secret: [401, 'invalid_request_error'],
+  no_subscription: [402, 'insufficient_quota'],
+  permission_denied: [403, 'permission_error'],
+  model_not_allowed: [403, 'permission_error'],
+  forbidden_source: [403, 'permission_error'],
+  not_found: [404, 'not_found_error'],
+  method_not_allowed: [405, 'invalid_request_error'],
+  conflict: [409, 'conflict_error'],
+  payload_too_large: [413, 'invalid_request_error'],
+  quota_exceeded: [429, 'insufficient_quota'],
+  internal_error: [500, 'server_error'],
+  upstream_error: [502, 'upstream_error'],
+  billing_not_configured: [503, 'server_error'],
+  provider_unavailable: [503, 'server_error'],
+  upstream_timeout: [504, 'timeout_error'],
+} as const satisfies Record<string, readonly [ContentfulStatusCode, string]>
+
+export type ErrorCode = keyof typeof CODES
+
+export interface ErrorBody {
+  error: { message: string; type: string; code: string; param: string | null }
+}
+
+export class GatewayError extends Error {
+  readonly status: ContentfulStatusCode
+  readonly type: string
+  readonly headers: Record<string, string>
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: { param?: string | null; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause })
+    const [status, type] = CODES[code]
+    this.status = status
+    this.type = type
+    this.param = options.param ?? null
+    this.headers = options.headers ?? {}
+  }
+
+  readonly param: string | null
+
+  toBody(): ErrorBody {
+    return { error: { message: this.message, type: this.type, code: this.code, param: this.param } }
+  }
+}
+
+/** A 400 that names every bad field, from a zod error. */
+export function validationError(error: ZodError, prefix?: string): GatewayError {
+  const fields = error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.')
+    return { path: path || '(body)', message: issue.message }
+  })
+  const message = fields.map((f) => `${f.path}: ${f.message}`).join('; ')
+  return new GatewayError('validation_failed', `Invalid request: ${message}`, {
+    param: fields.map((f) => f.path).join(','),
+  })
+}
+
+/** Writes a GatewayError as a response on the given context. */
+export function errorResponse(c: Context, error: GatewayError): Response {
+  for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
+  return c.json(error.toBody(), error.status)
+}

@@ -1,0 +1,48 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** Prometheus metrics, one registry per app instance (tests build several). */
+export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) {
+  const registry = new Registry()
+  if (defaults) collectDefaultMetrics({ register: registry })
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'gateway_http_requests_total',
+      help: 'HTTP requests answered, by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'gateway_http_request_duration_seconds',
+      help: 'Time to the response headers, by route',
+      labelNames: ['route'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    tokens: new Counter({
+      name: 'gateway_tokens_total',
+      help: 'Tokens metered, by metric and model',
+      labelNames: ['metric', 'model'] as const,
+      registers: [registry],
+    }),
+    quotaRefusals: new Counter({
+      name: 'gateway_quota_refusals_total',
+      help: 'Requests refused for quota, by metric',
+      labelNames: ['metric'] as const,
+      registers: [registry],
+    }),
+    upstreamErrors: new Counter({
+      name: 'gateway_upstream_errors_total',
+      help: 'Upstream failures, by kind (status, timeout, reset)',
+      labelNames: ['upstream', 'kind'] as const,
+      registers: [registry],
+    }),
+    webhookEvents: new Counter({
+      name: 'gateway_webhook_events_total',
+      help: 'YooKassa notifications, by event and outcome',
+      labelNames: ['event', 'outcome'] as const,
+      registers: [registry],
+    }),
+  }
+}
+export type Metrics = ReturnType<typeof createMetrics>
