@@ -21,7 +21,9 @@ export interface MigrationStatus {
 export async function migrationStatus(db: Kysely<any>): Promise<MigrationStatus> {
   const all = await createMigrator(db).getMigrations()
   return {
-    applied: all.filter((m) => m.executedAt).map((m) => ({ name: m.name, executedAt: m.executedAt! })),
+    applied: all
+      .filter((m) => m.executedAt)
+      .map((m) => ({ name: m.name, executedAt: m.executedAt! })),
     pending: all.filter((m) => !m.executedAt).map((m) => m.name),
   }
 }

@@ -70,11 +70,19 @@ export interface SubscriptionTable {
   current_period_end: number
   /** The moment periods are counted from, so a plan started on Jan 31 renews on Feb 28, then Mar 31. */
   period_anchor: number
+  /**
+   * End of the time paid for (paid plans; null on free ones). Quota periods keep
+   * rolling monthly (or per the plan's interval) until it is reached, so two
+   * payments buy two periods with a full quota each.
+   */
+  paid_until: number | null
   cancel_at_period_end: number
   auto_renew: number
   payment_method_id: string | null
   /** When a past_due subscription falls back to the default plan. */
   grace_until: number | null
+  /** Bumped by every update: the optimistic-concurrency guard (see updateSubscriptionIf). */
+  version: number
   created_at: number
   updated_at: number
 }
@@ -141,6 +149,8 @@ export interface TransactionTable {
   /** JSON object: cancellation reason, refund ids, period, test flag... */
   metadata: string
   refunded_amount: number
+  /** A refund row: the payment transaction it refunds. */
+  parent_id: string | null
   created_at: number
   updated_at: number
 }

@@ -1,13 +1,13 @@
 import type { Database } from '../db/client.ts'
-import type { Config } from './config/schema.ts'
+import { createEntitlementCache, type EntitlementCache } from './billing/entitlements.ts'
 import type { Secrets } from './config/load.ts'
-import type { Clock } from './lib/clock.ts'
-import type { Ids } from './lib/ids.ts'
+import type { Config } from './config/schema.ts'
+import { type Clock, systemClock } from './lib/clock.ts'
+import { type Ids, randomIds } from './lib/ids.ts'
 import type { Logger } from './lib/logger.ts'
-import type { Metrics } from './lib/metrics.ts'
-import type { EntitlementCache } from './billing/entitlements.ts'
-import type { Upstreams } from './pipeline/upstreams.ts'
-import type { YooKassaClient } from './yookassa/client.ts'
+import { createMetrics, type Metrics } from './lib/metrics.ts'
+import { createUpstreams, type Upstreams } from './pipeline/upstreams.ts'
+import { createYooKassaClient, type YooKassaClient } from './yookassa/client.ts'
 
 /**
  * Everything the app needs, passed in explicitly: only main.ts (and the CLI)
@@ -28,4 +28,31 @@ export interface Deps {
   upstreams: Upstreams
   /** null when YOOKASSA_SHOP_ID / YOOKASSA_SECRET_KEY are not set. */
   yookassa: YooKassaClient | null
+}
+
+export interface CreateDepsOptions {
+  config: Readonly<Config>
+  secrets: Readonly<Secrets>
+  database: Database
+  logger: Logger
+  clock?: Clock
+  ids?: Ids
+  metrics?: Metrics
+  /** Tests point YooKassa and upstreams at loopback fakes through config; these replace whole parts. */
+  overrides?: Partial<Pick<Deps, 'upstreams' | 'yookassa' | 'entitlements'>>
+}
+
+/** Builds the Deps from configuration: the one place collaborators are constructed. */
+export function createDeps(options: CreateDepsOptions): Deps {
+  const { config, secrets, database, logger, overrides = {} } = options
+  const clock = options.clock ?? systemClock
+  const ids = options.ids ?? randomIds
+  const metrics = options.metrics ?? createMetrics()
+  const base = { config, secrets, database, logger, clock, ids, metrics }
+  return {
+    ...base,
+    entitlements: overrides.entitlements ?? createEntitlementCache(base),
+    upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
+    yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
+  }
 }

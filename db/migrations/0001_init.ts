@@ -24,7 +24,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('last_used_at', 'bigint')
     .addColumn('revoked_at', 'bigint')
     .execute()
-  await db.schema.createIndex('gateway_api_key_user').on('gateway_api_key').column('user_id').execute()
+  await db.schema
+    .createIndex('gateway_api_key_user')
+    .on('gateway_api_key')
+    .column('user_id')
+    .execute()
 
   await db.schema
     .createTable('billing_plan')
@@ -53,10 +57,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('current_period_start', 'bigint', (c) => c.notNull())
     .addColumn('current_period_end', 'bigint', (c) => c.notNull())
     .addColumn('period_anchor', 'bigint', (c) => c.notNull())
+    .addColumn('paid_until', 'bigint')
     .addColumn('cancel_at_period_end', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('auto_renew', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('payment_method_id', 'text')
     .addColumn('grace_until', 'bigint')
+    .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute()
@@ -87,7 +93,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('used', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('reserved', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
-    .addPrimaryKeyConstraint('billing_quota_counter_pk', ['subscription_id', 'period_start', 'metric'])
+    .addPrimaryKeyConstraint('billing_quota_counter_pk', [
+      'subscription_id',
+      'period_start',
+      'metric',
+    ])
     .execute()
 
   await db.schema
@@ -127,7 +137,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('billing_usage')
     .columns(['user_id', 'created_at'])
     .execute()
-  await db.schema.createIndex('billing_usage_request').on('billing_usage').column('request_id').execute()
+  await db.schema
+    .createIndex('billing_usage_request')
+    .on('billing_usage')
+    .column('request_id')
+    .execute()
 
   await db.schema
     .createTable('billing_transaction')
@@ -144,6 +158,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('description', 'text')
     .addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}'))
     .addColumn('refunded_amount', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('parent_id', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute()
@@ -156,6 +171,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createIndex('billing_transaction_status')
     .on('billing_transaction')
     .columns(['status', 'created_at'])
+    .execute()
+  await db.schema
+    .createIndex('billing_transaction_parent')
+    .on('billing_transaction')
+    .column('parent_id')
     .execute()
 
   await db.schema

@@ -1,6 +1,8 @@
-// Interface published first so the proxy can be written against it; the lead implements it.
 import type { SubscriptionRow } from '../../db/tables.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { ensureCounters } from './ledger.repo.ts'
 import type { Plan } from './plan.ts'
+import { ensureLiveSubscription, type SubscriptionContext } from './subscriptions.service.ts'
 
 /** What a user may do right now: their live subscription, its plan and current period. */
 export interface Entitlement {
@@ -18,4 +20,47 @@ export interface EntitlementCache {
   get(userId: string): Promise<Entitlement | null>
   /** Forget a user's entry (or everyone's) after a change made in this process. */
   invalidate(userId?: string): void
+}
+
+const MAX_ENTRIES = 100_000
+
+/**
+ * Keeps each user's entitlement for a short TTL so the hot path does not query
+ * the plan and subscription per request. Staleness is bounded and harmless to
+ * quotas: limits are enforced by the counters' conditional UPDATEs in the
+ * database, and an entry is never used past its period's end.
+ */
+export function createEntitlementCache(ctx: SubscriptionContext): EntitlementCache {
+  const entries = new Map<string, { value: Entitlement | null; expiresAt: number }>()
+  const ttlMs = ctx.config.billing.entitlementCacheMs
+
+  async function load(userId: string): Promise<Entitlement | null> {
+    const live = await ensureLiveSubscription(ctx, userId)
+    if (!live) return null
+    await ensureCounters(
+      ctx.database.db,
+      { subscriptionId: live.subscription.id, periodStart: live.subscription.current_period_start },
+      nowSeconds(ctx.clock),
+    )
+    return { userId, ...live }
+  }
+
+  return {
+    async get(userId) {
+      const nowMs = ctx.clock.now()
+      const cached = entries.get(userId)
+      if (cached && nowMs < cached.expiresAt) {
+        const ended = cached.value && nowMs >= cached.value.subscription.current_period_end * 1000
+        if (!ended) return cached.value
+      }
+      const value = await load(userId)
+      if (entries.size >= MAX_ENTRIES) entries.clear()
+      if (ttlMs > 0) entries.set(userId, { value, expiresAt: nowMs + ttlMs })
+      return value
+    },
+    invalidate(userId) {
+      if (userId === undefined) entries.clear()
+      else entries.delete(userId)
+    },
+  }
 }

@@ -1,7 +1,27 @@
-// Interface published first so the proxy can be written against it; the lead implements it.
+import type { Transaction } from 'kysely'
+import type { DB, ReservationRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
-import type { Amounts, Metric } from './metrics.ts'
+import { nowSeconds } from '../lib/clock.ts'
 import type { Entitlement } from './entitlements.ts'
+import {
+  type CounterKey,
+  findStaleReservations,
+  insertReservation,
+  insertUsageRows,
+  lockCounter,
+  moveCounter,
+  readCounter,
+  reserveStrict,
+  takeReservation,
+} from './ledger.repo.ts'
+import { type Amounts, METRICS, type Metric } from './metrics.ts'
+
+/**
+ * The quota ledger. Counters per (subscription, period, metric) hold `used`
+ * and `reserved`; a request reserves before it goes upstream and ends in
+ * exactly one settle or release, found by its request id. Each step is one
+ * short transaction; none spans an upstream call.
+ */
 
 export interface ReserveRequest {
   requestId: string
@@ -23,34 +43,146 @@ export type ReserveResult =
   | { ok: false; metric: Metric; limit: number; used: number; requested: number; periodEnd: number }
 
 /**
- * Atomically reserves `amounts` against the entitlement's current period:
- * requests and tokens_input are strict (used + reserved + n <= limit);
- * tokens_output is capped (reserves min(n, what remains), fails only when nothing remains).
- * Any metric short -> nothing changes.
+ * Metrics whose size is unknown in advance are capped: reserve what remains, up
+ * to the request's ask, and refuse only when nothing remains. The overshoot is
+ * then bounded by one answer; the others must fit whole.
  */
+const CAPPED: ReadonlySet<Metric> = new Set(['tokens_output'])
+
+class Refused extends Error {
+  constructor(readonly detail: Extract<ReserveResult, { ok: false }>) {
+    super(`quota refused for ${detail.metric}`)
+  }
+}
+
+/** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
-  _deps: Deps,
-  _entitlement: Entitlement,
-  _request: ReserveRequest,
+  deps: Deps,
+  entitlement: Entitlement,
+  request: ReserveRequest,
 ): Promise<ReserveResult> {
-  throw new Error('not implemented yet')
+  const { subscription, plan } = entitlement
+  const key: CounterKey = {
+    subscriptionId: subscription.id,
+    periodStart: subscription.current_period_start,
+  }
+  const periodEnd = subscription.current_period_end
+  const now = nowSeconds(deps.clock)
+  try {
+    return await deps.database.db.transaction().execute(async (trx) => {
+      const reserved = { ...request.amounts }
+      const remaining = {} as Record<Metric, number | null>
+      // Always in METRICS order, so concurrent transactions lock rows in one order (no deadlock).
+      for (const metric of METRICS) {
+        const limit = plan.quotas[metric]
+        const asked = request.amounts[metric]
+        const refuse = (used: number) =>
+          new Refused({ ok: false, metric, limit: limit ?? 0, used, requested: asked, periodEnd })
+
+        if (limit !== null && CAPPED.has(metric) && asked > 0) {
+          const counter = await lockCounter(trx, key, metric)
+          if (!counter) throw new Error(`quota counter missing for ${metric}`)
+          const left = limit - counter.used - counter.reserved
+          if (left <= 0) throw refuse(counter.used)
+          reserved[metric] = Math.min(asked, left)
+        }
+        const after = await reserveStrict(trx, key, metric, reserved[metric], limit)
+        if (!after) {
+          const counter = await readCounter(trx, key, metric)
+          if (!counter) throw new Error(`quota counter missing for ${metric}`)
+          throw refuse(counter.used)
+        }
+        remaining[metric] = limit === null ? null : limit - after.used - after.reserved
+      }
+      await insertReservation(trx, {
+        request_id: request.requestId,
+        user_id: entitlement.userId,
+        subscription_id: subscription.id,
+        period_start: key.periodStart,
+        ...reserved,
+        model_id: request.modelId ?? null,
+        chat_id: request.chatId ?? null,
+        created_at: now,
+      })
+      return { ok: true as const, reserved, remaining, periodEnd }
+    })
+  } catch (error) {
+    if (error instanceof Refused) return error.detail
+    throw error
+  }
 }
 
 /**
- * Moves the reservation to `used` with the actual amounts (which may exceed
- * the estimate) and appends billing_usage rows, in one transaction.
- * Idempotent by request id: returns false when there was nothing to settle.
+ * Moves the reservation to `used` with the actual amounts (which may exceed the
+ * estimate: overruns are recorded, never dropped) and appends billing_usage rows,
+ * in one transaction. Idempotent: false when there was nothing left to settle.
  */
 export async function settle(
-  _deps: Deps,
-  _requestId: string,
-  _actual: Amounts,
-  _options: { estimated?: boolean } = {},
+  deps: Deps,
+  requestId: string,
+  actual: Amounts,
+  options: { estimated?: boolean } = {},
 ): Promise<boolean> {
-  throw new Error('not implemented yet')
+  const now = nowSeconds(deps.clock)
+  return deps.database.db.transaction().execute(async (trx) => {
+    const reservation = await takeReservation(trx, requestId)
+    if (!reservation) return false
+    await moveAll(trx, reservation, actual, now)
+    await insertUsageRows(
+      trx,
+      METRICS.filter((m) => actual[m] > 0).map((metric) => ({
+        id: deps.ids.next(),
+        user_id: reservation.user_id,
+        subscription_id: reservation.subscription_id,
+        metric,
+        amount: actual[metric],
+        model_id: reservation.model_id,
+        chat_id: reservation.chat_id,
+        request_id: requestId,
+        estimated: options.estimated && metric !== 'requests' ? 1 : 0,
+        created_at: now,
+      })),
+    )
+    return true
+  })
 }
 
-/** Returns the reservation. Idempotent by request id: false when there was nothing to release. */
-export async function release(_deps: Deps, _requestId: string): Promise<boolean> {
-  throw new Error('not implemented yet')
+/** Returns the reservation unused. Idempotent: false when there was nothing to release. */
+export async function release(deps: Deps, requestId: string): Promise<boolean> {
+  const now = nowSeconds(deps.clock)
+  return deps.database.db.transaction().execute(async (trx) => {
+    const reservation = await takeReservation(trx, requestId)
+    if (!reservation) return false
+    await moveAll(trx, reservation, { requests: 0, tokens_input: 0, tokens_output: 0 }, now)
+    return true
+  })
+}
+
+/**
+ * Releases reservations older than the TTL: they belong to requests whose process
+ * died mid-flight (a live request settles long before). Returns how many it released.
+ */
+export async function sweepStaleReservations(deps: Deps): Promise<number> {
+  const olderThan = nowSeconds(deps.clock) - deps.config.quota.reservationTtlSeconds
+  let released = 0
+  for (const { request_id } of await findStaleReservations(deps.database.db, olderThan, 500)) {
+    if (await release(deps, request_id)) released++
+  }
+  if (released > 0) deps.logger.warn({ released }, 'BILLING swept stale quota reservations')
+  return released
+}
+
+async function moveAll(
+  trx: Transaction<DB>,
+  reservation: ReservationRow,
+  actual: Amounts,
+  now: number,
+) {
+  const key = { subscriptionId: reservation.subscription_id, periodStart: reservation.period_start }
+  for (const metric of METRICS) {
+    const usedDelta = actual[metric]
+    const reservedDelta = Number(reservation[metric])
+    if (usedDelta === 0 && reservedDelta === 0) continue
+    await moveCounter(trx, key, metric, { usedDelta, reservedDelta, now })
+  }
 }

@@ -1,0 +1,91 @@
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
+import type { Deps } from '../deps.ts'
+import type { Principal } from '../http/env.ts'
+import { GatewayError } from '../http/errors.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { findLiveKeyByHash, touchKey } from './api-keys.repo.ts'
+import { API_KEY_PREFIX, hashApiKey } from './api-keys.service.ts'
+import { upsertUser } from './users.repo.ts'
+
+/** Algorithms are pinned: HS256 for the shared secret, asymmetric ones for a JWKS (never `none`). */
+const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA']
+/** A user seen within this window is not written again (one upsert per user per process and window). */
+const USER_REFRESH_MS = 5 * 60_000
+/** last_used_at of an API key is written at most this often. */
+const KEY_TOUCH_SECONDS = 60
+
+export type Authenticator = (token: string) => Promise<Principal>
+
+/**
+ * Turns a bearer token into a Principal: a gateway API key (sk-...) or a JWT
+ * verified with jose (HS256 from JWT_SECRET, or a JWKS with issuer and audience).
+ */
+export function createAuthenticator(deps: Deps): Authenticator {
+  const { config, secrets, clock } = deps
+  const jwks: JWTVerifyGetKey | null = config.auth.jwksUrl
+    ? createRemoteJWKSet(new URL(config.auth.jwksUrl))
+    : null
+  const hmacKey = secrets.jwtSecret ? new TextEncoder().encode(secrets.jwtSecret) : null
+  const seenUsers = new Map<string, number>()
+
+  async function verifyJwt(token: string): Promise<Principal> {
+    const options = {
+      currentDate: new Date(clock.now()),
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+    }
+    let payload: JWTPayload
+    try {
+      if (jwks)
+        ({ payload } = await jwtVerify(token, jwks, { ...options, algorithms: JWKS_ALGORITHMS }))
+      else if (hmacKey)
+        ({ payload } = await jwtVerify(token, hmacKey, { ...options, algorithms: ['HS256'] }))
+      else throw new Error('no JWT verification configured')
+    } catch (error) {
+      throw new GatewayError('invalid_api_key', 'Invalid or expired token', { cause: error })
+    }
+    // Open WebUI tokens carry the user id as `id`; standard ones as `sub`.
+    const userId = typeof payload.sub === 'string' ? payload.sub : payload.id
+    if (typeof userId !== 'string' || userId === '') {
+      throw new GatewayError('invalid_api_key', 'Token names no user (sub or id)')
+    }
+    const principal: Principal = {
+      userId,
+      email: typeof payload.email === 'string' ? payload.email : null,
+      role: payload.role === 'admin' ? 'admin' : 'user',
+      via: { kind: 'jwt' },
+    }
+    await rememberUser(principal)
+    return principal
+  }
+
+  async function rememberUser(principal: Principal) {
+    const key = `${principal.userId}\u0000${principal.role}\u0000${principal.email}`
+    const seen = seenUsers.get(key)
+    if (seen !== undefined && clock.now() - seen < USER_REFRESH_MS) return
+    await upsertUser(deps.database.db, {
+      ...principal,
+      id: principal.userId,
+      now: nowSeconds(clock),
+    })
+    if (seenUsers.size > 50_000) seenUsers.clear()
+    seenUsers.set(key, clock.now())
+  }
+
+  async function verifyApiKey(token: string): Promise<Principal> {
+    const key = await findLiveKeyByHash(deps.database.db, hashApiKey(token))
+    if (!key) throw new GatewayError('invalid_api_key', 'Invalid API key')
+    const now = nowSeconds(clock)
+    if (key.last_used_at === null || now - key.last_used_at >= KEY_TOUCH_SECONDS) {
+      await touchKey(deps.database.db, key.id, now)
+    }
+    return {
+      userId: key.user_id,
+      email: key.email ?? null,
+      role: key.role === 'admin' ? 'admin' : 'user',
+      via: { kind: 'api_key', keyId: key.id },
+    }
+  }
+
+  return (token) => (token.startsWith(API_KEY_PREFIX) ? verifyApiKey(token) : verifyJwt(token))
+}

@@ -1,0 +1,28 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { DB, UserRow } from '../../db/tables.ts'
+
+type Db = Kysely<DB> | Transaction<DB>
+
+/** Records a user on first sight and refreshes what their token says about them. */
+export async function upsertUser(
+  db: Db,
+  user: { id: string; email: string | null; role: string; now: number },
+): Promise<void> {
+  await db
+    .insertInto('gateway_user')
+    .values({
+      id: user.id,
+      email: user.email,
+      role: user.role,
+      created_at: user.now,
+      last_seen_at: user.now,
+    })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({ email: user.email, role: user.role, last_seen_at: user.now }),
+    )
+    .execute()
+}
+
+export async function findUser(db: Db, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('gateway_user').selectAll().where('id', '=', id).executeTakeFirst()
+}

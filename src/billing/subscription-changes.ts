@@ -1,0 +1,105 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { DB, SubscriptionRow } from '../../db/tables.ts'
+import { periodContaining } from './periods.ts'
+import type { Plan } from './plan.ts'
+import {
+  findLiveSubscription,
+  insertLiveSubscription,
+  updateSubscriptionIf,
+} from './subscriptions.repo.ts'
+import {
+  newSubscriptionRow,
+  type SubscriptionContext,
+  startDefaultSubscription,
+} from './subscriptions.service.ts'
+
+/**
+ * Changes of plan and paid time. Each takes the transaction it runs in, so a
+ * caller (a payment, a refund, an admin grant) commits its own records and the
+ * subscription change together, and each returns the resulting live row.
+ * Callers invalidate the entitlement cache after commit.
+ */
+
+type Trx = Transaction<DB> | Kysely<DB>
+
+export class SubscriptionConflict extends Error {
+  constructor() {
+    super('the subscription changed concurrently')
+  }
+}
+
+/** Ends the live subscription (if any) and starts `row` in its place. */
+export async function replaceLiveSubscription(
+  trx: Trx,
+  userId: string,
+  row: SubscriptionRow,
+  endAs: 'canceled' | 'expired',
+  now: number,
+): Promise<SubscriptionRow> {
+  const live = await findLiveSubscription(trx, userId)
+  if (live && !(await updateSubscriptionIf(trx, live, { status: endAs, updated_at: now }))) {
+    throw new SubscriptionConflict()
+  }
+  if (!(await insertLiveSubscription(trx, row))) throw new SubscriptionConflict()
+  return row
+}
+
+/** An admin gives a user `plan` for `periods` periods from now (the default plan: unpaid, open-ended). */
+export async function grantPlan(
+  ctx: SubscriptionContext,
+  trx: Trx,
+  { userId, plan, periods, now }: { userId: string; plan: Plan; periods: number; now: number },
+): Promise<SubscriptionRow> {
+  const isDefault = plan.id === ctx.config.billing.defaultPlanId
+  const row = newSubscriptionRow(ctx, userId, plan, now, isDefault ? null : periods)
+  return replaceLiveSubscription(trx, userId, row, 'canceled', now)
+}
+
+/**
+ * A payment for `plan` succeeded. Policy: a user already on that plan gets one
+ * more interval after the paid time they have (periods keep their anchor);
+ * a user on any other plan switches now, with a fresh period and quota
+ * (what they had left on the old plan is not carried over).
+ */
+export async function applyPaidPeriod(
+  ctx: SubscriptionContext,
+  trx: Trx,
+  input: { userId: string; plan: Plan; now: number; paymentMethodId?: string | null },
+): Promise<SubscriptionRow> {
+  const { userId, plan, now } = input
+  const live = await findLiveSubscription(trx, userId)
+  const paymentMethod =
+    input.paymentMethodId !== undefined && input.paymentMethodId !== null
+      ? { payment_method_id: input.paymentMethodId, auto_renew: 1 }
+      : {}
+
+  if (live && live.plan_id === plan.id && live.paid_until !== null) {
+    const paidFrom = Math.max(live.paid_until, live.current_period_start)
+    const paidUntil = periodContaining(live.period_anchor, plan.interval, paidFrom).end
+    const changes = {
+      status: 'active' as const,
+      paid_until: paidUntil,
+      grace_until: null,
+      cancel_at_period_end: 0,
+      updated_at: now,
+      ...paymentMethod,
+    }
+    if (!(await updateSubscriptionIf(trx, live, changes))) throw new SubscriptionConflict()
+    return { ...live, ...changes, version: live.version + 1 }
+  }
+  const row = { ...newSubscriptionRow(ctx, userId, plan, now, 1), ...paymentMethod }
+  return replaceLiveSubscription(trx, userId, row, 'canceled', now)
+}
+
+/** Ends the live subscription now and puts the user back on the default plan. */
+export async function endNowToDefault(
+  ctx: SubscriptionContext,
+  trx: Trx,
+  { userId, now, endAs }: { userId: string; now: number; endAs: 'canceled' | 'expired' },
+): Promise<void> {
+  const live = await findLiveSubscription(trx, userId)
+  if (live && !(await updateSubscriptionIf(trx, live, { status: endAs, updated_at: now }))) {
+    throw new SubscriptionConflict()
+  }
+  await startDefaultSubscription(ctx, trx, userId, now)
+}

@@ -1,0 +1,62 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { DB, SubscriptionRow, SubscriptionStatus } from '../../db/tables.ts'
+
+type Db = Kysely<DB> | Transaction<DB>
+
+const LIVE: SubscriptionStatus[] = ['active', 'past_due']
+
+/** The user's live (active or past_due) subscription; a unique index allows at most one. */
+export async function findLiveSubscription(db: Db, userId: string) {
+  return db
+    .selectFrom('billing_subscription')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('status', 'in', LIVE)
+    .executeTakeFirst()
+}
+
+export async function findSubscription(db: Db, id: string) {
+  return db.selectFrom('billing_subscription').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+/**
+ * Inserts a live subscription unless the user already has one (another request
+ * or replica won the race). Returns whether this call inserted it.
+ */
+export async function insertLiveSubscription(db: Db, row: SubscriptionRow): Promise<boolean> {
+  const result = await db
+    .insertInto('billing_subscription')
+    .values(row)
+    .onConflict((oc) => oc.column('user_id').where('status', 'in', LIVE).doNothing())
+    .executeTakeFirst()
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0
+}
+
+/**
+ * Updates a subscription only if nobody changed it since the caller read it
+ * (same version): the optimistic guard that makes rollover, cancel and payment
+ * application safe across replicas without row locks (SQLite has none).
+ */
+export async function updateSubscriptionIf(
+  db: Db,
+  expected: Pick<SubscriptionRow, 'id' | 'version'>,
+  changes: Partial<Omit<SubscriptionRow, 'id' | 'user_id' | 'created_at' | 'version'>>,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('billing_subscription')
+    .set({ ...changes, version: expected.version + 1 })
+    .where('id', '=', expected.id)
+    .where('version', '=', expected.version)
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}
+
+export async function listSubscriptions(
+  db: Db,
+  { userId, limit, before }: { userId?: string; limit: number; before?: string },
+) {
+  let query = db.selectFrom('billing_subscription').selectAll()
+  if (userId) query = query.where('user_id', '=', userId)
+  if (before) query = query.where('id', '<', before)
+  return query.orderBy('id', 'desc').limit(limit).execute()
+}

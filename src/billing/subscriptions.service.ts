@@ -1,0 +1,137 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { DB, SubscriptionRow } from '../../db/tables.ts'
+import type { Config } from '../config/schema.ts'
+import type { Clock } from '../lib/clock.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import type { Ids } from '../lib/ids.ts'
+import type { Logger } from '../lib/logger.ts'
+import { addInterval, periodContaining } from './periods.ts'
+import { type Plan, planFromRow } from './plan.ts'
+import { findPlan } from './plans.repo.ts'
+import { decideRollover } from './rollover.ts'
+import {
+  findLiveSubscription,
+  insertLiveSubscription,
+  updateSubscriptionIf,
+} from './subscriptions.repo.ts'
+
+type Db = Kysely<DB> | Transaction<DB>
+
+/** What the subscription rules need; a subset of Deps so jobs and the CLI can call them too. */
+export interface SubscriptionContext {
+  config: Readonly<Config>
+  database: { db: Kysely<DB> }
+  clock: Clock
+  ids: Ids
+  logger: Logger
+}
+
+export interface LiveSubscription {
+  subscription: SubscriptionRow
+  plan: Plan
+}
+
+/** Rounds of optimistic retry before giving up: each lost race means another writer progressed. */
+const MAX_ATTEMPTS = 8
+
+/**
+ * The user's live subscription at this moment, with its plan: periods rolled
+ * over lazily, ended subscriptions replaced by the default plan, and a user
+ * without one put on the default plan. null when no usable plan exists.
+ */
+export async function ensureLiveSubscription(
+  ctx: SubscriptionContext,
+  userId: string,
+): Promise<LiveSubscription | null> {
+  const { db } = ctx.database
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const now = nowSeconds(ctx.clock)
+    const sub = await findLiveSubscription(db, userId)
+    if (!sub) {
+      const started = await startDefaultSubscription(ctx, db, userId, now)
+      if (started === 'no_default_plan') return null
+      continue
+    }
+    const planRow = await findPlan(db, sub.plan_id)
+    const plan = planRow ? planFromRow(planRow) : undefined
+    const decision = decideRollover(sub, plan, now, ctx.config.yookassa.graceSeconds)
+    if (decision.kind === 'current' && plan) return { subscription: sub, plan }
+
+    if (decision.kind === 'roll') {
+      const changes = {
+        current_period_start: decision.period.start,
+        current_period_end: decision.period.end,
+        updated_at: now,
+        ...(decision.pastDue
+          ? { status: 'past_due' as const, grace_until: decision.pastDue.graceUntil }
+          : {}),
+      }
+      if (await updateSubscriptionIf(db, sub, changes)) {
+        ctx.logger.info(
+          {
+            userId,
+            subscriptionId: sub.id,
+            periodStart: decision.period.start,
+            pastDue: !!decision.pastDue,
+          },
+          'BILLING subscription period rolled over',
+        )
+      }
+      continue
+    }
+    if (decision.kind === 'end') {
+      if (await updateSubscriptionIf(db, sub, { status: decision.status, updated_at: now })) {
+        ctx.logger.info(
+          { userId, subscriptionId: sub.id, planId: sub.plan_id, status: decision.status },
+          'BILLING subscription ended, back to the default plan',
+        )
+      }
+    }
+  }
+  throw new Error(`subscription of ${userId} kept changing under us`)
+}
+
+/** Puts the user on the default plan from `now` (a no-op if another writer gave them a subscription). */
+export async function startDefaultSubscription(
+  ctx: SubscriptionContext,
+  db: Db,
+  userId: string,
+  now: number,
+): Promise<'started' | 'exists' | 'no_default_plan'> {
+  const planRow = await findPlan(db, ctx.config.billing.defaultPlanId)
+  if (!planRow || !planRow.is_active) return 'no_default_plan'
+  const plan = planFromRow(planRow)
+  const inserted = await insertLiveSubscription(
+    db,
+    newSubscriptionRow(ctx, userId, plan, now, null),
+  )
+  return inserted ? 'started' : 'exists'
+}
+
+/** A fresh live subscription row anchored at `now`; paidPeriods null for an unpaid (free) one. */
+export function newSubscriptionRow(
+  ctx: Pick<SubscriptionContext, 'ids'>,
+  userId: string,
+  plan: Plan,
+  now: number,
+  paidPeriods: number | null,
+): SubscriptionRow {
+  const period = periodContaining(now, plan.interval, now)
+  return {
+    id: ctx.ids.next(),
+    user_id: userId,
+    plan_id: plan.id,
+    status: 'active',
+    current_period_start: period.start,
+    current_period_end: period.end,
+    period_anchor: now,
+    paid_until: paidPeriods === null ? null : addInterval(now, plan.interval, paidPeriods),
+    cancel_at_period_end: 0,
+    auto_renew: 0,
+    payment_method_id: null,
+    grace_until: null,
+    version: 0,
+    created_at: now,
+    updated_at: now,
+  }
+}

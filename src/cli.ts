@@ -1,0 +1,98 @@
+import { parseArgs } from 'node:util'
+import { migrationStatus } from '../db/migrate.ts'
+import { createApiKey } from './auth/api-keys.service.ts'
+import { upsertUser } from './auth/users.repo.ts'
+import { createRootLogger, loadFromEnvironment, openDatabase } from './boot.ts'
+import { runPlansCommand } from './cli/plans.ts'
+import { mintToken } from './cli/token.ts'
+import { createDeps, type Deps } from './deps.ts'
+import { nowSeconds } from './lib/clock.ts'
+
+const USAGE = `usage: gateway <command>
+  start                         start the gateway (same as npm start)
+  migrate                       apply pending migrations
+  db status                     list applied and pending migrations
+  plans sync                    upsert the plans of gateway.config.ts
+  plans import FILE.json        upsert the plans in a JSON array file
+  plans export                  print all plans as JSON
+  token --sub ID [--role admin] [--email E] [--ttl SECONDS]
+                                mint a JWT signed with JWT_SECRET
+  keys create --user ID --name NAME [--role admin]
+                                create a gateway API key for a user (shown once)`
+
+async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
+  const loaded = await loadFromEnvironment(process.env)
+  const logger = createRootLogger(loaded)
+  const database = await openDatabase(loaded, logger)
+  const deps = createDeps({ ...loaded, database, logger })
+  try {
+    return await run(deps)
+  } finally {
+    await deps.upstreams.close()
+    await database.close()
+  }
+}
+
+async function main(argv: string[]) {
+  const [command, ...rest] = argv
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      sub: { type: 'string' },
+      role: { type: 'string' },
+      email: { type: 'string' },
+      ttl: { type: 'string' },
+      user: { type: 'string' },
+      name: { type: 'string' },
+    },
+  })
+  switch (command) {
+    case 'start':
+      await import('./main.ts')
+      return
+    case 'migrate':
+      await withDeps(async () => {})
+      return
+    case 'db':
+      if (positionals[0] !== 'status') break
+      await withDeps(async ({ database }) => {
+        const status = await migrationStatus(database.db)
+        for (const m of status.applied)
+          console.log(`applied  ${m.name}  ${m.executedAt.toISOString()}`)
+        for (const name of status.pending) console.log(`pending  ${name}`)
+        console.log(`${status.applied.length} applied, ${status.pending.length} pending`)
+      })
+      return
+    case 'plans':
+      await withDeps((deps) => runPlansCommand(deps, positionals))
+      return
+    case 'token': {
+      const loaded = await loadFromEnvironment(process.env)
+      console.log(await mintToken(loaded.secrets, values))
+      return
+    }
+    case 'keys':
+      if (positionals[0] !== 'create' || !values.user || !values.name) break
+      await withDeps(async (deps) => {
+        const user = values.user!
+        const role = values.role === 'admin' ? 'admin' : 'user'
+        await upsertUser(deps.database.db, {
+          id: user,
+          email: values.email ?? null,
+          role,
+          now: nowSeconds(deps.clock),
+        })
+        const created = await createApiKey(deps, user, values.name!)
+        console.log(JSON.stringify(created, null, 2))
+      })
+      return
+  }
+  console.error(USAGE)
+  process.exitCode = 2
+}
+
+main(process.argv.slice(2)).catch((error) => {
+  console.error(`gateway: ${(error as Error).message}`)
+  process.exitCode = 1
+})

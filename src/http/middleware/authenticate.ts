@@ -1,0 +1,30 @@
+import type { MiddlewareHandler } from 'hono'
+import type { Authenticator } from '../../auth/authenticate.ts'
+import type { AppEnv } from '../env.ts'
+import { GatewayError } from '../errors.ts'
+
+/** Requires `Authorization: Bearer <JWT or sk-key>` and sets the principal. */
+export function authenticate(verify: Authenticator): MiddlewareHandler<AppEnv> {
+  return async function authenticate(c, next) {
+    const header = c.req.header('authorization')
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+    if (!match) {
+      throw new GatewayError(
+        'missing_credentials',
+        'Missing bearer token in the Authorization header',
+      )
+    }
+    c.set('principal', await verify(match[1]!))
+    await next()
+  }
+}
+
+/** 403 unless the caller is an admin. Goes after authenticate(). */
+export function requireAdmin(): MiddlewareHandler<AppEnv> {
+  return async function requireAdmin(c, next) {
+    if (c.get('principal').role !== 'admin') {
+      throw new GatewayError('permission_denied', 'This route is for administrators')
+    }
+    await next()
+  }
+}

@@ -1,0 +1,37 @@
+import { sweepStaleReservations } from '../billing/ledger.service.ts'
+import type { Deps } from '../deps.ts'
+
+export interface Job {
+  name: string
+  run(deps: Deps): Promise<unknown>
+}
+
+/** The background jobs; each is safe to run on several replicas at once. */
+export const JOBS: Job[] = [{ name: 'sweep-reservations', run: sweepStaleReservations }]
+
+/**
+ * Runs every job every `jobs.intervalMs`, one pass at a time. Correctness never
+ * depends on it (periods roll over lazily on read); it only keeps things tidy.
+ */
+export function startJobs(deps: Deps, jobs: Job[] = JOBS) {
+  let running: Promise<void> = Promise.resolve()
+  const tick = () => {
+    running = running.then(async () => {
+      for (const job of jobs) {
+        try {
+          await job.run(deps)
+        } catch (error) {
+          deps.logger.error({ err: error, job: job.name }, 'background job failed')
+        }
+      }
+    })
+  }
+  const timer = deps.config.jobs.enabled ? setInterval(tick, deps.config.jobs.intervalMs) : null
+  timer?.unref()
+  return {
+    stop: () => {
+      if (timer) clearInterval(timer)
+    },
+    done: () => running,
+  }
+}

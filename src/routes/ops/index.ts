@@ -1,0 +1,24 @@
+import { Hono } from 'hono'
+import { migrationStatus } from '../../../db/migrate.ts'
+import type { AppEnv } from '../../http/env.ts'
+
+/** Public operational routes: liveness, readiness, Prometheus metrics. */
+export function createOpsRoutes() {
+  return new Hono<AppEnv>()
+    .get('/healthz', (c) => c.json({ status: 'ok' }))
+    .get('/readyz', async (c) => {
+      const { database, logger } = c.get('deps')
+      try {
+        const { pending } = await migrationStatus(database.db)
+        if (pending.length > 0) return c.json({ status: 'migrations_pending', pending }, 503)
+        return c.json({ status: 'ready', database: database.dialect })
+      } catch (error) {
+        logger.warn({ err: error }, 'readiness check failed: database unreachable')
+        return c.json({ status: 'database_unreachable' }, 503)
+      }
+    })
+    .get('/metrics', async (c) => {
+      const { registry } = c.get('deps').metrics
+      return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
+    })
+}
