@@ -1,6 +1,6 @@
-import { pathToFileURL } from 'node:url'
 import { resolve } from 'node:path'
-import { configSchema, type Config } from './schema.ts'
+import { pathToFileURL } from 'node:url'
+import { type Config, configSchema } from './schema.ts'
 
 /** Values that come from the environment only, never from the config file. */
 export interface Secrets {
@@ -101,7 +101,11 @@ function applyDefaultUpstream(raw: Record<string, unknown>, env: Env, origin: Ma
   const baseUrl = nonEmpty(env.UPSTREAM_BASE_URL)
   let index = upstreams.findIndex((u) => u?.name === 'default')
   if (index === -1 && (baseUrl || upstreams.length === 0)) {
-    upstreams.push({ name: 'default', baseUrl: DEFAULT_UPSTREAM_URL, apiKeyEnv: 'UPSTREAM_API_KEY' })
+    upstreams.push({
+      name: 'default',
+      baseUrl: DEFAULT_UPSTREAM_URL,
+      apiKeyEnv: 'UPSTREAM_API_KEY',
+    })
     index = upstreams.length - 1
   }
   if (baseUrl && index >= 0) {

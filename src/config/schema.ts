@@ -60,7 +60,9 @@ export const configSchema = z.strictObject({
       shutdownGraceMs: z.number().int().nonnegative().default(30_000),
     })
     .prefault({}),
-  database: z.strictObject({ url: z.string().min(1).default('sqlite:./data/gateway.db') }).prefault({}),
+  database: z
+    .strictObject({ url: z.string().min(1).default('sqlite:./data/gateway.db') })
+    .prefault({}),
   auth: z
     .strictObject({
       jwksUrl: z.url().optional(),
@@ -122,7 +124,11 @@ export const configSchema = z.strictObject({
       autoRenew: z.boolean().default(false),
       renewBeforeSeconds: z.number().int().nonnegative().default(86_400),
       /** After a failed renewal the subscription stays past_due this long, then falls back. */
-      graceSeconds: z.number().int().nonnegative().default(3 * 86_400),
+      graceSeconds: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(3 * 86_400),
       /** A payment still pending after this is re-read from YooKassa by the reconciliation job. */
       reconcileAfterSeconds: z.number().int().nonnegative().default(300),
       /** A pending payment older than this is expired locally (confirmation links live ~1 h). */

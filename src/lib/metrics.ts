@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
 
 /** Prometheus metrics, one registry per app instance (tests build several). */
 export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) {
