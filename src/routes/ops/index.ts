@@ -1,8 +1,10 @@
+import { swaggerUI } from '@hono/swagger-ui'
 import { Hono } from 'hono'
 import { migrationStatus } from '../../../db/migrate.ts'
 import type { AppEnv } from '../../http/env.ts'
+import { openApiDocument } from './openapi.ts'
 
-/** Public operational routes: liveness, readiness, Prometheus metrics. */
+/** Public operational routes: liveness, readiness, Prometheus metrics, API docs. */
 export function createOpsRoutes() {
   return new Hono<AppEnv>()
     .get('/healthz', (c) => c.json({ status: 'ok' }))
@@ -17,6 +19,8 @@ export function createOpsRoutes() {
         return c.json({ status: 'database_unreachable' }, 503)
       }
     })
+    .get('/openapi.json', (c) => c.json(openApiDocument(c.get('deps').config.server.publicUrl)))
+    .get('/docs', swaggerUI({ url: '/openapi.json' }))
     .get('/metrics', async (c) => {
       const { registry } = c.get('deps').metrics
       return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
