@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { createDb } from '../db/client.ts'
 import { migrationStatus } from '../db/migrate.ts'
 import { createApiKey } from './auth/api-keys.service.ts'
 import { upsertUser } from './auth/users.repo.ts'
@@ -33,6 +34,20 @@ async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
   }
 }
 
+/** A status command changes nothing: it opens the database without migrating it. */
+async function printMigrationStatus() {
+  const loaded = await loadFromEnvironment(process.env)
+  const database = createDb(loaded.config.database.url)
+  try {
+    const status = await migrationStatus(database.db)
+    for (const m of status.applied) console.log(`applied  ${m.name}  ${m.executedAt.toISOString()}`)
+    for (const name of status.pending) console.log(`pending  ${name}`)
+    console.log(`${status.applied.length} applied, ${status.pending.length} pending`)
+  } finally {
+    await database.close()
+  }
+}
+
 async function main(argv: string[]) {
   const [command, ...rest] = argv
   const { values, positionals } = parseArgs({
@@ -56,13 +71,7 @@ async function main(argv: string[]) {
       return
     case 'db':
       if (positionals[0] !== 'status') break
-      await withDeps(async ({ database }) => {
-        const status = await migrationStatus(database.db)
-        for (const m of status.applied)
-          console.log(`applied  ${m.name}  ${m.executedAt.toISOString()}`)
-        for (const name of status.pending) console.log(`pending  ${name}`)
-        console.log(`${status.applied.length} applied, ${status.pending.length} pending`)
-      })
+      await printMigrationStatus()
       return
     case 'plans':
       await withDeps((deps) => runPlansCommand(deps, positionals))
