@@ -1,5 +1,8 @@
 import { sweepStaleReservations } from '../billing/ledger.service.ts'
+import { rollOverEndedSubscriptions } from '../billing/rollover.job.ts'
 import type { Deps } from '../deps.ts'
+import { runReconcilePayments } from './reconcile-payments.ts'
+import { runRenewSubscriptions } from './renew-subscriptions.ts'
 
 export interface Job {
   name: string
@@ -7,7 +10,12 @@ export interface Job {
 }
 
 /** The background jobs; each is safe to run on several replicas at once. */
-export const JOBS: Job[] = [{ name: 'sweep-reservations', run: sweepStaleReservations }]
+export const JOBS: Job[] = [
+  { name: 'sweep-reservations', run: sweepStaleReservations },
+  { name: 'rollover-subscriptions', run: rollOverEndedSubscriptions },
+  { name: 'reconcile-payments', run: runReconcilePayments },
+  { name: 'renew-subscriptions', run: runRenewSubscriptions },
+]
 
 /**
  * Runs every job every `jobs.intervalMs`, one pass at a time. Correctness never

@@ -1,0 +1,168 @@
+import type { Deps } from '../deps.ts'
+import type { Principal } from '../http/env.ts'
+import { GatewayError } from '../http/errors.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { formatMoney } from '../lib/money.ts'
+import { mergeMeta } from '../yookassa/apply-helpers.ts'
+import { applyPayment } from '../yookassa/apply-payment.ts'
+import { isYooKassaError } from '../yookassa/errors.ts'
+import { buildPaymentRequest } from '../yookassa/payment-request.ts'
+import { planFromRow } from './plan.ts'
+import { findPlan } from './plans.repo.ts'
+import { bindProviderId, insertTransaction, moveTransactionStatus } from './transactions.repo.ts'
+
+export interface CheckoutResult {
+  transaction_id: string
+  payment_id: string
+  status: string
+  confirmation_url: string | null
+  amount: string
+  currency: string
+  plan_id: string
+}
+
+/**
+ * POST /payment: the pending transaction row (with its Idempotence-Key and
+ * the exact request body) is committed BEFORE YooKassa is called. If the
+ * process dies after YooKassa created the payment, nothing is lost: the
+ * notification finds the row by the transaction id in the payment's
+ * metadata, and the reconciliation job replays the stored request under the
+ * stored key, which YooKassa answers with the same payment.
+ */
+export async function createCheckout(
+  deps: Deps,
+  principal: Principal,
+  input: { planId: string; returnUrl: string },
+): Promise<CheckoutResult> {
+  const yookassa = deps.yookassa
+  if (!yookassa) {
+    throw new GatewayError('billing_not_configured', 'Payments are not configured on this gateway')
+  }
+  const row = await findPlan(deps.database.db, input.planId)
+  if (!row?.is_active) throw new GatewayError('not_found', `No active plan ${input.planId}`)
+  const plan = planFromRow(row)
+  if (plan.price <= 0 || plan.id === deps.config.billing.defaultPlanId) {
+    throw new GatewayError('invalid_request', `Plan ${plan.id} is free and needs no payment`, {
+      param: 'plan_id',
+    })
+  }
+  checkReturnUrl(deps, input.returnUrl)
+  if (deps.config.yookassa.receipt.enabled && !principal.email) {
+    throw new GatewayError('invalid_request', 'A receipt (54-FZ) needs an email in the token', {
+      param: 'email',
+    })
+  }
+
+  const now = nowSeconds(deps.clock)
+  const transactionId = deps.ids.next()
+  const idempotenceKey = deps.ids.next()
+  const request = buildPaymentRequest({
+    config: deps.config,
+    plan,
+    transactionId,
+    userId: principal.userId,
+    kind: 'payment',
+    email: principal.email,
+    returnUrl: input.returnUrl,
+  })
+  const transaction = {
+    id: transactionId,
+    user_id: principal.userId,
+    plan_id: plan.id,
+    kind: 'payment' as const,
+    amount: plan.price,
+    currency: plan.currency,
+    status: 'pending' as const,
+    provider: 'yookassa',
+    provider_payment_id: null,
+    idempotence_key: idempotenceKey,
+    description: request.description,
+    metadata: JSON.stringify({ request }),
+    refunded_amount: 0,
+    parent_id: null,
+    created_at: now,
+    updated_at: now,
+  }
+  await insertTransaction(deps.database.db, transaction)
+
+  let payment: Awaited<ReturnType<typeof yookassa.createPayment>>
+  try {
+    payment = await yookassa.createPayment(request, idempotenceKey)
+  } catch (error) {
+    if (isYooKassaError(error) && !error.transient) {
+      // A 4xx is final: this attempt is over (a new one gets a new key).
+      await moveTransactionStatus(deps.database.db, transactionId, ['pending'], 'canceled', {
+        metadata: mergeMeta(transaction, {
+          error: { code: error.code, description: error.description },
+        }),
+        now: nowSeconds(deps.clock),
+      })
+      deps.logger.error(
+        { transactionId, code: error.code, status: error.status },
+        'BILLING YooKassa refused the payment',
+      )
+      throw new GatewayError('upstream_error', `YooKassa refused the payment: ${error.code}`)
+    }
+    deps.logger.error(
+      { transactionId, err: error },
+      'BILLING YooKassa unreachable, payment left pending',
+    )
+    throw new GatewayError('provider_unavailable', 'The payment provider is unavailable, try again')
+  }
+  await bindProviderId(deps.database.db, transactionId, payment.id, nowSeconds(deps.clock))
+  let status: string = 'pending'
+  if (payment.status !== 'pending') {
+    const bound = { ...transaction, provider_payment_id: payment.id }
+    const applied = await applyPayment(deps, yookassa, bound, payment)
+    status = applied.outcome === 'credited' ? 'succeeded' : payment.status
+  }
+  deps.logger.info(
+    {
+      transactionId,
+      paymentId: payment.id,
+      userId: principal.userId,
+      planId: plan.id,
+      amount: plan.price,
+    },
+    'BILLING payment created',
+  )
+  return {
+    transaction_id: transactionId,
+    payment_id: payment.id,
+    status,
+    confirmation_url: payment.confirmation?.confirmation_url ?? null,
+    amount: formatMoney(plan.price),
+    currency: plan.currency,
+    plan_id: plan.id,
+  }
+}
+
+/** No open redirects: the return URL's host must be one the operator listed. */
+function checkReturnUrl(deps: Deps, returnUrl: string) {
+  const allowed = deps.config.billing.returnHosts.length
+    ? deps.config.billing.returnHosts
+    : deps.config.server.publicUrl
+      ? [new URL(deps.config.server.publicUrl).host]
+      : []
+  let url: URL
+  try {
+    url = new URL(returnUrl)
+  } catch {
+    throw new GatewayError('invalid_request', 'return_url is not a URL', { param: 'return_url' })
+  }
+  const hosts = allowed.map((h) => h.toLowerCase())
+  const ok =
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    !url.username &&
+    !url.password &&
+    (hosts.includes(url.host.toLowerCase()) || hosts.includes(url.hostname.toLowerCase()))
+  if (!ok) {
+    throw new GatewayError(
+      'invalid_request',
+      'return_url must point to an allowed host (BILLING_RETURN_HOSTS)',
+      {
+        param: 'return_url',
+      },
+    )
+  }
+}

@@ -1,0 +1,127 @@
+import type { SubscriptionRow, TransactionRow } from '../../db/tables.ts'
+import { findUser } from '../auth/users.repo.ts'
+import { planFromRow } from '../billing/plan.ts'
+import { findPlan } from '../billing/plans.repo.ts'
+import {
+  bindProviderId,
+  findTransactionByKey,
+  insertTransactionIfAbsent,
+} from '../billing/transactions.repo.ts'
+import type { Deps } from '../deps.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { readMeta } from '../yookassa/apply-helpers.ts'
+import { applyPayment } from '../yookassa/apply-payment.ts'
+import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts'
+import { buildPaymentRequest } from '../yookassa/payment-request.ts'
+import { listDueRenewals } from '../yookassa/renewals.repo.ts'
+
+const BATCH = 100
+
+/**
+ * Charges subscriptions that renew automatically, `renewBeforeSeconds`
+ * before their paid time ends, with the saved payment method. One charge per
+ * subscription and period, however many replicas run this: the renewal row's
+ * Idempotence-Key is derived from the subscription id and the period being
+ * bought (its start = the current paid_until), the key column is unique, and
+ * two replicas that both send it get the same payment back from YooKassa.
+ * A failed (canceled) charge makes the subscription past_due for the grace
+ * period; the period is not charged again (no dunning retries), and after
+ * the grace the rollover returns the user to the default plan.
+ */
+export async function runRenewSubscriptions(deps: Deps) {
+  const yookassa = deps.yookassa
+  const counts = { due: 0, charged: 0, failed: 0, skipped: 0 }
+  if (!yookassa) return counts
+  const now = nowSeconds(deps.clock)
+  const due = await listDueRenewals(deps.database.db, {
+    now,
+    dueBefore: now + deps.config.yookassa.renewBeforeSeconds,
+    limit: BATCH,
+  })
+  for (const sub of due) {
+    counts.due++
+    try {
+      const outcome = await renewOne(deps, yookassa, sub, now)
+      counts[outcome]++
+    } catch (error) {
+      counts.failed++
+      deps.logger.warn(
+        { err: error, subscriptionId: sub.id },
+        'BILLING renewal attempt failed, will retry',
+      )
+    }
+  }
+  if (counts.due > 0) deps.logger.info(counts, 'BILLING renewal pass')
+  return counts
+}
+
+async function renewOne(
+  deps: Deps,
+  yookassa: YooKassaClient,
+  sub: SubscriptionRow,
+  now: number,
+): Promise<'charged' | 'failed' | 'skipped'> {
+  const { db } = deps.database
+  const planRow = await findPlan(db, sub.plan_id)
+  const periodStart = sub.paid_until!
+  if (!planRow?.is_active || planRow.price <= 0) return 'skipped'
+  const plan = planFromRow(planRow)
+  const key = `renew-${sub.id}-${periodStart}`
+
+  const id = deps.ids.next()
+  const user = await findUser(db, sub.user_id)
+  const request = buildPaymentRequest({
+    config: deps.config,
+    plan,
+    transactionId: id,
+    userId: sub.user_id,
+    kind: 'renewal',
+    email: user?.email ?? null,
+    paymentMethodId: sub.payment_method_id!,
+  })
+  const fresh: TransactionRow = {
+    id,
+    user_id: sub.user_id,
+    plan_id: plan.id,
+    kind: 'renewal',
+    amount: plan.price,
+    currency: plan.currency,
+    status: 'pending',
+    provider: 'yookassa',
+    provider_payment_id: null,
+    idempotence_key: key,
+    description: request.description,
+    metadata: JSON.stringify({ subscription_id: sub.id, period_start: periodStart, request }),
+    refunded_amount: 0,
+    parent_id: null,
+    created_at: now,
+    updated_at: now,
+  }
+  // Whoever inserts first owns the row; everyone else works on that same row and body.
+  const row = (await insertTransactionIfAbsent(db, fresh))
+    ? fresh
+    : await findTransactionByKey(db, key)
+  if (row?.status !== 'pending' || row.provider_payment_id) return 'skipped'
+
+  const stored = readMeta(row).request as CreatePaymentRequest
+  const payment = await yookassa.createPayment(stored, key)
+  await bindProviderId(db, row.id, payment.id, now)
+  const result = await applyPayment(
+    deps,
+    yookassa,
+    { ...row, provider_payment_id: payment.id },
+    payment,
+  )
+  deps.logger.info(
+    {
+      subscriptionId: sub.id,
+      transactionId: row.id,
+      paymentId: payment.id,
+      outcome: result.outcome,
+    },
+    'BILLING renewal charged',
+  )
+  if (result.outcome === 'credited') return 'charged'
+  if (result.outcome === 'canceled') return 'failed'
+  return 'skipped'
+}

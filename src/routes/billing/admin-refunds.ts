@@ -1,0 +1,41 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { transactionToJson } from '../../billing/transactions.service.ts'
+import type { AppEnv } from '../../http/env.ts'
+import { GatewayError } from '../../http/errors.ts'
+import { validate } from '../../http/validate.ts'
+import { parseMoney } from '../../lib/money.ts'
+import { refundTransaction } from '../../yookassa/refund.service.ts'
+
+const refundBody = z
+  .strictObject({
+    // "400.00" (or 400) for a partial refund; absent for everything that remains.
+    amount: z.union([z.string(), z.number()]).optional(),
+  })
+  .default({})
+
+/**
+ * POST /api/v1/billing/admin/transactions/{id}/refund (admin): 201 with the
+ * refund transaction and the payment it refunds.
+ */
+export function createAdminRefundRoutes() {
+  return new Hono<AppEnv>().post('/:id/refund', validate('json', refundBody), async (c) => {
+    const body = c.req.valid('json')
+    let amount: number | undefined
+    if (body.amount !== undefined) {
+      const parsed = parseMoney(body.amount)
+      if (parsed === null || parsed <= 0) {
+        throw new GatewayError('validation_failed', 'amount must be a positive sum like "400.00"', {
+          param: 'amount',
+        })
+      }
+      amount = parsed
+    }
+    const { refund, payment } = await refundTransaction(c.get('deps'), {
+      transactionId: c.req.param('id'),
+      amount,
+      adminId: c.get('principal').userId,
+    })
+    return c.json({ refund: transactionToJson(refund), payment: transactionToJson(payment) }, 201)
+  })
+}

@@ -1,0 +1,23 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { createCheckout } from '../../billing/payments.service.ts'
+import type { AppEnv } from '../../http/env.ts'
+import { validate } from '../../http/validate.ts'
+
+const paymentBody = z.strictObject({
+  plan_id: z.string().trim().min(1).max(100),
+  // YooKassa takes return_url up to 2048 characters (reference 2.1).
+  return_url: z.string().trim().min(1).max(2048),
+})
+
+/** POST /api/v1/billing/payment: starts a YooKassa checkout for a plan (authenticated). */
+export function createPaymentRoutes() {
+  return new Hono<AppEnv>().post('/', validate('json', paymentBody), async (c) => {
+    const body = c.req.valid('json')
+    const result = await createCheckout(c.get('deps'), c.get('principal'), {
+      planId: body.plan_id,
+      returnUrl: body.return_url,
+    })
+    return c.json(result, 201)
+  })
+}

@@ -1,0 +1,40 @@
+import type { Transaction } from 'kysely'
+import type { DB, TransactionRow } from '../../db/tables.ts'
+import { SubscriptionConflict } from '../billing/subscription-changes.ts'
+import type { Deps } from '../deps.ts'
+
+/** Lost races with another writer of the same subscription before giving up (each means progress). */
+const MAX_ATTEMPTS = 6
+
+/**
+ * Runs `work` in one short database transaction and retries it when the
+ * subscription changed under it (optimistic guard): the whole transaction,
+ * status move included, rolls back and runs again on fresh rows.
+ */
+export async function inTransaction<T>(
+  deps: Pick<Deps, 'database'>,
+  work: (trx: Transaction<DB>) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.database.db.transaction().execute(work)
+    } catch (error) {
+      if (!(error instanceof SubscriptionConflict) || attempt >= MAX_ATTEMPTS) throw error
+    }
+  }
+}
+
+export type TransactionMeta = Record<string, unknown>
+
+export function readMeta(row: Pick<TransactionRow, 'metadata'>): TransactionMeta {
+  try {
+    const parsed = JSON.parse(row.metadata) as unknown
+    return parsed && typeof parsed === 'object' ? (parsed as TransactionMeta) : {}
+  } catch {
+    return {}
+  }
+}
+
+export function mergeMeta(row: Pick<TransactionRow, 'metadata'>, extra: TransactionMeta): string {
+  return JSON.stringify({ ...readMeta(row), ...extra })
+}

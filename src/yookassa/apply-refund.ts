@@ -1,0 +1,133 @@
+import type { Transaction } from 'kysely'
+import type { DB, TransactionRow } from '../../db/tables.ts'
+import { endNowToDefault } from '../billing/subscription-changes.ts'
+import { findLiveSubscription } from '../billing/subscriptions.repo.ts'
+import {
+  addRefundedAmount,
+  findTransaction,
+  findTransactionByProviderId,
+  insertTransactionIfAbsent,
+  moveTransactionStatus,
+} from '../billing/transactions.repo.ts'
+import type { Deps } from '../deps.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { inTransaction, mergeMeta } from './apply-helpers.ts'
+import type { Refund } from './schemas.ts'
+
+export type RefundOutcome =
+  | 'refunded'
+  | 'canceled'
+  | 'waiting'
+  | 'duplicate'
+  | 'unknown'
+  | 'rejected'
+
+/**
+ * Applies a refund as YooKassa shows it (GET /refunds/{id}), exactly once:
+ * the refund's own row is the guard (pending -> succeeded, or inserted with
+ * the unique refund id for a refund made in YooKassa's cabinet), and the
+ * payment row's refunded_amount, its status and the subscription change
+ * commit with it.
+ *
+ * Refund policy: a FULL refund (everything paid on that payment returned)
+ * revokes what it bought: a user still on that plan returns to the default
+ * plan now. A PARTIAL refund is a goodwill gesture: the paid period is kept.
+ */
+export async function applyRefund(deps: Deps, refund: Refund): Promise<{ outcome: RefundOutcome }> {
+  const payment = await findTransactionByProviderId(deps.database.db, refund.payment_id)
+  if (!payment || payment.kind === 'refund') return { outcome: 'unknown' }
+  if (refund.status === 'pending') return { outcome: 'waiting' }
+  const now = nowSeconds(deps.clock)
+
+  if (refund.status === 'canceled') {
+    // There is no refund.canceled notification: the reconciliation job finds these by polling.
+    const row = await findRefundRow(deps.database.db, refund)
+    const reason = refund.cancellation_details?.reason ?? 'unknown'
+    const moved =
+      row &&
+      (await moveTransactionStatus(deps.database.db, row.id, ['pending'], 'canceled', {
+        provider_payment_id: refund.id,
+        metadata: mergeMeta(row, { cancellation: { reason } }),
+        now,
+      }))
+    if (moved) deps.logger.warn({ refundId: refund.id, reason }, 'BILLING refund canceled')
+    return { outcome: moved ? 'canceled' : 'duplicate' }
+  }
+
+  if (refund.amount.currency !== payment.currency) {
+    deps.logger.error({ refundId: refund.id }, 'BILLING refund currency differs from its payment')
+    return { outcome: 'rejected' }
+  }
+  const result = await inTransaction(deps, async (trx) => {
+    if (!(await claimRefund(trx, payment, refund, now, deps.ids.next()))) return null
+    await addRefundedAmount(trx, payment.id, refund.amount.kopecks, now)
+    const fresh = await findTransaction(trx, payment.id)
+    const full = !!fresh && fresh.refunded_amount >= fresh.amount
+    let revoked = false
+    if (full) {
+      const live = await findLiveSubscription(trx, payment.user_id)
+      if (live && live.plan_id === payment.plan_id && live.paid_until !== null) {
+        await endNowToDefault(deps, trx, { userId: payment.user_id, now, endAs: 'canceled' })
+        revoked = true
+      }
+    }
+    return { full, revoked, refunded: fresh?.refunded_amount ?? 0 }
+  })
+  if (!result) return { outcome: 'duplicate' }
+  deps.entitlements.invalidate(payment.user_id)
+  deps.logger.info(
+    {
+      transactionId: payment.id,
+      refundId: refund.id,
+      userId: payment.user_id,
+      amount: refund.amount.kopecks,
+      ...result,
+    },
+    'BILLING refund succeeded',
+  )
+  return { outcome: 'refunded' }
+}
+
+/** Our row for this refund: bound to its id, or created by us and named in its metadata. */
+async function findRefundRow(db: Deps['database']['db'] | Transaction<DB>, refund: Refund) {
+  const bound = await findTransactionByProviderId(db, refund.id)
+  if (bound) return bound
+  const ours = refund.metadata?.transaction_id
+  const row = ours ? await findTransaction(db, ours) : undefined
+  return row && row.kind === 'refund' && row.provider_payment_id === null ? row : undefined
+}
+
+/** Wins (true) exactly once per refund id, whoever applies it first. */
+async function claimRefund(
+  trx: Transaction<DB>,
+  payment: TransactionRow,
+  refund: Refund,
+  now: number,
+  newId: string,
+) {
+  const row = await findRefundRow(trx, refund)
+  if (row) {
+    return moveTransactionStatus(trx, row.id, ['pending'], 'succeeded', {
+      provider_payment_id: refund.id,
+      now,
+    })
+  }
+  return insertTransactionIfAbsent(trx, {
+    id: newId,
+    user_id: payment.user_id,
+    plan_id: payment.plan_id,
+    kind: 'refund',
+    amount: refund.amount.kopecks,
+    currency: refund.amount.currency,
+    status: 'succeeded',
+    provider: 'yookassa',
+    provider_payment_id: refund.id,
+    idempotence_key: null,
+    description: refund.description ?? 'Refund made outside the gateway',
+    metadata: JSON.stringify({ payment_transaction_id: payment.id }),
+    refunded_amount: 0,
+    parent_id: payment.id,
+    created_at: now,
+    updated_at: now,
+  })
+}

@@ -1,0 +1,144 @@
+import type { TransactionRow } from '../../db/tables.ts'
+import {
+  bindProviderId,
+  countPendingRefunds,
+  findTransaction,
+  insertTransaction,
+  moveTransactionStatus,
+} from '../billing/transactions.repo.ts'
+import type { Deps } from '../deps.ts'
+import { GatewayError } from '../http/errors.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { mergeMeta, readMeta } from './apply-helpers.ts'
+import { applyRefund } from './apply-refund.ts'
+import type { CreateRefundRequest, YooKassaClient } from './client.ts'
+import { isYooKassaError } from './errors.ts'
+import { clip } from './payment-request.ts'
+
+/**
+ * An admin refunds a payment fully (no amount) or partly. Like checkout, the
+ * refund row and its Idempotence-Key are committed before YooKassa is called,
+ * and the stored request is what a retry or the reconciliation job replays.
+ * One refund at a time per payment: a second while one is pending is 409.
+ */
+export async function refundTransaction(
+  deps: Deps,
+  input: { transactionId: string; amount?: number; adminId: string },
+): Promise<{ refund: TransactionRow; payment: TransactionRow }> {
+  const yookassa = requireClient(deps)
+  const { db } = deps.database
+  const payment = await findTransaction(db, input.transactionId)
+  if (!payment || payment.kind === 'refund') throw new GatewayError('not_found', 'No such payment')
+  if (!['succeeded', 'refunded'].includes(payment.status) || !payment.provider_payment_id) {
+    throw new GatewayError('conflict', `A ${payment.status} transaction cannot be refunded`)
+  }
+  const remaining = payment.amount - payment.refunded_amount
+  const amount = input.amount ?? remaining
+  if (amount <= 0 || amount > remaining) {
+    throw new GatewayError(
+      'invalid_request',
+      `Refund amount must be between 0.01 and what remains`,
+      {
+        param: 'amount',
+      },
+    )
+  }
+  if ((await countPendingRefunds(db, payment.id)) > 0) {
+    throw new GatewayError('conflict', 'A refund of this payment is still pending')
+  }
+
+  const now = nowSeconds(deps.clock)
+  const id = deps.ids.next()
+  const request: CreateRefundRequest = {
+    payment_id: payment.provider_payment_id,
+    amount: { kopecks: amount, currency: payment.currency },
+    description: clip(`Refund: ${payment.description ?? payment.id}`, 250),
+    metadata: { transaction_id: id, payment_transaction_id: payment.id },
+  }
+  const receipt = refundReceipt(deps, payment, amount)
+  if (receipt) request.receipt = receipt
+  const row: TransactionRow = {
+    id,
+    user_id: payment.user_id,
+    plan_id: payment.plan_id,
+    kind: 'refund',
+    amount,
+    currency: payment.currency,
+    status: 'pending',
+    provider: 'yookassa',
+    provider_payment_id: null,
+    idempotence_key: deps.ids.next(),
+    description: request.description ?? null,
+    metadata: JSON.stringify({
+      payment_transaction_id: payment.id,
+      requested_by: input.adminId,
+      request,
+    }),
+    refunded_amount: 0,
+    parent_id: payment.id,
+    created_at: now,
+    updated_at: now,
+  }
+  await insertTransaction(db, row)
+  await sendRefund(deps, yookassa, row)
+  return {
+    refund: (await findTransaction(db, id))!,
+    payment: (await findTransaction(db, payment.id))!,
+  }
+}
+
+/**
+ * Sends (or re-sends, same key and body) a stored refund request and applies
+ * the answer. Used by the admin route and by reconciliation.
+ */
+export async function sendRefund(deps: Deps, yookassa: YooKassaClient, row: TransactionRow) {
+  const request = readMeta(row).request as CreateRefundRequest
+  try {
+    const refund = await yookassa.createRefund(request, row.idempotence_key!)
+    await bindProviderId(deps.database.db, row.id, refund.id, nowSeconds(deps.clock))
+    deps.logger.info(
+      { transactionId: row.id, refundId: refund.id, status: refund.status },
+      'BILLING refund requested',
+    )
+    await applyRefund(deps, refund)
+  } catch (error) {
+    if (isYooKassaError(error) && !error.transient) {
+      await moveTransactionStatus(deps.database.db, row.id, ['pending'], 'canceled', {
+        metadata: mergeMeta(row, { error: { code: error.code, description: error.description } }),
+        now: nowSeconds(deps.clock),
+      })
+      deps.logger.error(
+        { transactionId: row.id, code: error.code },
+        'BILLING YooKassa refused the refund',
+      )
+      throw new GatewayError('upstream_error', `YooKassa refused the refund: ${error.code}`)
+    }
+    deps.logger.error(
+      { transactionId: row.id, err: error },
+      'BILLING refund left pending, YooKassa unreachable',
+    )
+    throw new GatewayError(
+      'provider_unavailable',
+      'The payment provider is unavailable; the refund will be retried',
+    )
+  }
+}
+
+/** With fiscalization on, a refund needs its own receipt, to the payment's customer. */
+function refundReceipt(deps: Deps, payment: TransactionRow, amount: number) {
+  if (!deps.config.yookassa.receipt.enabled) return undefined
+  const paid = readMeta(payment).request as { receipt?: CreateRefundRequest['receipt'] } | undefined
+  const first = paid?.receipt?.items[0]
+  if (!paid?.receipt || !first) return undefined
+  return {
+    customer: paid.receipt.customer,
+    items: [{ ...first, amount: { kopecks: amount, currency: payment.currency } }],
+  }
+}
+
+function requireClient(deps: Deps): YooKassaClient {
+  if (!deps.yookassa) {
+    throw new GatewayError('billing_not_configured', 'Payments are not configured on this gateway')
+  }
+  return deps.yookassa
+}

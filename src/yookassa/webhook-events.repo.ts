@@ -1,0 +1,33 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { DB, WebhookEventRow } from '../../db/tables.ts'
+
+type Db = Kysely<DB> | Transaction<DB>
+
+/** Bodies are kept for audit; a forged flood must not fill the disk, so they are capped. */
+const MAX_BODY_CHARS = 16_384
+
+/** Every notification received, rejected ones included, before anything is acted on. */
+export async function insertWebhookEvent(db: Db, row: WebhookEventRow): Promise<void> {
+  await db
+    .insertInto('billing_webhook_event')
+    .values({ ...row, body: row.body.slice(0, MAX_BODY_CHARS) })
+    .execute()
+}
+
+/** The outcome once known: applied, ignored (and why), rejected (and why), failed. */
+export async function setWebhookOutcome(db: Db, id: string, outcome: string): Promise<void> {
+  await db
+    .updateTable('billing_webhook_event')
+    .set({ outcome: outcome.slice(0, 500) })
+    .where('id', '=', id)
+    .execute()
+}
+
+export async function listWebhookEvents(db: Db, objectId: string) {
+  return db
+    .selectFrom('billing_webhook_event')
+    .selectAll()
+    .where('object_id', '=', objectId)
+    .orderBy('id')
+    .execute()
+}
