@@ -5,6 +5,7 @@ import { createRootLogger, loadFromEnvironment, openDatabase } from './boot.ts'
 import { ConfigError } from './config/load.ts'
 import { createDeps } from './deps.ts'
 import { startJobs } from './jobs/scheduler.ts'
+import { checkYooKassaShop } from './yookassa/self-check.ts'
 
 /** The only entry: load config, open db, migrate, build the app, listen, run jobs, drain on SIGTERM. */
 async function main() {
@@ -15,8 +16,10 @@ async function main() {
   const deps = createDeps({ config, secrets, database, logger })
 
   await syncConfiguredPlans(deps)
-  if (deps.yookassa) logger.info('YooKassa billing client initialized')
-  else
+  if (deps.yookassa) {
+    logger.info('YooKassa billing client initialized')
+    void checkYooKassaShop(deps)
+  } else
     logger.info(
       'YooKassa billing not configured (set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY to enable)',
     )
@@ -51,6 +54,7 @@ async function main() {
     server.close(async () => {
       await jobs.done()
       await deps.upstreams.close()
+      await deps.yookassa?.close()
       await database.close()
       logger.info('stopped')
       process.exit(0)
