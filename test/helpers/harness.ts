@@ -149,6 +149,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         await new Promise((resolve) => server.close(resolve))
       }
       await deps.upstreams.close()
+      await deps.yookassa?.close()
       await database.close()
       if (!shared) await testDatabase.drop()
     },
