@@ -15,7 +15,10 @@ export interface Upstream {
 }
 
 export interface Upstreams {
-  /** The upstream a model is routed to: the first whose patterns match, else "default", else the first. */
+  /**
+   * The upstream a model is routed to: the first (other than "default") whose
+   * patterns match, else "default" (else the first configured).
+   */
   forModel(model: string): Upstream
   all(): readonly Upstream[]
   close(): Promise<void>
@@ -52,7 +55,9 @@ export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secr
     forModel(model) {
       let upstream = routes.get(model)
       if (!upstream) {
-        upstream = list.find((u) => matchesAny(u.config.models, model)) ?? fallback
+        // The default upstream is the fallback, tried last whatever its place in the list.
+        upstream =
+          list.find((u) => u !== fallback && matchesAny(u.config.models, model)) ?? fallback
         if (routes.size < 10_000) routes.set(model, upstream)
       }
       return upstream

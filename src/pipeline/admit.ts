@@ -1,0 +1,113 @@
+import type { Context } from 'hono'
+import type { Entitlement } from '../billing/entitlements.ts'
+import { reserve } from '../billing/ledger.service.ts'
+import type { Amounts, Metric } from '../billing/metrics.ts'
+import type { AppEnv } from '../http/env.ts'
+import { GatewayError } from '../http/errors.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { type Endpoint, estimateInputTokens, estimateOutputReserve } from './estimate.ts'
+import { isModelAllowed } from './model-access.ts'
+import type { ParsedRequest } from './parse.ts'
+
+/** A request let through: its reservation and what the rest of the pipeline needs to end it. */
+export interface Admission {
+  /** The reservation's id in the ledger (settle/release find it by this). */
+  ledgerId: string
+  userId: string
+  model: string
+  chatId: string | null
+  /** The tokenizer's estimate of the prompt: billed as input when the upstream gives no usage. */
+  inputEstimate: number
+  reserved: Amounts
+  remaining: Record<Metric, number | null>
+  periodEnd: number
+}
+
+const MAX_CHAT_ID = 200
+
+/** The user's live plan, or 402. */
+export async function entitle(c: Context<AppEnv>): Promise<Entitlement> {
+  const entitlement = await c.get('deps').entitlements.get(c.get('principal').userId)
+  if (!entitlement) {
+    throw new GatewayError(
+      'no_subscription',
+      'No active subscription: choose a plan to use the API',
+    )
+  }
+  return entitlement
+}
+
+/** 403 before anything is reserved when the plan's features do not grant the model. */
+export function checkModel(c: Context<AppEnv>, entitlement: Entitlement, model: string) {
+  if (!isModelAllowed(c.get('deps').config.features, entitlement.plan.features, model)) {
+    throw new GatewayError(
+      'model_not_allowed',
+      `The model '${model}' is not included in your plan (${entitlement.plan.id})`,
+      { param: 'model' },
+    )
+  }
+}
+
+/**
+ * Estimates and reserves in one atomic step (ledger.service): requests 1, the
+ * prompt's tokens, the output reserve. A refusal is the 429 of API.md and
+ * nothing was reserved; nothing goes upstream.
+ */
+export async function admit(
+  c: Context<AppEnv>,
+  endpoint: Endpoint,
+  request: ParsedRequest,
+): Promise<Admission> {
+  const deps = c.get('deps')
+  const entitlement = await entitle(c)
+  const model = request.body.model
+  checkModel(c, entitlement, model)
+
+  const inputEstimate = estimateInputTokens(endpoint, model, request.body)
+  const amounts: Amounts = {
+    requests: 1,
+    tokens_input: inputEstimate,
+    tokens_output: estimateOutputReserve(endpoint, request.body, deps.config.quota),
+  }
+  const chatId = c.req.header('x-chat-id')?.slice(0, MAX_CHAT_ID) || null
+  const ledgerId = ledgerIdFor(c)
+  const result = await reserve(deps, entitlement, {
+    requestId: ledgerId,
+    amounts,
+    modelId: model,
+    chatId,
+  })
+  if (!result.ok) {
+    deps.metrics.quotaRefusals.inc({ metric: result.metric })
+    const retryAfter = Math.max(1, result.periodEnd - nowSeconds(deps.clock))
+    throw new GatewayError(
+      'quota_exceeded',
+      `Quota exceeded for ${result.metric}: requested ${result.requested}, used ${result.used} of ${result.limit} this period`,
+      {
+        param: result.metric,
+        // x-should-retry: false stops the official SDKs from retrying what only time or payment lifts.
+        headers: { 'retry-after': String(retryAfter), 'x-should-retry': 'false' },
+      },
+    )
+  }
+  return {
+    ledgerId,
+    userId: entitlement.userId,
+    model,
+    chatId,
+    inputEstimate,
+    reserved: result.reserved,
+    remaining: result.remaining,
+    periodEnd: result.periodEnd,
+  }
+}
+
+/**
+ * The request id names the reservation, unless the client chose it: a
+ * client-sent x-request-id may repeat, and two live reservations must never
+ * share an id, so those get a fresh one (logged next to the request id).
+ */
+function ledgerIdFor(c: Context<AppEnv>): string {
+  const requestId = c.get('requestId')
+  return c.req.header('x-request-id') === requestId ? c.get('deps').ids.next() : requestId
+}

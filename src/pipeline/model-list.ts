@@ -1,0 +1,54 @@
+import type { Context } from 'hono'
+import type { AppEnv } from '../http/env.ts'
+import { GatewayError } from '../http/errors.ts'
+import { entitle } from './admit.ts'
+import { clientGoneSignal } from './client-io.ts'
+import { forward, upstreamFailure } from './forward.ts'
+import { isModelAllowed } from './model-access.ts'
+
+export interface ModelEntry {
+  id: string
+  [field: string]: unknown
+}
+
+/**
+ * The models the user's plan allows: every upstream's own list, keeping a
+ * model only where the gateway routes it (a name two upstreams list is served
+ * by one) and only when the plan's features grant it. Not billed.
+ */
+export async function listAllowedModels(c: Context<AppEnv>): Promise<ModelEntry[]> {
+  const deps = c.get('deps')
+  const entitlement = await entitle(c)
+  const upstreams = deps.upstreams.all()
+  const signal = clientGoneSignal(c)
+  const lists = await Promise.allSettled(
+    upstreams.map(async (upstream) => {
+      const response = await forward(c, upstream, '/models', null, signal)
+      const text = await response.body.text()
+      if (response.statusCode >= 400) throw new Error(`upstream answered ${response.statusCode}`)
+      const data = (JSON.parse(text) as { data?: unknown }).data
+      return { upstream, data: Array.isArray(data) ? (data as ModelEntry[]) : [] }
+    }),
+  )
+  const models: ModelEntry[] = []
+  let failure: unknown = null
+  for (const [index, list] of lists.entries()) {
+    if (list.status === 'rejected') {
+      failure = list.reason
+      const upstream = upstreams[index]!.name
+      deps.logger.warn({ upstream, err: list.reason }, 'Listing the upstream models failed')
+      deps.metrics.upstreamErrors.inc({ upstream, kind: 'models' })
+      continue
+    }
+    for (const model of list.value.data) {
+      if (typeof model?.id !== 'string') continue
+      if (deps.upstreams.forModel(model.id) !== list.value.upstream) continue
+      if (!isModelAllowed(deps.config.features, entitlement.plan.features, model.id)) continue
+      models.push(model)
+    }
+  }
+  if (failure && lists.every((list) => list.status === 'rejected')) {
+    throw failure instanceof GatewayError ? failure : upstreamFailure(failure)
+  }
+  return models
+}

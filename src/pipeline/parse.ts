@@ -1,0 +1,64 @@
+import { z } from 'zod'
+import { GatewayError, validationError } from '../http/errors.ts'
+
+/**
+ * Only what the gateway needs is checked; every other field (known to OpenAI
+ * or not) passes through untouched, because the body bytes are forwarded as
+ * received.
+ */
+const proxyBody = z.looseObject({
+  model: z.string().min(1).max(256),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+})
+
+export type ProxyBody = z.infer<typeof proxyBody> & Record<string, unknown>
+
+export interface ParsedRequest {
+  /** The bytes as the client sent them. */
+  raw: Buffer
+  body: ProxyBody
+  stream: boolean
+}
+
+export function parseProxyBody(raw: Buffer): ParsedRequest {
+  let value: unknown
+  try {
+    value = JSON.parse(raw.toString('utf8'))
+  } catch (error) {
+    throw new GatewayError('invalid_json', `Malformed JSON body: ${(error as Error).message}`)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new GatewayError('invalid_request', 'The request body must be a JSON object')
+  }
+  const result = proxyBody.safeParse(value)
+  if (!result.success) throw validationError(result.error)
+  const body = result.data as ProxyBody
+  return { raw, body, stream: body.stream === true }
+}
+
+const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},')
+
+/**
+ * The body sent upstream. A stream is asked for its usage chunk
+ * (stream_options.include_usage) so the gateway meters it exactly; otherwise
+ * the client's bytes go as they are. When the client sent no stream_options
+ * at all, the field is spliced in after the opening brace and every other
+ * byte is kept (no re-serialisation: large numbers and key order survive).
+ */
+export function upstreamBody(request: ParsedRequest, injectUsage: boolean): Buffer {
+  const { body, raw } = request
+  if (!injectUsage || !request.stream || body.stream_options?.include_usage === true) return raw
+  if (body.stream_options === undefined) {
+    // The body is an object with at least `model`, so a comma after the new field is always right.
+    const brace = raw.indexOf(0x7b)
+    return Buffer.concat([raw.subarray(0, brace + 1), INCLUDE_USAGE, raw.subarray(brace + 1)])
+  }
+  const stream_options = { ...body.stream_options, include_usage: true }
+  return Buffer.from(JSON.stringify({ ...body, stream_options }))
+}
+
+/** Did the client itself ask for the usage chunk? If not, the gateway drops it from the stream. */
+export function clientWantsUsage(request: ParsedRequest): boolean {
+  return request.body.stream_options?.include_usage === true
+}

@@ -1,0 +1,163 @@
+import type { Context } from 'hono'
+import type { AppEnv } from '../http/env.ts'
+import { type Admission, admit } from './admit.ts'
+import { clientGoneSignal, readRequestBody } from './client-io.ts'
+import type { Endpoint } from './estimate.ts'
+import {
+  failureKind,
+  forward,
+  type UpstreamResponse,
+  upstreamFailure,
+  upstreamStatusError,
+} from './forward.ts'
+import { clientResponseHeaders } from './headers.ts'
+import { textOfJsonAnswer, textOfSse } from './output-text.ts'
+import { clientWantsUsage, parseProxyBody, upstreamBody } from './parse.ts'
+import { quotaHeaders, sseErrorEvent } from './respond.ts'
+import { createOutcome, type Outcome } from './settle.ts'
+import { createSseMeter } from './sse-meter.ts'
+import { createMeteredStream } from './stream-body.ts'
+import { counterForModel } from './tokenizer.ts'
+import type { Upstream } from './upstreams.ts'
+import { usageFromJsonBody } from './usage.ts'
+
+export interface ProxyRoute {
+  endpoint: Endpoint
+  /** Path under the upstream's base URL, e.g. "/chat/completions". */
+  path: string
+  /** Force stream_options.include_usage on streams (Chat Completions and Completions; not Responses). */
+  injectUsage: boolean
+}
+
+interface Call {
+  c: Context<AppEnv>
+  route: ProxyRoute
+  admission: Admission
+  upstream: Upstream
+  outcome: Outcome
+}
+
+/**
+ * The proxy spine, stage by stage: parse -> entitle + admit + estimate +
+ * reserve (admit.ts) -> forward -> meter -> settle or release. Every path
+ * after the reservation ends it exactly once (settle.ts).
+ */
+export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Response> {
+  const deps = c.get('deps')
+  const request = parseProxyBody(await readRequestBody(c))
+  const admission = await admit(c, route.endpoint, request)
+  const upstream = deps.upstreams.forModel(admission.model)
+  const outcome = createOutcome(deps, admission, {
+    requestId: c.get('requestId'),
+    endpoint: route.endpoint,
+    upstream: upstream.name,
+  })
+  const call: Call = { c, route, admission, upstream, outcome }
+  const cancel = deps.config.quota.disconnectPolicy === 'cancel'
+  const signal = clientGoneSignal(c)
+  try {
+    let response: UpstreamResponse
+    try {
+      const body = upstreamBody(request, route.injectUsage)
+      response = await forward(c, upstream, route.path, body, cancel ? signal : undefined)
+    } catch (error) {
+      throw await failed(call, error, signal.aborted)
+    }
+    if (response.statusCode >= 400) return await upstreamRefused(call, response)
+    const contentType = response.headers['content-type']
+    if (
+      request.stream &&
+      typeof contentType === 'string' &&
+      contentType.startsWith('text/event-stream')
+    ) {
+      return streamAnswer(call, response, !clientWantsUsage(request), cancel)
+    }
+    return await jsonAnswer(call, response, signal)
+  } catch (error) {
+    await outcome.release('the request failed in the gateway')
+    throw error
+  }
+}
+
+/** Releases after an upstream that never answered; the 502/504 to throw (moot if the client left). */
+async function failed(call: Call, error: unknown, clientGone: boolean) {
+  const kind = failureKind(error)
+  if (clientGone) {
+    await call.outcome.release('the client disconnected before the answer')
+  } else {
+    call.c.get('deps').metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
+    await call.outcome.release(`upstream ${kind}`)
+  }
+  return upstreamFailure(error)
+}
+
+/**
+ * Only 2xx answers are billed: a 4xx passes through unchanged, a 5xx becomes
+ * a 502. A 401 is about the gateway's own upstream key, not the user's: it
+ * becomes a 502 too (OpenAI's 401 body even quotes part of the key).
+ */
+async function upstreamRefused(call: Call, response: UpstreamResponse): Promise<Response> {
+  const { statusCode } = response
+  const deps = call.c.get('deps')
+  const bytes = Buffer.from(await response.body.arrayBuffer().catch(() => new ArrayBuffer(0)))
+  deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind: 'status' })
+  await call.outcome.release(`upstream answered ${statusCode}`)
+  if (statusCode === 401) {
+    deps.logger.error(
+      { upstream: call.upstream.name },
+      'The upstream refused the gateway API key (401)',
+    )
+  }
+  if (statusCode >= 500 || statusCode === 401) throw upstreamStatusError(statusCode)
+  return call.c.body(bytes, statusCode as 400, clientResponseHeaders(response.headers))
+}
+
+async function jsonAnswer(call: Call, response: UpstreamResponse, signal: AbortSignal) {
+  let bytes: Buffer<ArrayBuffer>
+  try {
+    bytes = Buffer.from(await response.body.arrayBuffer())
+  } catch (error) {
+    throw await failed(call, error, signal.aborted)
+  }
+  const credited = await call.outcome.settle(usageFromJsonBody(bytes), () => countJson(call, bytes))
+  const headers = quotaHeaders(call.admission, credited, clientResponseHeaders(response.headers))
+  return call.c.body(bytes, response.statusCode as 200, headers)
+}
+
+function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean, cancel: boolean) {
+  const { c, outcome, route } = call
+  const deps = c.get('deps')
+  const meter = createSseMeter({ dropUsageChunk: dropUsage })
+  const countDelivered = () =>
+    counterForModel(call.admission.model)(textOfSse(meter.deliveredText()))
+  const stream = createMeteredStream({
+    body: response.body,
+    meter,
+    drainTimeoutMs: cancel ? null : deps.config.quota.drainTimeoutMs,
+    onEnd: async () => {
+      await outcome.settle(meter.usage(), countDelivered)
+    },
+    onFailure: async (error) => {
+      const kind = failureKind(error)
+      deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
+      // What was delivered is billed, as for a client that leaves mid-stream.
+      await outcome.settle(meter.usage(), countDelivered, `upstream ${kind} mid-stream`)
+      return sseErrorEvent(route.endpoint, upstreamFailure(error))
+    },
+    onClientGone: async () => {
+      await outcome.settle(meter.usage(), countDelivered, 'the client disconnected mid-stream')
+    },
+  })
+  const headers = quotaHeaders(call.admission, null, clientResponseHeaders(response.headers))
+  return c.body(stream, response.statusCode as 200, headers)
+}
+
+function countJson(call: Call, bytes: Buffer): number {
+  try {
+    return counterForModel(call.admission.model)(
+      textOfJsonAnswer(JSON.parse(bytes.toString('utf8'))),
+    )
+  } catch {
+    return 0
+  }
+}

@@ -1,0 +1,52 @@
+import type { Amounts, Metric } from '../billing/metrics.ts'
+import type { GatewayError } from '../http/errors.ts'
+import type { Admission } from './admit.ts'
+import type { Endpoint } from './estimate.ts'
+
+const REMAINING_HEADERS: ReadonlyArray<[Metric, string]> = [
+  ['requests', 'x-quota-remaining-requests'],
+  ['tokens_input', 'x-quota-remaining-tokens-input'],
+  ['tokens_output', 'x-quota-remaining-tokens-output'],
+]
+
+/**
+ * The remaining quota per metric (unlimited metrics are left out) and the
+ * period's end, on successful answers. Given what was credited (non-stream),
+ * the reservation is replaced by it; a stream's headers leave before its usage
+ * is known, so they count the whole reservation as spent.
+ */
+export function quotaHeaders(
+  admission: Admission,
+  credited: Amounts | null,
+  into: Record<string, string>,
+): Record<string, string> {
+  for (const [metric, header] of REMAINING_HEADERS) {
+    const remaining = admission.remaining[metric]
+    if (remaining === null) continue
+    const adjusted = credited
+      ? remaining + admission.reserved[metric] - credited[metric]
+      : remaining
+    into[header] = String(Math.max(0, adjusted))
+  }
+  into['x-quota-reset'] = String(admission.periodEnd)
+  return into
+}
+
+/**
+ * The last event of a stream that failed after it began (its status is
+ * already 200): OpenAI's error object as a `data:` event, which the official
+ * SDKs raise as an APIError. The Responses API's own error event shape is
+ * merged in for clients that read `type: "error"`.
+ */
+export function sseErrorEvent(endpoint: Endpoint, error: GatewayError): Buffer {
+  const body = error.toBody()
+  if (endpoint !== 'responses') return Buffer.from(`data: ${JSON.stringify(body)}\n\n`)
+  const event = {
+    type: 'error',
+    code: error.code,
+    message: error.message,
+    param: error.param,
+    ...body,
+  }
+  return Buffer.from(`event: error\ndata: ${JSON.stringify(event)}\n\n`)
+}

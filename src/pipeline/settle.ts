@@ -1,0 +1,95 @@
+import { release, settle } from '../billing/ledger.service.ts'
+import type { Amounts } from '../billing/metrics.ts'
+import type { Deps } from '../deps.ts'
+import type { Admission } from './admit.ts'
+import { type RawUsage, validUsage } from './usage.ts'
+
+export interface Outcome {
+  /**
+   * Credits the upstream's usage; when there is none, or it is negative or
+   * absurd (refused and logged, never credited), the prompt estimate plus
+   * `countOutput()` tokens, marked estimated. Returns what was credited.
+   */
+  settle(usage: RawUsage | null, countOutput: () => number, reason?: string): Promise<Amounts>
+  /** Returns the whole reservation: the request is not billed. */
+  release(reason: string): Promise<void>
+  readonly ended: boolean
+}
+
+/**
+ * Every reservation ends exactly once: the first call to settle or release
+ * wins, later ones (an abort racing the end of a stream) do nothing. A ledger
+ * failure is logged, never thrown into a response already on its way; the
+ * sweeper releases what stays reserved.
+ */
+export function createOutcome(
+  deps: Deps,
+  admission: Admission,
+  context: { requestId: string; endpoint: string; upstream: string },
+): Outcome {
+  let ended = false
+  const fields = {
+    requestId: context.requestId,
+    ledgerId: admission.ledgerId === context.requestId ? undefined : admission.ledgerId,
+    userId: admission.userId,
+    model: admission.model,
+    chatId: admission.chatId ?? undefined,
+    endpoint: context.endpoint,
+    upstream: context.upstream,
+  }
+
+  return {
+    get ended() {
+      return ended
+    },
+    async settle(usage, countOutput, reason) {
+      const none: Amounts = { requests: 0, tokens_input: 0, tokens_output: 0 }
+      if (ended) return none
+      ended = true
+      const max = deps.config.quota.maxTokensPerRequest
+      let counted = usage ? validUsage(usage, max) : null
+      if (usage && !counted) {
+        deps.logger.warn(
+          { ...fields, usage },
+          'Refused invalid usage from the upstream; counting instead',
+        )
+      }
+      const estimated = !counted
+      counted ??= { input: admission.inputEstimate, output: Math.min(countOutput(), max) }
+      const actual: Amounts = {
+        requests: 1,
+        tokens_input: counted.input,
+        tokens_output: counted.output,
+      }
+      try {
+        await settle(deps, admission.ledgerId, actual, { estimated })
+      } catch (error) {
+        deps.logger.error({ ...fields, err: error }, 'Settling the reservation failed')
+        return none
+      }
+      deps.metrics.tokens.inc(
+        { metric: 'tokens_input', model: admission.model },
+        actual.tokens_input,
+      )
+      deps.metrics.tokens.inc(
+        { metric: 'tokens_output', model: admission.model },
+        actual.tokens_output,
+      )
+      deps.logger.info(
+        { ...fields, ...actual, estimated, reason },
+        `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
+      )
+      return actual
+    },
+    async release(reason) {
+      if (ended) return
+      ended = true
+      try {
+        await release(deps, admission.ledgerId)
+        deps.logger.info({ ...fields, reason }, `Released the reservation: ${reason}`)
+      } catch (error) {
+        deps.logger.error({ ...fields, err: error, reason }, 'Releasing the reservation failed')
+      }
+    },
+  }
+}

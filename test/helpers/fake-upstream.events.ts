@@ -1,0 +1,166 @@
+import type { Behavior, UsageNumbers } from './fake-upstream.ts'
+
+/** One SSE event to send; `content` marks the events that carry generated text. */
+export interface FakeEvent {
+  text: string
+  content: boolean
+}
+
+const CREATED = 1_700_000_000
+export const DEFAULT_TEXT = 'Hello from the fake upstream!'
+
+/** The answer's text in `chunks` pieces (default 3), as a model would stream it. */
+export function pieces(behavior: Behavior): string[] {
+  const text = behavior.text ?? DEFAULT_TEXT
+  const count = Math.max(1, behavior.chunks ?? 3)
+  const size = Math.ceil(text.length / count)
+  return Array.from({ length: count }, (_, i) => text.slice(i * size, (i + 1) * size))
+}
+
+const data = (value: unknown): FakeEvent => ({
+  text: `data: ${JSON.stringify(value)}\n\n`,
+  content: false,
+})
+const content = (value: unknown): FakeEvent => ({ ...data(value), content: true })
+
+/**
+ * Chat Completions stream. With stream_options.include_usage every chunk
+ * carries `"usage": null` and a last chunk with `"choices": []` carries the
+ * usage, before `data: [DONE]` (OpenAI's documented behaviour).
+ */
+export function* chatEvents(
+  body: Record<string, unknown>,
+  behavior: Behavior,
+  usage: UsageNumbers | null,
+) {
+  const withUsage = includeUsage(body)
+  const base = {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion.chunk',
+    created: CREATED,
+    model: body.model,
+  }
+  const extra = withUsage ? { usage: null } : {}
+  yield data({
+    ...base,
+    choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+    ...extra,
+  })
+  for (const piece of pieces(behavior)) {
+    yield content({
+      ...base,
+      choices: [{ index: 0, delta: { content: piece }, finish_reason: null }],
+      ...extra,
+    })
+  }
+  yield data({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...extra })
+  if (withUsage && usage) yield data({ ...base, choices: [], usage: usage.raw })
+  yield { text: 'data: [DONE]\n\n', content: false }
+}
+
+export function* completionEvents(
+  body: Record<string, unknown>,
+  behavior: Behavior,
+  usage: UsageNumbers | null,
+) {
+  const withUsage = includeUsage(body)
+  const base = { id: 'cmpl-fake', object: 'text_completion', created: CREATED, model: body.model }
+  const extra = withUsage ? { usage: null } : {}
+  const parts = pieces(behavior)
+  for (const [i, piece] of parts.entries()) {
+    const finish = i === parts.length - 1 ? 'stop' : null
+    yield content({
+      ...base,
+      choices: [{ text: piece, index: 0, logprobs: null, finish_reason: finish }],
+      ...extra,
+    })
+  }
+  if (withUsage && usage) yield data({ ...base, choices: [], usage: usage.raw })
+  yield { text: 'data: [DONE]\n\n', content: false }
+}
+
+/** Responses API stream: typed events, usage in the final `response.completed`. No [DONE]. */
+export function* responsesEvents(
+  body: Record<string, unknown>,
+  behavior: Behavior,
+  usage: UsageNumbers | null,
+) {
+  let seq = 0
+  const event = (type: string, value: Record<string, unknown>, isContent = false): FakeEvent => ({
+    text: `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...value })}\n\n`,
+    content: isContent,
+  })
+  const response = responseObject(body, '', null, 'in_progress')
+  yield event('response.created', { response })
+  yield event('response.in_progress', { response })
+  const item = {
+    id: 'msg_fake',
+    type: 'message',
+    status: 'in_progress',
+    role: 'assistant',
+    content: [],
+  }
+  yield event('response.output_item.added', { output_index: 0, item })
+  const part = { type: 'output_text', text: '', annotations: [] }
+  yield event('response.content_part.added', {
+    item_id: 'msg_fake',
+    output_index: 0,
+    content_index: 0,
+    part,
+  })
+  let text = ''
+  for (const piece of pieces(behavior)) {
+    text += piece
+    yield event(
+      'response.output_text.delta',
+      { item_id: 'msg_fake', output_index: 0, content_index: 0, delta: piece, logprobs: [] },
+      true,
+    )
+  }
+  yield event('response.output_text.done', {
+    item_id: 'msg_fake',
+    output_index: 0,
+    content_index: 0,
+    text,
+    logprobs: [],
+  })
+  yield event('response.completed', {
+    response: responseObject(body, text, usage?.raw ?? null, 'completed'),
+  })
+}
+
+export function responseObject(
+  body: Record<string, unknown>,
+  text: string,
+  usage: unknown,
+  status: string,
+) {
+  return {
+    id: 'resp_fake',
+    object: 'response',
+    created_at: CREATED,
+    status,
+    model: body.model,
+    output:
+      status === 'completed'
+        ? [
+            {
+              id: 'msg_fake',
+              type: 'message',
+              status: 'completed',
+              role: 'assistant',
+              content: [{ type: 'output_text', text, annotations: [] }],
+            },
+          ]
+        : [],
+    parallel_tool_calls: true,
+    tool_choice: 'auto',
+    tools: [],
+    usage,
+  }
+}
+
+function includeUsage(body: Record<string, unknown>): boolean {
+  const options = body.stream_options as { include_usage?: unknown } | undefined
+  return options?.include_usage === true
+}

@@ -1,0 +1,137 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { encodeChat, countTokens as exactO200k } from 'gpt-tokenizer/encoding/o200k_base'
+import { describe, expect, it } from 'vitest'
+import { estimateInputTokens, estimateOutputReserve } from '../../src/pipeline/estimate.ts'
+import { counterForModel } from '../../src/pipeline/tokenizer.ts'
+
+const quota = { defaultOutputReserve: 1000, maxOutputReserve: 4000 }
+
+/** ~750 KB of varied real prose and code: the READMEs of the installed packages. */
+function corpus(): string {
+  let text = ''
+  for (const name of readdirSync('node_modules')) {
+    try {
+      text += `${readFileSync(`node_modules/${name}/README.md`, 'utf8')}\n`
+    } catch {}
+  }
+  return text
+}
+
+describe('input estimate', () => {
+  it("counts a chat exactly as OpenAI frames it (gpt-tokenizer's encodeChat for gpt-4o)", () => {
+    const messages = [
+      { role: 'system', content: 'You are a helpful assistant.' },
+      { role: 'user', content: 'Привет! How many tokens is this?' },
+      { role: 'assistant', content: 'Let me count.' },
+    ]
+    const expected = encodeChat(messages as never, 'gpt-4o').length
+    expect(estimateInputTokens('chat', 'gpt-4o', { model: 'gpt-4o', messages })).toBe(expected)
+  })
+
+  it('counts content parts, names, tool calls and images', () => {
+    const plain = estimateInputTokens('chat', 'gpt-4o', {
+      messages: [{ role: 'user', content: 'hi there' }],
+    })
+    const parts = estimateInputTokens('chat', 'gpt-4o', {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'hi there' },
+            { type: 'image_url', image_url: { url: 'data:x' } },
+          ],
+        },
+      ],
+    })
+    expect(parts).toBe(plain + 85)
+    const named = estimateInputTokens('chat', 'gpt-4o', {
+      messages: [{ role: 'user', name: 'bob', content: 'hi there' }],
+    })
+    expect(named).toBeGreaterThan(plain + 1)
+    const withTools = estimateInputTokens('chat', 'gpt-4o', {
+      messages: [{ role: 'user', content: 'hi there' }],
+      tools: [
+        { type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } },
+      ],
+    })
+    expect(withTools).toBeGreaterThan(plain + 5)
+  })
+
+  it('uses the right encoding per model family and a byte-based guess for unknown models', () => {
+    const text = 'Быстрая коричневая лиса прыгает через ленивую собаку, the quick brown fox.'
+    expect(counterForModel('gpt-4o-mini')(text)).toBe(exactO200k(text))
+    expect(counterForModel('gpt-3.5-turbo')(text)).not.toBe(exactO200k(text))
+    expect(counterForModel('claude-3-opus')(text)).toBe(Math.ceil(Buffer.byteLength(text) / 4))
+  })
+
+  it('estimates completions prompts, token-id prompts, embeddings inputs and Responses inputs', () => {
+    expect(
+      estimateInputTokens('completions', 'gpt-3.5-turbo-instruct', { prompt: [1, 2, 3, 4] }),
+    ).toBe(4)
+    expect(
+      estimateInputTokens('embeddings', 'text-embedding-3-small', { input: 'hello world' }),
+    ).toBe(2)
+    expect(
+      estimateInputTokens('embeddings', 'text-embedding-3-small', {
+        input: ['hello world', 'hello'],
+      }),
+    ).toBe(4)
+    const responses = estimateInputTokens('responses', 'gpt-4o', {
+      instructions: 'Be brief.',
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'hello world' }] }],
+    })
+    expect(responses).toBe(exactO200k('Be brief.\nhello world') + 4)
+    expect(estimateInputTokens('responses', 'gpt-4o', { input: 'hello world' })).toBe(2)
+  })
+
+  it('estimates an 8,000-token prompt in under 5 ms, within 10 % of the exact count', () => {
+    const text = corpus()
+    const prompts = Array.from({ length: 12 }, (_, i) =>
+      text.slice(i * 40_000 + 7, i * 40_000 + 32_007),
+    )
+    const body = (content: string) => ({ model: 'gpt-4o', messages: [{ role: 'user', content }] })
+    estimateInputTokens('chat', 'gpt-4o', body(prompts[11]!)) // JIT warm-up, as a running gateway is
+    // CPU time, not wall time: test files run in parallel on a shared machine.
+    const times: number[] = []
+    for (const prompt of prompts.slice(0, 11)) {
+      const started = process.cpuUsage()
+      const estimate = estimateInputTokens('chat', 'gpt-4o', body(prompt))
+      const used = process.cpuUsage(started)
+      times.push((used.user + used.system) / 1000)
+      const exact = exactO200k(prompt) + 7
+      expect(exact, 'the prompt is about 8,000 tokens').toBeGreaterThan(6_000)
+      expect(
+        Math.abs(estimate - exact) / exact,
+        `estimate ${estimate} vs exact ${exact}`,
+      ).toBeLessThan(0.1)
+    }
+    times.sort((a, b) => a - b)
+    expect(times[5]!, `median of ${times.map((t) => t.toFixed(2)).join(', ')} ms`).toBeLessThan(5)
+  })
+})
+
+describe('output reserve', () => {
+  it('takes max_completion_tokens, then max_tokens, clamped to the ceiling, times n', () => {
+    expect(
+      estimateOutputReserve('chat', { max_completion_tokens: 300, max_tokens: 50 }, quota),
+    ).toBe(300)
+    expect(estimateOutputReserve('chat', { max_tokens: 50 }, quota)).toBe(50)
+    expect(estimateOutputReserve('chat', { max_tokens: 50_000 }, quota)).toBe(4000)
+    expect(estimateOutputReserve('chat', { max_tokens: 50, n: 3 }, quota)).toBe(150)
+    expect(estimateOutputReserve('chat', {}, quota)).toBe(1000)
+    expect(estimateOutputReserve('chat', { max_tokens: -5 }, quota)).toBe(1000)
+  })
+
+  it('uses max_output_tokens for the Responses API, best_of and prompt count for completions, 0 for embeddings', () => {
+    expect(
+      estimateOutputReserve('responses', { max_output_tokens: 77, max_tokens: 5 }, quota),
+    ).toBe(77)
+    expect(estimateOutputReserve('completions', { max_tokens: 10, best_of: 4, n: 2 }, quota)).toBe(
+      40,
+    )
+    expect(
+      estimateOutputReserve('completions', { max_tokens: 10, prompt: ['a', 'b'] }, quota),
+    ).toBe(20)
+    expect(estimateOutputReserve('embeddings', { max_tokens: 10 }, quota)).toBe(0)
+  })
+})

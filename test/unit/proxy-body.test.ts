@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest'
+import { parseProxyBody, upstreamBody } from '../../src/pipeline/parse.ts'
+import { usageFromJsonBody } from '../../src/pipeline/usage.ts'
+
+const parse = (text: string) => parseProxyBody(Buffer.from(text))
+
+describe('the body sent upstream', () => {
+  it('is the client bytes, untouched, when nothing must be injected', () => {
+    const text = '{ "model":"gpt-4o",  "seed": 12345678901234567890, "x": 1.0, "messages":[] }'
+    expect(upstreamBody(parse(text), true).toString()).toBe(text)
+    const streaming = '{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true}}'
+    expect(upstreamBody(parse(streaming), true).toString()).toBe(streaming)
+    expect(upstreamBody(parse('{"model":"m","stream":true}'), false).toString()).toBe(
+      '{"model":"m","stream":true}',
+    )
+  })
+
+  it('splices include_usage into a stream that has no stream_options, keeping every other byte', () => {
+    const text = '{ "model":"gpt-4o", "seed": 12345678901234567890, "x": 1.0, "stream": true }'
+    const sent = upstreamBody(parse(text), true).toString()
+    expect(sent).toBe(
+      '{"stream_options":{"include_usage":true}, "model":"gpt-4o", "seed": 12345678901234567890, "x": 1.0, "stream": true }',
+    )
+    expect(JSON.parse(sent).stream_options).toEqual({ include_usage: true })
+  })
+
+  it('rewrites stream_options that lack include_usage, keeping their other fields', () => {
+    const sent = JSON.parse(
+      upstreamBody(
+        parse('{"model":"m","stream":true,"stream_options":{"include_usage":false,"other":1}}'),
+        true,
+      ).toString(),
+    )
+    expect(sent).toEqual({
+      model: 'm',
+      stream: true,
+      stream_options: { include_usage: true, other: 1 },
+    })
+  })
+
+  it('refuses bodies the gateway cannot route: not JSON, not an object, no model', () => {
+    expect(() => parse('{"model":')).toThrow(expect.objectContaining({ code: 'invalid_json' }))
+    expect(() => parse('[1]')).toThrow(expect.objectContaining({ code: 'invalid_request' }))
+    expect(() => parse('{"messages":[]}')).toThrow(
+      expect.objectContaining({ code: 'validation_failed', param: 'model' }),
+    )
+    expect(() => parse('{"model":"m","stream":"yes"}')).toThrow(
+      expect.objectContaining({ param: 'stream' }),
+    )
+  })
+})
+
+describe('usage in a JSON answer', () => {
+  it('is found at the end without parsing the body, in both dialects', () => {
+    const answer = {
+      id: 'x',
+      choices: [{ message: { content: 'the "usage": {"prompt_tokens": 999} trap' } }],
+      usage: {
+        prompt_tokens: 3,
+        completion_tokens: 4,
+        completion_tokens_details: { reasoning_tokens: 1 },
+      },
+    }
+    expect(usageFromJsonBody(Buffer.from(JSON.stringify(answer, null, 2)))).toEqual({
+      input: 3,
+      output: 4,
+    })
+    const responses = { output: [], usage: { input_tokens: 8, output_tokens: 9 } }
+    expect(usageFromJsonBody(Buffer.from(JSON.stringify(responses)))).toEqual({
+      input: 8,
+      output: 9,
+    })
+    expect(
+      usageFromJsonBody(Buffer.from('{"data":[],"usage":{"prompt_tokens":5,"total_tokens":5}}')),
+    ).toEqual({ input: 5, output: 0 })
+  })
+
+  it('is null when absent or null', () => {
+    expect(usageFromJsonBody(Buffer.from('{"choices":[],"usage":null}'))).toBeNull()
+    expect(usageFromJsonBody(Buffer.from('{"choices":[]}'))).toBeNull()
+  })
+})
