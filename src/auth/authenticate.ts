@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto'
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import type { Deps } from '../deps.ts'
 import type { Principal } from '../http/env.ts'
@@ -25,7 +26,8 @@ export function createAuthenticator(deps: Deps): Authenticator {
   const jwks: JWTVerifyGetKey | null = config.auth.jwksUrl
     ? createRemoteJWKSet(new URL(config.auth.jwksUrl))
     : null
-  const hmacKey = secrets.jwtSecret ? new TextEncoder().encode(secrets.jwtSecret) : null
+  // A KeyObject made once: given raw bytes, jose would import a new key on every verification.
+  const hmacKey = secrets.jwtSecret ? createSecretKey(Buffer.from(secrets.jwtSecret)) : null
   const seenUsers = new Map<string, number>()
 
   async function verifyJwt(token: string): Promise<Principal> {
