@@ -51,6 +51,12 @@ async function main() {
       ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
     }, config.server.shutdownGraceMs)
     force.unref()
+    // Whatever still hangs (a stuck upstream, a database that does not answer) must not keep us up.
+    const hardStop = setTimeout(() => {
+      logger.error('shutdown did not finish in time, exiting')
+      process.exit(1)
+    }, config.server.shutdownGraceMs + 15_000)
+    hardStop.unref()
     server.close(async () => {
       await jobs.done()
       await deps.upstreams.close()
