@@ -4,12 +4,18 @@ import { createAuthenticator } from './auth/authenticate.ts'
 import type { Deps } from './deps.ts'
 import type { AppEnv } from './http/env.ts'
 import { GatewayError } from './http/errors.ts'
-import { authenticate } from './http/middleware/authenticate.ts'
+import { authenticate, requireAdmin } from './http/middleware/authenticate.ts'
 import { requestId } from './http/middleware/request-id.ts'
 import { requestLog } from './http/middleware/request-log.ts'
 import { notFound, onError } from './http/on-error.ts'
+import { createAdminRefundRoutes } from './routes/billing/admin-refunds.ts'
+import { createBillingRoutes } from './routes/billing/index.ts'
+import { createPaymentRoutes } from './routes/billing/payment.ts'
+import { createTransactionRoutes } from './routes/billing/transactions.ts'
+import { createWebhookRoutes } from './routes/billing/webhook.ts'
 import { createKeyRoutes } from './routes/keys/index.ts'
 import { createOpsRoutes } from './routes/ops/index.ts'
+import { createV1Routes } from './routes/v1/index.ts'
 
 /**
  * Builds the whole HTTP app from explicit dependencies. Middleware runs in
@@ -25,19 +31,46 @@ export function createApp(deps: Deps) {
   })
   app.use(requestId())
   app.use(requestLog())
-  app.use(
-    bodyLimit({
-      maxSize: deps.config.server.bodyLimitBytes,
-      onError: () => {
-        throw new GatewayError('payload_too_large', 'Request body too large')
-      },
-    }),
-  )
+  const maxBody = deps.config.server.bodyLimitBytes
+  const limitStreamedBody = bodyLimit({
+    maxSize: maxBody,
+    onError: () => {
+      throw new GatewayError('payload_too_large', 'Request body too large')
+    },
+  })
+  // Hono's bodyLimit reads c.req.raw.body, which makes @hono/node-server build a full Request
+  // over Readable.toWeb() for every call; a declared content-length is checked from the header.
+  app.use(async function limitBody(c, next) {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    const length = c.req.header('content-length')
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) {
+      return limitStreamedBody(c, next)
+    }
+    if (Number(length) > maxBody)
+      throw new GatewayError('payload_too_large', 'Request body too large')
+    return next()
+  })
 
   app.route('/', createOpsRoutes())
 
   app.use('/api/v1/keys/*', auth)
   app.route('/api/v1/keys', createKeyRoutes())
+
+  app.use('/v1/*', auth)
+  app.route('/v1', createV1Routes())
+
+  // Plans, subscription, usage, me, admin subscriptions (issue 3); GET /plans is public.
+  app.route('/api/v1/billing', createBillingRoutes(auth))
+
+  // YooKassa payments (issue 5). The webhook is public (YooKassa sends no token; it is
+  // checked by source address, secret and a GET re-read instead); the rest need a token.
+  app.route('/api/v1/billing/webhook', createWebhookRoutes())
+  app.use('/api/v1/billing/payment', auth)
+  app.route('/api/v1/billing/payment', createPaymentRoutes())
+  app.use('/api/v1/billing/transactions', auth)
+  app.route('/api/v1/billing/transactions', createTransactionRoutes())
+  app.use('/api/v1/billing/admin/transactions/*', auth, requireAdmin())
+  app.route('/api/v1/billing/admin/transactions', createAdminRefundRoutes())
 
   app.onError(onError)
   app.notFound(notFound)

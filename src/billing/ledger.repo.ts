@@ -36,6 +36,25 @@ export async function readCounters(db: Db, key: CounterKey) {
     .execute()
 }
 
+/** The counters of many (subscription, period) keys in one query (the admin list). */
+export async function readCountersOf(db: Db, keys: CounterKey[]) {
+  if (keys.length === 0) return []
+  return db
+    .selectFrom('billing_quota_counter')
+    .select(['subscription_id', 'period_start', 'metric', 'used', 'reserved'])
+    .where((eb) =>
+      eb.or(
+        keys.map((key) =>
+          eb.and([
+            eb('subscription_id', '=', key.subscriptionId),
+            eb('period_start', '=', key.periodStart),
+          ]),
+        ),
+      ),
+    )
+    .execute()
+}
+
 export async function readCounter(db: Db, key: CounterKey, metric: Metric) {
   return db
     .selectFrom('billing_quota_counter')
@@ -116,14 +135,30 @@ export async function takeReservation(db: Db, requestId: string) {
     .executeTakeFirst()
 }
 
+/** Stale reservations that still hold amounts (swept ones are zeroed: see sweepStaleReservations). */
 export async function findStaleReservations(db: Db, olderThan: number, limit: number) {
   return db
     .selectFrom('billing_reservation')
     .select('request_id')
     .where('created_at', '<', olderThan)
+    .where((eb) =>
+      eb.or([eb('requests', '>', 0), eb('tokens_input', '>', 0), eb('tokens_output', '>', 0)]),
+    )
     .orderBy('created_at')
     .limit(limit)
     .execute()
+}
+
+/** Forgets swept (zeroed) reservations once even a very late settle can no longer come. */
+export async function deleteSweptReservations(db: Db, olderThan: number): Promise<number> {
+  const result = await db
+    .deleteFrom('billing_reservation')
+    .where('created_at', '<', olderThan)
+    .where('requests', '=', 0)
+    .where('tokens_input', '=', 0)
+    .where('tokens_output', '=', 0)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
 }
 
 export async function insertUsageRows(db: Db, rows: DB['billing_usage'][]): Promise<void> {

@@ -5,6 +5,8 @@ import { nowSeconds } from '../lib/clock.ts'
 import type { Entitlement } from './entitlements.ts'
 import {
   type CounterKey,
+  deleteSweptReservations,
+  ensureCounters,
   findStaleReservations,
   insertReservation,
   insertUsageRows,
@@ -14,7 +16,7 @@ import {
   reserveStrict,
   takeReservation,
 } from './ledger.repo.ts'
-import { type Amounts, METRICS, type Metric } from './metrics.ts'
+import { type Amounts, METRICS, type Metric, zeroAmounts } from './metrics.ts'
 
 /**
  * The quota ledger. Counters per (subscription, period, metric) hold `used`
@@ -49,6 +51,12 @@ export type ReserveResult =
  */
 const CAPPED: ReadonlySet<Metric> = new Set(['tokens_output'])
 
+class CountersMissing extends Error {
+  constructor() {
+    super('quota counters missing for the period')
+  }
+}
+
 class Refused extends Error {
   constructor(readonly detail: Extract<ReserveResult, { ok: false }>) {
     super(`quota refused for ${detail.metric}`)
@@ -61,55 +69,77 @@ export async function reserve(
   entitlement: Entitlement,
   request: ReserveRequest,
 ): Promise<ReserveResult> {
-  const { subscription, plan } = entitlement
   const key: CounterKey = {
-    subscriptionId: subscription.id,
-    periodStart: subscription.current_period_start,
+    subscriptionId: entitlement.subscription.id,
+    periodStart: entitlement.subscription.current_period_start,
   }
-  const periodEnd = subscription.current_period_end
-  const now = nowSeconds(deps.clock)
   try {
-    return await deps.database.db.transaction().execute(async (trx) => {
-      const reserved = { ...request.amounts }
-      const remaining = {} as Record<Metric, number | null>
-      // Always in METRICS order, so concurrent transactions lock rows in one order (no deadlock).
-      for (const metric of METRICS) {
-        const limit = plan.quotas[metric]
-        const asked = request.amounts[metric]
-        const refuse = (used: number) =>
-          new Refused({ ok: false, metric, limit: limit ?? 0, used, requested: asked, periodEnd })
-
-        if (limit !== null && CAPPED.has(metric) && asked > 0) {
-          const counter = await lockCounter(trx, key, metric)
-          if (!counter) throw new Error(`quota counter missing for ${metric}`)
-          const left = limit - counter.used - counter.reserved
-          if (left <= 0) throw refuse(counter.used)
-          reserved[metric] = Math.min(asked, left)
-        }
-        const after = await reserveStrict(trx, key, metric, reserved[metric], limit)
-        if (!after) {
-          const counter = await readCounter(trx, key, metric)
-          if (!counter) throw new Error(`quota counter missing for ${metric}`)
-          throw refuse(counter.used)
-        }
-        remaining[metric] = limit === null ? null : limit - after.used - after.reserved
-      }
-      await insertReservation(trx, {
-        request_id: request.requestId,
-        user_id: entitlement.userId,
-        subscription_id: subscription.id,
-        period_start: key.periodStart,
-        ...reserved,
-        model_id: request.modelId ?? null,
-        chat_id: request.chatId ?? null,
-        created_at: now,
-      })
-      return { ok: true as const, reserved, remaining, periodEnd }
-    })
+    return await reserveOnce(deps, entitlement, request, key)
+  } catch (error) {
+    if (error instanceof Refused) return error.detail
+    if (!(error instanceof CountersMissing)) throw error
+  }
+  // The period's counters are created when the entitlement is loaded; one made
+  // elsewhere (or a counter row lost) gets them now, and the reservation runs again.
+  await ensureCounters(deps.database.db, key, nowSeconds(deps.clock))
+  try {
+    return await reserveOnce(deps, entitlement, request, key)
   } catch (error) {
     if (error instanceof Refused) return error.detail
     throw error
   }
+}
+
+async function reserveOnce(
+  deps: Deps,
+  entitlement: Entitlement,
+  request: ReserveRequest,
+  key: CounterKey,
+): Promise<Extract<ReserveResult, { ok: true }>> {
+  const { subscription, plan } = entitlement
+  const periodEnd = subscription.current_period_end
+  const now = nowSeconds(deps.clock)
+  return deps.database.db.transaction().execute(async (trx) => {
+    const reserved = { ...request.amounts }
+    const remaining = {} as Record<Metric, number | null>
+    // Always in METRICS order, so concurrent transactions lock rows in one order (no deadlock).
+    for (const metric of METRICS) {
+      const limit = plan.quotas[metric]
+      const asked = request.amounts[metric]
+      const refuse = (used: number) =>
+        new Refused({ ok: false, metric, limit: limit ?? 0, used, requested: asked, periodEnd })
+
+      if (limit !== null && CAPPED.has(metric) && asked > 0) {
+        const counter = await lockCounter(trx, key, metric)
+        if (!counter) throw new CountersMissing()
+        const left = limit - counter.used - counter.reserved
+        if (left <= 0) throw refuse(counter.used)
+        reserved[metric] = Math.min(asked, left)
+      }
+      // Asking 0 never refuses (an embedding needs no output even when the output
+      // quota is overrun); the unconditional UPDATE still takes the row, so on
+      // SQLite the transaction starts with a write and never upgrades a read.
+      const n = reserved[metric]
+      const after = await reserveStrict(trx, key, metric, n, n === 0 ? null : limit)
+      if (!after) {
+        const counter = await readCounter(trx, key, metric)
+        if (!counter) throw new CountersMissing()
+        throw refuse(counter.used)
+      }
+      remaining[metric] = limit === null ? null : Math.max(0, limit - after.used - after.reserved)
+    }
+    await insertReservation(trx, {
+      request_id: request.requestId,
+      user_id: entitlement.userId,
+      subscription_id: subscription.id,
+      period_start: key.periodStart,
+      ...reserved,
+      model_id: request.modelId ?? null,
+      chat_id: request.chatId ?? null,
+      created_at: now,
+    })
+    return { ok: true as const, reserved, remaining, periodEnd }
+  })
 }
 
 /**
@@ -153,20 +183,34 @@ export async function release(deps: Deps, requestId: string): Promise<boolean> {
   return deps.database.db.transaction().execute(async (trx) => {
     const reservation = await takeReservation(trx, requestId)
     if (!reservation) return false
-    await moveAll(trx, reservation, { requests: 0, tokens_input: 0, tokens_output: 0 }, now)
-    return true
+    await moveAll(trx, reservation, zeroAmounts(), now)
+    // A row the sweeper already zeroed held nothing: this release changed nothing.
+    return METRICS.some((m) => Number(reservation[m]) > 0)
   })
 }
 
 /**
- * Releases reservations older than the TTL: they belong to requests whose process
- * died mid-flight (a live request settles long before). Returns how many it released.
+ * Returns reservations older than the TTL: they belong to requests whose process
+ * died mid-flight (a live request settles long before). The row is not deleted
+ * but zeroed: a request that was only slow, not dead, can still settle within
+ * another TTL and its usage is recorded (used += actual, nothing un-reserved
+ * twice); zeroed rows are forgotten after that. Returns how many it released.
  */
 export async function sweepStaleReservations(deps: Deps): Promise<number> {
-  const olderThan = nowSeconds(deps.clock) - deps.config.quota.reservationTtlSeconds
+  const { db } = deps.database
+  const now = nowSeconds(deps.clock)
+  const ttl = deps.config.quota.reservationTtlSeconds
+  await deleteSweptReservations(db, now - 2 * ttl)
   let released = 0
-  for (const { request_id } of await findStaleReservations(deps.database.db, olderThan, 500)) {
-    if (await release(deps, request_id)) released++
+  for (const { request_id } of await findStaleReservations(db, now - ttl, 500)) {
+    const swept = await db.transaction().execute(async (trx) => {
+      const reservation = await takeReservation(trx, request_id)
+      if (!reservation) return false
+      await moveAll(trx, reservation, zeroAmounts(), now)
+      await insertReservation(trx, { ...reservation, ...zeroAmounts() })
+      return METRICS.some((m) => Number(reservation[m]) > 0)
+    })
+    if (swept) released++
   }
   if (released > 0) deps.logger.warn({ released }, 'BILLING swept stale quota reservations')
   return released

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
 import type { DB, SubscriptionRow, SubscriptionStatus } from '../../db/tables.ts'
 
 type Db = Kysely<DB> | Transaction<DB>
@@ -27,7 +27,11 @@ export async function insertLiveSubscription(db: Db, row: SubscriptionRow): Prom
   const result = await db
     .insertInto('billing_subscription')
     .values(row)
-    .onConflict((oc) => oc.column('user_id').where('status', 'in', LIVE).doNothing())
+    // The conflict target must repeat the partial index's predicate as literal SQL: SQLite
+    // (and PostgreSQL's arbiter inference) cannot prove it from bound parameters.
+    .onConflict((oc) =>
+      oc.column('user_id').where(sql<boolean>`status in ('active', 'past_due')`).doNothing(),
+    )
     .executeTakeFirst()
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0
 }
@@ -59,4 +63,17 @@ export async function listSubscriptions(
   if (userId) query = query.where('user_id', '=', userId)
   if (before) query = query.where('id', '<', before)
   return query.orderBy('id', 'desc').limit(limit).execute()
+}
+
+/** Users whose live subscription's period has ended (the rollover job's batch; index on status, end). */
+export async function listUsersDueForRollover(db: Db, now: number, limit: number) {
+  const rows = await db
+    .selectFrom('billing_subscription')
+    .select('user_id')
+    .where('status', 'in', LIVE)
+    .where('current_period_end', '<=', now)
+    .orderBy('current_period_end')
+    .limit(limit)
+    .execute()
+  return rows.map((r) => r.user_id)
 }

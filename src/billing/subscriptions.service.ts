@@ -99,7 +99,7 @@ export async function startDefaultSubscription(
   now: number,
 ): Promise<'started' | 'exists' | 'no_default_plan'> {
   const planRow = await findPlan(db, ctx.config.billing.defaultPlanId)
-  if (!planRow || !planRow.is_active) return 'no_default_plan'
+  if (!planRow?.is_active) return 'no_default_plan'
   const plan = planFromRow(planRow)
   const inserted = await insertLiveSubscription(
     db,

@@ -64,9 +64,13 @@ export class GatewayError extends Error {
 
 /** A 400 that names every bad field, from a zod error. */
 export function validationError(error: ZodError, prefix?: string): GatewayError {
-  const fields = error.issues.map((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.')
-    return { path: path || '(body)', message: issue.message }
+  const fields = error.issues.flatMap((issue) => {
+    // An unknown key is named by its own path (quotas.foo), not its parent object's.
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [null]
+    return keys.map((key) => {
+      const path = [prefix, ...issue.path.map(String), key].filter(Boolean).join('.')
+      return { path: path || '(body)', message: key ? 'unknown field' : issue.message }
+    })
   })
   const message = fields.map((f) => `${f.path}: ${f.message}`).join('; ')
   return new GatewayError('validation_failed', `Invalid request: ${message}`, {

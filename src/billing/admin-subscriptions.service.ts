@@ -1,0 +1,79 @@
+import type { Deps } from '../deps.ts'
+import { GatewayError } from '../http/errors.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { type Plan, planFromRow } from './plan.ts'
+import { findPlan, listPlans } from './plans.repo.ts'
+import { grantPlan, SubscriptionConflict } from './subscription-changes.ts'
+import { findLiveSubscription, listSubscriptions } from './subscriptions.repo.ts'
+import { ensureLiveSubscription, type LiveSubscription } from './subscriptions.service.ts'
+import { readPeriodUsages } from './usage.service.ts'
+
+const MAX_ATTEMPTS = 8
+
+/**
+ * An admin gives `userId` the plan for `periods` periods from now: the live
+ * subscription (if any) ends as canceled and the new one starts with a fresh
+ * period and quota. Inactive plans may be granted (special offers).
+ */
+export async function grantSubscription(
+  deps: Deps,
+  input: { userId: string; planId: string; periods: number },
+): Promise<LiveSubscription> {
+  const row = await findPlan(deps.database.db, input.planId)
+  if (!row) {
+    throw new GatewayError('not_found', `No plan with id "${input.planId}"`, { param: 'plan_id' })
+  }
+  const plan = planFromRow(row)
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    try {
+      const subscription = await deps.database.db.transaction().execute((trx) =>
+        grantPlan(deps, trx, {
+          userId: input.userId,
+          plan,
+          periods: input.periods,
+          now: nowSeconds(deps.clock),
+        }),
+      )
+      deps.entitlements.invalidate(input.userId)
+      deps.logger.info(
+        { userId: input.userId, planId: plan.id, periods: input.periods },
+        'BILLING plan granted by an admin',
+      )
+      return { subscription, plan }
+    } catch (error) {
+      // A concurrent request put the user on the default plan between our read and insert.
+      if (!(error instanceof SubscriptionConflict)) throw error
+    }
+  }
+  throw new GatewayError('conflict', 'The subscription kept changing; try again')
+}
+
+/**
+ * Subscriptions newest first (UUIDv7 ids), with each one's usage in its current
+ * period. Filtered by user, the user's live subscription is first brought up
+ * to date (rolled over, or ended back to the default plan) as their next
+ * request would; a user who never had one is not given one by looking.
+ */
+export async function listSubscriptionsWithUsage(
+  deps: Deps,
+  query: { userId?: string; limit: number; cursor?: string },
+) {
+  const { db } = deps.database
+  if (query.userId && (await findLiveSubscription(db, query.userId))) {
+    await ensureLiveSubscription(deps, query.userId)
+  }
+  const rows = await listSubscriptions(db, {
+    userId: query.userId,
+    limit: query.limit + 1,
+    before: query.cursor,
+  })
+  const page = rows.slice(0, query.limit)
+  const plans = new Map<string, Plan>(
+    (await listPlans(db, { activeOnly: false })).map((r) => [r.id, planFromRow(r)]),
+  )
+  const usage = await readPeriodUsages(db, page, plans)
+  return {
+    rows: page.map((subscription) => ({ subscription, usage: usage.get(subscription.id)! })),
+    nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
+  }
+}

@@ -1,0 +1,29 @@
+import { Hono, type MiddlewareHandler } from 'hono'
+import { planToJson } from '../../billing/plan.ts'
+import { subscriptionToJson } from '../../billing/subscription.json.ts'
+import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
+import { readPeriodUsage } from '../../billing/usage.service.ts'
+import type { AppEnv } from '../../http/env.ts'
+
+/** /api/v1/billing/me: everything a billing page shows, in one answer. */
+export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
+  return new Hono<AppEnv>().use(auth).get('/', async (c) => {
+    const deps = c.get('deps')
+    const { userId, email, role } = c.get('principal')
+    const user = { id: userId, email, role }
+    const live = await ensureLiveSubscription(deps, userId)
+    if (!live) return c.json({ user, subscription: null, plan: null, usage: {} })
+    const usage = await readPeriodUsage(deps.database.db, live.subscription, live.plan)
+    return c.json({
+      user,
+      subscription: subscriptionToJson(live.subscription),
+      plan: planToJson(live.plan),
+      usage: Object.fromEntries(
+        Object.entries(usage).map(([metric, { used, limit, remaining }]) => [
+          metric,
+          { used, limit, remaining },
+        ]),
+      ),
+    })
+  })
+}

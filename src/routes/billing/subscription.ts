@@ -1,0 +1,30 @@
+import { Hono, type MiddlewareHandler } from 'hono'
+import { z } from 'zod'
+import { planToJson } from '../../billing/plan.ts'
+import { subscriptionToJson } from '../../billing/subscription.json.ts'
+import { cancelSubscription } from '../../billing/subscription-cancel.service.ts'
+import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
+import type { AppEnv } from '../../http/env.ts'
+import { GatewayError } from '../../http/errors.ts'
+import { validate } from '../../http/validate.ts'
+
+const cancelBody = z.strictObject({ immediate: z.boolean().default(false) })
+
+/**
+ * /api/v1/billing/subscription: the caller's own. Read fresh, not from the
+ * entitlement cache: this is where a user checks that a payment took effect.
+ */
+export function createSubscriptionRoutes(auth: MiddlewareHandler<AppEnv>) {
+  return new Hono<AppEnv>()
+    .use(auth)
+    .get('/', async (c) => {
+      const live = await ensureLiveSubscription(c.get('deps'), c.get('principal').userId)
+      if (!live) throw new GatewayError('not_found', 'You have no subscription')
+      return c.json({ ...subscriptionToJson(live.subscription), plan: planToJson(live.plan) })
+    })
+    .post('/cancel', validate('json', cancelBody), async (c) => {
+      const { immediate } = c.req.valid('json')
+      const row = await cancelSubscription(c.get('deps'), c.get('principal').userId, { immediate })
+      return c.json(subscriptionToJson(row))
+    })
+}

@@ -1,0 +1,62 @@
+import { Hono, type MiddlewareHandler } from 'hono'
+import { z } from 'zod'
+import { isMetric, METRICS } from '../../billing/metrics.ts'
+import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
+import { readPeriodUsage, wouldFit } from '../../billing/usage.service.ts'
+import type { Deps } from '../../deps.ts'
+import type { AppEnv } from '../../http/env.ts'
+import { GatewayError } from '../../http/errors.ts'
+import { validate } from '../../http/validate.ts'
+
+const metric = z.enum(METRICS as [string, ...string[]], {
+  error: `must be one of ${METRICS.join(', ')}`,
+})
+const checkBody = z.strictObject({
+  metric,
+  amount: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+})
+
+/** The caller's live subscription and its current period's usage, from the counters. */
+async function currentUsage(deps: Deps, userId: string) {
+  const live = await ensureLiveSubscription(deps, userId)
+  if (!live) throw new GatewayError('not_found', 'You have no subscription')
+  const usage = await readPeriodUsage(deps.database.db, live.subscription, live.plan)
+  return { ...live, usage }
+}
+
+/** /api/v1/billing/usage: what the caller used and has left in the current period. */
+export function createUsageRoutes(auth: MiddlewareHandler<AppEnv>) {
+  return new Hono<AppEnv>()
+    .use(auth)
+    .post('/check', validate('json', checkBody), async (c) => {
+      // Answers only: a check reserves nothing, so its answer can be stale a moment later.
+      const { metric, amount } = c.req.valid('json')
+      const { usage } = await currentUsage(c.get('deps'), c.get('principal').userId)
+      const m = usage[metric as keyof typeof usage]
+      return c.json({
+        allowed: wouldFit(m, amount),
+        metric,
+        amount,
+        used: m.used,
+        limit: m.limit,
+        remaining: m.remaining,
+      })
+    })
+    .get('/:metric', async (c) => {
+      const name = c.req.param('metric')
+      if (!isMetric(name)) {
+        throw new GatewayError(
+          'unknown_metric',
+          `Unknown metric "${name}": one of ${METRICS.join(', ')}`,
+          { param: 'metric' },
+        )
+      }
+      const { subscription, usage } = await currentUsage(c.get('deps'), c.get('principal').userId)
+      return c.json({
+        metric: name,
+        ...usage[name],
+        period_start: subscription.current_period_start,
+        period_end: subscription.current_period_end,
+      })
+    })
+}

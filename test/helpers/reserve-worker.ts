@@ -1,0 +1,36 @@
+/**
+ * Runs in a worker thread: a second gateway's ledger on its own database handle
+ * and event loop, as a second process would have. (Two better-sqlite3 handles on
+ * one thread cannot model two processes: SQLite's busy wait blocks the only
+ * event loop while the other handle's transaction waits on it.)
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { createDb } from '../../db/client.ts'
+import type { Entitlement } from '../../src/billing/entitlements.ts'
+import { reserve } from '../../src/billing/ledger.service.ts'
+import type { Amounts } from '../../src/billing/metrics.ts'
+import type { Deps } from '../../src/deps.ts'
+import { pacedReservations } from './paced.ts'
+
+interface Job {
+  url: string
+  schema?: string
+  nowMs: number
+  entitlement: Entitlement
+  requestIds: string[]
+  amounts: Amounts
+}
+
+const job = workerData as Job
+const database = createDb(job.url, { schema: job.schema })
+// reserve() needs only the database and the clock of Deps.
+const deps = { database, clock: { now: () => job.nowMs } } as unknown as Deps
+
+parentPort!.once('message', async ({ startAt }: { startAt: number }) => {
+  const results = await pacedReservations(startAt, job.requestIds, (requestId) =>
+    reserve(deps, job.entitlement, { requestId, amounts: job.amounts }),
+  )
+  await database.close()
+  parentPort!.postMessage(results)
+})
+parentPort!.postMessage('ready')
