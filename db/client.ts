@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely'
 import pg from 'pg'
 import type { DB } from './tables.ts'
 
@@ -38,7 +47,9 @@ function openSqlite(path: string): Database {
   handle.pragma('busy_timeout = 5000')
   handle.pragma('synchronous = NORMAL')
   handle.pragma('foreign_keys = ON')
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: handle }) })
+  const db = new Kysely<DB>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(handle) }),
+  })
   return { db, dialect: 'sqlite', close: () => db.destroy() }
 }
 
@@ -56,4 +67,55 @@ function openPostgres(url: string, { schema, poolSize = 10 }: DbOptions): Databa
   })
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
+}
+
+/** How many distinct SQL texts keep their prepared statement (the app has a few dozen). */
+const STATEMENT_CACHE_SIZE = 500
+
+/**
+ * Kysely prepares every query anew; with better-sqlite3 that is most of a
+ * small query's cost. The hot path repeats a handful of SQL texts, so their
+ * statements are prepared once and reused (safe: Kysely runs one query at a
+ * time on the single connection).
+ */
+function withStatementCache(handle: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const statements = new Map<string, SqliteDatabase.Statement>()
+  return {
+    close: () => handle.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql)
+      if (!statement) {
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear()
+        statement = handle.prepare(sql)
+        statements.set(sql, statement)
+      }
+      return statement
+    },
+  } as SqliteDialectConfig['database']
+}
+
+/**
+ * Transactions that take the write lock when they begin (BEGIN IMMEDIATE).
+ * With plain BEGIN, a transaction that reads first and writes later cannot wait
+ * for another process's write lock: SQLite fails it at once with SQLITE_BUSY,
+ * busy_timeout or not. Immediate ones simply queue for the lock (a second
+ * gateway process, or the CLI, on the same file).
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #options: SqliteDialectConfig
+
+  constructor(options: SqliteDialectConfig) {
+    super(options)
+    this.#options = options
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#options)
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
 }
