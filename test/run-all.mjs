@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// `npm test`: the whole vitest suite on SQLite, then again on PostgreSQL.
+//
+// Each pass is a separate vitest process with TEST_DATABASE set, so the harness
+// (test/helpers/harness.ts) gives every test its own temp SQLite file or its own
+// fresh PostgreSQL schema. Extra arguments go to both passes
+// (`npm test -- test/integration/auth.test.ts`).
+//
+// PostgreSQL is checked before its pass: when it is unreachable the pass is
+// skipped with a loud warning on a developer machine, and fails the run under
+// CI=true, where a silently skipped database would make a green build a lie.
+import { spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const vitestBin = join(root, 'node_modules', 'vitest', 'vitest.mjs')
+const args = process.argv.slice(2)
+const isCi = /^(1|true|yes)$/i.test(process.env.CI ?? '')
+const postgresUrl = process.env.TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test'
+const summaryLine = /^\s*(Test Files|Tests|Errors|Duration)\s/
+
+/** Runs one vitest pass with output streamed through; resolves to its exit code and summary. */
+function runPass(database) {
+  return new Promise((resolve) => {
+    console.log(`\n=== npm test: vitest on ${database} ===\n`)
+    const env = { ...process.env, TEST_DATABASE: database }
+    if (process.stdout.isTTY && !env.NO_COLOR) env.FORCE_COLOR ??= '1'
+    const child = spawn(process.execPath, [vitestBin, 'run', ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const summary = []
+    let pending = ''
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk)
+      pending += chunk.toString('utf8')
+      const lines = pending.split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) {
+        const plain = stripAnsi(line)
+        if (summaryLine.test(plain)) summary.push(plain.trim())
+      }
+    })
+    child.stderr.on('data', (chunk) => process.stderr.write(chunk))
+    child.on('error', (error) => {
+      console.error(`Cannot start vitest: ${error.message}`)
+      resolve({ database, code: 1, summary })
+    })
+    child.on('close', (code, signal) => {
+      if (summaryLine.test(stripAnsi(pending))) summary.push(stripAnsi(pending).trim())
+      resolve({ database, code: code ?? (signal ? 1 : 0), summary })
+    })
+  })
+}
+
+/**
+ * Connects to the test database; when the server is up but the database is
+ * missing (a fresh cluster), creates it. Returns null when reachable, else why not.
+ */
+async function checkPostgres(url) {
+  try {
+    await ping(url)
+    return null
+  } catch (error) {
+    if (error?.code !== '3D000') return describe(error)
+  }
+  try {
+    const target = new URL(url)
+    const name = decodeURIComponent(target.pathname.slice(1))
+    const admin = new URL(url)
+    admin.pathname = '/postgres'
+    const client = new pg.Client({ connectionString: admin.href, connectionTimeoutMillis: 3000 })
+    await client.connect()
+    try {
+      await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`)
+      console.log(`Created PostgreSQL database "${name}".`)
+    } finally {
+      await client.end()
+    }
+    await ping(url)
+    return null
+  } catch (error) {
+    return describe(error)
+  }
+}
+
+async function ping(url) {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
+  await client.connect()
+  try {
+    await client.query('select 1')
+  } finally {
+    await client.end()
+  }
+}
+
+function describe(error) {
+  const inner = error?.errors?.map((e) => e.message).join(', ')
+  return inner || error?.message || String(error)
+}
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g')
+
+function stripAnsi(text) {
+  return text.replace(ANSI, '')
+}
+
+function redactUrl(url) {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.href
+  } catch {
+    return '(unparsable TEST_POSTGRES_URL)'
+  }
+}
+
+const results = [await runPass('sqlite')]
+
+const unreachable = await checkPostgres(postgresUrl)
+if (unreachable === null) {
+  results.push(await runPass('postgres'))
+} else if (isCi) {
+  console.error(
+    `\nFAIL: PostgreSQL at ${redactUrl(postgresUrl)} is unreachable (${unreachable}).\n` +
+      'CI=true requires the PostgreSQL pass: start PostgreSQL on 127.0.0.1:5432 (see .ci/run) ' +
+      'or point TEST_POSTGRES_URL at one.',
+  )
+  results.push({ database: 'postgres', code: 1, summary: ['unreachable: pass not run'] })
+} else {
+  const bar = '!'.repeat(78)
+  console.warn(
+    `\n${bar}\n!! WARNING: PostgreSQL at ${redactUrl(postgresUrl)} is unreachable (${unreachable}).\n` +
+      '!! The PostgreSQL pass is SKIPPED: only SQLite was tested.\n' +
+      '!! Start PostgreSQL on 127.0.0.1:5432 or set TEST_POSTGRES_URL; CI=true makes this fatal.\n' +
+      `${bar}`,
+  )
+  results.push({ database: 'postgres', code: 0, summary: ['SKIPPED (unreachable)'], skipped: true })
+}
+
+console.log('\n=== npm test: summary ===')
+for (const { database, code, summary, skipped } of results) {
+  const verdict = skipped ? 'SKIPPED' : code === 0 ? 'passed' : `FAILED (exit ${code})`
+  console.log(`${database}: ${verdict}`)
+  for (const line of summary) console.log(`  ${line}`)
+}
+process.exitCode = results.some((r) => r.code !== 0) ? 1 : 0
