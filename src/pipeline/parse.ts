@@ -6,8 +6,15 @@ import { GatewayError, validationError } from '../http/errors.ts'
  * or not) passes through untouched, because the body bytes are forwarded as
  * received.
  */
+const tokenCount = z.number().int().nonnegative().nullish()
+
 const proxyBody = z.looseObject({
   model: z.string().min(1).max(256),
+  // These size the output reservation: a negative or absurd value must not reach the estimate.
+  max_tokens: tokenCount,
+  max_completion_tokens: tokenCount,
+  max_output_tokens: tokenCount,
+  n: z.number().int().min(1).max(128).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
 })

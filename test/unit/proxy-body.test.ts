@@ -48,6 +48,21 @@ describe('the body sent upstream', () => {
       expect.objectContaining({ param: 'stream' }),
     )
   })
+
+  it('refuses sizes that would distort the output reservation: negative, fractional, n out of range', () => {
+    for (const [field, value] of [
+      ['max_tokens', -5],
+      ['max_completion_tokens', 1.5],
+      ['max_output_tokens', '100'],
+      ['n', 0],
+      ['n', 1_000_000],
+    ] as const) {
+      expect(() => parse(JSON.stringify({ model: 'm', [field]: value })), field).toThrow(
+        expect.objectContaining({ code: 'validation_failed', param: field }),
+      )
+    }
+    expect(parse('{"model":"m","max_tokens":null,"n":2}').body.n).toBe(2)
+  })
 })
 
 describe('usage in a JSON answer', () => {
