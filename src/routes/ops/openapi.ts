@@ -7,6 +7,7 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: object) => ({ content: { 'application/json': { schema } } })
 const error = (description: string) => ({ description, ...json(ref('Error')) })
 const bearer = [{ bearer: [] }]
+const money = { type: 'string', pattern: '^\\d+\\.\\d{2}$', examples: ['990.00'] }
 
 const STANDARD_ERRORS = {
   '400': error('Invalid request: the message names each bad field'),
@@ -50,6 +51,13 @@ export const OPENAPI_PATHS: Record<string, Record<string, unknown>> = {
     post: op('OpenAI Embeddings', { '200': { description: 'Upstream answer' } }),
   },
   '/v1/responses': { post: op('OpenAI Responses', { '200': { description: 'Upstream answer' } }) },
+  '/v1/models/{model}': {
+    get: op(
+      'One model, if the plan allows it',
+      { '200': { description: 'OpenAI model object' }, '404': error('Unknown or not in the plan') },
+      { parameters: [{ name: 'model', in: 'path', required: true, schema: { type: 'string' } }] },
+    ),
+  },
   '/v1/models': {
     get: op('Models the plan allows', { '200': { description: 'OpenAI model list' } }),
   },
@@ -148,6 +156,55 @@ export const OPENAPI_PATHS: Record<string, Record<string, unknown>> = {
       ...open,
     },
   },
+  '/api/v1/billing/admin/subscriptions': {
+    post: op(
+      'Grant a plan to a user for N periods (admin)',
+      {
+        '201': json(ref('Subscription')),
+        '403': error('Not an admin'),
+        '404': error('No such plan'),
+      },
+      body({
+        type: 'object',
+        required: ['user_id', 'plan_id'],
+        properties: {
+          user_id: { type: 'string' },
+          plan_id: { type: 'string' },
+          periods: { type: 'integer', minimum: 1, maximum: 1200 },
+        },
+      }),
+    ),
+    get: op(
+      "Users' subscriptions with their current usage, newest first (admin)",
+      { '200': json({ type: 'object' }), '403': error('Not an admin') },
+      {
+        parameters: ['user_id', 'limit', 'cursor'].map((name) => ({
+          name,
+          in: 'query',
+          required: false,
+          schema: { type: name === 'limit' ? 'integer' : 'string' },
+        })),
+      },
+    ),
+  },
+  '/api/v1/billing/admin/transactions/{id}/refund': {
+    post: op(
+      'Refund a payment fully or partly through YooKassa (admin)',
+      {
+        '201': json({
+          type: 'object',
+          properties: { refund: ref('Transaction'), payment: ref('Transaction') },
+        }),
+        '403': error('Not an admin'),
+        '404': error('No such transaction'),
+        '409': error('A refund is already pending'),
+      },
+      {
+        parameters: [idParam],
+        ...body({ type: 'object', properties: { amount: money } }),
+      },
+    ),
+  },
   '/api/v1/keys': {
     get: op("The caller's API keys (no key material)", { '200': json({ type: 'object' }) }),
     post: op(
@@ -182,7 +239,6 @@ export const OPENAPI_PATHS: Record<string, Record<string, unknown>> = {
   },
 }
 
-const money = { type: 'string', pattern: '^\\d+\\.\\d{2}$', examples: ['990.00'] }
 const quotas = {
   type: 'object',
   properties: Object.fromEntries(
