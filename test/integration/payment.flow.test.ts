@@ -1,37 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { addInterval } from '../../src/billing/periods.ts'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
-import { type FakeUpstream, startFakeUpstream } from '../helpers/fake-upstream.ts'
-import {
-  type FakeYooKassa,
-  startFakeYooKassa,
-  WEBHOOK_PATH,
-  yookassaEnv,
-} from '../helpers/fake-yookassa.ts'
-import { createHarness, type Harness } from '../helpers/harness.ts'
+import { yookassaEnv } from '../helpers/fake-yookassa.ts'
+import { createHarness } from '../helpers/harness.ts'
+import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 
-let fake: FakeYooKassa
-let upstream: FakeUpstream
-let h: Harness
-let base: string
-
-beforeEach(async () => {
-  fake = await startFakeYooKassa()
-  upstream = await startFakeUpstream()
-  h = await createHarness({
-    env: { ...yookassaEnv(fake), UPSTREAM_BASE_URL: upstream.url, UPSTREAM_API_KEY: 'sk-up' },
-  })
-  base = await h.listen()
-})
-afterEach(async () => {
-  await h.close()
-  await fake.close()
-  await upstream.close()
-})
+const f = usePaymentsFixture({ upstream: true })
 
 async function chat(token: string, model: string) {
-  return fetch(`${base}/v1/chat/completions`, {
+  return fetch(`${f.base}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
@@ -40,11 +18,11 @@ async function chat(token: string, model: string) {
 
 describe("the seed's flow: pay for pro, get pro", () => {
   it('creates the payment, the fake pays and notifies, the user is on pro for one month and its quotas apply', async () => {
-    const token = await h.token({ sub: 'u1', email: 'u1@example.com' })
+    const token = await f.h.token({ sub: 'u1', email: 'u1@example.com' })
     const before = await chat(token, 'gpt-4o')
     expect(before.status, await before.clone().text()).toBe(403)
 
-    const res = await h.json(
+    const res = await f.h.json(
       'POST',
       '/api/v1/billing/payment',
       { plan_id: 'pro', return_url: 'https://app.example/billing/success' },
@@ -61,8 +39,8 @@ describe("the seed's flow: pay for pro, get pro", () => {
     expect(body.confirmation_url).toMatch(/^https:\/\//)
 
     // What reached YooKassa: one-stage, redirect, <= 128 chars, our ids, the stored key.
-    const [sent] = fake.requestsTo('POST', /^\/payments$/)
-    const row = await h.db
+    const [sent] = f.fake.requestsTo('POST', /^\/payments$/)
+    const row = await f.h.db
       .selectFrom('billing_transaction')
       .selectAll()
       .where('id', '=', body.transaction_id!)
@@ -83,18 +61,15 @@ describe("the seed's flow: pay for pro, get pro", () => {
       amount: 99_000,
     })
 
-    fake.pay(body.payment_id!)
-    const paidAt = nowSeconds(h.clock)
-    const delivery = await fake.notify(
-      base + WEBHOOK_PATH,
-      fake.notification('payment.succeeded', body.payment_id!),
-    )
+    f.fake.pay(body.payment_id!)
+    const paidAt = nowSeconds(f.h.clock)
+    const delivery = await f.deliver('payment.succeeded', body.payment_id!)
     expect(delivery.status, delivery.body).toBe(200)
 
-    const sub = await findLiveSubscription(h.db, 'u1')
+    const sub = await findLiveSubscription(f.h.db, 'u1')
     expect(sub, JSON.stringify(sub)).toMatchObject({ plan_id: 'pro', status: 'active' })
     expect(sub!.paid_until).toBe(addInterval(paidAt, 'month', 1))
-    const shown = await h.request('/api/v1/billing/subscription', { headers: h.auth(token) })
+    const shown = await f.h.request('/api/v1/billing/subscription', { headers: f.h.auth(token) })
     const subscription = (await shown.json()) as Record<string, unknown>
     expect(subscription, JSON.stringify(subscription)).toMatchObject({
       plan_id: 'pro',
@@ -108,22 +83,22 @@ describe("the seed's flow: pay for pro, get pro", () => {
     // Pro allows 10 000 requests a month: this was the first.
     expect(after.headers.get('x-quota-remaining-requests')).toBe('9999')
 
-    const list = await h.request('/api/v1/billing/transactions', { headers: h.auth(token) })
+    const list = await f.h.request('/api/v1/billing/transactions', { headers: f.h.auth(token) })
     const listed = (await list.json()) as { data: Array<Record<string, unknown>> }
     expect(listed.data, JSON.stringify(listed)).toHaveLength(1)
     expect(listed.data[0]).toMatchObject({ status: 'succeeded', amount: '990.00', kind: 'payment' })
-    expect(h.logText()).toMatch(/webhook payment\.succeeded applied: credited/)
-    expect(h.logText()).toMatch(/BILLING payment succeeded/)
+    expect(f.h.logText()).toMatch(/webhook payment\.succeeded applied: credited/)
+    expect(f.h.logText()).toMatch(/BILLING payment succeeded/)
   })
 })
 
 describe('checkout refusals', () => {
   const pay = async (body: unknown, token?: string) => {
-    const res = await h.json(
+    const res = await f.h.json(
       'POST',
       '/api/v1/billing/payment',
       body,
-      token ?? (await h.token({ sub: 'u2' })),
+      token ?? (await f.h.token({ sub: 'u2' })),
     )
     return {
       status: res.status,
@@ -145,12 +120,12 @@ describe('checkout refusals', () => {
       expect(open.status, `${url} ${JSON.stringify(open)}`).toBe(400)
       expect(open.body.error.param).toBe('return_url')
     }
-    expect(fake.requests).toHaveLength(0)
-    expect(await h.db.selectFrom('billing_transaction').selectAll().execute()).toHaveLength(0)
+    expect(f.fake.requests).toHaveLength(0)
+    expect(await f.h.db.selectFrom('billing_transaction').selectAll().execute()).toHaveLength(0)
   })
 
   it('needs a token', async () => {
-    const res = await h.json('POST', '/api/v1/billing/payment', {
+    const res = await f.h.json('POST', '/api/v1/billing/payment', {
       plan_id: 'pro',
       return_url: 'https://app.example/r',
     })
@@ -178,7 +153,7 @@ describe('checkout refusals', () => {
 describe('checkout with auto-renewal and 54-FZ receipts enabled', () => {
   it('asks YooKassa to save the card and sends one receipt item equal to the amount', async () => {
     const configured = await createHarness({
-      env: yookassaEnv(fake),
+      env: yookassaEnv(f.fake),
       config: { yookassa: { autoRenew: true, receipt: { enabled: true, vatCode: 11 } } },
     })
     try {
@@ -190,7 +165,7 @@ describe('checkout with auto-renewal and 54-FZ receipts enabled', () => {
         token,
       )
       expect(res.status, await res.clone().text()).toBe(201)
-      const [sent] = fake.requestsTo('POST', /^\/payments$/)
+      const [sent] = f.fake.requestsTo('POST', /^\/payments$/)
       expect(sent?.body?.save_payment_method).toBe(true)
       expect(sent?.body?.receipt).toEqual({
         customer: { email: 'buyer@example.com' },

@@ -1,50 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { addInterval } from '../../src/billing/periods.ts'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
 import { runRenewSubscriptions } from '../../src/jobs/renew-subscriptions.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
-import {
-  type FakeYooKassa,
-  startFakeYooKassa,
-  WEBHOOK_PATH,
-  yookassaEnv,
-} from '../helpers/fake-yookassa.ts'
-import { createHarness, type Harness } from '../helpers/harness.ts'
+import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 
-let fake: FakeYooKassa
-let h: Harness
-let base: string
-const config = { yookassa: { autoRenew: true } }
+const f = usePaymentsFixture({ config: { yookassa: { autoRenew: true } } })
 const HOUR = 3_600_000
-
-beforeEach(async () => {
-  fake = await startFakeYooKassa()
-  h = await createHarness({ env: yookassaEnv(fake), config })
-  base = await h.listen()
-})
-afterEach(async () => {
-  await h.close()
-  await fake.close()
-})
 
 /** The user pays for pro once with a card YooKassa saves; returns when paid time ends. */
 async function subscribeWithSavedCard(user = 'u1') {
-  const start = nowSeconds(h.clock)
-  const res = await h.json(
-    'POST',
-    '/api/v1/billing/payment',
-    { plan_id: 'pro', return_url: 'https://app.example/r' },
-    await h.token({ sub: user, email: `${user}@example.com` }),
-  )
-  const body = (await res.json()) as { payment_id: string }
-  expect(res.status, JSON.stringify(body)).toBe(201)
-  fake.pay(body.payment_id)
-  const note = await fake.notify(
-    base + WEBHOOK_PATH,
-    fake.notification('payment.succeeded', body.payment_id),
-  )
-  expect(note.status, note.body).toBe(200)
-  const sub = (await findLiveSubscription(h.db, user))!
+  const start = nowSeconds(f.h.clock)
+  await f.creditedCheckout(user, { email: `${user}@example.com` })
+  const sub = (await findLiveSubscription(f.h.db, user))!
   expect(sub).toMatchObject({
     plan_id: 'pro',
     auto_renew: 1,
@@ -55,19 +23,19 @@ async function subscribeWithSavedCard(user = 'u1') {
 }
 
 const chargesWith = (methodId: string) =>
-  fake.requestsTo('POST', /^\/payments$/).filter((r) => r.body?.payment_method_id === methodId)
+  f.fake.requestsTo('POST', /^\/payments$/).filter((r) => r.body?.payment_method_id === methodId)
 
 /** Moves the test clock to `ms` before the given epoch second. */
 const moveTo = (epochSeconds: number, beforeMs: number) =>
-  h.clock.set(epochSeconds * 1000 - beforeMs)
+  f.h.clock.set(epochSeconds * 1000 - beforeMs)
 
 describe('renewal with the saved card', () => {
   it('charges once per period, shortly before it ends, with a key derived from subscription and period', async () => {
     const sub = await subscribeWithSavedCard()
-    expect(await runRenewSubscriptions(h.deps)).toMatchObject({ due: 0 })
+    expect(await runRenewSubscriptions(f.h.deps)).toMatchObject({ due: 0 })
     moveTo(sub.paid_until!, 23 * HOUR)
-    expect(await runRenewSubscriptions(h.deps)).toMatchObject({ due: 1, charged: 1 })
-    expect(await runRenewSubscriptions(h.deps)).toMatchObject({ due: 0 })
+    expect(await runRenewSubscriptions(f.h.deps)).toMatchObject({ due: 1, charged: 1 })
+    expect(await runRenewSubscriptions(f.h.deps)).toMatchObject({ due: 0 })
 
     const [charge] = chargesWith(sub.payment_method_id!)
     expect(charge?.idempotenceKey).toBe(`renew-${sub.id}-${sub.paid_until}`)
@@ -76,10 +44,10 @@ describe('renewal with the saved card', () => {
       amount: { value: '990.00', currency: 'RUB' },
     })
     expect(charge?.body?.confirmation).toBeUndefined()
-    const renewed = (await findLiveSubscription(h.db, 'u1'))!
+    const renewed = (await findLiveSubscription(f.h.db, 'u1'))!
     expect(renewed).toMatchObject({ id: sub.id, status: 'active' })
     expect(renewed.paid_until).toBe(addInterval(sub.paid_until!, 'month', 1))
-    const kinds = await h.db
+    const kinds = await f.h.db
       .selectFrom('billing_transaction')
       .select(['kind', 'status'])
       .orderBy('id')
@@ -92,66 +60,62 @@ describe('renewal with the saved card', () => {
 
   it('two replicas running the job at once charge the period once', async () => {
     const sub = await subscribeWithSavedCard()
-    const replica = await createHarness({ env: yookassaEnv(fake), config, shareDatabaseWith: h })
-    try {
-      moveTo(sub.paid_until!, HOUR)
-      await Promise.all([
-        runRenewSubscriptions(h.deps),
-        runRenewSubscriptions(replica.deps),
-        runRenewSubscriptions(h.deps),
-        runRenewSubscriptions(replica.deps),
-      ])
-      const payments = new Set(
-        [...fake.payments.values()]
-          .filter(
-            (p) => p.payment_method?.id === sub.payment_method_id && p.metadata?.kind === 'renewal',
-          )
-          .map((p) => p.id),
-      )
-      expect(payments.size, JSON.stringify(fake.requests)).toBe(1)
-      const renewals = await h.db
-        .selectFrom('billing_transaction')
-        .selectAll()
-        .where('kind', '=', 'renewal')
-        .execute()
-      expect(renewals.map((r) => r.status)).toEqual(['succeeded'])
-      expect((await findLiveSubscription(h.db, 'u1'))?.paid_until).toBe(
-        addInterval(sub.paid_until!, 'month', 1),
-      )
-    } finally {
-      await replica.close()
-    }
+    const replica = await f.replica()
+    moveTo(sub.paid_until!, HOUR)
+    await Promise.all([
+      runRenewSubscriptions(f.h.deps),
+      runRenewSubscriptions(replica.deps),
+      runRenewSubscriptions(f.h.deps),
+      runRenewSubscriptions(replica.deps),
+    ])
+    const payments = new Set(
+      [...f.fake.payments.values()]
+        .filter(
+          (p) => p.payment_method?.id === sub.payment_method_id && p.metadata?.kind === 'renewal',
+        )
+        .map((p) => p.id),
+    )
+    expect(payments.size, JSON.stringify(f.fake.requests)).toBe(1)
+    const renewals = await f.h.db
+      .selectFrom('billing_transaction')
+      .selectAll()
+      .where('kind', '=', 'renewal')
+      .execute()
+    expect(renewals.map((r) => r.status)).toEqual(['succeeded'])
+    expect((await findLiveSubscription(f.h.db, 'u1'))?.paid_until).toBe(
+      addInterval(sub.paid_until!, 'month', 1),
+    )
   })
 
   it('a failed charge makes the subscription past_due for the grace period, then the user returns to the default plan', async () => {
     const sub = await subscribeWithSavedCard()
-    fake.setChargeOutcome(sub.payment_method_id!, { reason: 'insufficient_funds' })
+    f.fake.setChargeOutcome(sub.payment_method_id!, { reason: 'insufficient_funds' })
     moveTo(sub.paid_until!, 23 * HOUR)
-    expect(await runRenewSubscriptions(h.deps)).toMatchObject({ due: 1, failed: 1 })
-    const grace = h.deps.config.yookassa.graceSeconds
-    expect(await findLiveSubscription(h.db, 'u1')).toMatchObject({
+    expect(await runRenewSubscriptions(f.h.deps)).toMatchObject({ due: 1, failed: 1 })
+    const grace = f.h.deps.config.yookassa.graceSeconds
+    expect(await findLiveSubscription(f.h.db, 'u1')).toMatchObject({
       status: 'past_due',
       grace_until: sub.paid_until! + grace,
       plan_id: 'pro',
     })
-    expect(await runRenewSubscriptions(h.deps)).toMatchObject({ due: 0 })
+    expect(await runRenewSubscriptions(f.h.deps)).toMatchObject({ due: 0 })
     expect(chargesWith(sub.payment_method_id!)).toHaveLength(1)
 
     moveTo(sub.paid_until! + grace, HOUR)
-    expect((await h.deps.entitlements.get('u1'))?.plan.id).toBe('pro')
+    expect((await f.h.deps.entitlements.get('u1'))?.plan.id).toBe('pro')
     moveTo(sub.paid_until! + grace, -HOUR)
-    h.deps.entitlements.invalidate('u1')
-    const after = await h.deps.entitlements.get('u1')
+    f.h.deps.entitlements.invalidate('u1')
+    const after = await f.h.deps.entitlements.get('u1')
     expect(after?.plan.id, JSON.stringify(after?.subscription)).toBe('free')
-    expect(h.logText()).toContain('BILLING renewal charge failed, subscription past_due')
+    expect(f.h.logText()).toContain('BILLING renewal charge failed, subscription past_due')
   })
 
   it('a revoked permission stops auto-renewal and forgets the saved method', async () => {
     const sub = await subscribeWithSavedCard()
-    fake.setChargeOutcome(sub.payment_method_id!, { reason: 'permission_revoked' })
+    f.fake.setChargeOutcome(sub.payment_method_id!, { reason: 'permission_revoked' })
     moveTo(sub.paid_until!, HOUR)
-    await runRenewSubscriptions(h.deps)
-    expect(await findLiveSubscription(h.db, 'u1')).toMatchObject({
+    await runRenewSubscriptions(f.h.deps)
+    expect(await findLiveSubscription(f.h.db, 'u1')).toMatchObject({
       status: 'past_due',
       auto_renew: 0,
       payment_method_id: null,
@@ -161,11 +125,11 @@ describe('renewal with the saved card', () => {
   it('no log line holds the secret key, a card number or the payment method token', async () => {
     const sub = await subscribeWithSavedCard()
     moveTo(sub.paid_until!, HOUR)
-    await runRenewSubscriptions(h.deps)
-    const logs = h.logText()
+    await runRenewSubscriptions(f.h.deps)
+    const logs = f.h.logText()
     expect(logs).toContain('BILLING renewal charged')
-    const basic = Buffer.from(`${fake.shopId}:${fake.secretKey}`).toString('base64')
-    for (const secret of [fake.secretKey, basic, sub.payment_method_id!, '555555', '*4444']) {
+    const basic = Buffer.from(`${f.fake.shopId}:${f.fake.secretKey}`).toString('base64')
+    for (const secret of [f.fake.secretKey, basic, sub.payment_method_id!, '555555', '*4444']) {
       expect(logs.includes(secret), `log holds ${secret}`).toBe(false)
     }
   })

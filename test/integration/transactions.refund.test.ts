@@ -1,67 +1,33 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
 import { runReconcilePayments } from '../../src/jobs/reconcile-payments.ts'
 import { createYooKassaHttpClient } from '../../src/yookassa/client.ts'
-import {
-  type FakeYooKassa,
-  startFakeYooKassa,
-  WEBHOOK_PATH,
-  yookassaEnv,
-} from '../helpers/fake-yookassa.ts'
-import { createHarness, type Harness } from '../helpers/harness.ts'
+import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
+import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 
-let fake: FakeYooKassa
-let h: Harness
-let base: string
-
-beforeEach(async () => {
-  fake = await startFakeYooKassa()
-  h = await createHarness({ env: yookassaEnv(fake) })
-  base = await h.listen()
-})
-afterEach(async () => {
-  await h.close()
-  await fake.close()
-})
-
-async function paidPro(user = 'u1') {
-  const res = await h.json(
-    'POST',
-    '/api/v1/billing/payment',
-    { plan_id: 'pro', return_url: 'https://app.example/r' },
-    await h.token({ sub: user }),
-  )
-  const body = (await res.json()) as { transaction_id: string; payment_id: string }
-  fake.pay(body.payment_id)
-  const note = await fake.notify(
-    base + WEBHOOK_PATH,
-    fake.notification('payment.succeeded', body.payment_id),
-  )
-  expect(note.status, note.body).toBe(200)
-  return body
-}
+const f = usePaymentsFixture()
 
 async function refund(transactionId: string, body: unknown = {}, token?: string) {
-  const res = await h.json(
+  const res = await f.h.json(
     'POST',
     `/api/v1/billing/admin/transactions/${transactionId}/refund`,
     body,
-    token ?? (await h.adminToken()),
+    token ?? (await f.h.adminToken()),
   )
   return { status: res.status, body: (await res.json()) as Record<string, Record<string, string>> }
 }
 
-const plan = async (user = 'u1') => (await findLiveSubscription(h.db, user))?.plan_id
+const plan = async (user = 'u1') => (await findLiveSubscription(f.h.db, user))?.plan_id
 
 describe('admin refunds', () => {
   it('a full refund reaches YooKassa with an Idempotence-Key and returns the user to the default plan', async () => {
-    const paid = await paidPro()
+    const paid = await f.creditedCheckout()
     const res = await refund(paid.transaction_id)
     expect(res.status, JSON.stringify(res.body)).toBe(201)
     expect(res.body.refund).toMatchObject({ kind: 'refund', status: 'succeeded', amount: '990.00' })
     expect(res.body.payment).toMatchObject({ status: 'refunded', refunded_amount: '990.00' })
-    const [sent] = fake.requestsTo('POST', /^\/refunds$/)
-    const row = await h.db
+    const [sent] = f.fake.requestsTo('POST', /^\/refunds$/)
+    const row = await f.h.db
       .selectFrom('billing_transaction')
       .selectAll()
       .where('id', '=', res.body.refund!.id!)
@@ -75,12 +41,9 @@ describe('admin refunds', () => {
     expect(await plan()).toBe('free')
 
     // YooKassa's refund.succeeded arrives afterwards: already applied, nothing changes.
-    const note = await fake.notify(
-      base + WEBHOOK_PATH,
-      fake.notification('refund.succeeded', row.provider_payment_id!),
-    )
+    const note = await f.deliver('refund.succeeded', row.provider_payment_id!)
     expect(note.status, note.body).toBe(200)
-    const outcome = await h.db
+    const outcome = await f.h.db
       .selectFrom('billing_webhook_event')
       .select('outcome')
       .where('event', '=', 'refund.succeeded')
@@ -90,7 +53,7 @@ describe('admin refunds', () => {
   })
 
   it('a partial refund keeps the paid period; refunding the rest revokes it; more is 400', async () => {
-    const paid = await paidPro()
+    const paid = await f.creditedCheckout()
     const part = await refund(paid.transaction_id, { amount: '400.00' })
     expect(part.status, JSON.stringify(part.body)).toBe(201)
     expect(part.body.payment).toMatchObject({ status: 'refunded', refunded_amount: '400.00' })
@@ -100,39 +63,33 @@ describe('admin refunds', () => {
     expect(await plan()).toBe('free')
     const more = await refund(paid.transaction_id, { amount: '1.00' })
     expect(more.status, JSON.stringify(more.body)).toBe(400)
-    expect(fake.requestsTo('POST', /^\/refunds$/)).toHaveLength(2)
+    expect(f.fake.requestsTo('POST', /^\/refunds$/)).toHaveLength(2)
   })
 
   it('is for admins only, and only for paid transactions', async () => {
-    const paid = await paidPro()
-    expect((await refund(paid.transaction_id, {}, await h.token({ sub: 'u1' }))).status).toBe(403)
+    const paid = await f.creditedCheckout()
+    expect((await refund(paid.transaction_id, {}, await f.h.token({ sub: 'u1' }))).status).toBe(403)
     expect((await refund('no-such-id')).status).toBe(404)
-    const open = await h.json(
-      'POST',
-      '/api/v1/billing/payment',
-      { plan_id: 'pro', return_url: 'https://app.example/r' },
-      await h.token({ sub: 'u9' }),
-    )
-    const pending = (await open.json()) as { transaction_id: string }
+    const { body: pending } = await f.startCheckout('u9')
     expect((await refund(pending.transaction_id)).status).toBe(409)
-    expect(fake.requestsTo('POST', /^\/refunds$/)).toHaveLength(0)
+    expect(f.fake.requestsTo('POST', /^\/refunds$/)).toHaveLength(0)
   })
 
   it('a pending refund blocks a second one and is polled to its end (there is no refund.canceled event)', async () => {
-    const paid = await paidPro()
-    fake.setRefundOutcome('pending')
+    const paid = await f.creditedCheckout()
+    f.fake.setRefundOutcome('pending')
     const first = await refund(paid.transaction_id, { amount: '100.00' })
     expect(first.body.refund).toMatchObject({ status: 'pending' })
     expect((await refund(paid.transaction_id, { amount: '100.00' })).status).toBe(409)
-    const refundRow = await h.db
+    const refundRow = await f.h.db
       .selectFrom('billing_transaction')
       .selectAll()
       .where('id', '=', first.body.refund!.id!)
       .executeTakeFirstOrThrow()
-    fake.completeRefund(refundRow.provider_payment_id!, 'canceled')
-    h.clock.advance(10 * 60_000)
-    await runReconcilePayments(h.deps)
-    const canceled = await h.db
+    f.fake.completeRefund(refundRow.provider_payment_id!, 'canceled')
+    f.h.clock.advance(10 * 60_000)
+    await runReconcilePayments(f.h.deps)
+    const canceled = await f.h.db
       .selectFrom('billing_transaction')
       .select('status')
       .where('id', '=', refundRow.id)
@@ -140,10 +97,10 @@ describe('admin refunds', () => {
     expect(canceled.status).toBe('canceled')
 
     const second = await refund(paid.transaction_id, { amount: '100.00' })
-    fake.completeRefund(second.body.refund!.provider_payment_id!, 'succeeded')
-    h.clock.advance(10 * 60_000)
-    await runReconcilePayments(h.deps)
-    const payment = await h.db
+    f.fake.completeRefund(second.body.refund!.provider_payment_id!, 'succeeded')
+    f.h.clock.advance(10 * 60_000)
+    await runReconcilePayments(f.h.deps)
+    const payment = await f.h.db
       .selectFrom('billing_transaction')
       .selectAll()
       .where('id', '=', paid.transaction_id)
@@ -152,11 +109,11 @@ describe('admin refunds', () => {
   })
 
   it('a refund made in YooKassa itself is recorded from its notification, once', async () => {
-    const paid = await paidPro()
+    const paid = await f.creditedCheckout()
     const direct = createYooKassaHttpClient({
-      apiUrl: fake.url,
-      shopId: fake.shopId,
-      secretKey: fake.secretKey,
+      apiUrl: f.fake.url,
+      shopId: f.fake.shopId,
+      secretKey: f.fake.secretKey,
       timeoutMs: 2000,
     })
     const made = await direct.createRefund(
@@ -164,9 +121,11 @@ describe('admin refunds', () => {
       'cabinet-1',
     )
     await direct.close()
-    const note = fake.notification('refund.succeeded', made.id)
-    for (const _ of [1, 2]) expect((await fake.notify(base + WEBHOOK_PATH, note)).status).toBe(200)
-    const refunds = await h.db
+    const note = f.fake.notification('refund.succeeded', made.id)
+    for (const _ of [1, 2]) {
+      expect((await f.fake.notify(f.base + WEBHOOK_PATH, note)).status).toBe(200)
+    }
+    const refunds = await f.h.db
       .selectFrom('billing_transaction')
       .selectAll()
       .where('kind', '=', 'refund')
@@ -183,26 +142,13 @@ describe('admin refunds', () => {
 
 describe('GET /transactions', () => {
   it("lists the caller's own, newest first, with cursor pagination; admins may name a user", async () => {
-    const token = await h.token({ sub: 'u1' })
+    const token = await f.h.token({ sub: 'u1' })
     const ids: string[] = []
-    for (let i = 0; i < 3; i++) {
-      const res = await h.json(
-        'POST',
-        '/api/v1/billing/payment',
-        { plan_id: 'pro', return_url: 'https://app.example/r' },
-        token,
-      )
-      ids.push(((await res.json()) as { transaction_id: string }).transaction_id)
-    }
-    await h.json(
-      'POST',
-      '/api/v1/billing/payment',
-      { plan_id: 'pro', return_url: 'https://app.example/r' },
-      await h.token({ sub: 'u2' }),
-    )
+    for (let i = 0; i < 3; i++) ids.push((await f.startCheckout('u1')).body.transaction_id)
+    await f.startCheckout('u2')
 
     const page1 = (await (
-      await h.request('/api/v1/billing/transactions?limit=2', { headers: h.auth(token) })
+      await f.h.request('/api/v1/billing/transactions?limit=2', { headers: f.h.auth(token) })
     ).json()) as {
       data: Array<{ id: string; user_id: string }>
       next_cursor: string | null
@@ -212,25 +158,25 @@ describe('GET /transactions', () => {
       JSON.stringify(page1),
     ).toEqual([ids[2], ids[1]])
     const page2 = (await (
-      await h.request(`/api/v1/billing/transactions?limit=2&cursor=${page1.next_cursor}`, {
-        headers: h.auth(token),
+      await f.h.request(`/api/v1/billing/transactions?limit=2&cursor=${page1.next_cursor}`, {
+        headers: f.h.auth(token),
       })
     ).json()) as typeof page1
     expect(page2.data.map((t) => t.id)).toEqual([ids[0]])
     expect(page2.next_cursor).toBeNull()
 
-    const other = await h.request('/api/v1/billing/transactions?user_id=u2', {
-      headers: h.auth(token),
+    const other = await f.h.request('/api/v1/billing/transactions?user_id=u2', {
+      headers: f.h.auth(token),
     })
     expect(other.status).toBe(403)
-    const admin = await h.request('/api/v1/billing/transactions?user_id=u2', {
-      headers: h.auth(await h.adminToken()),
+    const admin = await f.h.request('/api/v1/billing/transactions?user_id=u2', {
+      headers: f.h.auth(await f.h.adminToken()),
     })
     const adminBody = (await admin.json()) as typeof page1
     expect(
       adminBody.data.map((t) => t.user_id),
       JSON.stringify(adminBody),
     ).toEqual(['u2'])
-    expect((await h.request('/api/v1/billing/transactions')).status).toBe(401)
+    expect((await f.h.request('/api/v1/billing/transactions')).status).toBe(401)
   })
 })

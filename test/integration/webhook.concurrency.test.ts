@@ -1,14 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { addInterval } from '../../src/billing/periods.ts'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
-import {
-  type FakeYooKassa,
-  startFakeYooKassa,
-  WEBHOOK_PATH,
-  yookassaEnv,
-} from '../helpers/fake-yookassa.ts'
-import { createHarness, type Harness } from '../helpers/harness.ts'
+import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
+import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
 /**
@@ -16,68 +11,46 @@ import { TEST_DIALECT } from '../helpers/test-database.ts'
  * database (a SQLite file with two handles, or one PostgreSQL schema with two
  * pools) and YooKassa's deliveries of the same success race between them.
  */
-let fake: FakeYooKassa
-let a: Harness
-let b: Harness
+const f = usePaymentsFixture()
 let bases: string[]
 
 beforeEach(async () => {
-  fake = await startFakeYooKassa()
-  a = await createHarness({ env: yookassaEnv(fake) })
-  b = await createHarness({ env: yookassaEnv(fake), shareDatabaseWith: a })
-  bases = [await a.listen(), await b.listen()]
+  const replica = await f.replica()
+  bases = [f.base, await replica.listen()]
 })
-afterEach(async () => {
-  await b.close()
-  await a.close()
-  await fake.close()
-})
-
-async function payPro(user: string) {
-  const res = await a.json(
-    'POST',
-    '/api/v1/billing/payment',
-    { plan_id: 'pro', return_url: 'https://app.example/r' },
-    await a.token({ sub: user }),
-  )
-  const body = (await res.json()) as { transaction_id: string; payment_id: string }
-  expect(res.status, JSON.stringify(body)).toBe(201)
-  fake.pay(body.payment_id)
-  return body
-}
 
 describe(`concurrent deliveries on ${TEST_DIALECT} with two instances`, () => {
   it('ten concurrent deliveries of the same success credit once: one row succeeded, the period extended once', async () => {
-    const start = nowSeconds(a.clock)
-    const first = await payPro('u1')
-    const once = await fake.notify(
+    const start = nowSeconds(f.h.clock)
+    const first = await f.paidCheckout('u1')
+    const once = await f.fake.notify(
       bases[0] + WEBHOOK_PATH,
-      fake.notification('payment.succeeded', first.payment_id),
+      f.fake.notification('payment.succeeded', first.payment_id),
     )
     expect(once.status, once.body).toBe(200)
-    expect((await findLiveSubscription(a.db, 'u1'))?.paid_until).toBe(
+    expect((await findLiveSubscription(f.h.db, 'u1'))?.paid_until).toBe(
       addInterval(start, 'month', 1),
     )
 
-    const second = await payPro('u1')
-    const note = fake.notification('payment.succeeded', second.payment_id)
+    const second = await f.paidCheckout('u1')
+    const note = f.fake.notification('payment.succeeded', second.payment_id)
     const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => fake.notify(bases[i % 2] + WEBHOOK_PATH, note)),
+      Array.from({ length: 10 }, (_, i) => f.fake.notify(bases[i % 2] + WEBHOOK_PATH, note)),
     )
     expect(
       answers.map((r) => r.status),
       JSON.stringify(answers),
     ).toEqual(Array(10).fill(200))
 
-    const rows = await a.db.selectFrom('billing_transaction').selectAll().orderBy('id').execute()
+    const rows = await f.h.db.selectFrom('billing_transaction').selectAll().orderBy('id').execute()
     expect(
       rows.map((r) => r.status),
       JSON.stringify(rows),
     ).toEqual(['succeeded', 'succeeded'])
-    const sub = await findLiveSubscription(a.db, 'u1')
+    const sub = await findLiveSubscription(f.h.db, 'u1')
     expect(sub?.plan_id).toBe('pro')
     expect(sub?.paid_until, JSON.stringify(sub)).toBe(addInterval(start, 'month', 2))
-    const outcomes = await a.db
+    const outcomes = await f.h.db
       .selectFrom('billing_webhook_event')
       .select('outcome')
       .where('object_id', '=', second.payment_id)
@@ -85,7 +58,7 @@ describe(`concurrent deliveries on ${TEST_DIALECT} with two instances`, () => {
     const credited = outcomes.filter((o) => o.outcome === 'applied: credited')
     expect(credited, JSON.stringify(outcomes)).toHaveLength(1)
     expect(outcomes.filter((o) => o.outcome === 'ignored: duplicate')).toHaveLength(9)
-    const subs = await a.db
+    const subs = await f.h.db
       .selectFrom('billing_subscription')
       .selectAll()
       .where('user_id', '=', 'u1')
@@ -97,25 +70,25 @@ describe(`concurrent deliveries on ${TEST_DIALECT} with two instances`, () => {
   })
 
   it('stale and out-of-order deliveries are 200 no-ops that never move a status back', async () => {
-    const paid = await payPro('u2')
-    const [pendingState] = fake.history(paid.payment_id)
-    const stale = fake.notification('payment.waiting_for_capture', paid.payment_id, pendingState)
-    expect((await fake.notify(bases[1] + WEBHOOK_PATH, stale)).status).toBe(200)
-    const ok = await fake.notify(
+    const paid = await f.paidCheckout('u2')
+    const [pendingState] = f.fake.history(paid.payment_id)
+    const stale = f.fake.notification('payment.waiting_for_capture', paid.payment_id, pendingState)
+    expect((await f.fake.notify(bases[1] + WEBHOOK_PATH, stale)).status).toBe(200)
+    const ok = await f.fake.notify(
       bases[0] + WEBHOOK_PATH,
-      fake.notification('payment.succeeded', paid.payment_id),
+      f.fake.notification('payment.succeeded', paid.payment_id),
     )
     expect(ok.status).toBe(200)
-    const paidUntil = (await findLiveSubscription(a.db, 'u2'))?.paid_until
+    const paidUntil = (await findLiveSubscription(f.h.db, 'u2'))?.paid_until
     for (const event of ['payment.canceled', 'payment.waiting_for_capture', 'payment.succeeded']) {
-      const res = await fake.notify(
+      const res = await f.fake.notify(
         bases[1] + WEBHOOK_PATH,
-        fake.notification(event, paid.payment_id, pendingState),
+        f.fake.notification(event, paid.payment_id, pendingState),
       )
       expect(res.status, res.body).toBe(200)
     }
-    const row = await a.db.selectFrom('billing_transaction').selectAll().executeTakeFirstOrThrow()
+    const row = await f.h.db.selectFrom('billing_transaction').selectAll().executeTakeFirstOrThrow()
     expect(row.status).toBe('succeeded')
-    expect((await findLiveSubscription(a.db, 'u2'))?.paid_until).toBe(paidUntil)
+    expect((await findLiveSubscription(f.h.db, 'u2'))?.paid_until).toBe(paidUntil)
   })
 })

@@ -10,6 +10,7 @@ import {
   WEBHOOK_PATH,
   yookassaEnv,
 } from '../helpers/fake-yookassa.ts'
+import { type Checkout, postCheckout } from '../helpers/payments-fixture.ts'
 import {
   createProcessDatabase,
   freePort,
@@ -96,12 +97,8 @@ describe('a process killed mid-payment loses nothing', () => {
     database = await createProcessDatabase()
     const first = await start()
     db = createDb(database.url)
-    const res = await fetch(`${first.base}/api/v1/billing/payment`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('u1')}` },
-      body: JSON.stringify({ plan_id: 'pro', return_url: 'https://app.example/r' }),
-    })
-    const checkout = (await res.json()) as { transaction_id: string; payment_id: string }
+    const res = await postCheckout(first.base, await token('u1'))
+    const checkout = (await res.json()) as Checkout
     expect(res.status, JSON.stringify(checkout)).toBe(201)
     fake.pay(checkout.payment_id)
 
@@ -137,11 +134,7 @@ describe('a process killed mid-payment loses nothing', () => {
     db = createDb(database.url)
     // YooKassa creates the payment, but the answer never comes back.
     fake.fail({ method: 'POST', path: /^\/payments$/ }, { afterProcessing: true, hang: true })
-    const lost = fetch(`${first.base}/api/v1/billing/payment`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('u2')}` },
-      body: JSON.stringify({ plan_id: 'pro', return_url: 'https://app.example/r' }),
-    }).catch((error: Error) => error)
+    const lost = postCheckout(first.base, await token('u2')).catch((error: Error) => error)
     await until(
       async () => (fake.payments.size > 0 ? true : undefined),
       'YooKassa to create the payment',

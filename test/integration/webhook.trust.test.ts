@@ -1,73 +1,49 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
 import { signWebhookBody } from '../../src/yookassa/webhook-secret.ts'
+import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
 import {
-  type FakeYooKassa,
-  startFakeYooKassa,
-  WEBHOOK_PATH,
-  yookassaEnv,
-} from '../helpers/fake-yookassa.ts'
-import { createHarness, type Harness, type HarnessOptions } from '../helpers/harness.ts'
+  createPaymentsFixture,
+  type PaymentsFixture,
+  type PaymentsFixtureOptions,
+} from '../helpers/payments-fixture.ts'
 
-let fake: FakeYooKassa
-let h: Harness
-let base: string
-
-async function setup(
-  options: {
-    env?: Record<string, string>
-    config?: HarnessOptions['config']
-    fake?: Parameters<typeof startFakeYooKassa>[0]
-  } = {},
-) {
-  fake = await startFakeYooKassa(options.fake)
-  h = await createHarness({ env: { ...yookassaEnv(fake), ...options.env }, config: options.config })
-  base = await h.listen()
+/** Each test starts its own fixture: the trust settings differ from test to test. */
+let f: PaymentsFixture
+async function setup(options: PaymentsFixtureOptions = {}) {
+  f = await createPaymentsFixture(options)
 }
 afterEach(async () => {
-  await h?.close()
-  await fake?.close()
+  await f?.close()
 })
 
-async function checkout(user = 'u1') {
-  const res = await h.json(
-    'POST',
-    '/api/v1/billing/payment',
-    { plan_id: 'pro', return_url: 'https://app.example/r' },
-    await h.token({ sub: user }),
-  )
-  const body = (await res.json()) as { transaction_id: string; payment_id: string }
-  expect(res.status, JSON.stringify(body)).toBe(201)
-  return body
-}
-
 async function state(transactionId: string, user = 'u1') {
-  const row = await h.db
+  const row = await f.h.db
     .selectFrom('billing_transaction')
     .selectAll()
     .where('id', '=', transactionId)
     .executeTakeFirstOrThrow()
-  const sub = await findLiveSubscription(h.db, user)
+  const sub = await findLiveSubscription(f.h.db, user)
   return { status: row.status, plan: sub?.plan_id ?? null, row }
 }
 
 async function events() {
-  return h.db.selectFrom('billing_webhook_event').selectAll().orderBy('id').execute()
+  return f.h.db.selectFrom('billing_webhook_event').selectAll().orderBy('id').execute()
 }
 
 describe('only the GET re-read counts', () => {
   it('a forged notification (body says succeeded, GET says pending) changes nothing', async () => {
     await setup()
-    const { transaction_id, payment_id } = await checkout()
-    const forged = fake.notification('payment.succeeded', payment_id, {
-      ...fake.payment(payment_id),
+    const { transaction_id, payment_id } = await f.checkout()
+    const forged = f.fake.notification('payment.succeeded', payment_id, {
+      ...f.fake.payment(payment_id),
       status: 'succeeded',
       paid: true,
     })
-    const res = await fake.notify(base + WEBHOOK_PATH, forged)
+    const res = await f.fake.notify(f.base + WEBHOOK_PATH, forged)
     expect(res.status, res.body).toBe(200)
     expect(await state(transaction_id)).toMatchObject({ status: 'pending', plan: null })
-    expect(fake.requestsTo('GET', new RegExp(payment_id))).toHaveLength(1)
+    expect(f.fake.requestsTo('GET', new RegExp(payment_id))).toHaveLength(1)
     const [event] = await events()
     expect(event).toMatchObject({
       event: 'payment.succeeded',
@@ -78,7 +54,7 @@ describe('only the GET re-read counts', () => {
 
   it('a notification for a payment YooKassa does not know is ignored with 200', async () => {
     await setup()
-    const res = await fake.notify(base + WEBHOOK_PATH, {
+    const res = await f.fake.notify(f.base + WEBHOOK_PATH, {
       type: 'notification',
       event: 'payment.succeeded',
       object: { id: '2f000000-000f-5000-8000-000000000000', status: 'succeeded' },
@@ -95,13 +71,9 @@ describe('only the GET re-read counts', () => {
     ['test flag', { test: true }],
   ])('a payment whose %s does not match is not credited', async (_what, patch) => {
     await setup()
-    const { transaction_id, payment_id } = await checkout()
-    fake.pay(payment_id)
-    fake.patch(payment_id, patch)
-    const res = await fake.notify(
-      base + WEBHOOK_PATH,
-      fake.notification('payment.succeeded', payment_id),
-    )
+    const { transaction_id, payment_id } = await f.paidCheckout()
+    f.fake.patch(payment_id, patch)
+    const res = await f.deliver('payment.succeeded', payment_id)
     expect(res.status, res.body).toBe(200)
     const after = await state(transaction_id)
     expect(after.status, JSON.stringify(after.row)).toBe('canceled')
@@ -112,35 +84,28 @@ describe('only the GET re-read counts', () => {
 
   it('a test payment credits when the configuration allows test payments', async () => {
     await setup({ config: { yookassa: { allowTestPayments: true } }, fake: { test: true } })
-    const { transaction_id, payment_id } = await checkout()
-    fake.pay(payment_id)
-    const res = await fake.notify(
-      base + WEBHOOK_PATH,
-      fake.notification('payment.succeeded', payment_id),
-    )
+    const { transaction_id, payment_id } = await f.paidCheckout()
+    const res = await f.deliver('payment.succeeded', payment_id)
     expect(res.status, res.body).toBe(200)
     expect(await state(transaction_id)).toMatchObject({ status: 'succeeded', plan: 'pro' })
   })
 
   it('a two-stage payment is captured when it matches and canceled when it does not', async () => {
     await setup()
-    const good = await checkout('u1')
-    const bad = await checkout('u2')
+    const good = await f.checkout('u1')
+    const bad = await f.checkout('u2')
     for (const id of [good.payment_id, bad.payment_id]) {
-      fake.patch(id, { capture: false })
-      fake.pay(id)
+      f.fake.patch(id, { capture: false })
+      f.fake.pay(id)
     }
-    fake.patch(bad.payment_id, { amount: { value: '10.00', currency: 'RUB' } })
+    f.fake.patch(bad.payment_id, { amount: { value: '10.00', currency: 'RUB' } })
     for (const id of [good.payment_id, bad.payment_id]) {
-      const res = await fake.notify(
-        base + WEBHOOK_PATH,
-        fake.notification('payment.waiting_for_capture', id),
-      )
+      const res = await f.deliver('payment.waiting_for_capture', id)
       expect(res.status, res.body).toBe(200)
     }
-    expect(fake.payment(good.payment_id).status).toBe('succeeded')
-    expect(fake.payment(bad.payment_id).status).toBe('canceled')
-    const captures = fake.requestsTo('POST', /\/capture$/)
+    expect(f.fake.payment(good.payment_id).status).toBe('succeeded')
+    expect(f.fake.payment(bad.payment_id).status).toBe('canceled')
+    const captures = f.fake.requestsTo('POST', /\/capture$/)
     expect(captures.map((r) => r.idempotenceKey)).toEqual([`capture-${good.transaction_id}`])
     expect(await state(good.transaction_id, 'u1')).toMatchObject({
       status: 'succeeded',
@@ -153,43 +118,40 @@ describe('only the GET re-read counts', () => {
 describe('sender address', () => {
   it('403 from outside the trusted ranges, stored and logged, nothing read or changed', async () => {
     await setup({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27,2a02:5180::/32' } })
-    const { transaction_id, payment_id } = await checkout()
-    fake.pay(payment_id)
-    const res = await fake.notify(
-      base + WEBHOOK_PATH,
-      fake.notification('payment.succeeded', payment_id),
-    )
+    const { transaction_id, payment_id } = await f.paidCheckout()
+    const res = await f.deliver('payment.succeeded', payment_id)
     expect(res.status, res.body).toBe(403)
     expect(JSON.parse(res.body).error.code).toBe('forbidden_source')
     expect(await state(transaction_id)).toMatchObject({ status: 'pending', plan: null })
-    expect(fake.requestsTo('GET', /payments/)).toHaveLength(0)
+    expect(f.fake.requestsTo('GET', /payments/)).toHaveLength(0)
     expect((await events())[0]).toMatchObject({
       outcome: 'rejected: untrusted source',
       source_ip: '127.0.0.1',
     })
-    expect(h.logText()).toMatch(/webhook rejected: sender outside YOOKASSA_TRUSTED_IPS/)
+    expect(f.h.logText()).toMatch(/webhook rejected: sender outside YOOKASSA_TRUSTED_IPS/)
   })
 
   it('X-Forwarded-For counts only as TRUST_PROXY allows', async () => {
     await setup({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27', TRUST_PROXY: '1' } })
-    const { payment_id } = await checkout()
-    fake.pay(payment_id)
-    const note = fake.notification('payment.succeeded', payment_id)
+    const { payment_id } = await f.paidCheckout()
+    const note = f.fake.notification('payment.succeeded', payment_id)
     // The sender wrote a YooKassa address itself; our one proxy appended the real one.
-    const spoofed = await fake.notify(base + WEBHOOK_PATH, note, {
+    const spoofed = await f.fake.notify(f.base + WEBHOOK_PATH, note, {
       'x-forwarded-for': '185.71.76.1, 203.0.113.7',
     })
     expect(spoofed.status, spoofed.body).toBe(403)
-    const real = await fake.notify(base + WEBHOOK_PATH, note, { 'x-forwarded-for': '185.71.76.1' })
+    const real = await f.fake.notify(f.base + WEBHOOK_PATH, note, {
+      'x-forwarded-for': '185.71.76.1',
+    })
     expect(real.status, real.body).toBe(200)
   })
 
   it('without TRUST_PROXY the header is ignored', async () => {
     await setup({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27' } })
-    const { payment_id } = await checkout()
-    const res = await fake.notify(
-      base + WEBHOOK_PATH,
-      fake.notification('payment.succeeded', payment_id),
+    const { payment_id } = await f.checkout()
+    const res = await f.fake.notify(
+      f.base + WEBHOOK_PATH,
+      f.fake.notification('payment.succeeded', payment_id),
       {
         'x-forwarded-for': '185.71.76.1',
       },
@@ -203,25 +165,24 @@ describe('webhook secret', () => {
 
   it('401 when missing or wrong; ?secret= and an HMAC of the raw body pass', async () => {
     await setup({ env: { YOOKASSA_WEBHOOK_SECRET: secret } })
-    const { transaction_id, payment_id } = await checkout()
-    fake.pay(payment_id)
-    const note = JSON.stringify(fake.notification('payment.succeeded', payment_id))
-    const missing = await fake.notify(base + WEBHOOK_PATH, note)
+    const { transaction_id, payment_id } = await f.paidCheckout()
+    const note = JSON.stringify(f.fake.notification('payment.succeeded', payment_id))
+    const missing = await f.fake.notify(f.base + WEBHOOK_PATH, note)
     expect(missing.status, missing.body).toBe(401)
-    const wrong = await fake.notify(`${base}${WEBHOOK_PATH}?secret=nope`, note)
+    const wrong = await f.fake.notify(`${f.base}${WEBHOOK_PATH}?secret=nope`, note)
     expect(wrong.status, wrong.body).toBe(401)
-    const badSig = await fake.notify(base + WEBHOOK_PATH, note, {
+    const badSig = await f.fake.notify(f.base + WEBHOOK_PATH, note, {
       'x-webhook-signature': signWebhookBody(secret, `${note} `),
     })
     expect(badSig.status, badSig.body).toBe(401)
     expect(await state(transaction_id)).toMatchObject({ status: 'pending', plan: null })
-    expect(fake.requestsTo('GET', /payments/)).toHaveLength(0)
+    expect(f.fake.requestsTo('GET', /payments/)).toHaveLength(0)
 
-    const signed = await fake.notify(base + WEBHOOK_PATH, note, {
+    const signed = await f.fake.notify(f.base + WEBHOOK_PATH, note, {
       'x-webhook-signature': signWebhookBody(secret, note),
     })
     expect(signed.status, signed.body).toBe(200)
-    const query = await fake.notify(`${base}${WEBHOOK_PATH}?secret=${secret}`, note)
+    const query = await f.fake.notify(`${f.base}${WEBHOOK_PATH}?secret=${secret}`, note)
     expect(query.status, query.body).toBe(200)
     expect(await state(transaction_id)).toMatchObject({ status: 'succeeded', plan: 'pro' })
     const outcomes = (await events()).map((e) => e.outcome)
@@ -232,16 +193,16 @@ describe('webhook secret', () => {
       'applied: credited',
       'ignored: duplicate',
     ])
-    expect(h.logText()).not.toContain(secret)
+    expect(f.h.logText()).not.toContain(secret)
   })
 })
 
 describe('malformed and unknown notifications', () => {
   it('malformed JSON is 400, an unknown event 200, both stored', async () => {
     await setup()
-    const bad = await fake.notify(base + WEBHOOK_PATH, '{"type":')
+    const bad = await f.fake.notify(f.base + WEBHOOK_PATH, '{"type":')
     expect(bad.status, bad.body).toBe(400)
-    const other = await fake.notify(base + WEBHOOK_PATH, {
+    const other = await f.fake.notify(f.base + WEBHOOK_PATH, {
       type: 'notification',
       event: 'deal.closed',
       object: { id: 'd1' },
