@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely'
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
 
 /**
  * The Kysely view of the database, snake_case like the tables.
@@ -95,6 +95,12 @@ export interface QuotaCounterTable {
   metric: Metric
   used: number
   reserved: number
+  /**
+   * What the latest reservation added to `reserved`. A capped reservation adds
+   * min(asked, what remained); writing that amount here lets the one UPDATE
+   * that reserves all metrics report it through RETURNING.
+   */
+  last_reserved: Generated<number>
   updated_at: number
 }
 

@@ -92,6 +92,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('metric', 'text', (c) => c.notNull())
     .addColumn('used', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('reserved', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('last_reserved', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('billing_quota_counter_pk', [
       'subscription_id',

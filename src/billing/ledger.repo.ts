@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
+import { prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
 import { METRICS } from './metrics.ts'
 
@@ -20,6 +21,7 @@ export async function ensureCounters(db: Db, key: CounterKey, now: number): Prom
         metric,
         used: 0,
         reserved: 0,
+        last_reserved: 0,
         updated_at: now,
       })),
     )
@@ -66,74 +68,158 @@ export async function readCounter(db: Db, key: CounterKey, metric: Metric) {
 }
 
 /**
- * The atomic check-and-reserve: adds n to `reserved` only if used + reserved + n
- * stays within the limit (no limit: always). Returns the counter after the change,
- * or undefined when the limit (or a missing counter) refused it.
+ * Beyond any real limit: an unlimited metric (or one asked 0) is compared with
+ * this, so one SQL text serves every plan. bigint columns hold it with room.
  */
-export async function reserveStrict(
-  db: Db,
-  key: CounterKey,
-  metric: Metric,
-  n: number,
-  limit: number | null,
-) {
-  let query = db
-    .updateTable('billing_quota_counter')
-    .set({ reserved: sql`reserved + ${n}` })
-    .where('subscription_id', '=', key.subscriptionId)
-    .where('period_start', '=', key.periodStart)
-    .where('metric', '=', metric)
-  if (limit !== null) query = query.where(sql<boolean>`used + reserved + ${n} <= ${limit}`)
-  return query.returning(['used', 'reserved']).executeTakeFirst()
+export const NO_LIMIT = Number.MAX_SAFE_INTEGER
+
+/** A bound integer parameter; PostgreSQL cannot infer its type inside CASE and arithmetic. */
+const int = (value: number) => sql`CAST(${value} AS bigint)`
+
+export interface MetricAsk {
+  /** What the request asks to reserve. */
+  n: number
+  /** The limit to check against (NO_LIMIT when none). */
+  limit: number
 }
 
 /**
- * Takes the counter's row lock (a no-op UPDATE: portable, unlike SELECT ... FOR UPDATE)
- * and returns it, so a capped amount can be computed and added in the same transaction.
+ * The atomic check-and-reserve for all three metrics in ONE statement, each row
+ * under its own condition: requests and tokens_input must fit whole
+ * (used + reserved + n <= limit); tokens_output is capped (adds min(n, what
+ * remains), refused only when nothing remains). Rows that fail their condition
+ * are not updated and not returned: the caller rolls back unless all three came
+ * back. `last_reserved` carries the amount each row added.
  */
-export async function lockCounter(db: Db, key: CounterKey, metric: Metric) {
-  return db
-    .updateTable('billing_quota_counter')
-    .set({ reserved: sql`reserved` })
-    .where('subscription_id', '=', key.subscriptionId)
-    .where('period_start', '=', key.periodStart)
-    .where('metric', '=', metric)
-    .returning(['used', 'reserved'])
-    .executeTakeFirst()
-}
-
-/** Applies a settle or release: used += usedDelta, reserved -= reservedDelta. */
-export async function moveCounter(
+export async function reserveAll(
   db: Db,
   key: CounterKey,
-  metric: Metric,
-  { usedDelta, reservedDelta, now }: { usedDelta: number; reservedDelta: number; now: number },
+  ask: Record<Metric, MetricAsk>,
+  now: number,
 ) {
-  await db
-    .updateTable('billing_quota_counter')
-    .set({
-      used: sql`used + ${usedDelta}`,
-      reserved: sql`reserved - ${reservedDelta}`,
-      updated_at: now,
-    })
-    .where('subscription_id', '=', key.subscriptionId)
-    .where('period_start', '=', key.periodStart)
-    .where('metric', '=', metric)
-    .execute()
+  const { requests: r, tokens_input: i, tokens_output: o } = ask
+  const { rows } = await reserveAllQuery(
+    db,
+    key.subscriptionId,
+    key.periodStart,
+    r.n,
+    r.limit,
+    i.n,
+    i.limit,
+    o.n,
+    o.limit,
+    now,
+  )
+  return rows.map((row) => ({
+    metric: row.metric,
+    used: Number(row.used),
+    reserved: Number(row.reserved),
+    last_reserved: Number(row.last_reserved),
+  }))
 }
 
-export async function insertReservation(db: Db, row: ReservationRow): Promise<void> {
-  await db.insertInto('billing_reservation').values(row).execute()
+const reserveAllQuery = prepared(
+  (
+    _db,
+    sub: string,
+    period: number,
+    rn: number,
+    rl: number,
+    inN: number,
+    il: number,
+    on: number,
+    ol: number,
+    now: number,
+  ) => {
+    const capped = sql`CASE WHEN ${int(on)} <= ${int(ol)} - used - reserved THEN ${int(on)} ELSE ${int(ol)} - used - reserved END`
+    const added = sql`CASE metric WHEN 'requests' THEN ${int(rn)} WHEN 'tokens_input' THEN ${int(inN)} ELSE ${capped} END`
+    return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
+      UPDATE billing_quota_counter
+      SET last_reserved = ${added}, reserved = reserved + ${added}, updated_at = ${int(now)}
+      WHERE subscription_id = ${sub} AND period_start = ${int(period)}
+        AND CASE metric
+          WHEN 'requests' THEN used + reserved + ${int(rn)} <= ${int(rl)}
+          WHEN 'tokens_input' THEN used + reserved + ${int(inN)} <= ${int(il)}
+          WHEN 'tokens_output' THEN used + reserved < ${int(ol)}
+          ELSE 1 = 0 END
+      RETURNING metric, used, reserved, last_reserved`
+  },
+)
+
+/** Applies a settle or release to the three counters at once: used += used[m], reserved -= reserved[m]. */
+export async function moveCounters(
+  db: Db,
+  key: CounterKey,
+  delta: { used: Record<Metric, number>; reserved: Record<Metric, number> },
+  now: number,
+) {
+  const { used: u, reserved: r } = delta
+  await moveCountersQuery(
+    db,
+    key.subscriptionId,
+    key.periodStart,
+    u.requests,
+    u.tokens_input,
+    u.tokens_output,
+    r.requests,
+    r.tokens_input,
+    r.tokens_output,
+    now,
+  )
 }
+
+const moveCountersQuery = prepared(
+  (
+    _db,
+    sub: string,
+    period: number,
+    ur: number,
+    ui: number,
+    uo: number,
+    rr: number,
+    ri: number,
+    ro: number,
+    now: number,
+  ) => sql`
+    UPDATE billing_quota_counter
+    SET used = used + CASE metric WHEN 'requests' THEN ${int(ur)} WHEN 'tokens_input' THEN ${int(ui)} ELSE ${int(uo)} END,
+      reserved = reserved - CASE metric WHEN 'requests' THEN ${int(rr)} WHEN 'tokens_input' THEN ${int(ri)} ELSE ${int(ro)} END,
+      updated_at = ${int(now)}
+    WHERE subscription_id = ${sub} AND period_start = ${int(period)}`,
+)
+
+const RESERVATION_COLUMNS = [
+  'request_id',
+  'user_id',
+  'subscription_id',
+  'period_start',
+  'requests',
+  'tokens_input',
+  'tokens_output',
+  'model_id',
+  'chat_id',
+  'created_at',
+] as const satisfies ReadonlyArray<keyof ReservationRow>
+
+export async function insertReservation(db: Db, row: ReservationRow): Promise<void> {
+  await insertReservationQuery(db, ...RESERVATION_COLUMNS.map((column) => row[column]))
+}
+
+const insertReservationQuery = prepared((db, ...values: unknown[]) =>
+  db
+    .insertInto('billing_reservation')
+    .values(Object.fromEntries(RESERVATION_COLUMNS.map((column, i) => [column, values[i]]))),
+)
 
 /** Removes and returns a reservation: whoever gets the row settles it, so settle/release run once. */
 export async function takeReservation(db: Db, requestId: string) {
-  return db
-    .deleteFrom('billing_reservation')
-    .where('request_id', '=', requestId)
-    .returningAll()
-    .executeTakeFirst()
+  const { rows } = await takeReservationQuery(db, requestId)
+  return rows[0]
 }
+
+const takeReservationQuery = prepared((db: Kysely<DB>, requestId: string) =>
+  db.deleteFrom('billing_reservation').where('request_id', '=', requestId).returningAll(),
+)
 
 /** Stale reservations that still hold amounts (swept ones are zeroed: see sweepStaleReservations). */
 export async function findStaleReservations(db: Db, olderThan: number, limit: number) {
@@ -161,6 +247,42 @@ export async function deleteSweptReservations(db: Db, olderThan: number): Promis
   return Number(result.numDeletedRows)
 }
 
+const USAGE_COLUMNS = [
+  'id',
+  'user_id',
+  'subscription_id',
+  'metric',
+  'amount',
+  'model_id',
+  'chat_id',
+  'request_id',
+  'estimated',
+  'created_at',
+] as const satisfies ReadonlyArray<keyof DB['billing_usage']>
+
+/** One prepared INSERT per row count (a request writes one to three usage rows). */
+const insertUsageQueries = new Map<number, ReturnType<typeof insertUsageQuery>>()
+
+function insertUsageQuery(count: number) {
+  return prepared((db, ...values: unknown[]) =>
+    db
+      .insertInto('billing_usage')
+      .values(
+        Array.from({ length: count }, (_, r) =>
+          Object.fromEntries(
+            USAGE_COLUMNS.map((column, c) => [column, values[r * USAGE_COLUMNS.length + c]]),
+          ),
+        ),
+      ),
+  )
+}
+
 export async function insertUsageRows(db: Db, rows: DB['billing_usage'][]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('billing_usage').values(rows).execute()
+  if (rows.length === 0) return
+  let query = insertUsageQueries.get(rows.length)
+  if (!query) {
+    query = insertUsageQuery(rows.length)
+    insertUsageQueries.set(rows.length, query)
+  }
+  await query(db, ...rows.flatMap((row) => USAGE_COLUMNS.map((column) => row[column])))
 }

@@ -10,10 +10,11 @@ import {
   findStaleReservations,
   insertReservation,
   insertUsageRows,
-  lockCounter,
-  moveCounter,
+  type MetricAsk,
+  moveCounters,
+  NO_LIMIT,
   readCounter,
-  reserveStrict,
+  reserveAll,
   takeReservation,
 } from './ledger.repo.ts'
 import { type Amounts, METRICS, type Metric, zeroAmounts } from './metrics.ts'
@@ -43,13 +44,6 @@ export type ReserveResult =
       periodEnd: number
     }
   | { ok: false; metric: Metric; limit: number; used: number; requested: number; periodEnd: number }
-
-/**
- * Metrics whose size is unknown in advance are capped: reserve what remains, up
- * to the request's ask, and refuse only when nothing remains. The overshoot is
- * then bounded by one answer; the others must fit whole.
- */
-const CAPPED: ReadonlySet<Metric> = new Set(['tokens_output'])
 
 class CountersMissing extends Error {
   constructor() {
@@ -99,34 +93,38 @@ async function reserveOnce(
   const { subscription, plan } = entitlement
   const periodEnd = subscription.current_period_end
   const now = nowSeconds(deps.clock)
-  return deps.database.db.transaction().execute(async (trx) => {
-    const reserved = { ...request.amounts }
-    const remaining = {} as Record<Metric, number | null>
-    // Always in METRICS order, so concurrent transactions lock rows in one order (no deadlock).
-    for (const metric of METRICS) {
-      const limit = plan.quotas[metric]
-      const asked = request.amounts[metric]
-      const refuse = (used: number) =>
-        new Refused({ ok: false, metric, limit: limit ?? 0, used, requested: asked, periodEnd })
+  // Asking 0 never refuses (an embedding needs no output even when the output quota is
+  // overrun), and an unlimited metric is counted without a check.
+  const ask = Object.fromEntries(
+    METRICS.map((m) => {
+      const n = request.amounts[m]
+      const limit = plan.quotas[m]
+      return [m, { n, limit: limit === null || n === 0 ? NO_LIMIT : limit }]
+    }),
+  ) as Record<Metric, MetricAsk>
 
-      if (limit !== null && CAPPED.has(metric) && asked > 0) {
-        const counter = await lockCounter(trx, key, metric)
-        if (!counter) throw new CountersMissing()
-        const left = limit - counter.used - counter.reserved
-        if (left <= 0) throw refuse(counter.used)
-        reserved[metric] = Math.min(asked, left)
-      }
-      // Asking 0 never refuses (an embedding needs no output even when the output
-      // quota is overrun); the unconditional UPDATE still takes the row, so on
-      // SQLite the transaction starts with a write and never upgrades a read.
-      const n = reserved[metric]
-      const after = await reserveStrict(trx, key, metric, n, n === 0 ? null : limit)
-      if (!after) {
-        const counter = await readCounter(trx, key, metric)
-        if (!counter) throw new CountersMissing()
-        throw refuse(counter.used)
-      }
-      remaining[metric] = limit === null ? null : Math.max(0, limit - after.used - after.reserved)
+  return deps.database.db.transaction().execute(async (trx) => {
+    const rows = await reserveAll(trx, key, ask, now)
+    if (rows.length < METRICS.length) {
+      // Some metric refused (or its counter is missing): find which, then roll back by throwing.
+      const missing = METRICS.find((m) => !rows.some((row) => row.metric === m))!
+      const counter = await readCounter(trx, key, missing)
+      if (!counter) throw new CountersMissing()
+      throw new Refused({
+        ok: false,
+        metric: missing,
+        limit: plan.quotas[missing] ?? 0,
+        used: counter.used,
+        requested: request.amounts[missing],
+        periodEnd,
+      })
+    }
+    const reserved = zeroAmounts()
+    const remaining = {} as Record<Metric, number | null>
+    for (const row of rows) {
+      const limit = plan.quotas[row.metric]
+      reserved[row.metric] = row.last_reserved
+      remaining[row.metric] = limit === null ? null : Math.max(0, limit - row.used - row.reserved)
     }
     await insertReservation(trx, {
       request_id: request.requestId,
@@ -223,10 +221,6 @@ async function moveAll(
   now: number,
 ) {
   const key = { subscriptionId: reservation.subscription_id, periodStart: reservation.period_start }
-  for (const metric of METRICS) {
-    const usedDelta = actual[metric]
-    const reservedDelta = Number(reservation[metric])
-    if (usedDelta === 0 && reservedDelta === 0) continue
-    await moveCounter(trx, key, metric, { usedDelta, reservedDelta, now })
-  }
+  const reserved = Object.fromEntries(METRICS.map((m) => [m, Number(reservation[m])])) as Amounts
+  await moveCounters(trx, key, { used: actual, reserved }, now)
 }

@@ -1,0 +1,48 @@
+import { CompiledQuery, type Kysely, type QueryResult } from 'kysely'
+
+/** A query builder or a sql`` template: both compile (the template needs the db). */
+interface Compilable<Row> {
+  compile(db: Kysely<any>): CompiledQuery<Row>
+}
+
+/**
+ * A query built and compiled once per dialect, then run with fresh values.
+ * Kysely otherwise rebuilds and recompiles the same SQL on every call, which
+ * on the proxy's hot path costs more than SQLite takes to run it.
+ *
+ * `build` receives one placeholder per argument and must use each where the
+ * value goes; the compiled SQL's parameters are mapped back to arguments by
+ * those placeholders, so any Kysely query (builder or sql``) works unchanged.
+ */
+export function prepared<Args extends unknown[], Row>(
+  build: (db: Kysely<any>, ...args: Args) => Compilable<Row>,
+) {
+  const compiled = new Map<unknown, { sql: string; order: number[] }>()
+
+  function compile(db: Kysely<any>, arity: number) {
+    const dialect = db.getExecutor().adapter.constructor
+    let entry = compiled.get(dialect)
+    if (!entry) {
+      const markers = Array.from({ length: arity }, (_, i) => `\u0000arg${i}\u0000`)
+      const query = build(db, ...(markers as Args)).compile(db)
+      const order = query.parameters.map((value) => {
+        const index = markers.indexOf(value as string)
+        if (index === -1) throw new Error(`prepared query has a constant parameter: ${query.sql}`)
+        return index
+      })
+      entry = { sql: query.sql, order }
+      compiled.set(dialect, entry)
+    }
+    return entry
+  }
+
+  return async (db: Kysely<any>, ...args: Args): Promise<QueryResult<Row>> => {
+    const { sql, order } = compile(db, args.length)
+    return db.executeQuery<Row>(
+      CompiledQuery.raw(
+        sql,
+        order.map((i) => args[i]),
+      ),
+    )
+  }
+}
