@@ -5,6 +5,7 @@ import { nowSeconds } from '../lib/clock.ts'
 import type { Entitlement } from './entitlements.ts'
 import {
   type CounterKey,
+  closeReservationInOneStatement,
   deleteSweptReservations,
   ensureCounters,
   findStaleReservations,
@@ -143,7 +144,7 @@ async function reserveOnce(
 /**
  * Moves the reservation to `used` with the actual amounts (which may exceed the
  * estimate: overruns are recorded, never dropped) and appends billing_usage rows,
- * in one transaction. Idempotent: false when there was nothing left to settle.
+ * atomically. Idempotent: false when there was nothing left to settle.
  */
 export async function settle(
   deps: Deps,
@@ -151,15 +152,37 @@ export async function settle(
   actual: Amounts,
   options: { estimated?: boolean } = {},
 ): Promise<boolean> {
+  return (await closeReservation(deps, requestId, actual, options.estimated ?? false)) !== undefined
+}
+
+/** Returns the reservation unused. Idempotent: false when there was nothing to release. */
+export async function release(deps: Deps, requestId: string): Promise<boolean> {
+  const reservation = await closeReservation(deps, requestId, zeroAmounts(), false)
+  // A row the sweeper already zeroed held nothing: this release changed nothing.
+  return reservation !== undefined && METRICS.some((m) => Number(reservation[m]) > 0)
+}
+
+/** Deletes the reservation, moves its counters by (actual, reserved) and records usage rows. */
+async function closeReservation(
+  deps: Deps,
+  requestId: string,
+  actual: Amounts,
+  estimated: boolean,
+): Promise<ReservationRow | undefined> {
   const now = nowSeconds(deps.clock)
-  return deps.database.db.transaction().execute(async (trx) => {
+  const { db, dialect } = deps.database
+  const usageIds: [string, string, string] = [deps.ids.next(), deps.ids.next(), deps.ids.next()]
+  if (dialect === 'postgres') {
+    return closeReservationInOneStatement(db, { requestId, actual, usageIds, estimated, now })
+  }
+  return db.transaction().execute(async (trx) => {
     const reservation = await takeReservation(trx, requestId)
-    if (!reservation) return false
+    if (!reservation) return undefined
     await moveAll(trx, reservation, actual, now)
     await insertUsageRows(
       trx,
-      METRICS.filter((m) => actual[m] > 0).map((metric) => ({
-        id: deps.ids.next(),
+      METRICS.map((metric, i) => ({
+        id: usageIds[i]!,
         user_id: reservation.user_id,
         subscription_id: reservation.subscription_id,
         metric,
@@ -167,23 +190,11 @@ export async function settle(
         model_id: reservation.model_id,
         chat_id: reservation.chat_id,
         request_id: requestId,
-        estimated: options.estimated && metric !== 'requests' ? 1 : 0,
+        estimated: estimated && metric !== 'requests' ? 1 : 0,
         created_at: now,
-      })),
+      })).filter((row) => row.amount > 0),
     )
-    return true
-  })
-}
-
-/** Returns the reservation unused. Idempotent: false when there was nothing to release. */
-export async function release(deps: Deps, requestId: string): Promise<boolean> {
-  const now = nowSeconds(deps.clock)
-  return deps.database.db.transaction().execute(async (trx) => {
-    const reservation = await takeReservation(trx, requestId)
-    if (!reservation) return false
-    await moveAll(trx, reservation, zeroAmounts(), now)
-    // A row the sweeper already zeroed held nothing: this release changed nothing.
-    return METRICS.some((m) => Number(reservation[m]) > 0)
+    return reservation
   })
 }
 
