@@ -74,7 +74,7 @@ export async function readCounter(db: Db, key: CounterKey, metric: Metric) {
 export const NO_LIMIT = Number.MAX_SAFE_INTEGER
 
 /** A bound integer parameter; PostgreSQL cannot infer its type inside CASE and arithmetic. */
-const int = (value: number) => sql`CAST(${value} AS bigint)`
+export const int = (value: number) => sql`CAST(${value} AS bigint)`
 
 export interface MetricAsk {
   /** What the request asks to reserve. */
@@ -209,78 +209,6 @@ const insertReservationQuery = prepared((db, ...values: unknown[]) =>
   db
     .insertInto('billing_reservation')
     .values(Object.fromEntries(RESERVATION_COLUMNS.map((column, i) => [column, values[i]]))),
-)
-
-/**
- * PostgreSQL only: a whole settle (or release, with zero amounts) in ONE
- * statement, so one round trip instead of five. Data-modifying CTEs run in one
- * snapshot and commit together: the reservation is deleted (whoever deletes it
- * owns it, so a settle runs once), its counters move by (actual, reserved), and
- * one usage row is written per metric with a non-zero amount. Returns the
- * reservation, or nothing when it was already closed. SQLite has no
- * data-modifying CTEs and runs the same steps in one transaction instead.
- */
-export async function closeReservationInOneStatement(
-  db: Db,
-  input: {
-    requestId: string
-    actual: Record<Metric, number>
-    usageIds: [string, string, string]
-    estimated: boolean
-    now: number
-  },
-): Promise<ReservationRow | undefined> {
-  const { requestId, actual: a, usageIds: ids, estimated, now } = input
-  const { rows } = await closeReservationQuery(
-    db,
-    requestId,
-    a.requests,
-    a.tokens_input,
-    a.tokens_output,
-    now,
-    ids[0],
-    ids[1],
-    ids[2],
-    estimated ? 1 : 0,
-  )
-  return rows[0]
-}
-
-const closeReservationQuery = prepared(
-  (
-    _db,
-    requestId: string,
-    ar: number,
-    ai: number,
-    ao: number,
-    now: number,
-    idR: string,
-    idI: string,
-    idO: string,
-    estimated: number,
-  ) => sql<ReservationRow>`
-    WITH taken AS (
-      DELETE FROM billing_reservation WHERE request_id = ${requestId} RETURNING *
-    ), moved AS (
-      UPDATE billing_quota_counter c
-      SET used = c.used + CASE c.metric WHEN 'requests' THEN ${int(ar)} WHEN 'tokens_input' THEN ${int(ai)} ELSE ${int(ao)} END,
-        reserved = c.reserved - CASE c.metric WHEN 'requests' THEN t.requests WHEN 'tokens_input' THEN t.tokens_input ELSE t.tokens_output END,
-        updated_at = ${int(now)}
-      FROM taken t
-      WHERE c.subscription_id = t.subscription_id AND c.period_start = t.period_start
-      RETURNING c.metric
-    ), recorded AS (
-      INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at)
-      SELECT v.id, t.user_id, t.subscription_id, v.metric, v.amount, t.model_id, t.chat_id, t.request_id, v.estimated, ${int(now)}
-      FROM taken t CROSS JOIN (VALUES
-        (CAST(${idR} AS text), 'requests', ${int(ar)}, 0),
-        (CAST(${idI} AS text), 'tokens_input', ${int(ai)}, CAST(${estimated} AS integer)),
-        (CAST(${idO} AS text), 'tokens_output', ${int(ao)}, CAST(${estimated} AS integer))
-      ) AS v(id, metric, amount, estimated)
-      WHERE v.amount > 0
-      RETURNING id
-    )
-    SELECT * FROM taken`,
 )
 
 /** Removes and returns a reservation: whoever gets the row settles it, so settle/release run once. */

@@ -3,9 +3,9 @@ import type { DB, ReservationRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { Entitlement } from './entitlements.ts'
+import { closeReservationInOneStatement } from './ledger.pg.repo.ts'
 import {
   type CounterKey,
-  closeReservationInOneStatement,
   deleteSweptReservations,
   ensureCounters,
   findStaleReservations,
