@@ -1,0 +1,185 @@
+import { execFileSync } from 'node:child_process'
+import os from 'node:os'
+import { evaluate } from './checks.ts'
+import { type Driver, startDriver } from './driver-client.ts'
+import { timeEstimator } from './estimator-timing.ts'
+import { type GatewayHandle, startGateway } from './gateway-target.ts'
+import { type BenchOptions, readOptions } from './options.ts'
+import { bodies } from './payloads.ts'
+import { postgresReachable } from './postgres.ts'
+import { freePort, ROOT, stopAll } from './processes.ts'
+import { type BenchReport, renderReport } from './render.ts'
+import { estimatorLine, writeJson } from './report.ts'
+import { measure, type Sample, SCENARIOS } from './scenarios.ts'
+import { measureSlow, type SlowSample } from './slow-scenario.ts'
+import { summarize } from './summary.ts'
+import { CHAT_PATH, type Mock, startFloor, startMock, type Target } from './targets.ts'
+
+/**
+ * `npm run bench`: the gateway beside a bare hono + undici proxy (the floor) and beside calling
+ * the mock upstream directly, each in its own process, under the same load from a separate
+ * driver process. Progress goes to stderr; the tables to stdout; everything to bench/results/.
+ */
+const log = (line: string) => process.stderr.write(`${line}\n`)
+const gateways: GatewayHandle[] = []
+
+async function startTargets(options: BenchOptions, mock: Mock, notes: string[]): Promise<Target[]> {
+  const targets: Target[] = []
+  if (options.targets.has('direct')) targets.push(mock.target)
+  // Every measured proxy gets an inspector port (or none), so that none differs by it.
+  const inspectPort = async () => (options.inspect ? await freePort() : undefined)
+  if (options.targets.has('floor')) {
+    targets.push((await startFloor(mock.origin, await inspectPort())).target)
+  }
+  for (const db of ['sqlite', 'postgres'] as const) {
+    if (!options.targets.has(db)) continue
+    if (db === 'postgres' && !(await postgresReachable())) {
+      notes.push('postgres: nothing listens on 127.0.0.1:5432, not measured')
+      continue
+    }
+    try {
+      const gateway = await startGateway({
+        db,
+        mockOrigin: mock.origin,
+        inspectPort: await inspectPort(),
+      })
+      gateways.push(gateway)
+      targets.push(...gateway.targets)
+      notes.push(
+        `${db}: bench user on ${gateway.planVia}; targets ${gateway.targets.map((t) => t.name).join(', ')}`,
+      )
+    } catch (error) {
+      notes.push(`${db}: gateway not measured: ${(error as Error).message.split('\n')[0]}`)
+      log(`gateway ${db} failed to start:\n${(error as Error).message}`)
+    }
+  }
+  return targets
+}
+
+/** Unmeasured load on every target first, so no one pays the JIT and pool warm-up in round 1. */
+async function warmUp(driver: Driver, targets: Target[], options: BenchOptions) {
+  for (const t of targets) {
+    const url = t.origin + CHAT_PATH
+    const common = { url, durationS: options.warmupS, headers: t.headers }
+    await driver.run({ kind: 'autocannon', connections: 16, body: bodies.chat, ...common })
+    await driver.run({ kind: 'autocannon', connections: 4, body: bodies.long, ...common })
+    await driver.run({ kind: 'stream', concurrency: 16, body: bodies.stream, ...common })
+  }
+}
+
+async function runRounds(
+  driver: Driver,
+  mock: Mock,
+  targets: Target[],
+  options: BenchOptions,
+): Promise<Sample[]> {
+  const samples: Sample[] = []
+  const scenarios = SCENARIOS.filter(
+    (s) => options.scenarios.size === 0 || options.scenarios.has(s.id),
+  )
+  for (let round = 0; round < options.rounds; round++) {
+    // Alternate the order so that no target always runs first (or last) after a given other.
+    const order = round % 2 === 0 ? targets : [...targets].reverse()
+    for (const scenario of scenarios) {
+      if (!scenario.everyRound && round > 0) continue
+      for (const target of order.filter((t) => scenario.applies(t))) {
+        const s = await measure(driver, mock.child.pid, scenario, target, round, options)
+        samples.push(s)
+        const error = s.errors > 0 ? `  ERRORS ${s.errors}: ${s.firstError ?? ''}` : ''
+        log(
+          `round ${round + 1}/${options.rounds} ${scenario.id.padEnd(12)} ${target.name.padEnd(12)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} ms  ${s.cpuUsPerRequest.toFixed(0)} µs/req${error}`,
+        )
+      }
+    }
+  }
+  return samples
+}
+
+/** The commit measured, read when the run starts, with "+dirty" when src/ or db/ had edits. */
+function gitCommit(): string | null {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT }).toString().trim()
+    const dirty = git('status', '--porcelain', '--', 'src', 'db') !== ''
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? '+dirty' : ''}`
+  } catch {
+    return null
+  }
+}
+
+async function main() {
+  const options = readOptions(process.env)
+  const startedAt = Date.now()
+  // Other work on the machine skews every number: the load average says how much there was.
+  const loadBefore = os.loadavg()[0]!
+  const commit = gitCommit()
+  const notes: string[] = []
+  log(
+    `bench: ${options.quick ? 'quick' : 'full'} run, ${options.rounds} round(s) of ${options.durationS} s`,
+  )
+  const estimator = await timeEstimator()
+  log(estimatorLine(estimator))
+  const mock = await startMock(options.chunks)
+  const targets = await startTargets(options, mock, notes)
+  for (const note of notes) log(note)
+  const driver = await startDriver()
+  await warmUp(driver, targets, options)
+  const samples = await runRounds(driver, mock, targets, options)
+  const slow: SlowSample[] = []
+  if (options.scenarios.size === 0 || options.scenarios.has('slow-streams')) {
+    for (const target of targets.filter((t) => t.kind !== 'direct' && !t.name.endsWith('-key'))) {
+      const s = await measureSlow(driver, mock, target, options)
+      slow.push(s)
+      log(
+        `slow streams ${target.name}: ${s.upstreamOpen}/${s.streams} open upstream, ${s.rssPerStreamKb.toFixed(1)} KB RSS each, heap ${s.heapBeforeMb?.toFixed(1)} -> ${s.heapOpenMb?.toFixed(1)} -> ${s.heapAfterMb?.toFixed(1)} MB${s.firstError ? `, error: ${s.firstError}` : ''}`,
+      )
+    }
+  }
+  // The counters prove the full path ran: every request reserved, settled and was billed.
+  for (const gateway of gateways) {
+    notes.push(`${gateway.targets[0]!.name}: billed to the bench user: ${await gateway.usage()}`)
+  }
+  const rows = summarize(samples)
+  const checks = evaluate(rows, slow, estimator, options.chunks)
+  const meta = {
+    date: new Date(startedAt).toISOString(),
+    elapsedS: Math.round((Date.now() - startedAt) / 1000),
+    node: process.version,
+    cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    loadAverage1m: { before: loadBefore, after: os.loadavg()[0]! },
+    commit,
+  }
+  const report: BenchReport = {
+    meta,
+    options: { rounds: options.rounds, durationS: options.durationS },
+    notes,
+    estimator,
+    rows,
+    slow,
+    checks,
+  }
+  process.stdout.write(renderReport(report))
+  const file = writeJson({
+    ...report,
+    options: { ...options, targets: [...options.targets], scenarios: [...options.scenarios] },
+    samples,
+  })
+  log(`results: ${file} (${meta.elapsedS} s)`)
+}
+
+async function cleanup() {
+  await Promise.allSettled(gateways.map((g) => g.stop()))
+  await stopAll()
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanup().finally(() => process.exit(130)))
+}
+main()
+  .catch((error) => {
+    log(`bench failed: ${(error as Error).stack ?? error}`)
+    process.exitCode = 1
+  })
+  .finally(() => cleanup())
