@@ -1,9 +1,9 @@
-import { createSecretKey } from 'node:crypto'
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import type { Deps } from '../deps.ts'
 import type { Principal } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { createTtlCache } from '../lib/ttl-cache.ts'
 import { findLiveKeyByHash, touchKey } from './api-keys.repo.ts'
 import { API_KEY_PREFIX, hashApiKey } from './api-keys.service.ts'
 import { upsertUser } from './users.repo.ts'
@@ -12,6 +12,8 @@ import { upsertUser } from './users.repo.ts'
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA']
 /** A user seen within this window is not written again (one upsert per user per process and window). */
 const USER_REFRESH_MS = 5 * 60_000
+/** How long a verified JWT is trusted without verifying it again (never past its exp). */
+const VERIFIED_TOKEN_TTL_MS = 60_000
 /** last_used_at of an API key is written at most this often. */
 const KEY_TOUCH_SECONDS = 60
 
@@ -26,11 +28,31 @@ export function createAuthenticator(deps: Deps): Authenticator {
   const jwks: JWTVerifyGetKey | null = config.auth.jwksUrl
     ? createRemoteJWKSet(new URL(config.auth.jwksUrl))
     : null
-  // A KeyObject made once: given raw bytes, jose would import a new key on every verification.
-  const hmacKey = secrets.jwtSecret ? createSecretKey(Buffer.from(secrets.jwtSecret)) : null
+  // A WebCrypto key imported once: given bytes or a KeyObject, jose imports the key again on
+  // every verification (a large share of a proxied request's CPU).
+  const hmacKey = secrets.jwtSecret
+    ? crypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(secrets.jwtSecret),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      )
+    : null
   const seenUsers = new Map<string, number>()
+  // A token verified once is valid until its exp: the same string is not verified again for a
+  // while. Keyed by the whole token, so a changed byte is a miss and is verified in full.
+  const verified = createTtlCache<Principal>(clock, 10_000)
 
   async function verifyJwt(token: string): Promise<Principal> {
+    const cached = verified.get(token)
+    if (cached) return cached
+    const { principal, trustedUntil } = await verifyJwtFully(token)
+    verified.set(token, principal, trustedUntil)
+    return principal
+  }
+
+  async function verifyJwtFully(token: string) {
     const options = {
       currentDate: new Date(clock.now()),
       issuer: config.auth.issuer,
@@ -41,11 +63,14 @@ export function createAuthenticator(deps: Deps): Authenticator {
       if (jwks)
         ({ payload } = await jwtVerify(token, jwks, { ...options, algorithms: JWKS_ALGORITHMS }))
       else if (hmacKey)
-        ({ payload } = await jwtVerify(token, hmacKey, { ...options, algorithms: ['HS256'] }))
+        ({ payload } = await jwtVerify(token, await hmacKey, { ...options, algorithms: ['HS256'] }))
       else throw new Error('no JWT verification configured')
     } catch (error) {
       throw new GatewayError('invalid_api_key', 'Invalid or expired token', { cause: error })
     }
+    const expiresAt =
+      typeof payload.exp === 'number' ? payload.exp * 1000 : Number.POSITIVE_INFINITY
+    const trustedUntil = Math.min(expiresAt, clock.now() + VERIFIED_TOKEN_TTL_MS)
     // Open WebUI tokens carry the user id as `id`; standard ones as `sub`.
     const userId = typeof payload.sub === 'string' ? payload.sub : payload.id
     if (typeof userId !== 'string' || userId === '') {
@@ -58,7 +83,7 @@ export function createAuthenticator(deps: Deps): Authenticator {
       via: { kind: 'jwt' },
     }
     await rememberUser(principal)
-    return principal
+    return { principal, trustedUntil }
   }
 
   async function rememberUser(principal: Principal) {
