@@ -75,10 +75,13 @@ export function createOutcome(
         { metric: 'tokens_output', model: admission.model },
         actual.tokens_output,
       )
-      deps.logger.info(
-        { ...fields, ...actual, estimated, reason },
-        `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
-      )
+      // Built only when it will be written: this runs once per proxied request.
+      if (deps.logger.isLevelEnabled('info')) {
+        deps.logger.info(
+          { ...fields, ...actual, estimated, reason },
+          `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
+        )
+      }
       return actual
     },
     async release(reason) {
