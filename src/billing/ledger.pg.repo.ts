@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
-import { int } from './ledger.repo.ts'
+import { type CounterKey, int, type MetricAsk, reserveAllSql } from './ledger.repo.ts'
 
 type Db = Kysely<DB> | Transaction<DB>
 
@@ -75,4 +75,87 @@ const closeReservationQuery = prepared(
       RETURNING id
     )
     SELECT * FROM taken`,
+)
+
+export interface ReservationFields {
+  requestId: string
+  userId: string
+  modelId: string | null
+  chatId: string | null
+  now: number
+}
+
+/**
+ * PostgreSQL only: the whole reservation in ONE statement, so the three counter
+ * rows are locked for one statement instead of across four round trips (with
+ * one busy user every request needs the same three rows). The counters are
+ * updated as in the SQLite transaction (reserveAll's rules) and the
+ * reservation row is written from what they returned. All three must have
+ * taken their share: if one refused, the guard divides by zero, the statement
+ * fails, and PostgreSQL undoes the other counters' updates with it.
+ * Returns the counters after the change, or null when some metric refused.
+ */
+export async function reserveInOneStatement(
+  db: Db,
+  key: CounterKey,
+  ask: Record<Metric, MetricAsk>,
+  fields: ReservationFields,
+) {
+  const { requests: r, tokens_input: i, tokens_output: o } = ask
+  try {
+    const { rows } = await reserveQuery(
+      db,
+      key.subscriptionId,
+      key.periodStart,
+      r.n,
+      r.limit,
+      i.n,
+      i.limit,
+      o.n,
+      o.limit,
+      fields.now,
+      fields.requestId,
+      fields.userId,
+      fields.modelId,
+      fields.chatId,
+    )
+    return rows.map((row) => ({ ...row, used: Number(row.used), reserved: Number(row.reserved) }))
+  } catch (error) {
+    if ((error as { code?: string }).code === DIVISION_BY_ZERO) return null
+    throw error
+  }
+}
+
+const DIVISION_BY_ZERO = '22012'
+
+const reserveQuery = prepared(
+  (
+    _db,
+    sub: string,
+    period: number,
+    rn: number,
+    rl: number,
+    inN: number,
+    il: number,
+    on: number,
+    ol: number,
+    now: number,
+    requestId: string,
+    userId: string,
+    modelId: string | null,
+    chatId: string | null,
+  ) => sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
+    WITH updated AS (${reserveAllSql(sub, period, rn, rl, inN, il, on, ol, now)}),
+    held AS (
+      INSERT INTO billing_reservation
+        (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at)
+      SELECT ${requestId}, ${userId}, ${sub}, ${int(period)},
+        (SELECT last_reserved FROM updated WHERE metric = 'requests'),
+        (SELECT last_reserved FROM updated WHERE metric = 'tokens_input'),
+        (SELECT last_reserved FROM updated WHERE metric = 'tokens_output'),
+        CAST(${modelId} AS text), CAST(${chatId} AS text), ${int(now)}
+      WHERE 1 / ((SELECT count(*) FROM updated) / 3) = 1
+      RETURNING request_id
+    )
+    SELECT updated.* FROM updated CROSS JOIN held`,
 )

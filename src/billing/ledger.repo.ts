@@ -57,16 +57,6 @@ export async function readCountersOf(db: Db, keys: CounterKey[]) {
     .execute()
 }
 
-export async function readCounter(db: Db, key: CounterKey, metric: Metric) {
-  return db
-    .selectFrom('billing_quota_counter')
-    .select(['used', 'reserved'])
-    .where('subscription_id', '=', key.subscriptionId)
-    .where('period_start', '=', key.periodStart)
-    .where('metric', '=', metric)
-    .executeTakeFirst()
-}
-
 /**
  * Beyond any real limit: an unlimited metric (or one asked 0) is compared with
  * this, so one SQL text serves every plan. bigint columns hold it with room.
@@ -130,21 +120,34 @@ const reserveAllQuery = prepared(
     on: number,
     ol: number,
     now: number,
-  ) => {
-    const capped = sql`CASE WHEN ${int(on)} <= ${int(ol)} - used - reserved THEN ${int(on)} ELSE ${int(ol)} - used - reserved END`
-    const added = sql`CASE metric WHEN 'requests' THEN ${int(rn)} WHEN 'tokens_input' THEN ${int(inN)} ELSE ${capped} END`
-    return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
-      UPDATE billing_quota_counter
-      SET last_reserved = ${added}, reserved = reserved + ${added}, updated_at = ${int(now)}
-      WHERE subscription_id = ${sub} AND period_start = ${int(period)}
-        AND CASE metric
-          WHEN 'requests' THEN used + reserved + ${int(rn)} <= ${int(rl)}
-          WHEN 'tokens_input' THEN used + reserved + ${int(inN)} <= ${int(il)}
-          WHEN 'tokens_output' THEN used + reserved < ${int(ol)}
-          ELSE 1 = 0 END
-      RETURNING metric, used, reserved, last_reserved`
-  },
+  ) => reserveAllSql(sub, period, rn, rl, inN, il, on, ol, now),
 )
+
+/** The UPDATE of reserveAll, shared with PostgreSQL's one-statement reservation. */
+export function reserveAllSql(
+  sub: string,
+  period: number,
+  rn: number,
+  rl: number,
+  inN: number,
+  il: number,
+  on: number,
+  ol: number,
+  now: number,
+) {
+  const capped = sql`CASE WHEN ${int(on)} <= ${int(ol)} - used - reserved THEN ${int(on)} ELSE ${int(ol)} - used - reserved END`
+  const added = sql`CASE metric WHEN 'requests' THEN ${int(rn)} WHEN 'tokens_input' THEN ${int(inN)} ELSE ${capped} END`
+  return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
+    UPDATE billing_quota_counter
+    SET last_reserved = ${added}, reserved = reserved + ${added}, updated_at = ${int(now)}
+    WHERE subscription_id = ${sub} AND period_start = ${int(period)}
+      AND CASE metric
+        WHEN 'requests' THEN used + reserved + ${int(rn)} <= ${int(rl)}
+        WHEN 'tokens_input' THEN used + reserved + ${int(inN)} <= ${int(il)}
+        WHEN 'tokens_output' THEN used + reserved < ${int(ol)}
+        ELSE 1 = 0 END
+    RETURNING metric, used, reserved, last_reserved`
+}
 
 /** Applies a settle or release to the three counters at once: used += used[m], reserved -= reserved[m]. */
 export async function moveCounters(

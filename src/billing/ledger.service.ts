@@ -3,7 +3,7 @@ import type { DB, ReservationRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { Entitlement } from './entitlements.ts'
-import { closeReservationInOneStatement } from './ledger.pg.repo.ts'
+import { closeReservationInOneStatement, reserveInOneStatement } from './ledger.pg.repo.ts'
 import {
   type CounterKey,
   deleteSweptReservations,
@@ -14,7 +14,7 @@ import {
   type MetricAsk,
   moveCounters,
   NO_LIMIT,
-  readCounter,
+  readCounters,
   reserveAll,
   takeReservation,
 } from './ledger.repo.ts'
@@ -46,17 +46,8 @@ export type ReserveResult =
     }
   | { ok: false; metric: Metric; limit: number; used: number; requested: number; periodEnd: number }
 
-class CountersMissing extends Error {
-  constructor() {
-    super('quota counters missing for the period')
-  }
-}
-
-class Refused extends Error {
-  constructor(readonly detail: Extract<ReserveResult, { ok: false }>) {
-    super(`quota refused for ${detail.metric}`)
-  }
-}
+/** Thrown inside the SQLite transaction to roll it back when a metric refused. */
+class Refused extends Error {}
 
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
@@ -64,36 +55,12 @@ export async function reserve(
   entitlement: Entitlement,
   request: ReserveRequest,
 ): Promise<ReserveResult> {
-  const key: CounterKey = {
-    subscriptionId: entitlement.subscription.id,
-    periodStart: entitlement.subscription.current_period_start,
-  }
-  try {
-    return await reserveOnce(deps, entitlement, request, key)
-  } catch (error) {
-    if (error instanceof Refused) return error.detail
-    if (!(error instanceof CountersMissing)) throw error
-  }
-  // The period's counters are created when the entitlement is loaded; one made
-  // elsewhere (or a counter row lost) gets them now, and the reservation runs again.
-  await ensureCounters(deps.database.db, key, nowSeconds(deps.clock))
-  try {
-    return await reserveOnce(deps, entitlement, request, key)
-  } catch (error) {
-    if (error instanceof Refused) return error.detail
-    throw error
-  }
-}
-
-async function reserveOnce(
-  deps: Deps,
-  entitlement: Entitlement,
-  request: ReserveRequest,
-  key: CounterKey,
-): Promise<Extract<ReserveResult, { ok: true }>> {
   const { subscription, plan } = entitlement
+  const key: CounterKey = {
+    subscriptionId: subscription.id,
+    periodStart: subscription.current_period_start,
+  }
   const periodEnd = subscription.current_period_end
-  const now = nowSeconds(deps.clock)
   // Asking 0 never refuses (an embedding needs no output even when the output quota is
   // overrun), and an unlimited metric is counted without a check.
   const ask = Object.fromEntries(
@@ -104,41 +71,95 @@ async function reserveOnce(
     }),
   ) as Record<Metric, MetricAsk>
 
-  return deps.database.db.transaction().execute(async (trx) => {
-    const rows = await reserveAll(trx, key, ask, now)
-    if (rows.length < METRICS.length) {
-      // Some metric refused (or its counter is missing): find which, then roll back by throwing.
-      const missing = METRICS.find((m) => !rows.some((row) => row.metric === m))!
-      const counter = await readCounter(trx, key, missing)
-      if (!counter) throw new CountersMissing()
-      throw new Refused({
-        ok: false,
-        metric: missing,
-        limit: plan.quotas[missing] ?? 0,
-        used: counter.used,
-        requested: request.amounts[missing],
-        periodEnd,
+  for (let attempt = 1; ; attempt++) {
+    const rows = await reserveOnce(deps, entitlement, request, key, ask)
+    if (rows) {
+      const reserved = zeroAmounts()
+      const remaining = {} as Record<Metric, number | null>
+      for (const row of rows) {
+        const limit = plan.quotas[row.metric]
+        reserved[row.metric] = Number(row.last_reserved)
+        remaining[row.metric] = limit === null ? null : Math.max(0, limit - row.used - row.reserved)
+      }
+      return { ok: true, reserved, remaining, periodEnd }
+    }
+    // The database refused atomically; which metric, and by how much, is read afterwards.
+    const counters = await readCounters(deps.database.db, key)
+    if (counters.length < METRICS.length) {
+      // The period's counters are created when the entitlement is loaded; one made
+      // elsewhere (or a lost counter row) gets them now, and the reservation runs again.
+      await ensureCounters(deps.database.db, key, nowSeconds(deps.clock))
+    } else {
+      const refused = refusingMetric(counters, ask)
+      if (refused) {
+        return {
+          ok: false,
+          metric: refused.metric,
+          limit: plan.quotas[refused.metric] ?? 0,
+          used: refused.used,
+          requested: request.amounts[refused.metric],
+          periodEnd,
+        }
+      }
+      // Settles freed room between the refusal and the read: try again.
+    }
+    if (attempt === 3) throw new Error('the reservation was refused by no metric three times')
+  }
+}
+
+/** One atomic attempt: the counters after the change, or null when some metric refused. */
+async function reserveOnce(
+  deps: Deps,
+  entitlement: Entitlement,
+  request: ReserveRequest,
+  key: CounterKey,
+  ask: Record<Metric, MetricAsk>,
+) {
+  const { db, dialect } = deps.database
+  const fields = {
+    requestId: request.requestId,
+    userId: entitlement.userId,
+    modelId: request.modelId ?? null,
+    chatId: request.chatId ?? null,
+    now: nowSeconds(deps.clock),
+  }
+  if (dialect === 'postgres') return reserveInOneStatement(db, key, ask, fields)
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const rows = await reserveAll(trx, key, ask, fields.now)
+      if (rows.length < METRICS.length) throw new Refused()
+      const amount = (m: Metric) => rows.find((row) => row.metric === m)!.last_reserved
+      await insertReservation(trx, {
+        request_id: fields.requestId,
+        user_id: fields.userId,
+        subscription_id: key.subscriptionId,
+        period_start: key.periodStart,
+        requests: amount('requests'),
+        tokens_input: amount('tokens_input'),
+        tokens_output: amount('tokens_output'),
+        model_id: fields.modelId,
+        chat_id: fields.chatId,
+        created_at: fields.now,
       })
-    }
-    const reserved = zeroAmounts()
-    const remaining = {} as Record<Metric, number | null>
-    for (const row of rows) {
-      const limit = plan.quotas[row.metric]
-      reserved[row.metric] = row.last_reserved
-      remaining[row.metric] = limit === null ? null : Math.max(0, limit - row.used - row.reserved)
-    }
-    await insertReservation(trx, {
-      request_id: request.requestId,
-      user_id: entitlement.userId,
-      subscription_id: subscription.id,
-      period_start: key.periodStart,
-      ...reserved,
-      model_id: request.modelId ?? null,
-      chat_id: request.chatId ?? null,
-      created_at: now,
+      return rows
     })
-    return { ok: true as const, reserved, remaining, periodEnd }
-  })
+  } catch (error) {
+    if (error instanceof Refused) return null
+    throw error
+  }
+}
+
+/** The first metric whose counter cannot take the ask: the conditions of reserveAll, in JS. */
+function refusingMetric(
+  counters: Array<{ metric: Metric; used: number; reserved: number }>,
+  ask: Record<Metric, MetricAsk>,
+) {
+  return counters
+    .sort((a, b) => METRICS.indexOf(a.metric) - METRICS.indexOf(b.metric))
+    .find(({ metric, used, reserved }) => {
+      const { n, limit } = ask[metric]
+      return metric === 'tokens_output' ? used + reserved >= limit : used + reserved + n > limit
+    })
 }
 
 /**
