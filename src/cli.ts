@@ -9,6 +9,10 @@ import { mintToken } from './cli/token.ts'
 import { createDeps, type Deps } from './deps.ts'
 import { nowSeconds } from './lib/clock.ts'
 
+/** The CLI's answers are its output, not log lines: they go to stdout/stderr as plain text. */
+const print = (line: string) => process.stdout.write(`${line}\n`)
+const printError = (line: string) => process.stderr.write(`${line}\n`)
+
 const USAGE = `usage: gateway <command>
   start                         start the gateway (same as npm start)
   migrate                       apply pending migrations
@@ -40,9 +44,9 @@ async function printMigrationStatus() {
   const database = createDb(loaded.config.database.url)
   try {
     const status = await migrationStatus(database.db)
-    for (const m of status.applied) console.log(`applied  ${m.name}  ${m.executedAt.toISOString()}`)
-    for (const name of status.pending) console.log(`pending  ${name}`)
-    console.log(`${status.applied.length} applied, ${status.pending.length} pending`)
+    for (const m of status.applied) print(`applied  ${m.name}  ${m.executedAt.toISOString()}`)
+    for (const name of status.pending) print(`pending  ${name}`)
+    print(`${status.applied.length} applied, ${status.pending.length} pending`)
   } finally {
     await database.close()
   }
@@ -78,7 +82,7 @@ async function main(argv: string[]) {
       return
     case 'token': {
       const loaded = await loadFromEnvironment(process.env)
-      console.log(await mintToken(loaded.secrets, values))
+      print(await mintToken(loaded.secrets, values))
       return
     }
     case 'keys':
@@ -93,15 +97,15 @@ async function main(argv: string[]) {
           now: nowSeconds(deps.clock),
         })
         const created = await createApiKey(deps, user, values.name!)
-        console.log(JSON.stringify(created, null, 2))
+        print(JSON.stringify(created, null, 2))
       })
       return
   }
-  console.error(USAGE)
+  printError(USAGE)
   process.exitCode = 2
 }
 
 main(process.argv.slice(2)).catch((error) => {
-  console.error(`gateway: ${(error as Error).message}`)
+  printError(`gateway: ${(error as Error).message}`)
   process.exitCode = 1
 })
