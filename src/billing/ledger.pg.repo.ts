@@ -1,7 +1,14 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
-import { type CounterKey, int, type MetricAsk, reserveAllSql } from './ledger.repo.ts'
+import {
+  type CounterKey,
+  int,
+  type MetricAsk,
+  type ReserveArgs,
+  reserveAllSql,
+  reserveArgs,
+} from './ledger.repo.ts'
 
 type Db = Kysely<DB> | Transaction<DB>
 
@@ -101,19 +108,10 @@ export async function reserveInOneStatement(
   ask: Record<Metric, MetricAsk>,
   fields: ReservationFields,
 ) {
-  const { requests: r, tokens_input: i, tokens_output: o } = ask
   try {
     const { rows } = await reserveQuery(
       db,
-      key.subscriptionId,
-      key.periodStart,
-      r.n,
-      r.limit,
-      i.n,
-      i.limit,
-      o.n,
-      o.limit,
-      fields.now,
+      ...reserveArgs(key, ask, fields.now),
       fields.requestId,
       fields.userId,
       fields.modelId,
@@ -131,21 +129,18 @@ const DIVISION_BY_ZERO = '22012'
 const reserveQuery = prepared(
   (
     _db,
-    sub: string,
-    period: number,
-    rn: number,
-    rl: number,
-    inN: number,
-    il: number,
-    on: number,
-    ol: number,
-    now: number,
-    requestId: string,
-    userId: string,
-    modelId: string | null,
-    chatId: string | null,
-  ) => sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
-    WITH updated AS (${reserveAllSql(sub, period, rn, rl, inN, il, on, ol, now)}),
+    ...args: [
+      ...ReserveArgs,
+      requestId: string,
+      userId: string,
+      modelId: string | null,
+      chatId: string | null,
+    ]
+  ) => {
+    const update = args.slice(0, 9) as ReserveArgs
+    const [sub, period, , , , , , , now, requestId, userId, modelId, chatId] = args
+    return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
+    WITH updated AS (${reserveAllSql(...update)}),
     held AS (
       INSERT INTO billing_reservation
         (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at)
@@ -157,5 +152,6 @@ const reserveQuery = prepared(
       WHERE 1 / ((SELECT count(*) FROM updated) / 3) = 1
       RETURNING request_id
     )
-    SELECT updated.* FROM updated CROSS JOIN held`,
+    SELECT updated.* FROM updated CROSS JOIN held`
+  },
 )

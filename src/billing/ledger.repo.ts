@@ -87,19 +87,7 @@ export async function reserveAll(
   ask: Record<Metric, MetricAsk>,
   now: number,
 ) {
-  const { requests: r, tokens_input: i, tokens_output: o } = ask
-  const { rows } = await reserveAllQuery(
-    db,
-    key.subscriptionId,
-    key.periodStart,
-    r.n,
-    r.limit,
-    i.n,
-    i.limit,
-    o.n,
-    o.limit,
-    now,
-  )
+  const { rows } = await reserveAllQuery(db, ...reserveArgs(key, ask, now))
   return rows.map((row) => ({
     metric: row.metric,
     used: Number(row.used),
@@ -108,33 +96,32 @@ export async function reserveAll(
   }))
 }
 
-const reserveAllQuery = prepared(
-  (
-    _db,
-    sub: string,
-    period: number,
-    rn: number,
-    rl: number,
-    inN: number,
-    il: number,
-    on: number,
-    ol: number,
-    now: number,
-  ) => reserveAllSql(sub, period, rn, rl, inN, il, on, ol, now),
-)
+/** The values reserveAll's UPDATE binds, in order. */
+export type ReserveArgs = [
+  subscriptionId: string,
+  periodStart: number,
+  requests: number,
+  requestsLimit: number,
+  tokensInput: number,
+  tokensInputLimit: number,
+  tokensOutput: number,
+  tokensOutputLimit: number,
+  now: number,
+]
+
+export function reserveArgs(
+  key: CounterKey,
+  ask: Record<Metric, MetricAsk>,
+  now: number,
+): ReserveArgs {
+  const { requests: r, tokens_input: i, tokens_output: o } = ask
+  return [key.subscriptionId, key.periodStart, r.n, r.limit, i.n, i.limit, o.n, o.limit, now]
+}
+
+const reserveAllQuery = prepared((_db, ...args: ReserveArgs) => reserveAllSql(...args))
 
 /** The UPDATE of reserveAll, shared with PostgreSQL's one-statement reservation. */
-export function reserveAllSql(
-  sub: string,
-  period: number,
-  rn: number,
-  rl: number,
-  inN: number,
-  il: number,
-  on: number,
-  ol: number,
-  now: number,
-) {
+export function reserveAllSql(...[sub, period, rn, rl, inN, il, on, ol, now]: ReserveArgs) {
   const capped = sql`CASE WHEN ${int(on)} <= ${int(ol)} - used - reserved THEN ${int(on)} ELSE ${int(ol)} - used - reserved END`
   const added = sql`CASE metric WHEN 'requests' THEN ${int(rn)} WHEN 'tokens_input' THEN ${int(inN)} ELSE ${capped} END`
   return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
