@@ -4,7 +4,7 @@ import { defineConfig } from '../src/config/define.ts'
  * The gateway's configuration under the benchmark (GATEWAY_CONFIG points here). The features are
  * the shipped ones, so the model gate runs as in production; the upstream's baseUrl is replaced
  * by UPSTREAM_BASE_URL (the mock). The pool is sized for the 1,000-open-streams scenario: with
- * the default 128 connections most of those streams would wait in the gateway's queue and the
+ * a smaller pool (the default was 128) most of those streams would wait in the gateway's queue and the
  * memory measured would not be that of open streams. The floor gets the same pool size.
  * The unlimited bench plan is seeded here too, so the bench does not depend on the plan routes;
  * bench/gateway-setup.ts still creates it through the API when they exist and grants it.

@@ -19,7 +19,11 @@ const upstreamSchema = z.strictObject({
   headersTimeoutMs: z.number().int().positive().default(300_000),
   /** Longest silence between two body chunks. */
   bodyTimeoutMs: z.number().int().positive().default(300_000),
-  connections: z.number().int().positive().default(128),
+  /**
+   * Most sockets open to this upstream at once. LLM streams hold a socket for their whole
+   * answer, so this bounds concurrent streams per upstream; past it, requests queue here.
+   */
+  connections: z.number().int().positive().default(1024),
 })
 
 const metricQuotas = z
