@@ -24,7 +24,8 @@ import { type Amounts, METRICS, type Metric, zeroAmounts } from './metrics.ts'
  * The quota ledger. Counters per (subscription, period, metric) hold `used`
  * and `reserved`; a request reserves before it goes upstream and ends in
  * exactly one settle or release, found by its request id. Each step is one
- * short transaction; none spans an upstream call.
+ * short transaction on SQLite and one statement on PostgreSQL (ledger.pg.repo.ts);
+ * none spans an upstream call.
  */
 
 export interface ReserveRequest {
