@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.ts'
 import { createEntitlementCache, type EntitlementCache } from './billing/entitlements.ts'
+import { createWriteBatcher, type WriteBatcher } from './billing/write-batcher.ts'
 import type { Secrets } from './config/load.ts'
 import type { Config } from './config/schema.ts'
 import { type Clock, systemClock } from './lib/clock.ts'
@@ -24,6 +25,8 @@ export interface Deps {
   metrics: Metrics
   /** Per-process cache of users' subscriptions and plans (short TTL). */
   entitlements: EntitlementCache
+  /** Group commit of the ledger's settles and releases (SQLite; PostgreSQL closes in one statement). */
+  ledgerWrites: WriteBatcher
   /** One undici Pool per configured upstream. */
   upstreams: Upstreams
   /** null when YOOKASSA_SHOP_ID / YOOKASSA_SECRET_KEY are not set. */
@@ -52,6 +55,7 @@ export function createDeps(options: CreateDepsOptions): Deps {
   return {
     ...base,
     entitlements: overrides.entitlements ?? createEntitlementCache(base),
+    ledgerWrites: createWriteBatcher(database.db),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
   }

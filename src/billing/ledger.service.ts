@@ -197,7 +197,7 @@ async function closeReservation(
   if (dialect === 'postgres') {
     return closeReservationInOneStatement(db, { requestId, actual, usageIds, estimated, now })
   }
-  return db.transaction().execute(async (trx) => {
+  return deps.ledgerWrites.run(async (trx) => {
     const reservation = await takeReservation(trx, requestId)
     if (!reservation) return undefined
     await moveAll(trx, reservation, actual, now)
