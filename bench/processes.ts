@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 /** The repository root: children run from it so `--import tsx` and relative paths resolve. */
@@ -80,17 +79,7 @@ export function waitForPort(child: Child, timeoutMs = 30_000): Promise<number> {
 }
 
 /** A free port on 127.0.0.1, for a child that takes PORT rather than reporting port 0. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../test/helpers/spawn-gateway.ts'
 
 /** Polls url until it answers 2xx, or fails with the child's output. */
 export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000): Promise<void> {

@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
-import { TEST_DIALECT, TEST_POSTGRES_URL } from './test-database.ts'
+import { adminQuery, TEST_DIALECT, TEST_POSTGRES_URL } from './test-database.ts'
 
 /**
  * Runs the real entry points (src/main.ts, src/cli.ts) as child processes, the
@@ -146,15 +145,5 @@ export async function createProcessDatabase(): Promise<ProcessDatabase> {
       removeDir()
       await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
     },
-  }
-}
-
-async function adminQuery(text: string) {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL })
-  await client.connect()
-  try {
-    await client.query(text)
-  } finally {
-    await client.end()
   }
 }

@@ -46,7 +46,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return { url, open, drop: async () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-async function adminQuery(text: string) {
+/** Runs one statement as the PostgreSQL admin (schemas are created and dropped this way). */
+export async function adminQuery(text: string) {
   const client = new pg.Client({ connectionString: TEST_POSTGRES_URL })
   await client.connect()
   try {
