@@ -1,5 +1,6 @@
 import type { SubscriptionRow } from '../../db/tables.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { createTtlCache } from '../lib/ttl-cache.ts'
 import { ensureCounters } from './ledger.repo.ts'
 import type { Plan } from './plan.ts'
 import { ensureLiveSubscription, type SubscriptionContext } from './subscriptions.service.ts'
@@ -31,7 +32,7 @@ const MAX_ENTRIES = 100_000
  * database, and an entry is never used past its period's end.
  */
 export function createEntitlementCache(ctx: SubscriptionContext): EntitlementCache {
-  const entries = new Map<string, { value: Entitlement | null; expiresAt: number }>()
+  const entries = createTtlCache<Entitlement | null>(ctx.clock, MAX_ENTRIES)
   const ttlMs = ctx.config.billing.entitlementCacheMs
 
   async function load(userId: string): Promise<Entitlement | null> {
@@ -47,15 +48,14 @@ export function createEntitlementCache(ctx: SubscriptionContext): EntitlementCac
 
   return {
     async get(userId) {
-      const nowMs = ctx.clock.now()
       const cached = entries.get(userId)
-      if (cached && nowMs < cached.expiresAt) {
-        const ended = cached.value && nowMs >= cached.value.subscription.current_period_end * 1000
-        if (!ended) return cached.value
-      }
+      if (cached !== undefined) return cached
       const value = await load(userId)
-      if (entries.size >= MAX_ENTRIES) entries.clear()
-      if (ttlMs > 0) entries.set(userId, { value, expiresAt: nowMs + ttlMs })
+      // Never kept past the end of the period it describes.
+      const periodEnd = value
+        ? value.subscription.current_period_end * 1000
+        : Number.POSITIVE_INFINITY
+      if (ttlMs > 0) entries.set(userId, value, Math.min(ctx.clock.now() + ttlMs, periodEnd))
       return value
     },
     invalidate(userId) {
