@@ -7,11 +7,14 @@ import {
   type Driver,
   Kysely,
   PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
 } from 'kysely'
 import pg from 'pg'
+import { namedStatements } from './prepared.ts'
 import type { DB } from './tables.ts'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -65,8 +68,42 @@ function openPostgres(url: string, { schema, poolSize = 10 }: DbOptions): Databa
     types,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   })
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
+}
+
+/**
+ * Kysely sends every query unnamed, so PostgreSQL parses and plans it on each
+ * call. The pool's clients are wrapped so that the hot queries (prepared(),
+ * db/prepared.ts) go as named statements: pg prepares each once per
+ * connection and afterwards only binds and executes it.
+ */
+function withNamedStatements(pool: pg.Pool): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>()
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    // Kysely passes (sql, parameters), or a cursor object for streamed queries.
+    const query = (sql: string | pg.Submittable, values?: unknown[]) => {
+      const name = typeof sql === 'string' ? namedStatements.get(sql) : undefined
+      if (name) return client.query({ name, text: sql as string, values })
+      return typeof sql === 'string' ? client.query(sql, values) : client.query(sql)
+    }
+    return {
+      query: query as unknown as PostgresPoolClient['query'],
+      release: (destroy?: boolean) => client.release(destroy),
+    }
+  }
+  return {
+    async connect() {
+      const client = await pool.connect()
+      let adapter = wrapped.get(client)
+      if (!adapter) {
+        adapter = wrap(client)
+        wrapped.set(client, adapter)
+      }
+      return adapter
+    },
+    end: () => pool.end(),
+  }
 }
 
 /** How many distinct SQL texts keep their prepared statement (the app has a few dozen). */

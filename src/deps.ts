@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.ts'
 import { createEntitlementCache, type EntitlementCache } from './billing/entitlements.ts'
+import { type CloseReservation, createReservationCloser } from './billing/ledger.close.ts'
 import { createWriteBatcher, type WriteBatcher } from './billing/write-batcher.ts'
 import type { Secrets } from './config/load.ts'
 import type { Config } from './config/schema.ts'
@@ -25,8 +26,10 @@ export interface Deps {
   metrics: Metrics
   /** Per-process cache of users' subscriptions and plans (short TTL). */
   entitlements: EntitlementCache
-  /** Group commit of the ledger's settles and releases (SQLite; PostgreSQL closes in one statement). */
+  /** Group commit of ledger writes (SQLite: the settles and releases of one event-loop turn). */
   ledgerWrites: WriteBatcher
+  /** Settles and releases reservations, batching those of one event-loop turn. */
+  closeReservation: CloseReservation
   /** One undici Pool per configured upstream. */
   upstreams: Upstreams
   /** null when YOOKASSA_SHOP_ID / YOOKASSA_SECRET_KEY are not set. */
@@ -52,10 +55,13 @@ export function createDeps(options: CreateDepsOptions): Deps {
   const ids = options.ids ?? randomIds
   const metrics = options.metrics ?? createMetrics()
   const base = { config, secrets, database, logger, clock, ids, metrics }
+  const onLedgerBatch = (size: number) => metrics.ledgerBatchSize.observe(size)
+  const ledgerWrites = createWriteBatcher(database.db, onLedgerBatch)
   return {
     ...base,
     entitlements: overrides.entitlements ?? createEntitlementCache(base),
-    ledgerWrites: createWriteBatcher(database.db),
+    ledgerWrites,
+    closeReservation: createReservationCloser(database, ledgerWrites, onLedgerBatch),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
   }

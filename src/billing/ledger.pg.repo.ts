@@ -12,76 +12,107 @@ import {
 
 type Db = Kysely<DB> | Transaction<DB>
 
-/**
- * PostgreSQL only: a whole settle (or release, with zero amounts) in ONE
- * statement, so one round trip instead of five. Data-modifying CTEs run in one
- * snapshot and commit together: the reservation is deleted (whoever deletes it
- * owns it, so a settle runs once), its counters move by (actual, reserved), and
- * one usage row is written per metric with a non-zero amount. Returns the
- * reservation, or nothing when it was already closed. SQLite has no
- * data-modifying CTEs and runs the same steps in one transaction instead.
- */
-export async function closeReservationInOneStatement(
-  db: Db,
-  input: {
-    requestId: string
-    actual: Record<Metric, number>
-    usageIds: [string, string, string]
-    estimated: boolean
-    now: number
-  },
-): Promise<ReservationRow | undefined> {
-  const { requestId, actual: a, usageIds: ids, estimated, now } = input
-  const { rows } = await closeReservationQuery(
-    db,
-    requestId,
-    a.requests,
-    a.tokens_input,
-    a.tokens_output,
-    now,
-    ids[0],
-    ids[1],
-    ids[2],
-    estimated ? 1 : 0,
-  )
-  return rows[0]
+/** One settle (or release, with zero amounts): what closeReservations needs per reservation. */
+export interface CloseInput {
+  requestId: string
+  actual: Record<Metric, number>
+  /** Ids for the usage rows of requests, tokens_input and tokens_output. */
+  usageIds: [string, string, string]
+  estimated: boolean
+  now: number
 }
 
-const closeReservationQuery = prepared(
+/**
+ * PostgreSQL only: the settles and releases of many reservations in ONE
+ * statement, so a batch costs one round trip and one commit. Data-modifying
+ * CTEs run in one snapshot and commit together: the reservations are deleted
+ * (whoever deletes one owns it, so a settle runs once; a request id twice in
+ * the batch counts once, for its first item), each counter moves by the sums
+ * of (actual, reserved) over its reservations, and one usage row is written
+ * per metric with a non-zero amount. The counter rows are locked in key order
+ * first, so two batches over the same users cannot deadlock. Returns, per
+ * input, the reservation it closed, or undefined when it was already closed.
+ * SQLite has no data-modifying CTEs and runs the same steps in a transaction.
+ */
+export async function closeReservations(
+  db: Db,
+  inputs: CloseInput[],
+): Promise<Array<ReservationRow | undefined>> {
+  const column = <T>(pick: (input: CloseInput) => T) => inputs.map(pick)
+  const { rows } = await closeReservationsQuery(
+    db,
+    column((i) => i.requestId),
+    column((i) => i.actual.requests),
+    column((i) => i.actual.tokens_input),
+    column((i) => i.actual.tokens_output),
+    column((i) => i.usageIds[0]),
+    column((i) => i.usageIds[1]),
+    column((i) => i.usageIds[2]),
+    column((i) => (i.estimated ? 1 : 0)),
+    Math.max(...column((i) => i.now)),
+  )
+  const closed = new Map(rows.map(({ position, ...row }) => [Number(position), row]))
+  return inputs.map((_, i) => closed.get(i + 1))
+}
+
+const closeReservationsQuery = prepared(
   (
     _db,
-    requestId: string,
-    ar: number,
-    ai: number,
-    ao: number,
+    requestIds: string[],
+    usedRequests: number[],
+    usedInput: number[],
+    usedOutput: number[],
+    idsR: string[],
+    idsI: string[],
+    idsO: string[],
+    estimated: number[],
     now: number,
-    idR: string,
-    idI: string,
-    idO: string,
-    estimated: number,
-  ) => sql<ReservationRow>`
-    WITH taken AS (
-      DELETE FROM billing_reservation WHERE request_id = ${requestId} RETURNING *
+  ) => sql<ReservationRow & { position: number }>`
+    WITH input AS (
+      SELECT DISTINCT ON (request_id) *
+      FROM unnest(CAST(${requestIds} AS text[]), CAST(${usedRequests} AS bigint[]),
+        CAST(${usedInput} AS bigint[]), CAST(${usedOutput} AS bigint[]), CAST(${idsR} AS text[]),
+        CAST(${idsI} AS text[]), CAST(${idsO} AS text[]), CAST(${estimated} AS integer[]))
+        WITH ORDINALITY AS i(request_id, ur, ui, uo, id_r, id_i, id_o, estimated, position)
+      ORDER BY request_id, position
+    ), taken AS (
+      DELETE FROM billing_reservation r USING input i WHERE r.request_id = i.request_id
+      RETURNING r.*, i.ur, i.ui, i.uo, i.id_r, i.id_i, i.id_o, i.estimated AS usage_estimated, i.position
+    ), sums AS (
+      SELECT subscription_id, period_start,
+        sum(ur) AS ur, sum(ui) AS ui, sum(uo) AS uo,
+        sum(requests) AS rr, sum(tokens_input) AS ri, sum(tokens_output) AS ro
+      FROM taken GROUP BY subscription_id, period_start
+    ), locked AS (
+      SELECT c.subscription_id, c.period_start, c.metric
+      FROM billing_quota_counter c JOIN sums s
+        ON c.subscription_id = s.subscription_id AND c.period_start = s.period_start
+      ORDER BY c.subscription_id, c.period_start, c.metric
+      FOR UPDATE OF c
     ), moved AS (
       UPDATE billing_quota_counter c
-      SET used = c.used + CASE c.metric WHEN 'requests' THEN ${int(ar)} WHEN 'tokens_input' THEN ${int(ai)} ELSE ${int(ao)} END,
-        reserved = c.reserved - CASE c.metric WHEN 'requests' THEN t.requests WHEN 'tokens_input' THEN t.tokens_input ELSE t.tokens_output END,
+      SET used = c.used + CASE c.metric WHEN 'requests' THEN s.ur WHEN 'tokens_input' THEN s.ui ELSE s.uo END,
+        reserved = c.reserved - CASE c.metric WHEN 'requests' THEN s.rr WHEN 'tokens_input' THEN s.ri ELSE s.ro END,
         updated_at = ${int(now)}
-      FROM taken t
-      WHERE c.subscription_id = t.subscription_id AND c.period_start = t.period_start
+      FROM locked l JOIN sums s
+        ON s.subscription_id = l.subscription_id AND s.period_start = l.period_start
+      WHERE c.subscription_id = l.subscription_id AND c.period_start = l.period_start
+        AND c.metric = l.metric
       RETURNING c.metric
     ), recorded AS (
       INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at)
       SELECT v.id, t.user_id, t.subscription_id, v.metric, v.amount, t.model_id, t.chat_id, t.request_id, v.estimated, ${int(now)}
-      FROM taken t CROSS JOIN (VALUES
-        (CAST(${idR} AS text), 'requests', ${int(ar)}, 0),
-        (CAST(${idI} AS text), 'tokens_input', ${int(ai)}, CAST(${estimated} AS integer)),
-        (CAST(${idO} AS text), 'tokens_output', ${int(ao)}, CAST(${estimated} AS integer))
+      FROM taken t CROSS JOIN LATERAL (VALUES
+        (t.id_r, 'requests', t.ur, 0),
+        (t.id_i, 'tokens_input', t.ui, t.usage_estimated),
+        (t.id_o, 'tokens_output', t.uo, t.usage_estimated)
       ) AS v(id, metric, amount, estimated)
       WHERE v.amount > 0
       RETURNING id
     )
-    SELECT * FROM taken`,
+    SELECT request_id, user_id, subscription_id, period_start, requests, tokens_input,
+      tokens_output, model_id, chat_id, created_at, position
+    FROM taken`,
 )
 
 export interface ReservationFields {

@@ -1,18 +1,16 @@
-import type { Transaction } from 'kysely'
-import type { DB, ReservationRow } from '../../db/tables.ts'
+import type { ReservationRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { Entitlement } from './entitlements.ts'
-import { closeReservationInOneStatement, reserveInOneStatement } from './ledger.pg.repo.ts'
+import { moveReservation } from './ledger.close.ts'
+import { reserveInOneStatement } from './ledger.pg.repo.ts'
 import {
   type CounterKey,
   deleteSweptReservations,
   ensureCounters,
   findStaleReservations,
   insertReservation,
-  insertUsageRows,
   type MetricAsk,
-  moveCounters,
   NO_LIMIT,
   readCounters,
   reserveAll,
@@ -185,38 +183,19 @@ export async function release(deps: Deps, requestId: string): Promise<boolean> {
 }
 
 /** Deletes the reservation, moves its counters by (actual, reserved) and records usage rows. */
-async function closeReservation(
+function closeReservation(
   deps: Deps,
   requestId: string,
   actual: Amounts,
   estimated: boolean,
 ): Promise<ReservationRow | undefined> {
-  const now = nowSeconds(deps.clock)
-  const { db, dialect } = deps.database
   const usageIds: [string, string, string] = [deps.ids.next(), deps.ids.next(), deps.ids.next()]
-  if (dialect === 'postgres') {
-    return closeReservationInOneStatement(db, { requestId, actual, usageIds, estimated, now })
-  }
-  return deps.ledgerWrites.run(async (trx) => {
-    const reservation = await takeReservation(trx, requestId)
-    if (!reservation) return undefined
-    await moveAll(trx, reservation, actual, now)
-    await insertUsageRows(
-      trx,
-      METRICS.map((metric, i) => ({
-        id: usageIds[i]!,
-        user_id: reservation.user_id,
-        subscription_id: reservation.subscription_id,
-        metric,
-        amount: actual[metric],
-        model_id: reservation.model_id,
-        chat_id: reservation.chat_id,
-        request_id: requestId,
-        estimated: estimated && metric !== 'requests' ? 1 : 0,
-        created_at: now,
-      })).filter((row) => row.amount > 0),
-    )
-    return reservation
+  return deps.closeReservation({
+    requestId,
+    actual,
+    usageIds,
+    estimated,
+    now: nowSeconds(deps.clock),
   })
 }
 
@@ -237,7 +216,7 @@ export async function sweepStaleReservations(deps: Deps): Promise<number> {
     const swept = await db.transaction().execute(async (trx) => {
       const reservation = await takeReservation(trx, request_id)
       if (!reservation) return false
-      await moveAll(trx, reservation, zeroAmounts(), now)
+      await moveReservation(trx, reservation, zeroAmounts(), now)
       await insertReservation(trx, { ...reservation, ...zeroAmounts() })
       return METRICS.some((m) => Number(reservation[m]) > 0)
     })
@@ -245,15 +224,4 @@ export async function sweepStaleReservations(deps: Deps): Promise<number> {
   }
   if (released > 0) deps.logger.warn({ released }, 'BILLING swept stale quota reservations')
   return released
-}
-
-async function moveAll(
-  trx: Transaction<DB>,
-  reservation: ReservationRow,
-  actual: Amounts,
-  now: number,
-) {
-  const key = { subscriptionId: reservation.subscription_id, periodStart: reservation.period_start }
-  const reserved = Object.fromEntries(METRICS.map((m) => [m, Number(reservation[m])])) as Amounts
-  await moveCounters(trx, key, { used: actual, reserved }, now)
 }

@@ -37,6 +37,12 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
       labelNames: ['upstream', 'kind'] as const,
       registers: [registry],
     }),
+    ledgerBatchSize: new Histogram({
+      name: 'gateway_ledger_close_batch_size',
+      help: 'Settles and releases written together in one statement or transaction',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [registry],
+    }),
     webhookEvents: new Counter({
       name: 'gateway_webhook_events_total',
       help: 'YooKassa notifications, by event and outcome',

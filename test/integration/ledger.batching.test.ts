@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { release, reserve, settle } from '../../src/billing/ledger.service.ts'
+import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
@@ -48,4 +50,73 @@ describe(`ledger write batching (${TEST_DIALECT})`, () => {
       .execute()
     expect(rows.map((r) => r.id).sort()).toEqual(['lone-ok-1', 'lone-ok-2'])
   })
+
+  it('closes the settles and releases of one turn together, per user, each exactly once', async () => {
+    const plan = { quotas: { requests: 100, tokens_input: 10_000, tokens_output: 10_000 } }
+    const alice = await userOnPlan(h, 'u-batch-a', { id: 'batch-a', ...plan })
+    const bob = await userOnPlan(h, 'u-batch-b', { id: 'batch-b', ...plan })
+    const ask = amounts({ requests: 1, tokens_input: 100, tokens_output: 100 })
+    for (const [id, who] of [
+      ['a1', alice],
+      ['a2', alice],
+      ['a3', alice],
+      ['b1', bob],
+      ['b2', bob],
+    ] as const) {
+      expect(await reserve(h.deps, who, { requestId: id, amounts: ask })).toMatchObject({
+        ok: true,
+      })
+    }
+    const batchesBefore = await batchSizes()
+    const results = await Promise.all([
+      settle(h.deps, 'a1', amounts({ requests: 1, tokens_input: 90, tokens_output: 150 })),
+      settle(h.deps, 'a2', amounts({ requests: 1, tokens_input: 80, tokens_output: 20 })),
+      settle(h.deps, 'a1', amounts({ requests: 1, tokens_input: 999, tokens_output: 999 })), // again: no-op
+      release(h.deps, 'a3'),
+      settle(h.deps, 'b1', amounts({ requests: 1, tokens_input: 50, tokens_output: 5 })),
+      release(h.deps, 'b2'),
+      settle(h.deps, 'never-reserved', amounts({ requests: 1 })),
+    ])
+    expect(results).toEqual([true, true, false, true, true, true, false])
+    expect(await counters(h, alice)).toEqual({
+      requests: { used: 2, reserved: 0 },
+      tokens_input: { used: 170, reserved: 0 },
+      tokens_output: { used: 170, reserved: 0 },
+    })
+    expect(await counters(h, bob)).toEqual({
+      requests: { used: 1, reserved: 0 },
+      tokens_input: { used: 50, reserved: 0 },
+      tokens_output: { used: 5, reserved: 0 },
+    })
+    const usage = await h.db
+      .selectFrom('billing_usage')
+      .select(['request_id', 'metric', 'amount'])
+      .where('request_id', 'in', ['a1', 'a2', 'a3', 'b1', 'b2'])
+      .orderBy('request_id')
+      .orderBy('metric')
+      .execute()
+    expect(usage.map((u) => `${u.request_id} ${u.metric} ${u.amount}`)).toEqual([
+      'a1 requests 1',
+      'a1 tokens_input 90',
+      'a1 tokens_output 150',
+      'a2 requests 1',
+      'a2 tokens_input 80',
+      'a2 tokens_output 20',
+      'b1 requests 1',
+      'b1 tokens_input 50',
+      'b1 tokens_output 5',
+    ])
+    const batches = await batchSizes()
+    expect(batches.count - batchesBefore.count, 'the seven closes went out as one batch').toBe(1)
+    expect(batches.sum - batchesBefore.sum).toBe(7)
+  })
+
+  async function batchSizes() {
+    const metric = await h.deps.metrics.ledgerBatchSize.get()
+    const value = (name: string) => metric.values.find((v) => v.metricName === name)?.value ?? 0
+    return {
+      count: value('gateway_ledger_close_batch_size_count'),
+      sum: value('gateway_ledger_close_batch_size_sum'),
+    }
+  }
 })

@@ -1,0 +1,39 @@
+export interface BatchRunner<Item, Result> {
+  /** Runs the whole batch at once; the results in the order of the items. */
+  all(items: Item[]): Promise<Result[]>
+  /** Runs one item alone: each item of a batch that failed as a whole is retried this way. */
+  one(item: Item): Promise<Result>
+  /** Told each batch's size (a metric). */
+  onBatch?(size: number): void
+}
+
+/**
+ * Coalesces the calls made in one event-loop turn into one batch, run when
+ * the turn's I/O callbacks are done (setImmediate), so a lone call waits for
+ * nothing but the current turn. Each caller still gets its own result. When
+ * the batch fails as a whole, every item is retried alone, so one bad item
+ * cannot sink the others: items must therefore be idempotent.
+ */
+export function createBatcher<Item, Result>(
+  runner: BatchRunner<Item, Result>,
+): (item: Item) => Promise<Result> {
+  let queue: Array<{ item: Item; resolve(result: Result): void; reject(error: unknown): void }> = []
+
+  async function flush() {
+    const batch = queue
+    queue = []
+    runner.onBatch?.(batch.length)
+    try {
+      const results = await runner.all(batch.map((queued) => queued.item))
+      for (const [i, queued] of batch.entries()) queued.resolve(results[i] as Result)
+    } catch {
+      for (const queued of batch) await runner.one(queued.item).then(queued.resolve, queued.reject)
+    }
+  }
+
+  return (item) =>
+    new Promise<Result>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush)
+      queue.push({ item, resolve, reject })
+    })
+}
