@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.ts'
+import type { LiveKey } from './auth/api-keys.repo.ts'
 import { createEntitlementCache, type EntitlementCache } from './billing/entitlements.ts'
-import { type CloseReservation, createReservationCloser } from './billing/ledger.close.ts'
+import { createLedgerWrites, type LedgerWrites } from './billing/ledger.writes.ts'
 import { createWriteBatcher, type WriteBatcher } from './billing/write-batcher.ts'
 import type { Secrets } from './config/load.ts'
 import type { Config } from './config/schema.ts'
@@ -8,6 +9,7 @@ import { type Clock, systemClock } from './lib/clock.ts'
 import { type Ids, randomIds } from './lib/ids.ts'
 import type { Logger } from './lib/logger.ts'
 import { createMetrics, type Metrics } from './lib/metrics.ts'
+import { createTtlCache, type TtlCache } from './lib/ttl-cache.ts'
 import { createUpstreams, type Upstreams } from './pipeline/upstreams.ts'
 import { createYooKassaClient, type YooKassaClient } from './yookassa/client.ts'
 
@@ -26,10 +28,12 @@ export interface Deps {
   metrics: Metrics
   /** Per-process cache of users' subscriptions and plans (short TTL). */
   entitlements: EntitlementCache
+  /** Per-process cache of live API keys by hash (auth.apiKeyCacheMs). */
+  apiKeys: TtlCache<LiveKey>
   /** Group commit of ledger writes (SQLite: the settles and releases of one event-loop turn). */
   ledgerWrites: WriteBatcher
-  /** Settles and releases reservations, batching those of one event-loop turn. */
-  closeReservation: CloseReservation
+  /** Reserves (PostgreSQL), settles and releases, batching those of one event-loop turn. */
+  ledger: LedgerWrites
   /** One undici Pool per configured upstream. */
   upstreams: Upstreams
   /** null when YOOKASSA_SHOP_ID / YOOKASSA_SECRET_KEY are not set. */
@@ -55,13 +59,15 @@ export function createDeps(options: CreateDepsOptions): Deps {
   const ids = options.ids ?? randomIds
   const metrics = options.metrics ?? createMetrics()
   const base = { config, secrets, database, logger, clock, ids, metrics }
-  const onLedgerBatch = (size: number) => metrics.ledgerBatchSize.observe(size)
-  const ledgerWrites = createWriteBatcher(database.db, onLedgerBatch)
+  const onLedgerBatch = (kind: 'reserve' | 'close', size: number) =>
+    metrics.ledgerBatchSize.observe({ kind }, size)
+  const ledgerWrites = createWriteBatcher(database.db, (size) => onLedgerBatch('close', size))
   return {
     ...base,
     entitlements: overrides.entitlements ?? createEntitlementCache(base),
+    apiKeys: createTtlCache<LiveKey>(clock, 10_000),
     ledgerWrites,
-    closeReservation: createReservationCloser(database, ledgerWrites, onLedgerBatch),
+    ledger: createLedgerWrites(database, ledgerWrites, onLedgerBatch),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
   }

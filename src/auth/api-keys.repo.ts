@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
+import { prepared } from '../../db/prepared.ts'
 import type { ApiKeyRow, DB } from '../../db/tables.ts'
 
 type Db = Kysely<DB> | Transaction<DB>
@@ -12,14 +13,21 @@ export async function insertApiKey(db: Db, row: Omit<ApiKeyRow, 'last_used_at' |
 
 /** The live key with this hash, with its owner's role. */
 export async function findLiveKeyByHash(db: Db, keyHash: string) {
-  return db
+  const { rows } = await findLiveKeyQuery(db, keyHash)
+  return rows[0]
+}
+
+// On the hot path of every call made with an API key (when not cached): compiled once.
+const findLiveKeyQuery = prepared((db: Kysely<DB>, keyHash: string) =>
+  db
     .selectFrom('gateway_api_key as k')
     .leftJoin('gateway_user as u', 'u.id', 'k.user_id')
     .select(['k.id', 'k.user_id', 'k.last_used_at', 'u.role', 'u.email'])
     .where('k.key_hash', '=', keyHash)
-    .where('k.revoked_at', 'is', null)
-    .executeTakeFirst()
-}
+    .where('k.revoked_at', 'is', null),
+)
+
+export type LiveKey = NonNullable<Awaited<ReturnType<typeof findLiveKeyByHash>>>
 
 export async function listLiveKeys(db: Db, userId: string) {
   return db

@@ -38,6 +38,10 @@ export async function listApiKeys(deps: Deps, userId: string) {
 
 export async function revokeApiKey(deps: Deps, userId: string, keyId: string): Promise<boolean> {
   const revoked = await revokeKey(deps.database.db, userId, keyId, nowSeconds(deps.clock))
-  if (revoked) deps.logger.info({ userId, keyId }, 'API key revoked')
+  if (revoked) {
+    // The cache is keyed by hash, which the id does not give: forget every key (rare).
+    deps.apiKeys.clear()
+    deps.logger.info({ userId, keyId }, 'API key revoked')
+  }
   return revoked
 }

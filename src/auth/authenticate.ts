@@ -100,11 +100,12 @@ export function createAuthenticator(deps: Deps): Authenticator {
   }
 
   async function verifyApiKey(token: string): Promise<Principal> {
-    const key = await findLiveKeyByHash(deps.database.db, hashApiKey(token))
+    const key = await findLiveKey(hashApiKey(token))
     if (!key) throw new GatewayError('invalid_api_key', 'Invalid API key')
     const now = nowSeconds(clock)
     if (key.last_used_at === null || now - key.last_used_at >= KEY_TOUCH_SECONDS) {
       await touchKey(deps.database.db, key.id, now)
+      key.last_used_at = now
     }
     return {
       userId: key.user_id,
@@ -112,6 +113,21 @@ export function createAuthenticator(deps: Deps): Authenticator {
       role: key.role === 'admin' ? 'admin' : 'user',
       via: { kind: 'api_key', keyId: key.id },
     }
+  }
+
+  /**
+   * A live key is trusted for auth.apiKeyCacheMs without a lookup. Revoking a
+   * key clears this process's cache at once (revokeApiKey); another replica
+   * may accept it until its entry expires (5 s by default). Unknown keys are
+   * not cached: a key created elsewhere works at once.
+   */
+  async function findLiveKey(keyHash: string) {
+    const cached = deps.apiKeys.get(keyHash)
+    if (cached) return cached
+    const key = await findLiveKeyByHash(deps.database.db, keyHash)
+    const ttlMs = config.auth.apiKeyCacheMs
+    if (key && ttlMs > 0) deps.apiKeys.set(keyHash, key, clock.now() + ttlMs)
+    return key
   }
 
   return (token) => (token.startsWith(API_KEY_PREFIX) ? verifyApiKey(token) : verifyJwt(token))

@@ -23,6 +23,10 @@ export function createBatcher<Item, Result>(
     const batch = queue
     queue = []
     runner.onBatch?.(batch.length)
+    if (batch.length === 1) {
+      const [lone] = batch as [(typeof batch)[number]]
+      return runner.one(lone.item).then(lone.resolve, lone.reject)
+    }
     try {
       const results = await runner.all(batch.map((queued) => queued.item))
       for (const [i, queued] of batch.entries()) queued.resolve(results[i] as Result)

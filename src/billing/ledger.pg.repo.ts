@@ -186,3 +186,110 @@ const reserveQuery = prepared(
     SELECT updated.* FROM updated CROSS JOIN held`
   },
 )
+
+/** One reservation of a batch: its counters, what it asks, and its row's fields. */
+export interface ReserveInput {
+  key: CounterKey
+  ask: Record<Metric, MetricAsk>
+  fields: ReservationFields
+}
+
+type CounterAfter = { metric: Metric; used: number; reserved: number; last_reserved: number }
+
+/**
+ * PostgreSQL only: the reservations of many requests in ONE statement, all or
+ * none: each counter row takes the SUM of its requests' asks under the same
+ * conditions as reserveAll, but whole (tokens_output too: none is capped), so
+ * it succeeds only when every request would have been admitted in full one
+ * after the other. Otherwise the guard divides by zero, nothing changes, and
+ * the caller falls back to one reservation at a time (reserveInOneStatement),
+ * which decides refusals and caps exactly. The counter rows are locked in key
+ * order, as closeReservations does. Returns each input's counters after the
+ * batch, with last_reserved = what that input reserved.
+ */
+export async function reserveMany(db: Db, inputs: ReserveInput[]): Promise<CounterAfter[][]> {
+  const column = <T>(pick: (input: ReserveInput) => T) => inputs.map(pick)
+  const { rows } = await reserveManyQuery(
+    db,
+    column((i) => i.fields.requestId),
+    column((i) => i.fields.userId),
+    column((i) => i.key.subscriptionId),
+    column((i) => i.key.periodStart),
+    column((i) => i.ask.requests.n),
+    column((i) => i.ask.requests.limit),
+    column((i) => i.ask.tokens_input.n),
+    column((i) => i.ask.tokens_input.limit),
+    column((i) => i.ask.tokens_output.n),
+    column((i) => i.ask.tokens_output.limit),
+    column((i) => i.fields.modelId),
+    column((i) => i.fields.chatId),
+    Math.max(...column((i) => i.fields.now)),
+  )
+  const perInput = inputs.map((): CounterAfter[] => [])
+  for (const { position, ...row } of rows) perInput[Number(position) - 1]!.push(row)
+  return perInput
+}
+
+const reserveManyQuery = prepared(
+  (
+    _db,
+    requestIds: string[],
+    userIds: string[],
+    subscriptionIds: string[],
+    periodStarts: number[],
+    requests: number[],
+    requestsLimits: number[],
+    tokensInput: number[],
+    tokensInputLimits: number[],
+    tokensOutput: number[],
+    tokensOutputLimits: number[],
+    modelIds: Array<string | null>,
+    chatIds: Array<string | null>,
+    now: number,
+  ) => sql<CounterAfter & { position: number }>`
+    WITH input AS (
+      SELECT * FROM unnest(CAST(${requestIds} AS text[]), CAST(${userIds} AS text[]),
+        CAST(${subscriptionIds} AS text[]), CAST(${periodStarts} AS bigint[]),
+        CAST(${requests} AS bigint[]), CAST(${requestsLimits} AS bigint[]),
+        CAST(${tokensInput} AS bigint[]), CAST(${tokensInputLimits} AS bigint[]),
+        CAST(${tokensOutput} AS bigint[]), CAST(${tokensOutputLimits} AS bigint[]),
+        CAST(${modelIds} AS text[]), CAST(${chatIds} AS text[]))
+        WITH ORDINALITY AS i(request_id, user_id, subscription_id, period_start, rn, rl, inn, il,
+          outn, ol, model_id, chat_id, position)
+    ), asks AS (
+      SELECT subscription_id, period_start, sum(rn) AS rn, min(rl) AS rl, sum(inn) AS inn,
+        min(il) AS il, sum(outn) AS outn, min(ol) AS ol
+      FROM input GROUP BY subscription_id, period_start
+    ), locked AS (
+      SELECT c.subscription_id, c.period_start, c.metric
+      FROM billing_quota_counter c JOIN asks a
+        ON c.subscription_id = a.subscription_id AND c.period_start = a.period_start
+      ORDER BY c.subscription_id, c.period_start, c.metric
+      FOR UPDATE OF c
+    ), updated AS (
+      UPDATE billing_quota_counter c
+      SET reserved = c.reserved + CASE c.metric WHEN 'requests' THEN a.rn WHEN 'tokens_input' THEN a.inn ELSE a.outn END,
+        updated_at = ${int(now)}
+      FROM locked l JOIN asks a
+        ON a.subscription_id = l.subscription_id AND a.period_start = l.period_start
+      WHERE c.subscription_id = l.subscription_id AND c.period_start = l.period_start
+        AND c.metric = l.metric
+        AND CASE c.metric
+          WHEN 'requests' THEN c.used + c.reserved + a.rn <= a.rl
+          WHEN 'tokens_input' THEN c.used + c.reserved + a.inn <= a.il
+          WHEN 'tokens_output' THEN c.used + c.reserved + a.outn <= a.ol
+          ELSE 1 = 0 END
+      RETURNING c.subscription_id, c.period_start, c.metric, c.used, c.reserved
+    ), held AS (
+      INSERT INTO billing_reservation
+        (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at)
+      SELECT request_id, user_id, subscription_id, period_start, rn, inn, outn, model_id, chat_id, ${int(now)}
+      FROM input
+      WHERE 1 / ((SELECT count(*) FROM updated) / (3 * (SELECT count(*) FROM asks))) = 1
+      RETURNING request_id
+    )
+    SELECT i.position, u.metric, u.used, u.reserved,
+      CASE u.metric WHEN 'requests' THEN i.rn WHEN 'tokens_input' THEN i.inn ELSE i.outn END AS last_reserved
+    FROM input i JOIN updated u
+      ON u.subscription_id = i.subscription_id AND u.period_start = i.period_start`,
+)

@@ -2,8 +2,6 @@ import type { ReservationRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { Entitlement } from './entitlements.ts'
-import { moveReservation } from './ledger.close.ts'
-import { reserveInOneStatement } from './ledger.pg.repo.ts'
 import {
   type CounterKey,
   deleteSweptReservations,
@@ -13,17 +11,18 @@ import {
   type MetricAsk,
   NO_LIMIT,
   readCounters,
-  reserveAll,
   takeReservation,
 } from './ledger.repo.ts'
+import { moveReservation } from './ledger.writes.ts'
 import { type Amounts, METRICS, type Metric, zeroAmounts } from './metrics.ts'
 
 /**
  * The quota ledger. Counters per (subscription, period, metric) hold `used`
  * and `reserved`; a request reserves before it goes upstream and ends in
  * exactly one settle or release, found by its request id. Each step is one
- * short transaction on SQLite and one statement on PostgreSQL (ledger.pg.repo.ts);
- * none spans an upstream call.
+ * short transaction on SQLite and one statement on PostgreSQL, and the steps
+ * of one event-loop turn are written together (ledger.writes.ts); none spans
+ * an upstream call.
  */
 
 export interface ReserveRequest {
@@ -44,9 +43,6 @@ export type ReserveResult =
       periodEnd: number
     }
   | { ok: false; metric: Metric; limit: number; used: number; requested: number; periodEnd: number }
-
-/** Thrown inside the SQLite transaction to roll it back when a metric refused. */
-class Refused extends Error {}
 
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
@@ -114,7 +110,6 @@ async function reserveOnce(
   key: CounterKey,
   ask: Record<Metric, MetricAsk>,
 ) {
-  const { db, dialect } = deps.database
   const fields = {
     requestId: request.requestId,
     userId: entitlement.userId,
@@ -122,30 +117,7 @@ async function reserveOnce(
     chatId: request.chatId ?? null,
     now: nowSeconds(deps.clock),
   }
-  if (dialect === 'postgres') return reserveInOneStatement(db, key, ask, fields)
-  try {
-    return await db.transaction().execute(async (trx) => {
-      const rows = await reserveAll(trx, key, ask, fields.now)
-      if (rows.length < METRICS.length) throw new Refused()
-      const amount = (m: Metric) => rows.find((row) => row.metric === m)!.last_reserved
-      await insertReservation(trx, {
-        request_id: fields.requestId,
-        user_id: fields.userId,
-        subscription_id: key.subscriptionId,
-        period_start: key.periodStart,
-        requests: amount('requests'),
-        tokens_input: amount('tokens_input'),
-        tokens_output: amount('tokens_output'),
-        model_id: fields.modelId,
-        chat_id: fields.chatId,
-        created_at: fields.now,
-      })
-      return rows
-    })
-  } catch (error) {
-    if (error instanceof Refused) return null
-    throw error
-  }
+  return deps.ledger.reserve({ key, ask, fields })
 }
 
 /** The first metric whose counter cannot take the ask: the conditions of reserveAll, in JS. */
@@ -190,7 +162,7 @@ function closeReservation(
   estimated: boolean,
 ): Promise<ReservationRow | undefined> {
   const usageIds: [string, string, string] = [deps.ids.next(), deps.ids.next(), deps.ids.next()]
-  return deps.closeReservation({
+  return deps.ledger.close({
     requestId,
     actual,
     usageIds,

@@ -72,6 +72,8 @@ export const configSchema = z.strictObject({
       jwksUrl: z.url().optional(),
       issuer: z.string().optional(),
       audience: z.string().optional(),
+      /** How long a process trusts an API key lookup; a revocation elsewhere takes effect within it. */
+      apiKeyCacheMs: z.number().int().nonnegative().default(5_000),
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

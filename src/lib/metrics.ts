@@ -38,8 +38,9 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
       registers: [registry],
     }),
     ledgerBatchSize: new Histogram({
-      name: 'gateway_ledger_close_batch_size',
-      help: 'Settles and releases written together in one statement or transaction',
+      name: 'gateway_ledger_batch_size',
+      help: 'Ledger writes of one event-loop turn written together, by kind (reserve, close)',
+      labelNames: ['kind'] as const,
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [registry],
     }),

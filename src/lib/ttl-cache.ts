@@ -26,3 +26,5 @@ export function createTtlCache<V>(clock: Clock, maxEntries: number) {
     },
   }
 }
+
+export type TtlCache<V> = ReturnType<typeof createTtlCache<V>>

@@ -8,7 +8,9 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { createDb } from '../../db/client.ts'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
 import { reserve } from '../../src/billing/ledger.service.ts'
+import { createLedgerWrites } from '../../src/billing/ledger.writes.ts'
 import type { Amounts } from '../../src/billing/metrics.ts'
+import { createWriteBatcher } from '../../src/billing/write-batcher.ts'
 import type { Deps } from '../../src/deps.ts'
 import { pacedReservations } from './paced.ts'
 
@@ -23,8 +25,9 @@ interface Job {
 
 const job = workerData as Job
 const database = createDb(job.url, { schema: job.schema })
-// reserve() needs only the database and the clock of Deps.
-const deps = { database, clock: { now: () => job.nowMs } } as unknown as Deps
+// reserve() needs only the database, the ledger's writes and the clock of Deps.
+const ledger = createLedgerWrites(database, createWriteBatcher(database.db))
+const deps = { database, ledger, clock: { now: () => job.nowMs } } as unknown as Deps
 
 parentPort!.once('message', async ({ startAt }: { startAt: number }) => {
   const results = await pacedReservations(startAt, job.requestIds, (requestId) =>

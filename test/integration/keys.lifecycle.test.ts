@@ -69,6 +69,28 @@ describe('gateway API keys: created, used, listed, revoked', () => {
     expect(text).not.toContain(second.key)
   })
 
+  it('a key revoked on another replica is refused there once its cached lookup expires', async () => {
+    const other = await createHarness({ shareDatabaseWith: h })
+    try {
+      const alice = await h.token({ sub: 'alice' })
+      const created = await createKey(alice)
+      const onOther = () => other.request('/api/v1/keys', { headers: other.auth(created.key) })
+      expect((await onOther()).status, 'the other replica looks the key up and caches it').toBe(200)
+
+      const revoked = await h.request(`/api/v1/keys/${created.id}`, {
+        method: 'DELETE',
+        headers: h.auth(alice),
+      })
+      expect(revoked.status).toBe(204)
+      expect((await get('/api/v1/keys', created.key)).res.status, 'here: at once').toBe(401)
+      expect((await onOther()).status, 'there: within auth.apiKeyCacheMs (5 s)').toBe(200)
+      h.clock.advance(5_000)
+      expect((await onOther()).status, 'there: after it').toBe(401)
+    } finally {
+      await other.close()
+    }
+  })
+
   it('answers 401 to a revoked key, and a second DELETE is 404', async () => {
     const alice = await h.token({ sub: 'alice' })
     const created = await createKey(alice)

@@ -111,12 +111,69 @@ describe(`ledger write batching (${TEST_DIALECT})`, () => {
     expect(batches.sum - batchesBefore.sum).toBe(7)
   })
 
-  async function batchSizes() {
+  it('reserves of one turn go out together when all fit in full, else each is decided alone', async () => {
+    const carol = await userOnPlan(h, 'u-batch-c', {
+      id: 'batch-c',
+      quotas: { requests: 10, tokens_input: 1000, tokens_output: 500 },
+    })
+    const dave = await userOnPlan(h, 'u-batch-d', {
+      id: 'batch-d',
+      quotas: { requests: 10, tokens_input: 1000, tokens_output: 500 },
+    })
+    const ask = (tokens_output: number) =>
+      amounts({ requests: 1, tokens_input: 100, tokens_output })
+    const before = await batchSizes('reserve')
+    const fitting = await Promise.all([
+      reserve(h.deps, carol, { requestId: 'c1', amounts: ask(100) }),
+      reserve(h.deps, carol, { requestId: 'c2', amounts: ask(100) }),
+      reserve(h.deps, dave, { requestId: 'd1', amounts: ask(300) }),
+    ])
+    expect(fitting.map((r) => r.ok && r.reserved.tokens_output)).toEqual([100, 100, 300])
+    expect(await counters(h, carol)).toEqual({
+      requests: { used: 0, reserved: 2 },
+      tokens_input: { used: 0, reserved: 200 },
+      tokens_output: { used: 0, reserved: 200 },
+    })
+    // Dave has 200 output tokens left: the second of these is capped, the third refused,
+    // exactly as one at a time (the batch cannot take them all in full, so it is not used).
+    const tight = await Promise.all([
+      reserve(h.deps, dave, { requestId: 'd2', amounts: ask(150) }),
+      reserve(h.deps, dave, { requestId: 'd3', amounts: ask(150) }),
+      reserve(h.deps, dave, { requestId: 'd4', amounts: ask(150) }),
+    ])
+    expect(tight.map((r) => (r.ok ? r.reserved.tokens_output : r.metric))).toEqual([
+      150,
+      50,
+      'tokens_output',
+    ])
+    expect((await counters(h, dave)).tokens_output).toEqual({ used: 0, reserved: 500 })
+    const held = await h.db
+      .selectFrom('billing_reservation')
+      .select(['request_id', 'tokens_output'])
+      .where('request_id', 'in', ['c1', 'c2', 'd1', 'd2', 'd3', 'd4'])
+      .orderBy('request_id')
+      .execute()
+    expect(held.map((r) => `${r.request_id} ${r.tokens_output}`)).toEqual([
+      'c1 100',
+      'c2 100',
+      'd1 300',
+      'd2 150',
+      'd3 50',
+    ])
+    if (TEST_DIALECT === 'postgres') {
+      const after = await batchSizes('reserve')
+      expect(after.count - before.count, 'one batch per turn').toBe(2)
+      expect(after.sum - before.sum).toBe(6)
+    }
+  })
+
+  async function batchSizes(kind: 'reserve' | 'close' = 'close') {
     const metric = await h.deps.metrics.ledgerBatchSize.get()
-    const value = (name: string) => metric.values.find((v) => v.metricName === name)?.value ?? 0
+    const value = (name: string) =>
+      metric.values.find((v) => v.metricName === name && v.labels.kind === kind)?.value ?? 0
     return {
-      count: value('gateway_ledger_close_batch_size_count'),
-      sum: value('gateway_ledger_close_batch_size_sum'),
+      count: value('gateway_ledger_batch_size_count'),
+      sum: value('gateway_ledger_batch_size_sum'),
     }
   }
 })
