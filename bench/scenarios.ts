@@ -90,6 +90,24 @@ export const SCENARIOS: Scenario[] = [
     }),
   },
   {
+    // Real LLM streams are paced by generation: 16 such streams keep the gateway busy but not
+    // saturated, so TTFB shows the gateway's own delay rather than a queue (stream-c16's
+    // closed loop of instant streams saturates every target: its TTFB is its capacity).
+    id: 'stream-paced-c16',
+    title: 'streaming, chunks 5 ms apart, 16 concurrent',
+    kind: 'stream',
+    everyRound: true,
+    applies: mainTargets,
+    job: (t, o) => ({
+      kind: 'stream',
+      url: t.origin + CHAT_PATH,
+      concurrency: 16,
+      durationS: o.durationS,
+      headers: t.headers,
+      body: bodies.paced,
+    }),
+  },
+  {
     id: 'stream-paced',
     title: 'streaming, chunks 5 ms apart, 1 concurrent',
     kind: 'stream',

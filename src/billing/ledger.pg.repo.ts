@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
 import {
@@ -11,6 +11,28 @@ import {
 } from './ledger.repo.ts'
 
 type Db = Kysely<DB> | Transaction<DB>
+
+/**
+ * The counter rows of the keys (subscription_id, period_start) in `keys`,
+ * locked in key order before a batch updates them: every statement that
+ * locks several users' counters takes them in this one order, so two batches
+ * (or a batch and a single reservation, which locks one key's rows in the same
+ * index order) cannot deadlock.
+ */
+const countersLockedInKeyOrder = (keys: RawBuilder<unknown>) => sql`
+      SELECT c.subscription_id, c.period_start, c.metric
+      FROM billing_quota_counter c JOIN ${keys} k
+        ON c.subscription_id = k.subscription_id AND c.period_start = k.period_start
+      ORDER BY c.subscription_id, c.period_start, c.metric
+      FOR UPDATE OF c`
+
+/** The locked rows (CTE `locked`, alias l) joined to their key's row of `keys` (alias k). */
+const lockedRowsWith = (keys: RawBuilder<unknown>) => sql`locked l JOIN ${keys} k
+        ON k.subscription_id = l.subscription_id AND k.period_start = l.period_start`
+
+/** An UPDATE of billing_quota_counter c touches only the rows of `locked`. */
+const isLockedRow = sql`c.subscription_id = l.subscription_id
+        AND c.period_start = l.period_start AND c.metric = l.metric`
 
 /** One settle (or release, with zero amounts): what closeReservations needs per reservation. */
 export interface CloseInput {
@@ -83,21 +105,14 @@ const closeReservationsQuery = prepared(
         sum(ur) AS ur, sum(ui) AS ui, sum(uo) AS uo,
         sum(requests) AS rr, sum(tokens_input) AS ri, sum(tokens_output) AS ro
       FROM taken GROUP BY subscription_id, period_start
-    ), locked AS (
-      SELECT c.subscription_id, c.period_start, c.metric
-      FROM billing_quota_counter c JOIN sums s
-        ON c.subscription_id = s.subscription_id AND c.period_start = s.period_start
-      ORDER BY c.subscription_id, c.period_start, c.metric
-      FOR UPDATE OF c
+    ), locked AS (${countersLockedInKeyOrder(sql`sums`)}
     ), moved AS (
       UPDATE billing_quota_counter c
-      SET used = c.used + CASE c.metric WHEN 'requests' THEN s.ur WHEN 'tokens_input' THEN s.ui ELSE s.uo END,
-        reserved = c.reserved - CASE c.metric WHEN 'requests' THEN s.rr WHEN 'tokens_input' THEN s.ri ELSE s.ro END,
+      SET used = c.used + CASE c.metric WHEN 'requests' THEN k.ur WHEN 'tokens_input' THEN k.ui ELSE k.uo END,
+        reserved = c.reserved - CASE c.metric WHEN 'requests' THEN k.rr WHEN 'tokens_input' THEN k.ri ELSE k.ro END,
         updated_at = ${int(now)}
-      FROM locked l JOIN sums s
-        ON s.subscription_id = l.subscription_id AND s.period_start = l.period_start
-      WHERE c.subscription_id = l.subscription_id AND c.period_start = l.period_start
-        AND c.metric = l.metric
+      FROM ${lockedRowsWith(sql`sums`)}
+      WHERE ${isLockedRow}
       RETURNING c.metric
     ), recorded AS (
       INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at)
@@ -260,24 +275,17 @@ const reserveManyQuery = prepared(
       SELECT subscription_id, period_start, sum(rn) AS rn, min(rl) AS rl, sum(inn) AS inn,
         min(il) AS il, sum(outn) AS outn, min(ol) AS ol
       FROM input GROUP BY subscription_id, period_start
-    ), locked AS (
-      SELECT c.subscription_id, c.period_start, c.metric
-      FROM billing_quota_counter c JOIN asks a
-        ON c.subscription_id = a.subscription_id AND c.period_start = a.period_start
-      ORDER BY c.subscription_id, c.period_start, c.metric
-      FOR UPDATE OF c
+    ), locked AS (${countersLockedInKeyOrder(sql`asks`)}
     ), updated AS (
       UPDATE billing_quota_counter c
-      SET reserved = c.reserved + CASE c.metric WHEN 'requests' THEN a.rn WHEN 'tokens_input' THEN a.inn ELSE a.outn END,
+      SET reserved = c.reserved + CASE c.metric WHEN 'requests' THEN k.rn WHEN 'tokens_input' THEN k.inn ELSE k.outn END,
         updated_at = ${int(now)}
-      FROM locked l JOIN asks a
-        ON a.subscription_id = l.subscription_id AND a.period_start = l.period_start
-      WHERE c.subscription_id = l.subscription_id AND c.period_start = l.period_start
-        AND c.metric = l.metric
+      FROM ${lockedRowsWith(sql`asks`)}
+      WHERE ${isLockedRow}
         AND CASE c.metric
-          WHEN 'requests' THEN c.used + c.reserved + a.rn <= a.rl
-          WHEN 'tokens_input' THEN c.used + c.reserved + a.inn <= a.il
-          WHEN 'tokens_output' THEN c.used + c.reserved + a.outn <= a.ol
+          WHEN 'requests' THEN c.used + c.reserved + k.rn <= k.rl
+          WHEN 'tokens_input' THEN c.used + c.reserved + k.inn <= k.il
+          WHEN 'tokens_output' THEN c.used + c.reserved + k.outn <= k.ol
           ELSE 1 = 0 END
       RETURNING c.subscription_id, c.period_start, c.metric, c.used, c.reserved
     ), held AS (
