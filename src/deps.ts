@@ -1,8 +1,11 @@
 import type { Database } from '../db/client.ts'
 import type { LiveKey } from './auth/api-keys.repo.ts'
 import { createEntitlementCache, type EntitlementCache } from './billing/entitlements.ts'
-import { createLedgerWrites, type LedgerWrites } from './billing/ledger.writes.ts'
-import { createWriteBatcher, type WriteBatcher } from './billing/write-batcher.ts'
+import {
+  createLedgerWrites,
+  type LedgerBatchObserver,
+  type LedgerWrites,
+} from './billing/ledger.writes.ts'
 import type { Secrets } from './config/load.ts'
 import type { Config } from './config/schema.ts'
 import { type Clock, systemClock } from './lib/clock.ts'
@@ -30,8 +33,6 @@ export interface Deps {
   entitlements: EntitlementCache
   /** Per-process cache of live API keys by hash (auth.apiKeyCacheMs). */
   apiKeys: TtlCache<LiveKey>
-  /** Group commit of ledger writes (SQLite: the settles and releases of one event-loop turn). */
-  ledgerWrites: WriteBatcher
   /** Reserves (PostgreSQL), settles and releases, batching those of one event-loop turn. */
   ledger: LedgerWrites
   /** One undici Pool per configured upstream. */
@@ -59,15 +60,15 @@ export function createDeps(options: CreateDepsOptions): Deps {
   const ids = options.ids ?? randomIds
   const metrics = options.metrics ?? createMetrics()
   const base = { config, secrets, database, logger, clock, ids, metrics }
-  const onLedgerBatch = (kind: 'reserve' | 'close', size: number) =>
-    metrics.ledgerBatchSize.observe({ kind }, size)
-  const ledgerWrites = createWriteBatcher(database.db, (size) => onLedgerBatch('close', size))
+  const observeLedger: LedgerBatchObserver = {
+    onBatch: (kind, size) => metrics.ledgerBatchSize.observe({ kind }, size),
+    onRetryAlone: (kind) => metrics.ledgerBatchRetries.inc({ kind }),
+  }
   return {
     ...base,
     entitlements: overrides.entitlements ?? createEntitlementCache(base),
     apiKeys: createTtlCache<LiveKey>(clock, 10_000),
-    ledgerWrites,
-    ledger: createLedgerWrites(database, ledgerWrites, onLedgerBatch),
+    ledger: createLedgerWrites(database, observeLedger),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
   }

@@ -5,6 +5,8 @@ export interface BatchRunner<Item, Result> {
   one(item: Item): Promise<Result>
   /** Told each batch's size (a metric). */
   onBatch?(size: number): void
+  /** Told when a batch failed as a whole and its items run alone (a metric). */
+  onRetryAlone?(size: number): void
 }
 
 /**
@@ -31,6 +33,7 @@ export function createBatcher<Item, Result>(
       const results = await runner.all(batch.map((queued) => queued.item))
       for (const [i, queued] of batch.entries()) queued.resolve(results[i] as Result)
     } catch {
+      runner.onRetryAlone?.(batch.length)
       for (const queued of batch) await runner.one(queued.item).then(queued.resolve, queued.reject)
     }
   }

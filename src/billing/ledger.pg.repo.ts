@@ -2,10 +2,14 @@ import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
 import {
+  type CloseInput,
+  type CounterAfter,
   type CounterKey,
   int,
   type MetricAsk,
+  type ReservationFields,
   type ReserveArgs,
+  type ReserveInput,
   reserveAllSql,
   reserveArgs,
 } from './ledger.repo.ts'
@@ -33,16 +37,6 @@ const lockedRowsWith = (keys: RawBuilder<unknown>) => sql`locked l JOIN ${keys} 
 /** An UPDATE of billing_quota_counter c touches only the rows of `locked`. */
 const isLockedRow = sql`c.subscription_id = l.subscription_id
         AND c.period_start = l.period_start AND c.metric = l.metric`
-
-/** One settle (or release, with zero amounts): what closeReservations needs per reservation. */
-export interface CloseInput {
-  requestId: string
-  actual: Record<Metric, number>
-  /** Ids for the usage rows of requests, tokens_input and tokens_output. */
-  usageIds: [string, string, string]
-  estimated: boolean
-  now: number
-}
 
 /**
  * PostgreSQL only: the settles and releases of many reservations in ONE
@@ -130,14 +124,6 @@ const closeReservationsQuery = prepared(
     FROM taken`,
 )
 
-export interface ReservationFields {
-  requestId: string
-  userId: string
-  modelId: string | null
-  chatId: string | null
-  now: number
-}
-
 /**
  * PostgreSQL only: the whole reservation in ONE statement, so the three counter
  * rows are locked for one statement instead of across four round trips (with
@@ -201,15 +187,6 @@ const reserveQuery = prepared(
     SELECT updated.* FROM updated CROSS JOIN held`
   },
 )
-
-/** One reservation of a batch: its counters, what it asks, and its row's fields. */
-export interface ReserveInput {
-  key: CounterKey
-  ask: Record<Metric, MetricAsk>
-  fields: ReservationFields
-}
-
-type CounterAfter = { metric: Metric; used: number; reserved: number; last_reserved: number }
 
 /**
  * PostgreSQL only: the reservations of many requests in ONE statement, all or

@@ -66,6 +66,34 @@ export const NO_LIMIT = Number.MAX_SAFE_INTEGER
 /** A bound integer parameter; PostgreSQL cannot infer its type inside CASE and arithmetic. */
 export const int = (value: number) => sql`CAST(${value} AS bigint)`
 
+export interface ReservationFields {
+  requestId: string
+  userId: string
+  modelId: string | null
+  chatId: string | null
+  now: number
+}
+
+/** One reservation of a batch: its counters, what it asks, and its row's fields. */
+export interface ReserveInput {
+  key: CounterKey
+  ask: Record<Metric, MetricAsk>
+  fields: ReservationFields
+}
+
+/** One settle (or release, with zero amounts): what a batched close needs per reservation. */
+export interface CloseInput {
+  requestId: string
+  actual: Record<Metric, number>
+  /** Ids for the usage rows of requests, tokens_input and tokens_output. */
+  usageIds: [string, string, string]
+  estimated: boolean
+  now: number
+}
+
+/** A counter after a reservation; last_reserved = what that reservation added to it. */
+export type CounterAfter = { metric: Metric; used: number; reserved: number; last_reserved: number }
+
 export interface MetricAsk {
   /** What the request asks to reserve. */
   n: number
@@ -275,4 +303,19 @@ export async function insertUsageRows(db: Db, rows: DB['billing_usage'][]): Prom
     insertUsageQueries.set(rows.length, query)
   }
   await query(db, ...rows.flatMap((row) => USAGE_COLUMNS.map((column) => row[column])))
+}
+
+/** Moves a taken reservation's counters: used += actual, reserved -= what it held. */
+export async function moveReservation(
+  db: Db,
+  reservation: ReservationRow,
+  actual: Record<Metric, number>,
+  now: number,
+) {
+  const key = { subscriptionId: reservation.subscription_id, periodStart: reservation.period_start }
+  const reserved = Object.fromEntries(METRICS.map((m) => [m, Number(reservation[m])])) as Record<
+    Metric,
+    number
+  >
+  await moveCounters(db, key, { used: actual, reserved }, now)
 }

@@ -9,11 +9,11 @@ import {
   findStaleReservations,
   insertReservation,
   type MetricAsk,
+  moveReservation,
   NO_LIMIT,
   readCounters,
   takeReservation,
 } from './ledger.repo.ts'
-import { moveReservation } from './ledger.writes.ts'
 import { type Amounts, METRICS, type Metric, zeroAmounts } from './metrics.ts'
 
 /**

@@ -1,27 +1,26 @@
-import type { Transaction } from 'kysely'
 import type { Database } from '../../db/client.ts'
-import type { DB, ReservationRow } from '../../db/tables.ts'
+import type { ReservationRow } from '../../db/tables.ts'
 import { createBatcher } from './batcher.ts'
+import { closeReservations, reserveInOneStatement, reserveMany } from './ledger.pg.repo.ts'
 import {
   type CloseInput,
-  closeReservations,
-  type ReserveInput,
-  reserveInOneStatement,
-  reserveMany,
-} from './ledger.pg.repo.ts'
-import {
+  type CounterAfter,
   insertReservation,
-  insertUsageRows,
-  moveCounters,
+  type ReserveInput,
   reserveAll,
-  takeReservation,
 } from './ledger.repo.ts'
-import { type Amounts, METRICS, type Metric } from './metrics.ts'
-import type { WriteBatcher } from './write-batcher.ts'
+import { closeReservationsInTransaction, reserveManyInTransaction } from './ledger.sqlite.repo.ts'
+import { METRICS, type Metric } from './metrics.ts'
 
 export type { CloseInput, ReserveInput }
 
-type CountersAfter = NonNullable<Awaited<ReturnType<typeof reserveInOneStatement>>>
+type CountersAfter = CounterAfter[]
+
+/** Metrics of the ledger's batches, by kind. */
+export interface LedgerBatchObserver {
+  onBatch?(kind: 'reserve' | 'close', size: number): void
+  onRetryAlone?(kind: 'reserve' | 'close', size: number): void
+}
 
 /** The ledger's writes that batch: see createLedgerWrites. */
 export interface LedgerWrites {
@@ -35,22 +34,44 @@ export interface LedgerWrites {
  * Every reservation, settle and release of the process goes through here, and
  * those made in one event-loop turn are written together: on PostgreSQL as
  * one statement each for the reserves and for the closes (ledger.pg.repo.ts),
- * on SQLite the closes as one transaction (group commit, write-batcher.ts;
- * a reserve there is one short synchronous transaction, nothing to gain).
+ * on SQLite as one transaction each, of two or three statements
+ * (ledger.sqlite.repo.ts). Reserves go all or none: a
+ * batch that cannot admit every request in full is undone and each request
+ * is then decided alone, by the single-reservation rules.
  * At 16 concurrent requests most turns carry several, and a commit (one WAL
  * flush) per batch instead of per request matters twice on PostgreSQL: the
  * flush is work, and a busy user's counter rows stay locked until it ends.
  */
 export function createLedgerWrites(
   database: Database,
-  writes: WriteBatcher,
-  onBatch?: (kind: 'reserve' | 'close', size: number) => void,
+  observe: LedgerBatchObserver = {},
 ): LedgerWrites {
+  const observed = (kind: 'reserve' | 'close') => ({
+    onBatch: (size: number) => observe.onBatch?.(kind, size),
+    onRetryAlone: (size: number) => observe.onRetryAlone?.(kind, size),
+  })
   const { db } = database
   if (database.dialect !== 'postgres') {
     return {
-      reserve: (input) => reserveInTransaction(database, input),
-      close: (input) => writes.run((trx) => closeInTransaction(trx, input)),
+      reserve: createBatcher<ReserveInput, CountersAfter | null>({
+        all: (inputs) =>
+          db.transaction().execute(async (trx) => {
+            const after = await reserveManyInTransaction(trx, inputs)
+            if (!after) throw new Refused() // rolls the batch back; each then runs alone
+            return after
+          }),
+        one: (input) => reserveInTransaction(database, input),
+        ...observed('reserve'),
+      }),
+      close: createBatcher<CloseInput, ReservationRow | undefined>({
+        all: (inputs) =>
+          db.transaction().execute((trx) => closeReservationsInTransaction(trx, inputs)),
+        one: async (input) =>
+          (
+            await db.transaction().execute((trx) => closeReservationsInTransaction(trx, [input]))
+          )[0],
+        ...observed('close'),
+      }),
     }
   }
   return {
@@ -59,12 +80,12 @@ export function createLedgerWrites(
       // and then each runs alone (createBatcher), deciding exactly as it always does.
       all: (inputs) => reserveMany(db, inputs),
       one: ({ key, ask, fields }) => reserveInOneStatement(db, key, ask, fields),
-      onBatch: (size) => onBatch?.('reserve', size),
+      ...observed('reserve'),
     }),
     close: createBatcher<CloseInput, ReservationRow | undefined>({
       all: (inputs) => closeReservations(db, inputs),
       one: async (input) => (await closeReservations(db, [input]))[0],
-      onBatch: (size) => onBatch?.('close', size),
+      ...observed('close'),
     }),
   }
 }
@@ -96,39 +117,4 @@ async function reserveInTransaction(database: Database, { key, ask, fields }: Re
     if (error instanceof Refused) return null
     throw error
   }
-}
-
-async function closeInTransaction(trx: Transaction<DB>, input: CloseInput) {
-  const { requestId, actual, usageIds, estimated, now } = input
-  const reservation = await takeReservation(trx, requestId)
-  if (!reservation) return undefined
-  await moveReservation(trx, reservation, actual, now)
-  await insertUsageRows(
-    trx,
-    METRICS.map((metric, i) => ({
-      id: usageIds[i]!,
-      user_id: reservation.user_id,
-      subscription_id: reservation.subscription_id,
-      metric,
-      amount: actual[metric],
-      model_id: reservation.model_id,
-      chat_id: reservation.chat_id,
-      request_id: requestId,
-      estimated: estimated && metric !== 'requests' ? 1 : 0,
-      created_at: now,
-    })).filter((row) => row.amount > 0),
-  )
-  return reservation
-}
-
-/** Moves a taken reservation's counters: used += actual, reserved -= what it held. */
-export async function moveReservation(
-  trx: Transaction<DB>,
-  reservation: ReservationRow,
-  actual: Amounts,
-  now: number,
-) {
-  const key = { subscriptionId: reservation.subscription_id, periodStart: reservation.period_start }
-  const reserved = Object.fromEntries(METRICS.map((m) => [m, Number(reservation[m])])) as Amounts
-  await moveCounters(trx, key, { used: actual, reserved }, now)
 }

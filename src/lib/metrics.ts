@@ -44,6 +44,12 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [registry],
     }),
+    ledgerBatchRetries: new Counter({
+      name: 'gateway_ledger_batch_retries_total',
+      help: 'Ledger batches undone and retried one write at a time, by kind (a refusal or a cap in a reserve batch, or an error)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     webhookEvents: new Counter({
       name: 'gateway_webhook_events_total',
       help: 'YooKassa notifications, by event and outcome',

@@ -10,7 +10,6 @@ import type { Entitlement } from '../../src/billing/entitlements.ts'
 import { reserve } from '../../src/billing/ledger.service.ts'
 import { createLedgerWrites } from '../../src/billing/ledger.writes.ts'
 import type { Amounts } from '../../src/billing/metrics.ts'
-import { createWriteBatcher } from '../../src/billing/write-batcher.ts'
 import type { Deps } from '../../src/deps.ts'
 import { pacedReservations } from './paced.ts'
 
@@ -26,7 +25,7 @@ interface Job {
 const job = workerData as Job
 const database = createDb(job.url, { schema: job.schema })
 // reserve() needs only the database, the ledger's writes and the clock of Deps.
-const ledger = createLedgerWrites(database, createWriteBatcher(database.db))
+const ledger = createLedgerWrites(database)
 const deps = { database, ledger, clock: { now: () => job.nowMs } } as unknown as Deps
 
 parentPort!.once('message', async ({ startAt }: { startAt: number }) => {

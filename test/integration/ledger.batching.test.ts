@@ -4,52 +4,13 @@ import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
-/** The ledger's group commit (src/billing/write-batcher.ts), on the real database. */
-describe(`ledger write batching (${TEST_DIALECT})`, () => {
+/** The ledger's batches of one event-loop turn (src/billing/ledger.writes.ts), on the real database. */
+describe(`ledger batches (${TEST_DIALECT})`, () => {
   let h: Harness
   beforeAll(async () => {
     h = await createHarness()
   })
   afterAll(() => h.close())
-
-  const insertUser =
-    (id: string) => (trx: Parameters<Parameters<Harness['deps']['ledgerWrites']['run']>[0]>[0]) =>
-      trx
-        .insertInto('gateway_user')
-        .values({ id, email: null, role: 'user', created_at: 1, last_seen_at: 1 })
-        .execute()
-        .then(() => trx)
-
-  it('runs the writes queued in one event-loop turn in one transaction, each awaiting its own result', async () => {
-    const [a, b, c] = await Promise.all(
-      ['batch-a', 'batch-b', 'batch-c'].map((id) => h.deps.ledgerWrites.run(insertUser(id))),
-    )
-    expect(a).toBe(b)
-    expect(b).toBe(c)
-    const later = await h.deps.ledgerWrites.run(insertUser('batch-d'))
-    expect(later, 'a write queued after the flush gets a transaction of its own').not.toBe(a)
-    const rows = await h.db
-      .selectFrom('gateway_user')
-      .select('id')
-      .where('id', 'like', 'batch-%')
-      .execute()
-    expect(rows.map((r) => r.id).sort()).toEqual(['batch-a', 'batch-b', 'batch-c', 'batch-d'])
-  })
-
-  it('a failing write does not sink the others queued with it: they are retried one by one', async () => {
-    const results = await Promise.allSettled([
-      h.deps.ledgerWrites.run(insertUser('lone-ok-1')),
-      h.deps.ledgerWrites.run(insertUser('lone-ok-1')), // duplicate key: fails
-      h.deps.ledgerWrites.run(insertUser('lone-ok-2')),
-    ])
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
-    const rows = await h.db
-      .selectFrom('gateway_user')
-      .select('id')
-      .where('id', 'like', 'lone-ok-%')
-      .execute()
-    expect(rows.map((r) => r.id).sort()).toEqual(['lone-ok-1', 'lone-ok-2'])
-  })
 
   it('closes the settles and releases of one turn together, per user, each exactly once', async () => {
     const plan = { quotas: { requests: 100, tokens_input: 10_000, tokens_output: 10_000 } }
@@ -109,6 +70,7 @@ describe(`ledger write batching (${TEST_DIALECT})`, () => {
     const batches = await batchSizes()
     expect(batches.count - batchesBefore.count, 'the seven closes went out as one batch').toBe(1)
     expect(batches.sum - batchesBefore.sum).toBe(7)
+    expect(batches.retries - batchesBefore.retries, 'written together, not retried alone').toBe(0)
   })
 
   it('reserves of one turn go out together when all fit in full, else each is decided alone', async () => {
@@ -160,20 +122,23 @@ describe(`ledger write batching (${TEST_DIALECT})`, () => {
       'd2 150',
       'd3 50',
     ])
-    if (TEST_DIALECT === 'postgres') {
-      const after = await batchSizes('reserve')
-      expect(after.count - before.count, 'one batch per turn').toBe(2)
-      expect(after.sum - before.sum).toBe(6)
-    }
+    const after = await batchSizes('reserve')
+    expect(after.count - before.count, 'one batch per turn').toBe(2)
+    expect(after.sum - before.sum).toBe(6)
+    expect(after.retries - before.retries, 'only the tight batch was undone and run alone').toBe(1)
   })
 
   async function batchSizes(kind: 'reserve' | 'close' = 'close') {
     const metric = await h.deps.metrics.ledgerBatchSize.get()
     const value = (name: string) =>
       metric.values.find((v) => v.metricName === name && v.labels.kind === kind)?.value ?? 0
+    const retries = (await h.deps.metrics.ledgerBatchRetries.get()).values.find(
+      (v) => v.labels.kind === kind,
+    )
     return {
       count: value('gateway_ledger_batch_size_count'),
       sum: value('gateway_ledger_batch_size_sum'),
+      retries: retries?.value ?? 0,
     }
   }
 })
