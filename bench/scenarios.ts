@@ -32,6 +32,18 @@ function load(connections: number, body: string, manyUsers = false) {
   })
 }
 
+function stream(concurrency: number, body: string, maxRequests?: number) {
+  return (t: Target, o: BenchOptions): DriverJob => ({
+    kind: 'stream',
+    url: t.origin + CHAT_PATH,
+    concurrency,
+    durationS: o.durationS,
+    ...(maxRequests === undefined ? {} : { maxRequests }),
+    headers: t.headers,
+    body,
+  })
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     id: 'chat-c1',
@@ -80,14 +92,7 @@ export const SCENARIOS: Scenario[] = [
     kind: 'stream',
     everyRound: true,
     applies: mainTargets,
-    job: (t, o) => ({
-      kind: 'stream',
-      url: t.origin + CHAT_PATH,
-      concurrency: 16,
-      durationS: o.durationS,
-      headers: t.headers,
-      body: bodies.stream,
-    }),
+    job: stream(16, bodies.stream),
   },
   {
     // Real LLM streams are paced by generation: 16 such streams keep the gateway busy but not
@@ -98,14 +103,7 @@ export const SCENARIOS: Scenario[] = [
     kind: 'stream',
     everyRound: true,
     applies: mainTargets,
-    job: (t, o) => ({
-      kind: 'stream',
-      url: t.origin + CHAT_PATH,
-      concurrency: 16,
-      durationS: o.durationS,
-      headers: t.headers,
-      body: bodies.paced,
-    }),
+    job: stream(16, bodies.paced),
   },
   {
     id: 'stream-paced',
@@ -113,15 +111,7 @@ export const SCENARIOS: Scenario[] = [
     kind: 'stream',
     everyRound: false,
     applies: mainTargets,
-    job: (t, o) => ({
-      kind: 'stream',
-      url: t.origin + CHAT_PATH,
-      concurrency: 1,
-      durationS: o.durationS,
-      maxRequests: 40,
-      headers: t.headers,
-      body: bodies.paced,
-    }),
+    job: stream(1, bodies.paced, 40),
   },
 ]
 

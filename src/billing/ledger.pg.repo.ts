@@ -7,6 +7,7 @@ import {
   type CounterKey,
   int,
   type MetricAsk,
+  perMetric,
   type ReservationFields,
   type ReserveArgs,
   type ReserveInput,
@@ -102,8 +103,8 @@ const closeReservationsQuery = prepared(
     ), locked AS (${countersLockedInKeyOrder(sql`sums`)}
     ), moved AS (
       UPDATE billing_quota_counter c
-      SET used = c.used + CASE c.metric WHEN 'requests' THEN k.ur WHEN 'tokens_input' THEN k.ui ELSE k.uo END,
-        reserved = c.reserved - CASE c.metric WHEN 'requests' THEN k.rr WHEN 'tokens_input' THEN k.ri ELSE k.ro END,
+      SET used = c.used + ${perMetric(sql`c.metric`, sql`k.ur`, sql`k.ui`, sql`k.uo`)},
+        reserved = c.reserved - ${perMetric(sql`c.metric`, sql`k.rr`, sql`k.ri`, sql`k.ro`)},
         updated_at = ${int(now)}
       FROM ${lockedRowsWith(sql`sums`)}
       WHERE ${isLockedRow}
@@ -255,7 +256,7 @@ const reserveManyQuery = prepared(
     ), locked AS (${countersLockedInKeyOrder(sql`asks`)}
     ), updated AS (
       UPDATE billing_quota_counter c
-      SET reserved = c.reserved + CASE c.metric WHEN 'requests' THEN k.rn WHEN 'tokens_input' THEN k.inn ELSE k.outn END,
+      SET reserved = c.reserved + ${perMetric(sql`c.metric`, sql`k.rn`, sql`k.inn`, sql`k.outn`)},
         updated_at = ${int(now)}
       FROM ${lockedRowsWith(sql`asks`)}
       WHERE ${isLockedRow}
@@ -274,7 +275,7 @@ const reserveManyQuery = prepared(
       RETURNING request_id
     )
     SELECT i.position, u.metric, u.used, u.reserved,
-      CASE u.metric WHEN 'requests' THEN i.rn WHEN 'tokens_input' THEN i.inn ELSE i.outn END AS last_reserved
+      ${perMetric(sql`u.metric`, sql`i.rn`, sql`i.inn`, sql`i.outn`)} AS last_reserved
     FROM input i JOIN updated u
       ON u.subscription_id = i.subscription_id AND u.period_start = i.period_start`,
 )

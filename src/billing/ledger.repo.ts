@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
 import { METRICS } from './metrics.ts'
@@ -62,6 +62,13 @@ export async function readCountersOf(db: Db, keys: CounterKey[]) {
  * this, so one SQL text serves every plan. bigint columns hold it with room.
  */
 export const NO_LIMIT = Number.MAX_SAFE_INTEGER
+
+/**
+ * The value that belongs to a counter row's own metric, one of three: how one
+ * UPDATE moves the requests, tokens_input and tokens_output rows together.
+ */
+export const perMetric = (metric: RawBuilder<unknown>, r: unknown, i: unknown, o: unknown) =>
+  sql`CASE ${metric} WHEN 'requests' THEN ${r} WHEN 'tokens_input' THEN ${i} ELSE ${o} END`
 
 /** A bound integer parameter; PostgreSQL cannot infer its type inside CASE and arithmetic. */
 export const int = (value: number) => sql`CAST(${value} AS bigint)`
@@ -151,7 +158,7 @@ const reserveAllQuery = prepared((_db, ...args: ReserveArgs) => reserveAllSql(..
 /** The UPDATE of reserveAll, shared with PostgreSQL's one-statement reservation. */
 export function reserveAllSql(...[sub, period, rn, rl, inN, il, on, ol, now]: ReserveArgs) {
   const capped = sql`CASE WHEN ${int(on)} <= ${int(ol)} - used - reserved THEN ${int(on)} ELSE ${int(ol)} - used - reserved END`
-  const added = sql`CASE metric WHEN 'requests' THEN ${int(rn)} WHEN 'tokens_input' THEN ${int(inN)} ELSE ${capped} END`
+  const added = perMetric(sql`metric`, int(rn), int(inN), capped)
   return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
     UPDATE billing_quota_counter
     SET last_reserved = ${added}, reserved = reserved + ${added}, updated_at = ${int(now)}
@@ -200,8 +207,8 @@ const moveCountersQuery = prepared(
     now: number,
   ) => sql`
     UPDATE billing_quota_counter
-    SET used = used + CASE metric WHEN 'requests' THEN ${int(ur)} WHEN 'tokens_input' THEN ${int(ui)} ELSE ${int(uo)} END,
-      reserved = reserved - CASE metric WHEN 'requests' THEN ${int(rr)} WHEN 'tokens_input' THEN ${int(ri)} ELSE ${int(ro)} END,
+    SET used = used + ${perMetric(sql`metric`, int(ur), int(ui), int(uo))},
+      reserved = reserved - ${perMetric(sql`metric`, int(rr), int(ri), int(ro))},
       updated_at = ${int(now)}
     WHERE subscription_id = ${sub} AND period_start = ${int(period)}`,
 )

@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
-import type { CloseInput, CounterAfter, ReserveInput } from './ledger.repo.ts'
+import { type CloseInput, type CounterAfter, perMetric, type ReserveInput } from './ledger.repo.ts'
 import { METRICS } from './metrics.ts'
 
 /**
@@ -99,7 +99,7 @@ const reserveSumsQuery = prepared(
     reserved: number
   }>`
     UPDATE billing_quota_counter AS c
-    SET reserved = c.reserved + CASE c.metric WHEN 'requests' THEN k.rn WHEN 'tokens_input' THEN k.inn ELSE k.outn END,
+    SET reserved = c.reserved + ${perMetric(sql`c.metric`, sql`k.rn`, sql`k.inn`, sql`k.outn`)},
       updated_at = ${now}
     FROM (
       SELECT value ->> 's' AS s, value ->> 'p' AS p, value ->> 'rn' AS rn, value ->> 'rl' AS rl,
@@ -202,8 +202,8 @@ const takeReservationsQuery = prepared(
 const moveSumsQuery = prepared(
   (_db: Kysely<DB>, sumsJson: string, now: number) => sql`
     UPDATE billing_quota_counter AS c
-    SET used = c.used + CASE c.metric WHEN 'requests' THEN k.ur WHEN 'tokens_input' THEN k.ui ELSE k.uo END,
-      reserved = c.reserved - CASE c.metric WHEN 'requests' THEN k.rr WHEN 'tokens_input' THEN k.ri ELSE k.ro END,
+    SET used = c.used + ${perMetric(sql`c.metric`, sql`k.ur`, sql`k.ui`, sql`k.uo`)},
+      reserved = c.reserved - ${perMetric(sql`c.metric`, sql`k.rr`, sql`k.ri`, sql`k.ro`)},
       updated_at = ${now}
     FROM (
       SELECT value ->> 's' AS s, value ->> 'p' AS p, value ->> 'ur' AS ur, value ->> 'ui' AS ui,
