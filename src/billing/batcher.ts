@@ -13,8 +13,9 @@ export interface BatchRunner<Item, Result> {
  * Coalesces the calls made in one event-loop turn into one batch, run when
  * the turn's I/O callbacks are done (setImmediate), so a lone call waits for
  * nothing but the current turn. Each caller still gets its own result. When
- * the batch fails as a whole, every item is retried alone, so one bad item
- * cannot sink the others: items must therefore be idempotent.
+ * the batch fails as a whole, every item is retried alone, in order, so one
+ * bad item cannot sink the others: a failed batch must therefore have changed
+ * nothing (the ledger's are one statement or one transaction).
  */
 export function createBatcher<Item, Result>(
   runner: BatchRunner<Item, Result>,

@@ -272,46 +272,6 @@ export async function deleteSweptReservations(db: Db, olderThan: number): Promis
   return Number(result.numDeletedRows)
 }
 
-const USAGE_COLUMNS = [
-  'id',
-  'user_id',
-  'subscription_id',
-  'metric',
-  'amount',
-  'model_id',
-  'chat_id',
-  'request_id',
-  'estimated',
-  'created_at',
-] as const satisfies ReadonlyArray<keyof DB['billing_usage']>
-
-/** One prepared INSERT per row count (a request writes one to three usage rows). */
-const insertUsageQueries = new Map<number, ReturnType<typeof insertUsageQuery>>()
-
-function insertUsageQuery(count: number) {
-  return prepared((db, ...values: unknown[]) =>
-    db
-      .insertInto('billing_usage')
-      .values(
-        Array.from({ length: count }, (_, r) =>
-          Object.fromEntries(
-            USAGE_COLUMNS.map((column, c) => [column, values[r * USAGE_COLUMNS.length + c]]),
-          ),
-        ),
-      ),
-  )
-}
-
-export async function insertUsageRows(db: Db, rows: DB['billing_usage'][]): Promise<void> {
-  if (rows.length === 0) return
-  let query = insertUsageQueries.get(rows.length)
-  if (!query) {
-    query = insertUsageQuery(rows.length)
-    insertUsageQueries.set(rows.length, query)
-  }
-  await query(db, ...rows.flatMap((row) => USAGE_COLUMNS.map((column) => row[column])))
-}
-
 /** Moves a taken reservation's counters: used += actual, reserved -= what it held. */
 export async function moveReservation(
   db: Db,

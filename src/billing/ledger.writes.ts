@@ -12,8 +12,6 @@ import {
 import { closeReservationsInTransaction, reserveManyInTransaction } from './ledger.sqlite.repo.ts'
 import { METRICS, type Metric } from './metrics.ts'
 
-export type { CloseInput, ReserveInput }
-
 type CountersAfter = CounterAfter[]
 
 /** Metrics of the ledger's batches, by kind. */
