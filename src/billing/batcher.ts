@@ -10,21 +10,44 @@ export interface BatchRunner<Item, Result> {
 }
 
 /**
- * Coalesces the calls made in one event-loop turn into one batch, run when
- * the turn's I/O callbacks are done (setImmediate), so a lone call waits for
- * nothing but the current turn. Each caller still gets its own result. When
- * the batch fails as a whole, every item is retried alone, in order, so one
- * bad item cannot sink the others: a failed batch must therefore have changed
- * nothing (the ledger's are one statement or one transaction).
+ * Coalesces calls into batches. A call waits at most for the current
+ * event-loop turn (setImmediate) when no batch is being written, so a lone
+ * call costs nothing; while a batch is being written, the calls that arrive
+ * queue and go out together as soon as it ends (one batch in flight at a
+ * time, the classic group commit): under load the batches grow instead of
+ * queueing on the database's row locks one small statement after another.
+ * Each caller still gets its own result. When the batch fails as a whole,
+ * every item is retried alone, in order, so one bad item cannot sink the
+ * others: a failed batch must therefore have changed nothing (the ledger's
+ * are one statement or one transaction).
  */
 export function createBatcher<Item, Result>(
   runner: BatchRunner<Item, Result>,
 ): (item: Item) => Promise<Result> {
   let queue: Array<{ item: Item; resolve(result: Result): void; reject(error: unknown): void }> = []
+  let scheduled = false
+  let writing = false
+
+  function schedule() {
+    if (scheduled || writing || queue.length === 0) return
+    scheduled = true
+    setImmediate(flush)
+  }
 
   async function flush() {
+    scheduled = false
+    writing = true
     const batch = queue
     queue = []
+    try {
+      await write(batch)
+    } finally {
+      writing = false
+      schedule()
+    }
+  }
+
+  async function write(batch: typeof queue) {
     runner.onBatch?.(batch.length)
     if (batch.length === 1) {
       const [lone] = batch as [(typeof batch)[number]]
@@ -41,7 +64,7 @@ export function createBatcher<Item, Result>(
 
   return (item) =>
     new Promise<Result>((resolve, reject) => {
-      if (queue.length === 0) setImmediate(flush)
       queue.push({ item, resolve, reject })
+      schedule()
     })
 }

@@ -37,4 +37,32 @@ describe('createBatcher', () => {
     ])
     expect(calls).toEqual(['all 1,-2,3', 'one 1', 'one -2', 'one 3'])
   })
+
+  it('keeps one batch in flight: what arrives meanwhile waits and goes out together after it', async () => {
+    const calls: string[] = []
+    let release = () => {}
+    const submit = createBatcher<number, number>({
+      all: async (items) => {
+        calls.push(`all ${items.join(',')}`)
+        if (calls.length === 1) await new Promise<void>((resolve) => (release = resolve))
+        return items
+      },
+      one: async (n) => {
+        calls.push(`one ${n}`)
+        return n
+      },
+    })
+    const first = Promise.all([submit(1), submit(2)])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(calls).toEqual(['all 1,2'])
+    const later = [submit(3)]
+    await new Promise((resolve) => setImmediate(resolve))
+    later.push(submit(4), submit(5))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(calls, 'nothing more is written while the first batch is in flight').toEqual(['all 1,2'])
+    release()
+    expect(await first).toEqual([1, 2])
+    expect(await Promise.all(later)).toEqual([3, 4, 5])
+    expect(calls).toEqual(['all 1,2', 'all 3,4,5'])
+  })
 })
