@@ -16,6 +16,7 @@ export interface DB {
   billing_usage: UsageTable
   billing_transaction: TransactionTable
   billing_webhook_event: WebhookEventTable
+  gateway_instance: InstanceTable
 }
 
 export interface GatewayUserTable {
@@ -115,6 +116,18 @@ export interface ReservationTable {
   model_id: string | null
   chat_id: string | null
   created_at: number
+  /** The gateway process (gateway_instance.id) serving the request; null on rows older than 0002. */
+  owner: string | null
+  /** When the request was sent upstream; null = never sent (released, not billed, after a crash). */
+  sent_at: number | null
+}
+
+/** One row per gateway process, beating while it lives: whose reservations are still in flight. */
+export interface InstanceTable {
+  /** Random at each start. */
+  id: string
+  started_at: number
+  heartbeat_at: number
 }
 
 export interface UsageTable {
@@ -184,3 +197,4 @@ export type ReservationRow = Selectable<ReservationTable>
 export type UsageRow = Selectable<UsageTable>
 export type TransactionRow = Selectable<TransactionTable>
 export type WebhookEventRow = Selectable<WebhookEventTable>
+export type InstanceRow = Selectable<InstanceTable>

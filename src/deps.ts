@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.ts'
 import type { LiveKey } from './auth/api-keys.repo.ts'
 import { createEntitlementCache, type EntitlementCache } from './billing/entitlements.ts'
+import { createInstance, type Instance } from './billing/instance.ts'
 import {
   createLedgerWrites,
   type LedgerBatchObserver,
@@ -35,6 +36,8 @@ export interface Deps {
   apiKeys: TtlCache<LiveKey>
   /** Reserves (PostgreSQL), settles and releases, batching those of one event-loop turn. */
   ledger: LedgerWrites
+  /** This process as its reservations' owner (random id at start, unfinished closes). */
+  instance: Instance
   /** One undici Pool per configured upstream. */
   upstreams: Upstreams
   /** null when YOOKASSA_SHOP_ID / YOOKASSA_SECRET_KEY are not set. */
@@ -69,6 +72,7 @@ export function createDeps(options: CreateDepsOptions): Deps {
     entitlements: overrides.entitlements ?? createEntitlementCache(base),
     apiKeys: createTtlCache<LiveKey>(clock, 10_000),
     ledger: createLedgerWrites(database, observeLedger),
+    instance: createInstance(),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
   }

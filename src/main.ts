@@ -4,6 +4,7 @@ import { syncConfiguredPlans } from './billing/plans.sync.ts'
 import { createRootLogger, loadFromEnvironment, openDatabase } from './boot.ts'
 import { ConfigError } from './config/load.ts'
 import { createDeps } from './deps.ts'
+import { startLiveness } from './jobs/liveness.ts'
 import { startJobs } from './jobs/scheduler.ts'
 import { checkYooKassaShop } from './yookassa/self-check.ts'
 
@@ -29,6 +30,8 @@ async function main() {
     )
   }
 
+  // Known alive before the first reservation: see startLiveness.
+  const liveness = await startLiveness(deps, { sweep: config.jobs.enabled })
   const app = createApp(deps)
   const server = serve(
     { fetch: app.fetch, port: config.server.port, hostname: config.server.host },
@@ -59,6 +62,10 @@ async function main() {
     hardStop.unref()
     server.close(async () => {
       await jobs.done()
+      // After the in-flight requests drained: retries any refused settle, then leaves
+      // gateway_instance, so what this process still owns is swept at once elsewhere.
+      await liveness.tick()
+      await liveness.stop()
       await deps.upstreams.close()
       await deps.yookassa?.close()
       await database.close()

@@ -121,7 +121,7 @@ const closeReservationsQuery = prepared(
       RETURNING id
     )
     SELECT request_id, user_id, subscription_id, period_start, requests, tokens_input,
-      tokens_output, model_id, chat_id, created_at, position
+      tokens_output, model_id, chat_id, created_at, owner, sent_at, position
     FROM taken`,
 )
 
@@ -149,6 +149,8 @@ export async function reserveInOneStatement(
       fields.userId,
       fields.modelId,
       fields.chatId,
+      fields.owner,
+      fields.sentAt,
     )
     return rows.map((row) => ({ ...row, used: Number(row.used), reserved: Number(row.reserved) }))
   } catch (error) {
@@ -168,20 +170,23 @@ const reserveQuery = prepared(
       userId: string,
       modelId: string | null,
       chatId: string | null,
+      owner: string,
+      sentAt: number | null,
     ]
   ) => {
     const update = args.slice(0, 9) as ReserveArgs
-    const [sub, period, , , , , , , now, requestId, userId, modelId, chatId] = args
+    const [sub, period, , , , , , , now, requestId, userId, modelId, chatId, owner, sentAt] = args
     return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
     WITH updated AS (${reserveAllSql(...update)}),
     held AS (
       INSERT INTO billing_reservation
-        (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at)
+        (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at, owner, sent_at)
       SELECT ${requestId}, ${userId}, ${sub}, ${int(period)},
         (SELECT last_reserved FROM updated WHERE metric = 'requests'),
         (SELECT last_reserved FROM updated WHERE metric = 'tokens_input'),
         (SELECT last_reserved FROM updated WHERE metric = 'tokens_output'),
-        CAST(${modelId} AS text), CAST(${chatId} AS text), ${int(now)}
+        CAST(${modelId} AS text), CAST(${chatId} AS text), ${int(now)},
+        CAST(${owner} AS text), CAST(${sentAt} AS bigint)
       WHERE 1 / ((SELECT count(*) FROM updated) / 3) = 1
       RETURNING request_id
     )
@@ -216,6 +221,8 @@ export async function reserveMany(db: Db, inputs: ReserveInput[]): Promise<Count
     column((i) => i.ask.tokens_output.limit),
     column((i) => i.fields.modelId),
     column((i) => i.fields.chatId),
+    column((i) => i.fields.owner),
+    column((i) => i.fields.sentAt),
     Math.max(...column((i) => i.fields.now)),
   )
   const perInput = inputs.map((): CounterAfter[] => [])
@@ -238,6 +245,8 @@ const reserveManyQuery = prepared(
     tokensOutputLimits: number[],
     modelIds: Array<string | null>,
     chatIds: Array<string | null>,
+    owners: string[],
+    sentAts: Array<number | null>,
     now: number,
   ) => sql<CounterAfter & { position: number }>`
     WITH input AS (
@@ -246,9 +255,10 @@ const reserveManyQuery = prepared(
         CAST(${requests} AS bigint[]), CAST(${requestsLimits} AS bigint[]),
         CAST(${tokensInput} AS bigint[]), CAST(${tokensInputLimits} AS bigint[]),
         CAST(${tokensOutput} AS bigint[]), CAST(${tokensOutputLimits} AS bigint[]),
-        CAST(${modelIds} AS text[]), CAST(${chatIds} AS text[]))
+        CAST(${modelIds} AS text[]), CAST(${chatIds} AS text[]), CAST(${owners} AS text[]),
+        CAST(${sentAts} AS bigint[]))
         WITH ORDINALITY AS i(request_id, user_id, subscription_id, period_start, rn, rl, inn, il,
-          outn, ol, model_id, chat_id, position)
+          outn, ol, model_id, chat_id, owner, sent_at, position)
     ), asks AS (
       SELECT subscription_id, period_start, sum(rn) AS rn, min(rl) AS rl, sum(inn) AS inn,
         min(il) AS il, sum(outn) AS outn, min(ol) AS ol
@@ -268,8 +278,8 @@ const reserveManyQuery = prepared(
       RETURNING c.subscription_id, c.period_start, c.metric, c.used, c.reserved
     ), held AS (
       INSERT INTO billing_reservation
-        (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at)
-      SELECT request_id, user_id, subscription_id, period_start, rn, inn, outn, model_id, chat_id, ${int(now)}
+        (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at, owner, sent_at)
+      SELECT request_id, user_id, subscription_id, period_start, rn, inn, outn, model_id, chat_id, ${int(now)}, owner, sent_at
       FROM input
       WHERE 1 / ((SELECT count(*) FROM updated) / (3 * (SELECT count(*) FROM asks))) = 1
       RETURNING request_id

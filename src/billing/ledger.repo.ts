@@ -1,6 +1,6 @@
-import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
+import { type Insertable, type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
-import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
+import type { DB, Metric, ReservationRow, UsageTable } from '../../db/tables.ts'
 import { METRICS } from './metrics.ts'
 
 type Db = Kysely<DB> | Transaction<DB>
@@ -79,6 +79,10 @@ export interface ReservationFields {
   modelId: string | null
   chatId: string | null
   now: number
+  /** The process serving the request (gateway_instance.id): the sweeper leaves it alone while it beats. */
+  owner: string
+  /** When the request goes upstream (see reserveOnce in ledger.service.ts), or null: not sent. */
+  sentAt: number | null
 }
 
 /** One reservation of a batch: its counters, what it asks, and its row's fields. */
@@ -224,6 +228,8 @@ const RESERVATION_COLUMNS = [
   'model_id',
   'chat_id',
   'created_at',
+  'owner',
+  'sent_at',
 ] as const satisfies ReadonlyArray<keyof ReservationRow>
 
 export async function insertReservation(db: Db, row: ReservationRow): Promise<void> {
@@ -246,30 +252,65 @@ const takeReservationQuery = prepared((db: Kysely<DB>, requestId: string) =>
   db.deleteFrom('billing_reservation').where('request_id', '=', requestId).returningAll(),
 )
 
-/** Stale reservations that still hold amounts (swept ones are zeroed: see sweepStaleReservations). */
-export async function findStaleReservations(db: Db, olderThan: number, limit: number) {
-  return db
-    .selectFrom('billing_reservation')
-    .select('request_id')
-    .where('created_at', '<', olderThan)
+/**
+ * Reservations whose request can no longer end by itself: those of another
+ * process whose heartbeat is older than `deadBefore` (or that never beat: an
+ * owner missing from gateway_instance is as dead), and, as a last resort,
+ * rows with no owner (written before migration 0002) older than `ttlBefore`.
+ * A live owner's reservations are never returned, however old; `self`'s own
+ * never either (its unfinished closes are retried from memory).
+ */
+export async function findStaleReservations(
+  db: Db,
+  bounds: { self: string; deadBefore: number; ttlBefore: number; limit: number },
+) {
+  const rows = await db
+    .selectFrom('billing_reservation as r')
+    .leftJoin('gateway_instance as i', 'i.id', 'r.owner')
+    .select([
+      'r.request_id',
+      'r.owner',
+      'r.sent_at',
+      'r.requests',
+      'r.tokens_input',
+      'r.tokens_output',
+    ])
     .where((eb) =>
-      eb.or([eb('requests', '>', 0), eb('tokens_input', '>', 0), eb('tokens_output', '>', 0)]),
+      eb.or([
+        eb.and([eb('r.owner', 'is', null), eb('r.created_at', '<', bounds.ttlBefore)]),
+        eb.and([
+          eb('r.owner', '<>', bounds.self),
+          eb.or([eb('i.id', 'is', null), eb('i.heartbeat_at', '<', bounds.deadBefore)]),
+        ]),
+      ]),
     )
-    .orderBy('created_at')
-    .limit(limit)
+    .orderBy('r.created_at')
+    .limit(bounds.limit)
     .execute()
+  return rows.map((row) => ({
+    ...row,
+    requests: Number(row.requests),
+    tokens_input: Number(row.tokens_input),
+    tokens_output: Number(row.tokens_output),
+    sent_at: row.sent_at === null ? null : Number(row.sent_at),
+  }))
 }
 
-/** Forgets swept (zeroed) reservations once even a very late settle can no longer come. */
-export async function deleteSweptReservations(db: Db, olderThan: number): Promise<number> {
-  const result = await db
-    .deleteFrom('billing_reservation')
-    .where('created_at', '<', olderThan)
-    .where('requests', '=', 0)
-    .where('tokens_input', '=', 0)
-    .where('tokens_output', '=', 0)
-    .executeTakeFirst()
-  return Number(result.numDeletedRows)
+/** What billing_usage already holds for a request, per metric (the settle of a swept reservation). */
+export async function recordedUsage(db: Db, requestId: string): Promise<Record<Metric, number>> {
+  const rows = await db
+    .selectFrom('billing_usage')
+    .select(['metric', (eb) => eb.fn.sum<number>('amount').as('amount')])
+    .where('request_id', '=', requestId)
+    .groupBy('metric')
+    .execute()
+  const recorded = { requests: 0, tokens_input: 0, tokens_output: 0 }
+  for (const row of rows) recorded[row.metric] = Number(row.amount)
+  return recorded
+}
+
+export async function insertUsage(db: Db, rows: Array<Insertable<UsageTable>>): Promise<void> {
+  if (rows.length > 0) await db.insertInto('billing_usage').values(rows).execute()
 }
 
 /** Moves a taken reservation's counters: used += actual, reserved -= what it held. */

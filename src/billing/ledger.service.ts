@@ -2,17 +2,16 @@ import type { ReservationRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { Entitlement } from './entitlements.ts'
+import { MAX_UNFINISHED, type ReservationIdentity, type UnfinishedClose } from './instance.ts'
 import {
   type CounterKey,
-  deleteSweptReservations,
   ensureCounters,
-  findStaleReservations,
-  insertReservation,
+  insertUsage,
   type MetricAsk,
-  moveReservation,
+  moveCounters,
   NO_LIMIT,
   readCounters,
-  takeReservation,
+  recordedUsage,
 } from './ledger.repo.ts'
 import { type Amounts, METRICS, type Metric, zeroAmounts } from './metrics.ts'
 
@@ -31,6 +30,8 @@ export interface ReserveRequest {
   amounts: Amounts
   modelId?: string | null
   chatId?: string | null
+  /** The request will not go upstream right after this (none does today): released after a crash. */
+  notSent?: boolean
 }
 
 export type ReserveResult =
@@ -110,12 +111,23 @@ async function reserveOnce(
   key: CounterKey,
   ask: Record<Metric, MetricAsk>,
 ) {
+  const now = nowSeconds(deps.clock)
   const fields = {
     requestId: request.requestId,
     userId: entitlement.userId,
     modelId: request.modelId ?? null,
     chatId: request.chatId ?? null,
-    now: nowSeconds(deps.clock),
+    now,
+    owner: deps.instance.id,
+    // Written as sent already: the proxy forwards in the same turn the reservation
+    // resolves (pipeline/proxy.ts), and a request that fails or is abandoned before
+    // forward is released by its own process, row and all. Marking it in a second
+    // write just before forward would cost every request another statement (a
+    // round trip on PostgreSQL); this way the only cost is the crash window between
+    // the commit and the bytes leaving (well under a millisecond, longer only while
+    // undici queues for a free connection), where a dead process's reservation is
+    // billed as estimated though it may not have gone: conservative, never free.
+    sentAt: request.notSent ? null : now,
   }
   return deps.ledger.reserve({ key, ask, fields })
 }
@@ -136,26 +148,62 @@ function refusingMetric(
 /**
  * Moves the reservation to `used` with the actual amounts (which may exceed the
  * estimate: overruns are recorded, never dropped) and appends billing_usage rows,
- * atomically. Idempotent: false when there was nothing left to settle.
+ * atomically. Returns whether anything was recorded.
+ *
+ * Given the reservation's `identity`, a settle always records, even when its
+ * row is gone (swept while the request ran: its owner looked dead, or a row
+ * without owner outlived the TTL): see recordLate. Exactly once per request
+ * id: what billing_usage already holds for it is subtracted, so a repeated
+ * settle records nothing. A settle or release the database refused is kept in
+ * memory and retried by this process's sweeper (ledger.sweeper.ts), since
+ * nobody else ends a live owner's reservations.
  */
 export async function settle(
   deps: Deps,
   requestId: string,
   actual: Amounts,
-  options: { estimated?: boolean } = {},
+  options: { estimated?: boolean; identity?: ReservationIdentity } = {},
 ): Promise<boolean> {
-  return (await closeReservation(deps, requestId, actual, options.estimated ?? false)) !== undefined
+  const estimated = options.estimated ?? false
+  try {
+    const closed = await closeReservation(deps, requestId, actual, estimated)
+    deps.instance.unfinished.delete(requestId)
+    if (closed) return true
+    if (!options.identity) return false
+    return await recordLate(deps, requestId, actual, estimated, options.identity)
+  } catch (error) {
+    remember(deps, requestId, { actual, estimated, identity: options.identity })
+    throw error
+  }
 }
 
 /** Returns the reservation unused. Idempotent: false when there was nothing to release. */
 export async function release(deps: Deps, requestId: string): Promise<boolean> {
-  const reservation = await closeReservation(deps, requestId, zeroAmounts(), false)
-  // A row the sweeper already zeroed held nothing: this release changed nothing.
-  return reservation !== undefined && METRICS.some((m) => Number(reservation[m]) > 0)
+  try {
+    const reservation = await closeReservation(deps, requestId, zeroAmounts(), false)
+    deps.instance.unfinished.delete(requestId)
+    return reservation !== undefined && METRICS.some((m) => Number(reservation[m]) > 0)
+  } catch (error) {
+    remember(deps, requestId, { actual: zeroAmounts(), estimated: false })
+    throw error
+  }
+}
+
+function remember(deps: Deps, requestId: string, close: UnfinishedClose) {
+  const { unfinished } = deps.instance
+  if (unfinished.size >= MAX_UNFINISHED) {
+    const oldest = unfinished.keys().next().value as string
+    unfinished.delete(oldest)
+    deps.logger.error(
+      { requestId: oldest },
+      'BILLING dropped an unfinished settle: too many queued',
+    )
+  }
+  unfinished.set(requestId, close)
 }
 
 /** Deletes the reservation, moves its counters by (actual, reserved) and records usage rows. */
-function closeReservation(
+export function closeReservation(
   deps: Deps,
   requestId: string,
   actual: Amounts,
@@ -172,28 +220,49 @@ function closeReservation(
 }
 
 /**
- * Returns reservations older than the TTL: they belong to requests whose process
- * died mid-flight (a live request settles long before). The row is not deleted
- * but zeroed: a request that was only slow, not dead, can still settle within
- * another TTL and its usage is recorded (used += actual, nothing un-reserved
- * twice); zeroed rows are forgotten after that. Returns how many it released.
+ * The settle of a reservation that is no longer there: `used` moves by what
+ * billing_usage does not yet hold for the request (nothing reserved is
+ * returned: the sweeper already did). After a sweep that released, that is
+ * the whole usage; after a sweep that settled as estimated, the difference
+ * to the true usage, possibly negative (a correction row, not estimated).
+ * Off the hot path: only swept requests come here, one transaction each.
+ * Two of these never race for one request: each process settles a request
+ * once (pipeline/settle.ts), and only its owner settles with real usage.
  */
-export async function sweepStaleReservations(deps: Deps): Promise<number> {
-  const { db } = deps.database
+async function recordLate(
+  deps: Deps,
+  requestId: string,
+  actual: Amounts,
+  estimated: boolean,
+  identity: ReservationIdentity,
+): Promise<boolean> {
   const now = nowSeconds(deps.clock)
-  const ttl = deps.config.quota.reservationTtlSeconds
-  await deleteSweptReservations(db, now - 2 * ttl)
-  let released = 0
-  for (const { request_id } of await findStaleReservations(db, now - ttl, 500)) {
-    const swept = await db.transaction().execute(async (trx) => {
-      const reservation = await takeReservation(trx, request_id)
-      if (!reservation) return false
-      await moveReservation(trx, reservation, zeroAmounts(), now)
-      await insertReservation(trx, { ...reservation, ...zeroAmounts() })
-      return METRICS.some((m) => Number(reservation[m]) > 0)
-    })
-    if (swept) released++
-  }
-  if (released > 0) deps.logger.warn({ released }, 'BILLING swept stale quota reservations')
-  return released
+  return deps.database.db.transaction().execute(async (trx) => {
+    const recorded = await recordedUsage(trx, requestId)
+    const delta = zeroAmounts()
+    for (const m of METRICS) delta[m] = actual[m] - recorded[m]
+    if (METRICS.every((m) => delta[m] === 0)) return false
+    await insertUsage(
+      trx,
+      METRICS.filter((m) => delta[m] !== 0).map((metric) => ({
+        id: deps.ids.next(),
+        user_id: identity.userId,
+        subscription_id: identity.subscriptionId,
+        metric,
+        amount: delta[metric],
+        model_id: identity.modelId,
+        chat_id: identity.chatId,
+        request_id: requestId,
+        estimated: estimated && metric !== 'requests' ? 1 : 0,
+        created_at: now,
+      })),
+    )
+    const key = { subscriptionId: identity.subscriptionId, periodStart: identity.periodStart }
+    await moveCounters(trx, key, { used: delta, reserved: zeroAmounts() }, now)
+    deps.logger.warn(
+      { requestId, delta },
+      'BILLING recorded the usage of a request whose reservation had been swept',
+    )
+    return true
+  })
 }

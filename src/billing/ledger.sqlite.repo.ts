@@ -57,6 +57,8 @@ export async function reserveManyInTransaction(
         ask.tokens_output.n,
         fields.modelId,
         fields.chatId,
+        fields.owner,
+        fields.sentAt,
       ]),
     ),
     now,
@@ -118,9 +120,9 @@ const reserveSumsQuery = prepared(
 const insertReservationsQuery = prepared(
   (_db: Kysely<DB>, rowsJson: string, now: number) => sql`
     INSERT INTO billing_reservation
-      (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at)
+      (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at, owner, sent_at)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-      value ->> 6, value ->> 7, value ->> 8, ${now}
+      value ->> 6, value ->> 7, value ->> 8, ${now}, value ->> 9, value ->> 10
     FROM json_each(${rowsJson})`,
 )
 

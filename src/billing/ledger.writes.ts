@@ -108,6 +108,8 @@ async function reserveInTransaction(database: Database, { key, ask, fields }: Re
         model_id: fields.modelId,
         chat_id: fields.chatId,
         created_at: fields.now,
+        owner: fields.owner,
+        sent_at: fields.sentAt,
       })
       return rows
     })

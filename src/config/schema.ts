@@ -96,14 +96,32 @@ export const configSchema = z.strictObject({
       defaultOutputReserve: z.number().int().positive().default(4096),
       /** Upper bound of the output reservation, whatever max_tokens says. */
       maxOutputReserve: z.number().int().positive().default(32_768),
-      /** A reservation older than this is a crashed request's and is released by the sweeper. */
+      /**
+       * Last resort only: a reservation with no owner (written before migration 0002) older than
+       * this is released by the sweeper. Reservations of live processes never expire by age.
+       */
       reservationTtlSeconds: z.number().int().positive().default(900),
       /**
-       * What a client disconnect mid-stream does upstream: `cancel` aborts it and bills the
-       * prompt plus the output delivered so far; `drain` keeps reading (bounded) for the true usage.
+       * What a client that leaves after its request went upstream does to the upstream call
+       * (docs/billing-integrity.md): `cancel` aborts it and bills the request, its input and the
+       * output delivered; `drain` keeps reading, at most drainTimeoutMs, and bills the true usage.
+       * Models matching `drainModels` always drain.
        */
       disconnectPolicy: z.enum(['cancel', 'drain']).default('cancel'),
+      /** How long a drain reads after the client left; past it the output reserve is billed. */
       drainTimeoutMs: z.number().int().positive().default(30_000),
+      /**
+       * Models whose hidden output (reasoning tokens) only the upstream's usage can tell: a
+       * disconnect drains them whatever disconnectPolicy says (`*` wildcards, case ignored).
+       */
+      drainModels: z.array(z.string().min(1)).default(['o1*', 'o3*', 'o4*', 'gpt-5*']),
+      /** How often each process writes its heartbeat and sweeps dead processes' reservations. */
+      heartbeatIntervalMs: z.number().int().positive().default(5_000),
+      /**
+       * A process whose heartbeat is older than this is dead: its reservations are settled
+       * (sent) or released (never sent). 3 heartbeats, plus room for clock skew between hosts.
+       */
+      ownerDeadAfterSeconds: z.number().int().positive().default(15),
       /** Usage above this many tokens per request is absurd and is not credited. */
       maxTokensPerRequest: z.number().int().positive().default(10_000_000),
     })

@@ -1,4 +1,3 @@
-import { sweepStaleReservations } from '../billing/ledger.service.ts'
 import { rollOverEndedSubscriptions } from '../billing/rollover.job.ts'
 import type { Deps } from '../deps.ts'
 import { runReconcilePayments } from './reconcile-payments.ts'
@@ -9,9 +8,12 @@ export interface Job {
   run(deps: Deps): Promise<unknown>
 }
 
-/** The background jobs; each is safe to run on several replicas at once. */
+/**
+ * The background jobs; each is safe to run on several replicas at once. The
+ * reservation sweep is not here: it runs with the heartbeat (liveness.ts),
+ * every few seconds, so a crashed process's requests are billed promptly.
+ */
 export const JOBS: Job[] = [
-  { name: 'sweep-reservations', run: sweepStaleReservations },
   { name: 'rollover-subscriptions', run: rollOverEndedSubscriptions },
   { name: 'reconcile-payments', run: runReconcilePayments },
   { name: 'renew-subscriptions', run: runRenewSubscriptions },

@@ -18,6 +18,9 @@ export interface Admission {
   chatId: string | null
   /** The tokenizer's estimate of the prompt: billed as input when the upstream gives no usage. */
   inputEstimate: number
+  /** The counters reserved against: a settle whose reservation was swept still bills them. */
+  subscriptionId: string
+  periodStart: number
   reserved: Amounts
   remaining: Record<Metric, number | null>
   periodEnd: number
@@ -96,6 +99,8 @@ export async function admit(
     model,
     chatId,
     inputEstimate,
+    subscriptionId: entitlement.subscription.id,
+    periodStart: entitlement.subscription.current_period_start,
     reserved: result.reserved,
     remaining: result.remaining,
     periodEnd: result.periodEnd,

@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../http/env.ts'
 import { type Admission, admit } from './admit.ts'
 import { clientGoneSignal, readRequestBody } from './client-io.ts'
+import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './disconnect.ts'
 import type { Endpoint } from './estimate.ts'
 import {
   failureKind,
@@ -16,7 +17,7 @@ import { clientWantsUsage, parseProxyBody, upstreamBody } from './parse.ts'
 import { quotaHeaders, sseErrorEvent } from './respond.ts'
 import { createOutcome, type Outcome } from './settle.ts'
 import { createSseMeter } from './sse-meter.ts'
-import { createMeteredStream } from './stream-body.ts'
+import { createMeteredStream, drainRest } from './stream-body.ts'
 import { counterForModel } from './tokenizer.ts'
 import type { Upstream } from './upstreams.ts'
 import { usageFromJsonBody } from './usage.ts'
@@ -35,12 +36,19 @@ interface Call {
   admission: Admission
   upstream: Upstream
   outcome: Outcome
+  /** Aborts when the client goes away before its answer is complete. */
+  clientGone: AbortSignal
+  link: UpstreamLink
 }
+
+const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
 
 /**
  * The proxy spine, stage by stage: parse -> entitle + admit + estimate +
  * reserve (admit.ts) -> forward -> meter -> settle or release. Every path
- * after the reservation ends it exactly once (settle.ts).
+ * after the reservation ends it exactly once (settle.ts). Once forward() is
+ * called the request counts as sent: a client that leaves from then on is
+ * billed (disconnect.ts), only one that left before is released.
  */
 export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Response> {
   const deps = c.get('deps')
@@ -52,16 +60,21 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
     endpoint: route.endpoint,
     upstream: upstream.name,
   })
-  const call: Call = { c, route, admission, upstream, outcome }
-  const cancel = deps.config.quota.disconnectPolicy === 'cancel'
-  const signal = clientGoneSignal(c)
+  const clientGone = clientGoneSignal(c)
+  const link = linkUpstream(deps.config.quota, admission.model, clientGone)
+  const call: Call = { c, route, admission, upstream, outcome, clientGone, link }
   try {
+    if (clientGone.aborted) {
+      await outcome.release('the client disconnected before the request was sent')
+      return clientClosed()
+    }
     let response: UpstreamResponse
     try {
       const body = upstreamBody(request, route.injectUsage)
-      response = await forward(c, upstream, route.path, body, cancel ? signal : undefined)
+      response = await forward(c, upstream, route.path, body, link.signal)
     } catch (error) {
-      throw await failed(call, error, signal.aborted)
+      if (clientGone.aborted) return await leftUnanswered(call)
+      throw await failed(call, error)
     }
     if (response.statusCode >= 400) return await upstreamRefused(call, response)
     const contentType = response.headers['content-type']
@@ -70,25 +83,62 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
       typeof contentType === 'string' &&
       contentType.startsWith('text/event-stream')
     ) {
-      return streamAnswer(call, response, !clientWantsUsage(request), cancel)
+      if (clientGone.aborted) return await drainUnread(call, response)
+      return streamAnswer(call, response, !clientWantsUsage(request))
     }
-    return await jsonAnswer(call, response, signal)
+    return await jsonAnswer(call, response)
   } catch (error) {
     await outcome.release('the request failed in the gateway')
     throw error
   }
 }
 
-/** Releases after an upstream that never answered; the 502/504 to throw (moot if the client left). */
-async function failed(call: Call, error: unknown, clientGone: boolean) {
+/** Releases after an upstream that never answered a client still waiting; the 502/504 to throw. */
+async function failed(call: Call, error: unknown) {
   const kind = failureKind(error)
-  if (clientGone) {
-    await call.outcome.release('the client disconnected before the answer')
-  } else {
-    call.c.get('deps').metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
-    await call.outcome.release(`upstream ${kind}`)
-  }
+  call.c.get('deps').metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
+  await call.outcome.release(`upstream ${kind}`)
   return upstreamFailure(error)
+}
+
+/** Nobody reads this answer: nginx's 499 for the request log. */
+function clientClosed(): Response {
+  return new Response(null, { status: 499 })
+}
+
+/**
+ * The client left after the request went upstream and before its answer:
+ * billed the request and the input estimate, plus the output reserve when a
+ * drain ran out of time (the upstream kept working, unseen).
+ */
+async function leftUnanswered(call: Call): Promise<Response> {
+  const reserve = call.admission.reserved.tokens_output
+  await call.outcome.settle(
+    null,
+    () => outputAfterDisconnect(call.link, 0, null, reserve),
+    LEFT_BEFORE_ANSWER,
+  )
+  return clientClosed()
+}
+
+/** A stream whose client left before its headers: read for usage (drain) or dropped (cancel). */
+async function drainUnread(call: Call, response: UpstreamResponse): Promise<Response> {
+  const meter = createSseMeter({ dropUsageChunk: false })
+  const { body } = response
+  const timeout = call.link.drainTimeoutMs
+  if (timeout === null) body.destroy()
+  const drained =
+    timeout === null
+      ? null
+      : await drainRest(body, body[Symbol.asyncIterator]() as AsyncIterator<Buffer>, meter, timeout)
+  const counted = () => counterForModel(call.admission.model)(textOfSse(meter.deliveredText()))
+  const reserve = call.admission.reserved.tokens_output
+  await call.outcome.settle(
+    meter.usage(),
+    () => outputAfterDisconnect(call.link, counted(), drained, reserve),
+    LEFT_BEFORE_ANSWER,
+  )
+  return clientClosed()
 }
 
 /**
@@ -112,19 +162,27 @@ async function upstreamRefused(call: Call, response: UpstreamResponse): Promise<
   return call.c.body(bytes, statusCode as 400, clientResponseHeaders(response.headers))
 }
 
-async function jsonAnswer(call: Call, response: UpstreamResponse, signal: AbortSignal) {
+async function jsonAnswer(call: Call, response: UpstreamResponse) {
   let bytes: Buffer<ArrayBuffer>
   try {
     bytes = Buffer.from(await response.body.arrayBuffer())
   } catch (error) {
-    throw await failed(call, error, signal.aborted)
+    if (call.clientGone.aborted) return await leftUnanswered(call)
+    throw await failed(call, error)
   }
-  const credited = await call.outcome.settle(usageFromJsonBody(bytes), () => countJson(call, bytes))
+  // A client gone meanwhile (drain let the answer arrive) is billed the answer's usage all the same.
+  const gone = call.clientGone.aborted
+  const credited = await call.outcome.settle(
+    usageFromJsonBody(bytes),
+    () => countJson(call, bytes),
+    gone ? LEFT_BEFORE_ANSWER : undefined,
+  )
+  if (gone) return clientClosed()
   const headers = quotaHeaders(call.admission, credited, clientResponseHeaders(response.headers))
   return call.c.body(bytes, response.statusCode as 200, headers)
 }
 
-function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean, cancel: boolean) {
+function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean) {
   const { c, outcome, route } = call
   const deps = c.get('deps')
   const meter = createSseMeter({ dropUsageChunk: dropUsage })
@@ -133,7 +191,7 @@ function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean
   const stream = createMeteredStream({
     body: response.body,
     meter,
-    drainTimeoutMs: cancel ? null : deps.config.quota.drainTimeoutMs,
+    drainTimeoutMs: call.link.drainTimeoutMs,
     onEnd: async () => {
       await outcome.settle(meter.usage(), countDelivered)
     },
@@ -144,8 +202,13 @@ function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean
       await outcome.settle(meter.usage(), countDelivered, `upstream ${kind} mid-stream`)
       return sseErrorEvent(route.endpoint, upstreamFailure(error))
     },
-    onClientGone: async () => {
-      await outcome.settle(meter.usage(), countDelivered, 'the client disconnected mid-stream')
+    onClientGone: async (drained) => {
+      const reserve = call.admission.reserved.tokens_output
+      await outcome.settle(
+        meter.usage(),
+        () => outputAfterDisconnect(call.link, countDelivered(), drained, reserve),
+        'the client disconnected mid-stream',
+      )
     },
   })
   const headers = quotaHeaders(call.admission, null, clientResponseHeaders(response.headers))

@@ -20,7 +20,8 @@ export interface Outcome {
  * Every reservation ends exactly once: the first call to settle or release
  * wins, later ones (an abort racing the end of a stream) do nothing. A ledger
  * failure is logged, never thrown into a response already on its way; the
- * sweeper releases what stays reserved.
+ * ledger keeps it and this process's sweeper retries it. A settle records the
+ * usage even when the reservation was swept meanwhile (ledger.service.ts).
  */
 export function createOutcome(
   deps: Deps,
@@ -28,6 +29,13 @@ export function createOutcome(
   context: { requestId: string; endpoint: string; upstream: string },
 ): Outcome {
   let ended = false
+  const identity = {
+    userId: admission.userId,
+    subscriptionId: admission.subscriptionId,
+    periodStart: admission.periodStart,
+    modelId: admission.model,
+    chatId: admission.chatId,
+  }
   const fields = {
     requestId: context.requestId,
     ledgerId: admission.ledgerId === context.requestId ? undefined : admission.ledgerId,
@@ -61,10 +69,21 @@ export function createOutcome(
         tokens_input: counted.input,
         tokens_output: counted.output,
       }
+      let recorded: boolean
       try {
-        await settle(deps, admission.ledgerId, actual, { estimated })
+        recorded = await settle(deps, admission.ledgerId, actual, { estimated, identity })
       } catch (error) {
-        deps.logger.error({ ...fields, err: error }, 'Settling the reservation failed')
+        deps.logger.error(
+          { ...fields, err: error },
+          'Settling the reservation failed; retried later',
+        )
+        return none
+      }
+      if (!recorded) {
+        deps.logger.warn(
+          { ...fields, ...actual, estimated, reason },
+          'Usage of this request was already recorded: nothing more billed',
+        )
         return none
       }
       deps.metrics.tokens.inc(

@@ -14,8 +14,11 @@ export interface MeteredStreamOptions {
   onEnd(): Promise<void>
   /** The upstream failed after the stream began: end the reservation, return the final error event. */
   onFailure(error: unknown): Promise<Uint8Array>
-  /** The client went away (after draining the upstream, when `drainTimeoutMs` is set). */
-  onClientGone(): Promise<void>
+  /**
+   * The client went away; after draining the upstream when `drainTimeoutMs` is set:
+   * `drained` says whether the drain read the upstream to its end (null: no drain).
+   */
+  onClientGone(drained: boolean | null): Promise<void>
   /** Keep reading the upstream this long after a disconnect, for its usage (policy `drain`). */
   drainTimeoutMs: number | null
 }
@@ -64,21 +67,6 @@ export function createMeteredStream(options: MeteredStreamOptions): ReadableStre
     }
   }
 
-  async function drain() {
-    const timer = setTimeout(() => body.destroy(), options.drainTimeoutMs ?? 0)
-    try {
-      for (;;) {
-        const next = await chunks.next()
-        if (next.done) break
-        meter.push(next.value)
-      }
-    } catch {
-      // Timed out or failed: bill what was read.
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
   return new ReadableStream<Uint8Array>(
     {
       pull(controller) {
@@ -87,10 +75,12 @@ export function createMeteredStream(options: MeteredStreamOptions): ReadableStre
       },
       async cancel() {
         clientGone = true
-        if (options.drainTimeoutMs === null) body.destroy()
+        const { drainTimeoutMs } = options
+        if (drainTimeoutMs === null) body.destroy()
         await inflight?.catch(() => {})
-        if (options.drainTimeoutMs !== null) await drain()
-        await options.onClientGone()
+        const drained =
+          drainTimeoutMs === null ? null : await drainRest(body, chunks, meter, drainTimeoutMs)
+        await options.onClientGone(drained)
       },
     },
     { highWaterMark: 0 },
@@ -100,4 +90,33 @@ export function createMeteredStream(options: MeteredStreamOptions): ReadableStre
 function finish(controller: ReadableStreamDefaultController<Uint8Array>, last: Uint8Array) {
   if (last.length > 0) controller.enqueue(last)
   controller.close()
+}
+
+/**
+ * Reads what is left of an upstream body nobody will receive, through the
+ * meter (for its usage), at most `timeoutMs`. True when it reached the end.
+ */
+export async function drainRest(
+  body: Readable,
+  chunks: AsyncIterator<Buffer>,
+  meter: StreamMeter,
+  timeoutMs: number,
+): Promise<boolean> {
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    body.destroy()
+  }, timeoutMs)
+  try {
+    for (;;) {
+      const next = await chunks.next()
+      // A destroyed body may end without an error: only a natural end counts.
+      if (next.done) return !timedOut
+      meter.push(next.value)
+    }
+  } catch {
+    return false // timed out or failed: what was read is billed
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -27,6 +27,7 @@ import { syncConfiguredPlans } from '../../src/billing/plans.sync.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
 import { createDeps, type Deps } from '../../src/deps.ts'
+import { type Liveness, startLiveness } from '../../src/jobs/liveness.ts'
 import { createTestClock, type TestClock } from '../../src/lib/clock.ts'
 import { createLogger } from '../../src/lib/logger.ts'
 import { createTestDatabase, type TestDatabase } from './test-database.ts'
@@ -50,6 +51,8 @@ export interface Harness {
   db: Kysely<DB>
   clock: TestClock
   testDatabase: TestDatabase
+  /** This replica's heartbeat (started, as main.ts does; sweeps only with `jobs`): tick() beats now. */
+  liveness: Liveness
   /** Every log line written so far, parsed. */
   logs: Array<Record<string, unknown>>
   /** Raw log text, for "never logs X" assertions. */
@@ -104,6 +107,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const logger = createLogger(config.logLevel, sink)
   const deps = createDeps({ config, secrets, database, logger, clock })
   if (!shared) await syncConfiguredPlans(deps)
+  const liveness = await startLiveness(deps, { sweep: options.jobs ?? false })
   const app = createApp(deps)
   const servers: ServerType[] = []
 
@@ -113,6 +117,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     db: database.db,
     clock,
     testDatabase,
+    liveness,
     logs,
     logText: () => logText,
     request: async (path, init) => app.request(path, init),
@@ -148,6 +153,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
         await new Promise((resolve) => server.close(resolve))
       }
+      await liveness.stop()
       await deps.upstreams.close()
       await deps.yookassa?.close()
       await database.close()

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { createDb } from '../../db/client.ts'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
+import { createInstance } from '../../src/billing/instance.ts'
 import { reserve } from '../../src/billing/ledger.service.ts'
 import { createLedgerWrites } from '../../src/billing/ledger.writes.ts'
 import type { Amounts } from '../../src/billing/metrics.ts'
@@ -24,9 +25,10 @@ interface Job {
 
 const job = workerData as Job
 const database = createDb(job.url, { schema: job.schema })
-// reserve() needs only the database, the ledger's writes and the clock of Deps.
+// reserve() needs only the database, the ledger's writes, the clock and the instance of Deps.
 const ledger = createLedgerWrites(database)
-const deps = { database, ledger, clock: { now: () => job.nowMs } } as unknown as Deps
+const instance = createInstance()
+const deps = { database, ledger, instance, clock: { now: () => job.nowMs } } as unknown as Deps
 
 parentPort!.once('message', async ({ startAt }: { startAt: number }) => {
   const results = await pacedReservations(startAt, job.requestIds, (requestId) =>

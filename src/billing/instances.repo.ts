@@ -1,0 +1,23 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { DB } from '../../db/tables.ts'
+
+type Db = Kysely<DB> | Transaction<DB>
+
+/** Writes this process's heartbeat (the first one creates its row). */
+export async function beat(db: Db, id: string, now: number): Promise<void> {
+  await db
+    .insertInto('gateway_instance')
+    .values({ id, started_at: now, heartbeat_at: now })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
+    .execute()
+}
+
+/** A clean stop: the process is dead at once, whatever it still owns is swept without waiting. */
+export async function retire(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('gateway_instance').where('id', '=', id).execute()
+}
+
+/** Forgets processes silent since `before` (an owner missing from the table counts as dead). */
+export async function forgetSilentInstances(db: Db, before: number): Promise<void> {
+  await db.deleteFrom('gateway_instance').where('heartbeat_at', '<', before).execute()
+}

@@ -1,0 +1,88 @@
+import type { Deps } from '../deps.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { forgetSilentInstances } from './instances.repo.ts'
+import { findStaleReservations } from './ledger.repo.ts'
+import { closeReservation, release, settle } from './ledger.service.ts'
+import { zeroAmounts } from './metrics.ts'
+
+/** Rows per pass; a pass runs every heartbeat (src/jobs/liveness.ts), so a backlog clears quickly. */
+const BATCH = 500
+/** A process silent this long is forgotten (kept meanwhile to tell when it died). */
+const FORGET_AFTER_SECONDS = 86_400
+
+export interface SweepResult {
+  /** Sent requests of dead processes, billed as estimated. */
+  settled: number
+  /** Never-sent (or ownerless, expired) reservations returned unused. */
+  released: number
+}
+
+/**
+ * Ends the reservations nobody else will end (pipeline README, invariant 1):
+ *
+ * - first, this process's own settles and releases that the database refused;
+ * - then those of processes whose heartbeat stopped (ownerDeadAfterSeconds):
+ *   a request that was sent upstream is billed as estimated (requests 1, the
+ *   input estimate, the output reserve, token rows flagged `estimated`): the
+ *   upstream served or is serving it and will charge for it, and what it
+ *   really used died with the process; one never sent is released;
+ * - last, rows without an owner (written before migration 0002) older than
+ *   reservationTtlSeconds, the only ones that still expire by age.
+ *
+ * A live process's reservations are never taken, however long its request
+ * runs. Every close goes through the ledger's batched close, which deletes
+ * the row first: several processes may sweep at once and each row ends once.
+ */
+export async function sweepStaleReservations(deps: Deps): Promise<SweepResult> {
+  const result: SweepResult = { settled: 0, released: 0 }
+  await retryUnfinishedCloses(deps)
+  const { db } = deps.database
+  const now = nowSeconds(deps.clock)
+  const { quota } = deps.config
+  const stale = await findStaleReservations(db, {
+    self: deps.instance.id,
+    deadBefore: now - quota.ownerDeadAfterSeconds,
+    ttlBefore: now - quota.reservationTtlSeconds,
+    limit: BATCH,
+  })
+  await Promise.all(
+    stale.map(async (row) => {
+      const sent = row.sent_at !== null
+      const actual = sent
+        ? {
+            requests: row.requests,
+            tokens_input: row.tokens_input,
+            tokens_output: row.tokens_output,
+          }
+        : zeroAmounts()
+      const closed = await closeReservation(deps, row.request_id, actual, sent)
+      if (closed && sent) result.settled++
+      else if (closed) result.released++
+    }),
+  )
+  if (result.settled + result.released > 0) {
+    deps.logger.warn(
+      { ...result, requestIds: stale.map((row) => row.request_id) },
+      `BILLING swept the reservations of dead gateway processes: ${result.settled} sent, billed as estimated; ${result.released} released`,
+    )
+  }
+  await forgetSilentInstances(db, now - FORGET_AFTER_SECONDS)
+  return result
+}
+
+/** Retries, in order, the closes the database refused; stops at the first that fails again. */
+export async function retryUnfinishedCloses(deps: Deps) {
+  for (const [requestId, close] of [...deps.instance.unfinished]) {
+    try {
+      if (close.identity || close.actual.requests > 0) {
+        await settle(deps, requestId, close.actual, close)
+      } else {
+        await release(deps, requestId)
+      }
+    } catch (error) {
+      deps.logger.error({ err: error, requestId }, 'BILLING retrying an unfinished settle failed')
+      return
+    }
+    deps.logger.info({ requestId }, 'BILLING an unfinished settle landed')
+  }
+}
