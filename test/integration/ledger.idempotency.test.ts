@@ -1,11 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
-import {
-  release,
-  reserve,
-  settle,
-  sweepStaleReservations,
-} from '../../src/billing/ledger.service.ts'
+import { release, reserve, settle } from '../../src/billing/ledger.service.ts'
+import { sweepStaleReservations } from '../../src/billing/ledger.sweeper.ts'
 import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
@@ -114,54 +110,133 @@ describe(`ledger reserve / settle / release (${TEST_DIALECT})`, () => {
     expect(await usageRows('r')).toEqual([])
   })
 
-  it('sweeps a reservation left by a dead process once it is older than the TTL', async () => {
+  /** A second replica on the same database that beats once, at start, then never again (it "dies"). */
+  const dyingReplica = () =>
+    createHarness({
+      shareDatabaseWith: h,
+      config: { quota: { reservationTtlSeconds: TTL, heartbeatIntervalMs: 3_600_000 } },
+    })
+  const DEAD_AFTER = 15 // quota.ownerDeadAfterSeconds, the default
+  const identity = () => ({
+    userId: 'u-led',
+    subscriptionId: e.subscription.id,
+    periodStart: e.subscription.current_period_start,
+    modelId: null,
+    chatId: null,
+  })
+  const sumOf = (rows: Awaited<ReturnType<typeof usageRows>>, metric: string) =>
+    rows.filter((r) => r.metric === metric).reduce((sum, r) => sum + Number(r.amount), 0)
+
+  it('never sweeps the reservation of a live process, however old', async () => {
     await reserve(h.deps, e, {
-      requestId: 'dead',
+      requestId: 'live',
       amounts: amounts({ requests: 1, tokens_input: 300, tokens_output: 200 }),
     })
-    h.clock.advance((TTL - 1) * 1000)
-    expect(await sweepStaleReservations(h.deps)).toBe(0)
-    expect((await counters(h, e)).tokens_input.reserved).toBe(300)
-    h.clock.advance(2000)
-    expect(await sweepStaleReservations(h.deps)).toBe(1)
-    expect(await counters(h, e)).toEqual({
-      requests: { used: 0, reserved: 0 },
-      tokens_input: { used: 0, reserved: 0 },
-      tokens_output: { used: 0, reserved: 0 },
-    })
-    expect(await sweepStaleReservations(h.deps)).toBe(0)
-    expect(h.logText()).toContain('BILLING swept stale quota reservations')
-    // The returned quota is usable again.
-    const r = await reserve(h.deps, e, {
-      requestId: 'next',
-      amounts: amounts({ requests: 1, tokens_input: 1000 }),
-    })
-    expect(r.ok, JSON.stringify(r)).toBe(true)
+    h.clock.advance(3 * TTL * 1000)
+    await h.liveness.tick()
+    expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 0, released: 0 })
+    const other = await createHarness({ shareDatabaseWith: h })
+    try {
+      expect(await sweepStaleReservations(other.deps)).toEqual({ settled: 0, released: 0 })
+    } finally {
+      await other.close()
+    }
+    expect((await counters(h, e)).tokens_input).toEqual({ used: 0, reserved: 300 })
   })
 
-  it('still records the usage of a slow request that settles after its reservation was swept', async () => {
+  it('settles a dead process’s sent reservation as estimated and releases its unsent one, once its heartbeat is older than the bound', async () => {
+    const dead = await dyingReplica()
+    try {
+      await reserve(dead.deps, e, {
+        requestId: 'sent',
+        amounts: amounts({ requests: 1, tokens_input: 300, tokens_output: 200 }),
+      })
+      await reserve(dead.deps, e, {
+        requestId: 'unsent',
+        amounts: amounts({ requests: 1, tokens_input: 50, tokens_output: 50 }),
+        notSent: true,
+      })
+      h.clock.advance((DEAD_AFTER - 1) * 1000)
+      await h.liveness.tick()
+      expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 0, released: 0 })
+      h.clock.advance(2000)
+      expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 1, released: 1 })
+      expect(await counters(h, e)).toEqual({
+        requests: { used: 1, reserved: 0 },
+        tokens_input: { used: 300, reserved: 0 },
+        tokens_output: { used: 200, reserved: 0 },
+      })
+      const rows = await usageRows('sent')
+      expect(rows.map((r) => [r.metric, Number(r.amount), r.estimated]).sort()).toEqual([
+        ['requests', 1, 0],
+        ['tokens_input', 300, 1],
+        ['tokens_output', 200, 1],
+      ])
+      expect(await usageRows('unsent')).toEqual([])
+      expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 0, released: 0 })
+      expect(h.logText()).toContain('BILLING swept the reservations of dead gateway processes')
+      // The returned quota is usable again.
+      const r = await reserve(h.deps, e, {
+        requestId: 'next',
+        amounts: amounts({ requests: 1, tokens_input: 700 }),
+      })
+      expect(r.ok, JSON.stringify(r)).toBe(true)
+    } finally {
+      await dead.close()
+    }
+  })
+
+  it('releases a reservation without owner (written before migration 0002) after the TTL, not before', async () => {
     await reserve(h.deps, e, {
-      requestId: 'slow',
-      amounts: amounts({ requests: 1, tokens_input: 100, tokens_output: 100 }),
+      requestId: 'legacy',
+      amounts: amounts({ requests: 1, tokens_input: 300, tokens_output: 200 }),
     })
-    h.clock.advance((TTL + 1) * 1000)
-    expect(await sweepStaleReservations(h.deps)).toBe(1)
-    expect(await release(h.deps, 'never')).toBe(false)
-    expect(
-      await settle(h.deps, 'slow', amounts({ requests: 1, tokens_input: 90, tokens_output: 40 })),
-    ).toBe(true)
+    await h.db.updateTable('billing_reservation').set({ owner: null, sent_at: null }).execute()
+    h.clock.advance((TTL - 1) * 1000)
+    expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 0, released: 0 })
+    h.clock.advance(2000)
+    expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 0, released: 1 })
+    expect((await counters(h, e)).tokens_input).toEqual({ used: 0, reserved: 0 })
+    // Its request did run after all: its settle records the usage in full, once.
+    const actual = amounts({ requests: 1, tokens_input: 90, tokens_output: 40 })
+    expect(await settle(h.deps, 'legacy', actual, { identity: identity() })).toBe(true)
+    expect(await settle(h.deps, 'legacy', actual, { identity: identity() })).toBe(false)
     expect(await counters(h, e)).toEqual({
       requests: { used: 1, reserved: 0 },
       tokens_input: { used: 90, reserved: 0 },
       tokens_output: { used: 40, reserved: 0 },
     })
-    expect((await usageRows('slow')).length).toBe(3)
-    // After a second TTL the swept row is forgotten.
-    h.clock.advance((TTL + 1) * 1000)
-    await reserve(h.deps, e, { requestId: 'late', amounts: amounts({ requests: 1 }) })
-    h.clock.advance(TTL * 2 * 1000 + 1000)
-    await sweepStaleReservations(h.deps)
-    await sweepStaleReservations(h.deps)
     expect(await h.db.selectFrom('billing_reservation').selectAll().execute()).toEqual([])
+  })
+
+  it('a settle after its reservation was swept as estimated records the true usage exactly once', async () => {
+    const dead = await dyingReplica()
+    try {
+      await reserve(dead.deps, e, {
+        requestId: 'slow',
+        amounts: amounts({ requests: 1, tokens_input: 100, tokens_output: 100 }),
+      })
+      h.clock.advance((DEAD_AFTER + 1) * 1000)
+      await h.liveness.tick()
+      expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 1, released: 0 })
+      // The "dead" process was only paused: its request ends and settles.
+      const actual = amounts({ requests: 1, tokens_input: 90, tokens_output: 140 })
+      expect(await settle(dead.deps, 'slow', actual, { identity: identity() })).toBe(true)
+      expect(await settle(dead.deps, 'slow', actual, { identity: identity() })).toBe(false)
+      expect(await release(dead.deps, 'slow')).toBe(false)
+      expect(await counters(h, e)).toEqual({
+        requests: { used: 1, reserved: 0 },
+        tokens_input: { used: 90, reserved: 0 },
+        tokens_output: { used: 140, reserved: 0 },
+      })
+      const rows = await usageRows('slow')
+      expect([
+        sumOf(rows, 'requests'),
+        sumOf(rows, 'tokens_input'),
+        sumOf(rows, 'tokens_output'),
+      ]).toEqual([1, 90, 140])
+    } finally {
+      await dead.close()
+    }
   })
 })

@@ -123,19 +123,23 @@ describe('client abort mid-stream', () => {
     expect(f.upstream.requests.at(-1)!.aborted).toBe(false)
   })
 
-  it('a client that leaves before the answer starts releases everything (cancel policy)', async () => {
+  it('a client that leaves before the answer starts, once the request went upstream, pays the request and its input (cancel policy)', async () => {
     f = await startProxyFixture()
-    f.upstream.once({ latencyMs: 300 })
+    f.upstream.once({ latencyMs: 1000 })
     const controller = new AbortController()
     const client = await f.client('early-abort-user', { maxRetries: 0 })
     const call = client.chat.completions
       .create(chat, { signal: controller.signal })
       .catch((e: unknown) => e)
-    await sleep(100)
+    for (let i = 0; i < 100 && f.upstream.requests.length === 0; i++) await sleep(10)
     controller.abort()
     await call
     const ledger = await f.settled('early-abort-user')
-    expect(ledger.used, JSON.stringify(ledger)).toEqual(zero)
+    expect(ledger.used, JSON.stringify(ledger)).toEqual({
+      requests: 1,
+      tokens_input: estimate,
+      tokens_output: 0,
+    })
     expect(ledger.reserved).toEqual(zero)
     expect(ledger.reservations).toBe(0)
   })
