@@ -164,6 +164,39 @@ describe(`billing integrity: disconnects (${TEST_DIALECT})`, () => {
   })
 })
 
+describe(`billing integrity: a drain is bounded in time (${TEST_DIALECT})`, () => {
+  it('a reasoning model that stays silent after the client left is billed the output reserve once the drain bound passes', async () => {
+    f = await startProxyFixture({ config: { quota: { drainTimeoutMs: 300 } } })
+    f.upstream.once({ chunks: 3, hangAfterChunks: 1 })
+    const controller = new AbortController()
+    const response = await f.fetch('silent-o1', '/v1/chat/completions', {
+      method: 'POST',
+      json: { ...chat('o1-mini', true), max_completion_tokens: 200 },
+      signal: controller.signal,
+    })
+    const reader = response.body!.getReader()
+    let text = ''
+    while (!text.includes('Hello from')) {
+      const { value } = await reader.read()
+      text += new TextDecoder().decode(value)
+    }
+    controller.abort()
+    const ledger = await billed('silent-o1')
+    expect(ledger.used.requests, JSON.stringify(ledger)).toBe(1)
+    expect(ledger.used.tokens_input, JSON.stringify(ledger)).toBeGreaterThanOrEqual(
+      UPSTREAM_PROMPT_TOKENS,
+    )
+    expect(ledger.used.tokens_output, JSON.stringify(ledger)).toBe(200)
+    expect(
+      ledger.usage.filter((row) => row.metric !== 'requests').every((r) => r.estimated === 1),
+    ).toBe(true)
+    expect(ledger.reserved).toEqual(zero)
+    const sent = f.upstream.requests[0]!
+    for (let i = 0; i < 100 && !sent.aborted; i++) await sleep(20)
+    expect(sent.aborted, 'the upstream call was cut at the bound').toBe(true)
+  })
+})
+
 describe(`billing integrity: live reservations never expire (${TEST_DIALECT})`, () => {
   const TTL = 2
 
