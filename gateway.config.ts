@@ -11,13 +11,19 @@ export default defineConfig({
     { name: 'default', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'UPSTREAM_API_KEY' },
   ],
 
-  // A model some feature's patterns match needs one of those features in the user's plan;
-  // a model no pattern matches is open to every plan.
+  // A plan may use exactly the models its features' patterns match (case-insensitive, `*` any
+  // run of characters); any other model is 403 model_not_allowed. docs/access.md has the rules.
   features: {
     gpt35_access: ['gpt-3.5-*'],
     gpt4_access: ['gpt-4*', 'o1*', 'o3*', 'o4*'],
     claude_access: ['claude-*'],
+    // The README's first call uses gpt-4o-mini on the free plan: the model and its dated
+    // snapshots, not the -search / -tts / -realtime variants priced apart.
+    gpt4o_mini_access: ['gpt-4o-mini', 'gpt-4o-mini-20*'],
+    embeddings_access: ['text-embedding-*'],
   },
+  // Patterns every plan may use whatever its features, e.g. ['llama-3*']; none here.
+  openModels: [],
 
   // Upserted at every start (and by `npm run gateway -- plans sync`): the seed's two plans.
   plans: [
@@ -31,7 +37,7 @@ export default defineConfig({
       currency: 'RUB',
       interval: 'month',
       quotas: { tokens_input: 100_000, tokens_output: 50_000, requests: 1_000 },
-      features: ['gpt35_access'],
+      features: ['gpt35_access', 'gpt4o_mini_access', 'embeddings_access'],
       is_active: true,
       display_order: 0,
     },
@@ -45,7 +51,7 @@ export default defineConfig({
       currency: 'RUB',
       interval: 'month',
       quotas: { tokens_input: 1_000_000, tokens_output: 500_000, requests: 10_000 },
-      features: ['gpt4_access', 'claude_access'],
+      features: ['gpt4_access', 'claude_access', 'embeddings_access'],
       is_active: true,
       display_order: 1,
     },

@@ -6,6 +6,29 @@ import { z } from 'zod'
  * environment only (see Secrets in load.ts), and a file that tries to carry
  * one fails validation as an unknown key.
  */
+/**
+ * Headers an operator may set or let through to an upstream: a token name, and never one that
+ * carries credentials, cookies, the client's address or what undici computes (docs/access.md).
+ */
+const RESERVED_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'forwarded',
+  'x-real-ip',
+])
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]+$/, 'a header name (letters, digits, -)')
+  .transform((name) => name.toLowerCase())
+  .refine((name) => !RESERVED_HEADERS.has(name) && !name.startsWith('x-forwarded-'), {
+    message: 'a header the gateway never forwards',
+  })
+
 const upstreamSchema = z.strictObject({
   name: z.string().min(1),
   /** OpenAI-compatible base URL ending in /v1. */
@@ -24,6 +47,13 @@ const upstreamSchema = z.strictObject({
    * answer, so this bounds concurrent streams per upstream; past it, requests queue here.
    */
   connections: z.number().int().positive().default(1024),
+  /** Headers sent on every request to this upstream (e.g. the operator's OpenAI-Organization). */
+  headers: z.record(headerName, z.string().regex(/^[^\r\n\0]*$/, "no line breaks")).default({}),
+  /**
+   * Client request headers passed on to this upstream (e.g. ['openai-beta']); none by default,
+   * since OpenAI-Organization / OpenAI-Project choose what the operator's key bills.
+   */
+  forwardClientHeaders: z.array(headerName).default([]),
 })
 
 const metricQuotas = z
@@ -80,6 +110,8 @@ export const configSchema = z.strictObject({
   upstreams: z.array(upstreamSchema).default([]),
   /** Plan feature -> model name patterns it grants (API.md, "Plan features grant models"). */
   features: z.record(z.string(), z.array(z.string().min(1))).default({}),
+  /** Model name patterns every plan may use whatever its features (docs/access.md); none by default. */
+  openModels: z.array(z.string().min(1)).default([]),
   plans: z.array(seedPlanSchema).default([]),
   billing: z
     .strictObject({

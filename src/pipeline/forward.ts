@@ -8,8 +8,8 @@ import type { Upstream } from './upstreams.ts'
 export type UpstreamResponse = Dispatcher.ResponseData
 
 /**
- * Sends the request upstream through the upstream's undici Pool: the client's
- * headers minus its credentials and hop-by-hop ones, the upstream's key, the
+ * Sends the request upstream through the upstream's undici Pool: the headers
+ * headers.ts allows (never the client's credentials), the upstream's key, the
  * query string as received. `signal` is the client's (cancel policy): a
  * client that goes away aborts the upstream call too.
  */
@@ -25,7 +25,7 @@ export function forward(
   return upstream.pool.request({
     method: body ? 'POST' : 'GET',
     path: upstream.basePath + path + (query === -1 ? '' : url.slice(query)),
-    headers: upstreamRequestHeaders(c.req.raw.headers, upstream.authorization),
+    headers: upstreamRequestHeaders(c.req.raw.headers, upstream.headers),
     body,
     signal,
   })

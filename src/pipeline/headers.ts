@@ -1,86 +1,79 @@
 import type { IncomingHttpHeaders } from 'node:http'
 
-/** RFC 9110 7.6.1 hop-by-hop headers: they describe one connection and never cross a proxy. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-])
+/**
+ * Headers cross the proxy by allow-list, both ways (docs/access.md). A deny-list
+ * lets through whatever the next SDK or reverse proxy invents: OpenAI-Organization
+ * and OpenAI-Project pick the account the operator's key bills, Forwarded and
+ * X-Forwarded-* leak the client's address, and the upstream's x-ratelimit-* show
+ * the operator's account limits to every user.
+ */
+
+/** What any upstream needs from the client to read the body and answer in kind. */
+const TO_UPSTREAM = ['content-type', 'accept'] as const
 
 /**
- * Never sent upstream: the client's credentials (whatever header carries them),
- * its cookies, what undici computes itself, and accept-encoding, because the
- * gateway must read usage out of the answer (it asks for identity instead).
+ * What the client may see of the upstream's answer: how to read the body, when
+ * to retry (an upstream 429 passes through), and OpenAI's two diagnostic headers
+ * that say nothing about the account. The upstream's x-request-id is renamed
+ * x-upstream-request-id; the gateway sets its own x-request-id and x-quota-*.
  */
-const NOT_UPSTREAM = new Set([
-  'authorization',
-  'api-key',
-  'x-api-key',
-  'cookie',
-  'host',
-  'content-length',
-  'accept-encoding',
-  'expect',
-  'x-chat-id',
-  'x-request-id',
-  'x-forwarded-for',
-  'x-real-ip',
-])
+const TO_CLIENT = [
+  'content-type',
+  'content-encoding',
+  'cache-control',
+  'retry-after',
+  'retry-after-ms',
+  'x-should-retry',
+  'openai-processing-ms',
+  'openai-version',
+] as const
+
+/** Per upstream, from config: what it always gets and which client headers it may get. */
+export interface UpstreamHeaderPolicy {
+  /** `Bearer <key>`; never logged. */
+  authorization: string | undefined
+  /** upstreams[].headers, names lower-cased. */
+  fixed: Readonly<Record<string, string>>
+  /** upstreams[].forwardClientHeaders, lower-cased. */
+  fromClient: readonly string[]
+}
 
 /**
- * Never sent to the client: what would reveal the operator's upstream account
- * (organization, project, cookies) and headers the gateway sets itself.
+ * The headers sent upstream: content-type and accept from the client, the client
+ * headers the operator allowed for this upstream, the upstream's configured
+ * headers, its key, and accept-encoding identity (the gateway reads usage out
+ * of the answer, so it must not be compressed).
  */
-const NOT_DOWNSTREAM = new Set([
-  'set-cookie',
-  'openai-organization',
-  'openai-project',
-  'content-length',
-  'x-request-id',
-  'date',
-  'server',
-])
-
-/** The headers sent upstream: the client's, filtered, plus the upstream's own key. */
 export function upstreamRequestHeaders(
   incoming: Headers,
-  authorization: string | undefined,
+  policy: UpstreamHeaderPolicy,
 ): Record<string, string> {
   const out: Record<string, string> = {}
-  const named = connectionTokens(incoming.get('connection'))
-  incoming.forEach((value, name) => {
-    if (HOP_BY_HOP.has(name) || NOT_UPSTREAM.has(name) || named?.has(name)) return
-    out[name] = value
-  })
+  for (const name of TO_UPSTREAM) copy(incoming, name, out)
+  if (policy.fromClient.length > 0) {
+    // RFC 9110 7.6.1: a header the client's Connection names is hop-by-hop, never forwarded.
+    const hop = (incoming.get('connection') ?? '').toLowerCase().split(',').map((t) => t.trim())
+    for (const name of policy.fromClient) if (!hop.includes(name)) copy(incoming, name, out)
+  }
+  Object.assign(out, policy.fixed)
   out['accept-encoding'] = 'identity'
-  if (authorization) out.authorization = authorization
+  if (policy.authorization) out.authorization = policy.authorization
   return out
+}
+
+function copy(incoming: Headers, name: string, out: Record<string, string>) {
+  const value = incoming.get(name)
+  if (value !== null) out[name] = value
 }
 
 /** The upstream answer's headers as the client gets them; the upstream's request id is kept apart. */
 export function clientResponseHeaders(upstream: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {}
-  const connection = upstream.connection
-  const named = connectionTokens(typeof connection === 'string' ? connection : undefined)
-  for (const name in upstream) {
+  for (const name of TO_CLIENT) {
     const value = upstream[name]
-    if (value === undefined || HOP_BY_HOP.has(name) || NOT_DOWNSTREAM.has(name) || named?.has(name))
-      continue
-    out[name] = Array.isArray(value) ? value.join(', ') : value
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value
   }
   const upstreamId = upstream['x-request-id']
   if (typeof upstreamId === 'string') out['x-upstream-request-id'] = upstreamId
   return out
-}
-
-/** Headers a `Connection: a, b` header names are hop-by-hop too. */
-function connectionTokens(value: string | null | undefined): Set<string> | null {
-  if (!value) return null
-  return new Set(value.split(',').map((token) => token.trim().toLowerCase()))
 }

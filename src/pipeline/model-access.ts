@@ -1,25 +1,41 @@
 /**
- * Plan features grant models (API.md): config `features` maps a feature to
- * model name patterns (`*` matches any run of characters). A model that some
- * feature's patterns match needs one of those features in the plan; a model
- * no pattern matches is open to every plan.
+ * Model access is granted, never assumed (docs/access.md). Config `features`
+ * maps a feature to model name patterns (`*` matches any run of characters);
+ * a plan may use a model when one of its features has a matching pattern, or
+ * when config `openModels` (patterns open to every plan) matches it. Anything
+ * else is refused, including names nobody thought of: a model the operator
+ * never mapped must not reach the upstream on the operator's key.
  *
  * Matching ignores case: an upstream that accepts "GPT-4o" must not let the
  * spelling slip past a gate written as "gpt-4*".
  */
+export interface ModelGrants {
+  features: Readonly<Record<string, readonly string[]>>
+  openModels: readonly string[]
+}
+
 export function isModelAllowed(
-  features: Readonly<Record<string, readonly string[]>>,
+  grants: ModelGrants,
   planFeatures: readonly string[],
   model: string,
 ): boolean {
-  let gated = false
-  for (const feature in features) {
-    if (!matchesAny(features[feature]!, model)) continue
-    if (planFeatures.includes(feature)) return true
-    gated = true
+  if (grants.openModels.length > 0 && matchesAny(grants.openModels, model)) return true
+  for (const feature of planFeatures) {
+    const patterns = grants.features[feature]
+    if (patterns && matchesAny(patterns, model)) return true
   }
-  return !gated
+  return false
 }
+
+/**
+ * The names the gateway lets through: ASCII letters, digits and `. _ - : / @`,
+ * starting with a letter or digit. That covers OpenAI's names (`gpt-4o-2024-08-06`,
+ * `ft:gpt-4o-mini:org::id`), provider-prefixed ones (`openai/gpt-4o`,
+ * `meta-llama/Llama-3.1-8B`) and Vertex-style `claude-3@20240229`, and leaves out
+ * whitespace, control characters and non-ASCII look-alikes ("gрt-4o" with a
+ * Cyrillic р), which an upstream may trim or fold into a name the gate never saw.
+ */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}$/
 
 export function matchesAny(patterns: readonly string[], name: string): boolean {
   const lower = name.toLowerCase()

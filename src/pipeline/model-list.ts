@@ -43,7 +43,7 @@ export async function listAllowedModels(c: Context<AppEnv>): Promise<ModelEntry[
     for (const model of list.value.data) {
       if (typeof model?.id !== 'string') continue
       if (deps.upstreams.forModel(model.id) !== list.value.upstream) continue
-      if (!isModelAllowed(deps.config.features, entitlement.plan.features, model.id)) continue
+      if (!isModelAllowed(deps.config, entitlement.plan.features, model.id)) continue
       models.push(model)
     }
   }

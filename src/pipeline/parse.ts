@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import { GatewayError, validationError } from '../http/errors.ts'
+import { findDuplicateKey } from './duplicate-keys.ts'
+import { MODEL_NAME } from './model-access.ts'
 
 /**
  * Only what the gateway needs is checked; every other field (known to OpenAI
@@ -9,7 +11,10 @@ import { GatewayError, validationError } from '../http/errors.ts'
 const tokenCount = z.number().int().nonnegative().nullish()
 
 const proxyBody = z.looseObject({
-  model: z.string().min(1).max(256),
+  // Checked as sent and forwarded as sent (model-access.ts says which names pass).
+  model: z
+    .string()
+    .regex(MODEL_NAME, 'a model name: ASCII letters, digits and . _ - : / @, no spaces, at most 256'),
   // These size the output reservation: a negative or absurd value must not reach the estimate.
   max_tokens: tokenCount,
   max_completion_tokens: tokenCount,
@@ -30,13 +35,21 @@ export interface ParsedRequest {
 
 export function parseProxyBody(raw: Buffer): ParsedRequest {
   let value: unknown
+  const text = raw.toString('utf8')
   try {
-    value = JSON.parse(raw.toString('utf8'))
+    value = JSON.parse(text)
   } catch (error) {
     throw new GatewayError('invalid_json', `Malformed JSON body: ${(error as Error).message}`)
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new GatewayError('invalid_request', 'The request body must be a JSON object')
+  }
+  const duplicate = findDuplicateKey(text, value)
+  if (duplicate !== null) {
+    const key = duplicate.slice(0, 64)
+    throw new GatewayError('invalid_request', `The key "${key}" appears twice in one object`, {
+      param: key,
+    })
   }
   const result = proxyBody.safeParse(value)
   if (!result.success) throw validationError(result.error)

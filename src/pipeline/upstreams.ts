@@ -1,6 +1,7 @@
 import { Pool } from 'undici'
 import type { Secrets } from '../config/load.ts'
 import type { Config, UpstreamConfig } from '../config/schema.ts'
+import type { UpstreamHeaderPolicy } from './headers.ts'
 import { matchesAny } from './model-access.ts'
 
 /** One configured OpenAI-compatible upstream and the connection pool that reaches it. */
@@ -11,6 +12,8 @@ export interface Upstream {
   basePath: string
   /** `Bearer <key>`, built once; undefined when the upstream needs no key. Never logged. */
   authorization: string | undefined
+  /** What this upstream is sent besides the body (headers.ts): its key, fixed headers, allowed client ones. */
+  headers: UpstreamHeaderPolicy
   config: UpstreamConfig
 }
 
@@ -33,6 +36,7 @@ export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secr
   const list: Upstream[] = config.upstreams.map((upstream) => {
     const url = new URL(upstream.baseUrl)
     const key = secrets.upstreamApiKeys[upstream.name]
+    const authorization = key ? `Bearer ${key}` : undefined
     return {
       name: upstream.name,
       pool: new Pool(url.origin, {
@@ -42,7 +46,12 @@ export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secr
         bodyTimeout: upstream.bodyTimeoutMs,
       }),
       basePath: url.pathname.replace(/\/+$/, ''),
-      authorization: key ? `Bearer ${key}` : undefined,
+      authorization,
+      headers: {
+        authorization,
+        fixed: upstream.headers,
+        fromClient: upstream.forwardClientHeaders,
+      },
       config: upstream,
     }
   })

@@ -56,7 +56,7 @@ export async function startProxyFixture(
     name: 'Test',
     price: 0,
     quotas: { requests: 1000, tokens_input: 1_000_000, tokens_output: 1_000_000 },
-    features: ['gpt4_access', 'gpt35_access'],
+    features: ['gpt4_access', 'gpt35_access', 'embeddings_access'],
     ...options.plan,
   }
   const h = await createHarness({

@@ -162,7 +162,7 @@ describe('plans and models', () => {
     expect((await f.ledger('planless-user')).reservations).toBe(0)
   })
 
-  it('403 model_not_allowed for a model outside the plan, before anything is reserved; unmatched models are open', async () => {
+  it('403 model_not_allowed for a model outside the plan, before anything is reserved; unmatched models too', async () => {
     f = await startProxyFixture({ plan: { features: ['gpt35_access'] } })
     const client = await f.client('gated-user', { maxRetries: 0 })
     const error = await client.chat.completions
@@ -183,12 +183,14 @@ describe('plans and models', () => {
       messages: [{ role: 'user', content: 'hi' }],
     })
     expect(allowed.choices.length).toBe(1)
-    const open = await client.chat.completions.create({
-      model: 'llama-3',
-      messages: [{ role: 'user', content: 'hi' }],
-    })
-    expect(open.choices.length).toBe(1)
+    // No feature maps llama-3: granted to no plan, not open to all.
+    const unmapped = await client.chat.completions
+      .create({ model: 'llama-3', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e)
+    expect(unmapped, String(unmapped)).toBeInstanceOf(OpenAI.PermissionDeniedError)
+    expect(f.upstream.requests.length).toBe(1)
     ledger = await f.ledger('gated-user')
-    expect(ledger.used.requests).toBe(2)
+    expect(ledger.used.requests).toBe(1)
+    expect(ledger.reserved).toEqual(nothingReserved)
   })
 })

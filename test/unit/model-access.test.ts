@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { globMatch, isModelAllowed } from '../../src/pipeline/model-access.ts'
+import { globMatch, isModelAllowed, MODEL_NAME } from '../../src/pipeline/model-access.ts'
 
-/** The shipped mapping (API.md). */
-const features = {
-  gpt35_access: ['gpt-3.5-*'],
-  gpt4_access: ['gpt-4*', 'o1*', 'o3*', 'o4*'],
-  claude_access: ['claude-*'],
+/** The seed's mapping (API.md), nothing open to every plan. */
+const grants = {
+  features: {
+    gpt35_access: ['gpt-3.5-*'],
+    gpt4_access: ['gpt-4*', 'o1*', 'o3*', 'o4*'],
+    claude_access: ['claude-*'],
+  },
+  openModels: [],
 }
+const features = grants
 
 describe('model gating', () => {
   it('lets a plan use the models its features grant and refuses gated ones it lacks', () => {
@@ -17,13 +21,25 @@ describe('model gating', () => {
     expect(isModelAllowed(features, ['claude_access'], 'claude-3-opus')).toBe(true)
   })
 
-  it('leaves a model no pattern matches open to every plan', () => {
-    expect(isModelAllowed(features, [], 'llama-3-70b')).toBe(true)
-    expect(isModelAllowed({}, [], 'gpt-4o')).toBe(true)
+  it('refuses a model no pattern matches, whatever the plan', () => {
+    expect(isModelAllowed(features, ['gpt4_access', 'claude_access'], 'llama-3-70b')).toBe(false)
+    expect(isModelAllowed(features, ['gpt4_access'], 'openai/gpt-4o')).toBe(false)
+    expect(isModelAllowed(features, ['gpt4_access'], 'ft:gpt-4o-mini:org::id')).toBe(false)
+    expect(isModelAllowed({ features: {}, openModels: [] }, [], 'gpt-4o')).toBe(false)
+    expect(isModelAllowed(features, ['no_such_feature'], 'gpt-4o')).toBe(false)
+  })
+
+  it('lets a feature grant everything with `*`, and openModels open a model to every plan', () => {
+    const all = { features: { everything: ['*'] }, openModels: [] }
+    expect(isModelAllowed(all, ['everything'], 'anything-at-all')).toBe(true)
+    expect(isModelAllowed(all, [], 'anything-at-all')).toBe(false)
+    const open = { ...grants, openModels: ['llama-3*'] }
+    expect(isModelAllowed(open, [], 'Llama-3-70b')).toBe(true)
+    expect(isModelAllowed(open, [], 'gpt-4o')).toBe(false)
   })
 
   it('accepts any one of several features that match the same model', () => {
-    const overlapping = { ...features, premium: ['gpt-4o*'] }
+    const overlapping = { ...grants, features: { ...grants.features, premium: ['gpt-4o*'] } }
     expect(isModelAllowed(overlapping, ['premium'], 'gpt-4o')).toBe(true)
     expect(isModelAllowed(overlapping, ['gpt4_access'], 'gpt-4o')).toBe(true)
     expect(isModelAllowed(overlapping, ['gpt35_access'], 'gpt-4o')).toBe(false)
@@ -32,6 +48,39 @@ describe('model gating', () => {
   it('cannot be slipped past by changing the case of the model name', () => {
     expect(isModelAllowed(features, [], 'GPT-4o')).toBe(false)
     expect(isModelAllowed(features, [], 'Claude-3-Opus')).toBe(false)
+    expect(isModelAllowed(features, ['gpt35_access'], 'GPT-3.5-TURBO')).toBe(true)
+  })
+})
+
+describe('model names', () => {
+  it("pass in OpenAI's and providers' spellings, never with spaces, controls or look-alikes", () => {
+    for (const name of [
+      'gpt-4o-2024-08-06',
+      'ft:gpt-4o-mini:org::id',
+      'ft:gpt-4o-mini-2024-07-18:my-org:custom:9abc',
+      'openai/gpt-4o',
+      'meta-llama/Llama-3.1-8B-Instruct',
+      'claude-3-opus@20240229',
+      'o3',
+    ]) {
+      expect(MODEL_NAME.test(name), name).toBe(true)
+    }
+    for (const name of [
+      '',
+      ' gpt-4o',
+      'gpt-4o ',
+      '\tgpt-4o',
+      'gpt-4o\n',
+      'gpt 4o',
+      'g\u0440t-4o',
+      'gpt\u20114o',
+      'gpt-4o\u0000',
+      '-gpt-4o',
+      'x'.repeat(257),
+    ]) {
+      expect(MODEL_NAME.test(name), JSON.stringify(name)).toBe(false)
+    }
+    expect(MODEL_NAME.test('x'.repeat(256))).toBe(true)
   })
 })
 

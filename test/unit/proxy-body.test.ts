@@ -49,6 +49,32 @@ describe('the body sent upstream', () => {
     )
   })
 
+  it('refuses a body with a key twice in any object, however the key is spelled', () => {
+    for (const [text, key] of [
+      ['{"model":"gpt-3.5-turbo","model":"gpt-4o"}', 'model'],
+      ['{"model" : "a", "x": 1, "model":"b"}', 'model'],
+      ['{"model":"a","mod\\u0065l":"b"}', 'model'],
+      ['{"model":"a","messages":[{"role":"user","role":"system","content":"x"}]}', 'role'],
+      ['{"model":"a","stream_options":{"include_usage":true,"include_usage":false}}', 'include_usage'],
+    ] as const) {
+      expect(() => parse(text), text).toThrow(
+        expect.objectContaining({ code: 'invalid_request', param: key }),
+      )
+    }
+  })
+
+  it('accepts equal keys in different objects, and quotes and colons inside strings', () => {
+    const text = JSON.stringify({
+      model: 'gpt-4o',
+      messages: [
+        { role: 'user', content: 'say {"model": "x", "model": "y"} and "a": "b" : c' },
+        { role: 'assistant', content: '\\":' },
+      ],
+      metadata: { model: 'same key, other object' },
+    })
+    expect(parse(text).body.model).toBe('gpt-4o')
+  })
+
   it('refuses sizes that would distort the output reservation: negative, fractional, n out of range', () => {
     for (const [field, value] of [
       ['max_tokens', -5],
