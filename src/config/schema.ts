@@ -48,7 +48,7 @@ const upstreamSchema = z.strictObject({
    */
   connections: z.number().int().positive().default(1024),
   /** Headers sent on every request to this upstream (e.g. the operator's OpenAI-Organization). */
-  headers: z.record(headerName, z.string().regex(/^[^\r\n\0]*$/, "no line breaks")).default({}),
+  headers: z.record(headerName, z.string().regex(/^[^\r\n\0]*$/, 'no line breaks')).default({}),
   /**
    * Client request headers passed on to this upstream (e.g. ['openai-beta']); none by default,
    * since OpenAI-Organization / OpenAI-Project choose what the operator's key bills.

@@ -52,7 +52,10 @@ export function upstreamRequestHeaders(
   for (const name of TO_UPSTREAM) copy(incoming, name, out)
   if (policy.fromClient.length > 0) {
     // RFC 9110 7.6.1: a header the client's Connection names is hop-by-hop, never forwarded.
-    const hop = (incoming.get('connection') ?? '').toLowerCase().split(',').map((t) => t.trim())
+    const hop = (incoming.get('connection') ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((t) => t.trim())
     for (const name of policy.fromClient) if (!hop.includes(name)) copy(incoming, name, out)
   }
   Object.assign(out, policy.fixed)

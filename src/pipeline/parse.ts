@@ -14,7 +14,10 @@ const proxyBody = z.looseObject({
   // Checked as sent and forwarded as sent (model-access.ts says which names pass).
   model: z
     .string()
-    .regex(MODEL_NAME, 'a model name: ASCII letters, digits and . _ - : / @, no spaces, at most 256'),
+    .regex(
+      MODEL_NAME,
+      'a model name: ASCII letters, digits and . _ - : / @, no spaces, at most 256',
+    ),
   // These size the output reservation: a negative or absurd value must not reach the estimate.
   max_tokens: tokenCount,
   max_completion_tokens: tokenCount,

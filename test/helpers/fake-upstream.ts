@@ -43,6 +43,8 @@ export interface Behavior {
   usage?: { input: number; output: number }
   /** Send this object verbatim as `usage` (for malformed or absurd usage). */
   rawUsage?: unknown
+  /** Extra answer headers (e.g. the account headers OpenAI sends: x-ratelimit-*, set-cookie). */
+  headers?: Record<string, string>
 }
 
 export interface RecordedRequest {
@@ -103,6 +105,7 @@ export async function startFakeUpstream(options: { models?: string[] } = {}) {
     const headers = {
       'x-request-id': `upstream-${requests.length}`,
       'openai-organization': 'org-secret',
+      ...behavior.headers,
     }
     if (behavior.status && behavior.status >= 400) {
       const error = behavior.errorBody ?? {

@@ -55,7 +55,10 @@ describe('the body sent upstream', () => {
       ['{"model" : "a", "x": 1, "model":"b"}', 'model'],
       ['{"model":"a","mod\\u0065l":"b"}', 'model'],
       ['{"model":"a","messages":[{"role":"user","role":"system","content":"x"}]}', 'role'],
-      ['{"model":"a","stream_options":{"include_usage":true,"include_usage":false}}', 'include_usage'],
+      [
+        '{"model":"a","stream_options":{"include_usage":true,"include_usage":false}}',
+        'include_usage',
+      ],
     ] as const) {
       expect(() => parse(text), text).toThrow(
         expect.objectContaining({ code: 'invalid_request', param: key }),
