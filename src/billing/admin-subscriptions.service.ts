@@ -12,8 +12,9 @@ const MAX_ATTEMPTS = 8
 
 /**
  * An admin gives `userId` the plan for `periods` periods from now: the live
- * subscription (if any) ends as canceled and the new one starts with a fresh
- * period and quota. Inactive plans may be granted (special offers).
+ * subscription (if any) ends as canceled and a paid plan starts with a fresh
+ * period and quota; the default plan comes back with the user's usage
+ * (grantPlan). Inactive plans may be granted (special offers).
  */
 export async function grantSubscription(
   deps: Deps,

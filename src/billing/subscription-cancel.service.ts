@@ -15,7 +15,8 @@ const MAX_ATTEMPTS = 8
 
 /**
  * POST /subscription/cancel. `immediate`: the subscription ends now (canceled)
- * and the user is back on the default plan with a fresh period. Otherwise it
+ * and the user is back on the default plan, their own earlier one with its
+ * usage when they had it (startDefaultSubscription). Otherwise it
  * stays active with its quota until its paid time ends, renews no more, and
  * then ends as canceled (rollover.ts). The default plan itself cannot be
  * canceled: it is what a user without a subscription is on. Answers the

@@ -44,15 +44,33 @@ export async function replaceLiveSubscription(
   return row
 }
 
-/** An admin gives a user `plan` for `periods` periods from now (the default plan: unpaid, open-ended). */
+/**
+ * An admin gives a user `plan` for `periods` periods from now. The default plan
+ * is unpaid and open-ended, and is the user's own (startDefaultSubscription):
+ * granting it to a user already on it changes nothing, otherwise their earlier
+ * default subscription comes back with its usage.
+ */
 export async function grantPlan(
   ctx: SubscriptionContext,
   trx: Trx,
   { userId, plan, periods, now }: { userId: string; plan: Plan; periods: number; now: number },
 ): Promise<SubscriptionRow> {
-  const isDefault = plan.id === ctx.config.billing.defaultPlanId
-  const row = newSubscriptionRow(ctx, userId, plan, now, isDefault ? null : periods)
-  return replaceLiveSubscription(trx, userId, row, 'canceled', now)
+  if (plan.id !== ctx.config.billing.defaultPlanId) {
+    const row = newSubscriptionRow(ctx, userId, plan, now, periods)
+    return replaceLiveSubscription(trx, userId, row, 'canceled', now)
+  }
+  const live = await findLiveSubscription(trx, userId)
+  if (live?.plan_id === plan.id) return live
+  if (live && !(await updateSubscriptionIf(trx, live, { status: 'canceled', updated_at: now }))) {
+    throw new SubscriptionConflict()
+  }
+  // An inactive default plan may still be granted (it is then no one's fallback).
+  if ((await startDefaultSubscription(ctx, trx, userId, now)) === 'no_default_plan') {
+    await insertLiveSubscription(trx, newSubscriptionRow(ctx, userId, plan, now, null))
+  }
+  const started = await findLiveSubscription(trx, userId)
+  if (!started) throw new SubscriptionConflict()
+  return started
 }
 
 /**
@@ -91,7 +109,7 @@ export async function applyPaidPeriod(
   return replaceLiveSubscription(trx, userId, row, 'canceled', now)
 }
 
-/** Ends the live subscription now and puts the user back on the default plan. */
+/** Ends the live subscription now and puts the user back on the default plan (their own, see above). */
 export async function endNowToDefault(
   ctx: SubscriptionContext,
   trx: Trx,

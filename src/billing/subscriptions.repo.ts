@@ -36,6 +36,61 @@ export async function insertLiveSubscription(db: Db, row: SubscriptionRow): Prom
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0
 }
 
+/** The user's most recent subscription to `planId`, whatever its status (index on user_id, created_at). */
+export async function findLatestSubscriptionToPlan(db: Db, userId: string, planId: string) {
+  return db
+    .selectFrom('billing_subscription')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('plan_id', '=', planId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+}
+
+/**
+ * Makes an ended subscription live again, only if it is unchanged since the
+ * caller read it and the user has no live one (the partial unique index would
+ * refuse a second). Returns whether this call did it. Outside a transaction, a
+ * live row committed between the check and the write (PostgreSQL) counts as
+ * "someone else won" too; inside one, the error stays the caller's to handle.
+ */
+export async function reviveSubscriptionIf(
+  db: Db,
+  expected: Pick<SubscriptionRow, 'id' | 'version' | 'user_id'>,
+  changes: Partial<Omit<SubscriptionRow, 'id' | 'user_id' | 'created_at' | 'version'>>,
+): Promise<boolean> {
+  try {
+    const result = await db
+      .updateTable('billing_subscription')
+      .set({ ...changes, status: 'active', version: expected.version + 1 })
+      .where('id', '=', expected.id)
+      .where('version', '=', expected.version)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('billing_subscription as live')
+              .select('live.id')
+              .where('live.user_id', '=', expected.user_id)
+              .where('live.status', 'in', LIVE),
+          ),
+        ),
+      )
+      .executeTakeFirst()
+    return result.numUpdatedRows > 0n
+  } catch (error) {
+    if (!db.isTransaction && isUniqueViolation(error)) return false
+    throw error
+  }
+}
+
+/** PostgreSQL 23505 or SQLite's UNIQUE constraint failure. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE'
+}
+
 /**
  * Updates a subscription only if nobody changed it since the caller read it
  * (same version): the optimistic guard that makes rollover, cancel and payment

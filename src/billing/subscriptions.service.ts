@@ -10,8 +10,10 @@ import { type Plan, planFromRow } from './plan.ts'
 import { findPlan } from './plans.repo.ts'
 import { decideRollover } from './rollover.ts'
 import {
+  findLatestSubscriptionToPlan,
   findLiveSubscription,
   insertLiveSubscription,
+  reviveSubscriptionIf,
   updateSubscriptionIf,
 } from './subscriptions.repo.ts'
 
@@ -91,7 +93,14 @@ export async function ensureLiveSubscription(
   throw new Error(`subscription of ${userId} kept changing under us`)
 }
 
-/** Puts the user on the default plan from `now` (a no-op if another writer gave them a subscription). */
+/**
+ * Puts the user on the default plan (a no-op if another writer gave them a
+ * subscription). Usage belongs to the user, not to the row: a user who had the
+ * default plan before gets that same subscription back, with its period anchor,
+ * so within one of its periods they find the counters they left (a paid plan
+ * bought, canceled, refunded or expired in between changes nothing). Only a
+ * user who never had it starts a new one, anchored at `now`.
+ */
 export async function startDefaultSubscription(
   ctx: SubscriptionContext,
   db: Db,
@@ -101,6 +110,21 @@ export async function startDefaultSubscription(
   const planRow = await findPlan(db, ctx.config.billing.defaultPlanId)
   if (!planRow?.is_active) return 'no_default_plan'
   const plan = planFromRow(planRow)
+  const before = await findLatestSubscriptionToPlan(db, userId, plan.id)
+  if (before) {
+    const period = periodContaining(before.period_anchor, plan.interval, now)
+    const revived = await reviveSubscriptionIf(db, before, {
+      current_period_start: period.start,
+      current_period_end: period.end,
+      paid_until: null,
+      cancel_at_period_end: 0,
+      auto_renew: 0,
+      payment_method_id: null,
+      grace_until: null,
+      updated_at: now,
+    })
+    return revived ? 'started' : 'exists'
+  }
   const inserted = await insertLiveSubscription(
     db,
     newSubscriptionRow(ctx, userId, plan, now, null),
