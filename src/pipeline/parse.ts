@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { z } from 'zod'
 import { GatewayError, validationError } from '../http/errors.ts'
 import { findDuplicateKey } from './duplicate-keys.ts'
@@ -37,8 +38,14 @@ export interface ParsedRequest {
 }
 
 export function parseProxyBody(raw: Buffer): ParsedRequest {
-  let value: unknown
   const text = raw.toString('utf8')
+  // Decoding turns bad bytes into U+FFFD, but the upstream gets the raw bytes and may read them
+  // otherwise: a body that is not UTF-8 (as JSON must be, RFC 8259) is refused whole. Only a text
+  // holding U+FFFD can come from bad bytes; an ASCII body answers that in under 1 us per 20 KB.
+  if (text.includes('\uFFFD') && !isUtf8(raw)) {
+    throw new GatewayError('invalid_json', 'The request body is not valid UTF-8')
+  }
+  let value: unknown
   try {
     value = JSON.parse(text)
   } catch (error) {

@@ -83,7 +83,7 @@ describe(`model gating on the shipped free plan (${TEST_DIALECT})`, () => {
     await expectNothingHappened('spaced')
   })
 
-  it('a body with the model key twice is 400, in either order', async () => {
+  it('a body with the model key twice is 400, in either order, and so is one that is not UTF-8', async () => {
     const messages = '"messages":[{"role":"user","content":"hi"}]'
     for (const body of [
       `{"model":"gpt-3.5-turbo","model":"gpt-4o",${messages}}`,
@@ -98,6 +98,21 @@ describe(`model gating on the shipped free plan (${TEST_DIALECT})`, () => {
         param: 'model',
       })
     }
+    // Bytes that are not UTF-8: an overlong `"` (0xC0 0xA2) decodes to U+FFFD here, but a lax
+    // upstream decoder could read a second "model" key out of them.
+    const smuggled = Buffer.concat([
+      Buffer.from('{"model":"gpt-3.5-turbo","x":"'),
+      Buffer.from([0xc0, 0xa2, 0x2c, 0xc0, 0xa2]),
+      Buffer.from('model'),
+      Buffer.from([0xc0, 0xa2, 0x3a, 0xc0, 0xa2]),
+      Buffer.from('gpt-4o"}'),
+    ])
+    const bytes = await f.fetch('twice', '/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: smuggled,
+    })
+    expect(bytes.status, await bytes.text()).toBe(400)
     await expectNothingHappened('twice')
   })
 

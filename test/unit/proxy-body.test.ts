@@ -66,6 +66,20 @@ describe('the body sent upstream', () => {
     }
   })
 
+  it('refuses a body that is not UTF-8: the upstream gets the bytes, not what the gateway decoded', () => {
+    const overlongQuote = Buffer.concat([
+      Buffer.from('{"model":"gpt-3.5-turbo","x":"'),
+      Buffer.from([0xc0, 0xa2]),
+      Buffer.from('"}'),
+    ])
+    expect(() => parseProxyBody(overlongQuote)).toThrow(
+      expect.objectContaining({ code: 'invalid_json' }),
+    )
+    expect(parse('{"model":"gpt-4o","messages":[{"content":"привет 👋"}]}').body.model).toBe(
+      'gpt-4o',
+    )
+  })
+
   it('accepts equal keys in different objects, and quotes and colons inside strings', () => {
     const text = JSON.stringify({
       model: 'gpt-4o',
