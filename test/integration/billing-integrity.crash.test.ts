@@ -72,6 +72,8 @@ describe(`billing integrity: a crashed gateway process (${TEST_DIALECT})`, () =>
           },
         ],
         billing: { defaultPlanId: 'test' },
+        // Models are granted, never assumed (docs/access.md): this plan may use any.
+        openModels: ['*'],
         quota: { heartbeatIntervalMs: 200, ownerDeadAfterSeconds: 1, defaultOutputReserve: 500 },
       })}\n`,
     )
