@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts'
+import { mediaCost, PAYLOAD_KEYS } from './media-tokens.ts'
 import { counterForModel } from './tokenizer.ts'
 
 /** The proxied endpoints, by the shape of their bodies. */
@@ -14,45 +15,155 @@ type Body = Record<string, unknown>
 const PER_MESSAGE = 4
 const PER_NAME = 1
 const REPLY_PRIMING = 3
-/** An image part's cost at `detail: low`; the upstream's usage settles the truth. */
-const IMAGE_TOKENS = 85
+const ROLES: ReadonlySet<unknown> = new Set([
+  'system',
+  'developer',
+  'user',
+  'assistant',
+  'tool',
+  'function',
+])
 
 /**
- * Estimates the prompt's tokens with the model family's tokenizer. Texts are
- * joined and counted once: one tokenizer call per request, whatever the
- * number of messages, and bounded in time for long prompts.
+ * The prompt as the upstream will bill it, or more. `unknown` names what the
+ * gateway cannot see (previous_response_id, conversation, a stored prompt, a
+ * file id or URL): admit reserves quota.unknownContextTokens for each.
  */
+export interface InputEstimate {
+  tokens: number
+  unknown: string[]
+}
+
+/** The prompt's tokens, without what is unknown (the bench and the tests call this). */
 export function estimateInputTokens(endpoint: Endpoint, model: string, body: Body): number {
-  const texts: string[] = []
-  let fixed = 0
-  if (endpoint === 'chat') {
-    const messages = Array.isArray(body.messages) ? body.messages : []
-    fixed += REPLY_PRIMING + PER_MESSAGE * messages.length
-    for (const message of messages) {
-      if (!isObject(message)) continue
-      if (typeof message.name === 'string') {
-        fixed += PER_NAME
-        texts.push(message.name)
-      }
-      fixed += collect(message.content, texts)
-      if (message.tool_calls !== undefined) texts.push(JSON.stringify(message.tool_calls))
-      if (message.function_call !== undefined) texts.push(JSON.stringify(message.function_call))
+  return estimateInput(endpoint, model, body).tokens
+}
+
+/**
+ * Every string of the body counts, wherever it is: messages and their parts,
+ * tools and schemas, predictions, metadata, fields no one knows yet, and
+ * object keys outside OpenAI's own structure (a schema's property names).
+ * Images, audio and files count by media-tokens.ts. The texts are joined and
+ * tokenized once (one tokenizer call per request, however many strings); the
+ * newline between two strings stands for the framing between fields.
+ */
+export function estimateInput(endpoint: Endpoint, model: string, body: Body): InputEstimate {
+  const tally: Tally = { model, texts: [], fixed: 0, unknown: [] }
+  for (const key in body) {
+    const value = body[key]
+    if (
+      key === 'model' ||
+      value === null ||
+      typeof value === 'number' ||
+      typeof value === 'boolean'
+    )
+      continue
+    if (!PARAMS.has(key)) tally.texts.push(key)
+    if (key === 'messages' && endpoint === 'chat' && Array.isArray(value)) {
+      tally.fixed += REPLY_PRIMING
+      for (const message of value) walkMessage(tally, message)
+    } else if (key === 'input' && endpoint === 'responses' && Array.isArray(value)) {
+      for (const item of value) walkMessage(tally, item)
+    } else if (
+      (key === 'prompt' && endpoint === 'completions') ||
+      (key === 'input' && endpoint === 'embeddings')
+    ) {
+      tally.fixed += tokenIds(value) ?? walk(tally, value)
+    } else {
+      if (UNKNOWN_CONTEXT.has(key) && (key !== 'prompt' || isObject(value))) tally.unknown.push(key)
+      walk(tally, value)
     }
-    if (body.tools !== undefined) texts.push(JSON.stringify(body.tools))
-    if (body.functions !== undefined) texts.push(JSON.stringify(body.functions))
-  } else if (endpoint === 'responses') {
-    if (typeof body.instructions === 'string') texts.push(body.instructions)
-    if (Array.isArray(body.input)) fixed += PER_MESSAGE * body.input.length
-    fixed += collect(body.input, texts)
-    if (body.tools !== undefined) texts.push(JSON.stringify(body.tools))
-  } else {
-    // completions: prompt (+ suffix); embeddings: input. Strings, or arrays of token ids.
-    fixed += collect(endpoint === 'completions' ? body.prompt : body.input, texts)
-    if (endpoint === 'completions' && typeof body.suffix === 'string') texts.push(body.suffix)
   }
-  if (texts.length === 0) return fixed
+  const { texts, fixed, unknown } = tally
+  if (texts.length === 0) return { tokens: fixed, unknown }
   const text = texts.length === 1 ? texts[0]! : texts.join('\n')
-  return fixed + counterForModel(model)(text)
+  return { tokens: fixed + counterForModel(model)(text), unknown }
+}
+
+interface Tally {
+  model: string
+  texts: string[]
+  fixed: number
+  unknown: string[]
+}
+
+/** Top-level keys OpenAI defines: their names are not text (their values still are). */
+const PARAMS: ReadonlySet<string> = new Set(
+  (
+    'messages input prompt suffix instructions tools functions tool_choice function_call ' +
+    'response_format text metadata prediction user stop logit_bias modalities audio reasoning ' +
+    'reasoning_effort service_tier stream_options include previous_response_id conversation ' +
+    'truncation web_search_options encoding_format safety_identifier prompt_cache_key verbosity'
+  ).split(' '),
+)
+/** Parameters that bring in context the gateway cannot see (Responses: a stored prompt is `prompt.id`). */
+const UNKNOWN_CONTEXT: ReadonlySet<string> = new Set([
+  'previous_response_id',
+  'conversation',
+  'prompt',
+])
+/** Keys of OpenAI's message and part structure: names of structure, not text. */
+const STRUCTURE: ReadonlySet<string> = new Set(
+  (
+    'role content name type text refusal image_url url detail input_audio data format file ' +
+    'file_data file_id filename file_url tool_calls tool_call_id function arguments id call_id output'
+  ).split(' '),
+)
+
+/** A chat message or a Responses input item: its framing, then every field as text. */
+function walkMessage(tally: Tally, message: unknown) {
+  tally.fixed += PER_MESSAGE
+  if (!isObject(message)) return walk(tally, message)
+  for (const key in message) {
+    const value = message[key]
+    if (key === 'role' && ROLES.has(value)) continue // in PER_MESSAGE
+    if (key === 'name' && typeof value === 'string') tally.fixed += PER_NAME
+    if (!STRUCTURE.has(key)) tally.texts.push(key)
+    walk(tally, value)
+  }
+}
+
+/** Pushes every string (and number) under `value`; adds media parts' costs. Returns 0 (for `??`). */
+function walk(tally: Tally, value: unknown): number {
+  if (typeof value === 'string') tally.texts.push(value)
+  else if (typeof value === 'number' || typeof value === 'boolean') tally.texts.push(String(value))
+  else if (Array.isArray(value)) for (const item of value) walk(tally, item)
+  else if (isObject(value)) {
+    const media = mediaCost(tally.model, value)
+    if (media) {
+      tally.fixed += media.tokens
+      if (media.unknown) tally.unknown.push(media.unknown)
+    }
+    for (const key in value) {
+      const field = value[key]
+      if (media) walkPartField(tally, key, field)
+      else {
+        if (!STRUCTURE.has(key)) tally.texts.push(key)
+        walk(tally, field)
+      }
+    }
+  }
+  return 0
+}
+
+/** A field of a media part: its payload is billed by mediaCost, the rest (a detail, a file name) is text. */
+function walkPartField(tally: Tally, key: string, field: unknown) {
+  if (PAYLOAD_KEYS.has(key) && typeof field === 'string') return
+  if (!STRUCTURE.has(key)) tally.texts.push(key)
+  if (!isObject(field)) return void walk(tally, field)
+  for (const inner in field) walkPartField(tally, inner, field[inner])
+}
+
+/** Token ids (completions prompts, embeddings inputs): an array of numbers, or of such arrays. */
+function tokenIds(value: unknown): number | null {
+  if (!Array.isArray(value) || value.length === 0) return null
+  if (value.every((v) => typeof v === 'number')) return value.length
+  let sum = 0
+  for (const item of value) {
+    if (!Array.isArray(item) || !item.every((v) => typeof v === 'number')) return null
+    sum += item.length
+  }
+  return sum
 }
 
 /**
@@ -84,36 +195,10 @@ export function estimateOutputReserve(
   return each * answers
 }
 
-/**
- * Gathers the text of a content value into `texts`; returns the tokens known
- * without tokenizing (token-id arrays, images). Understands strings, arrays of
- * them, OpenAI content parts and Responses input items; other keys are ignored.
- */
-function collect(value: unknown, texts: string[]): number {
-  if (typeof value === 'string') {
-    texts.push(value)
-    return 0
-  }
-  if (!Array.isArray(value)) {
-    if (!isObject(value)) return 0
-    const type = typeof value.type === 'string' ? value.type : ''
-    if (type.includes('image')) return IMAGE_TOKENS
-    let fixed = 0
-    for (const key of TEXT_KEYS) if (value[key] !== undefined) fixed += collect(value[key], texts)
-    return fixed
-  }
-  if (value.length > 0 && typeof value[0] === 'number') return value.length
-  let fixed = 0
-  for (const item of value) fixed += collect(item, texts)
-  return fixed
-}
-
-const TEXT_KEYS = ['text', 'content', 'input', 'output', 'arguments', 'refusal'] as const
-
 function positiveInt(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -38,12 +38,13 @@ describe('input estimate', () => {
           role: 'user',
           content: [
             { type: 'text', text: 'hi there' },
-            { type: 'image_url', image_url: { url: 'data:x' } },
+            { type: 'image_url', image_url: { url: 'data:x', detail: 'low' } },
           ],
         },
       ],
     })
-    expect(parts).toBe(plain + 85)
+    // The image at detail low (85) and the part types and detail as text; never the URL as text.
+    expect(parts).toBe(plain + 85 + exactO200k('text\nimage_url\nlow') + 1)
     const named = estimateInputTokens('chat', 'gpt-4o', {
       messages: [{ role: 'user', name: 'bob', content: 'hi there' }],
     })
@@ -80,11 +81,12 @@ describe('input estimate', () => {
       instructions: 'Be brief.',
       input: [{ role: 'user', content: [{ type: 'input_text', text: 'hello world' }] }],
     })
-    expect(responses).toBe(exactO200k('Be brief.\nhello world') + 4)
+    // The part's type is text too: it is a string of the body.
+    expect(responses).toBe(exactO200k('Be brief.\ninput_text\nhello world') + 4)
     expect(estimateInputTokens('responses', 'gpt-4o', { input: 'hello world' })).toBe(2)
   })
 
-  it('estimates an 8,000-token prompt within 10 % of the exact count (its speed is measured by npm run bench)', () => {
+  it('estimates an 8,000-token prompt at or above the exact count, within 25 % (its speed is measured by npm run bench)', () => {
     const text = corpus()
     const prompts = Array.from({ length: 12 }, (_, i) =>
       text.slice(i * 40_000 + 7, i * 40_000 + 32_007),
@@ -94,10 +96,10 @@ describe('input estimate', () => {
       const estimate = estimateInputTokens('chat', 'gpt-4o', body(prompt))
       const exact = exactO200k(prompt) + 7
       expect(exact, 'the prompt is about 8,000 tokens').toBeGreaterThan(6_000)
-      expect(
-        Math.abs(estimate - exact) / exact,
-        `estimate ${estimate} vs exact ${exact}`,
-      ).toBeLessThan(0.1)
+      expect(estimate, 'sampled counts carry a 10 % margin').toBeGreaterThanOrEqual(exact)
+      expect((estimate - exact) / exact, `estimate ${estimate} vs exact ${exact}`).toBeLessThan(
+        0.25,
+      )
     }
   })
 })
