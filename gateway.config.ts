@@ -25,6 +25,21 @@ export default defineConfig({
   // Patterns every plan may use whatever its features, e.g. ['llama-3*']; none here.
   openModels: [],
 
+  // Hosted tools cost the operator more than tokens: each needs a plan feature (none of the
+  // plans below has one, so they are refused) and adds its surcharge to the billed input.
+  // Surcharges are the per-call price in gpt-4o input tokens ($2.50 / 1M): web search
+  // $10 / 1,000 calls = 4,000 tokens; file search $2.50 / 1,000 = 1,000; a code interpreter
+  // container $0.03 = 12,000; an image about $0.04 = 16,000.
+  hostedTools: {
+    web_search: { feature: 'web_search_access', surchargeTokens: 4_000 },
+    web_search_preview: { feature: 'web_search_access', surchargeTokens: 4_000 },
+    file_search: { feature: 'file_search_access', surchargeTokens: 1_000 },
+    code_interpreter: { feature: 'code_interpreter_access', surchargeTokens: 12_000 },
+    image_generation: { feature: 'image_generation_access', surchargeTokens: 16_000 },
+  },
+  // service_tier other than auto/default: priority costs more, so it is a feature.
+  serviceTiers: { priority: 'priority_access', flex: 'flex_access', scale: 'priority_access' },
+
   // Upserted at every start (and by `npm run gateway -- plans sync`): the seed's two plans.
   plans: [
     {

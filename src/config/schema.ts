@@ -112,6 +112,24 @@ export const configSchema = z.strictObject({
   features: z.record(z.string(), z.array(z.string().min(1))).default({}),
   /** Model name patterns every plan may use whatever its features (docs/access.md); none by default. */
   openModels: z.array(z.string().min(1)).default([]),
+  /**
+   * Hosted tools the upstream runs and bills beyond tokens, by tool type (`tools[].type` of
+   * chat and Responses, date suffix dropped; chat `web_search_options` is `web_search`). A
+   * request declaring one needs `feature` in its plan, else 403 tool_not_allowed; a type not
+   * listed here (other than function and custom) is always refused. `surchargeTokens` is added
+   * to the input reserved and billed, once per declared tool (docs/estimation.md).
+   */
+  hostedTools: z
+    .record(
+      z.string(),
+      z.strictObject({
+        feature: z.string().min(1),
+        surchargeTokens: z.number().int().nonnegative().default(0),
+      }),
+    )
+    .default({}),
+  /** service_tier values other than auto and default, and the plan feature each needs (else 403). */
+  serviceTiers: z.record(z.string(), z.string().min(1)).default({}),
   plans: z.array(seedPlanSchema).default([]),
   billing: z
     .strictObject({
@@ -156,6 +174,12 @@ export const configSchema = z.strictObject({
       ownerDeadAfterSeconds: z.number().int().positive().default(15),
       /** Usage above this many tokens per request is absurd and is not credited. */
       maxTokensPerRequest: z.number().int().positive().default(10_000_000),
+      /**
+       * Input tokens reserved (and billed when the upstream gives no usage) for each context
+       * the gateway cannot see: previous_response_id, conversation, a stored prompt, a file id
+       * or URL. A plan whose tokens_input limit cannot hold it answers 400 (docs/estimation.md).
+       */
+      unknownContextTokens: z.number().int().nonnegative().default(32_000),
     })
     .prefault({}),
   yookassa: z

@@ -18,6 +18,8 @@ const CODES = {
   no_subscription: [402, 'insufficient_quota'],
   permission_denied: [403, 'permission_error'],
   model_not_allowed: [403, 'permission_error'],
+  tool_not_allowed: [403, 'permission_error'],
+  service_tier_not_allowed: [403, 'permission_error'],
   forbidden_source: [403, 'permission_error'],
   not_found: [404, 'not_found_error'],
   method_not_allowed: [405, 'invalid_request_error'],

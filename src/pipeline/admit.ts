@@ -5,9 +5,10 @@ import type { Amounts, Metric } from '../billing/metrics.ts'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
-import { type Endpoint, estimateInputTokens, estimateOutputReserve } from './estimate.ts'
+import { type Endpoint, estimateOutputReserve } from './estimate.ts'
 import { isModelAllowed } from './model-access.ts'
 import type { ParsedRequest } from './parse.ts'
+import { grantExtras, inputToReserve, refuseBackground } from './request-policy.ts'
 
 /** A request let through: its reservation and what the rest of the pipeline needs to end it. */
 export interface Admission {
@@ -21,6 +22,8 @@ export interface Admission {
   /** The counters reserved against: a settle whose reservation was swept still bills them. */
   subscriptionId: string
   periodStart: number
+  /** Hosted tools' input surcharge (request-policy.ts): reserved with the prompt, added to the billed input. */
+  surchargeTokens: number
   reserved: Amounts
   remaining: Record<Metric, number | null>
   periodEnd: number
@@ -62,14 +65,16 @@ export async function admit(
   request: ParsedRequest,
 ): Promise<Admission> {
   const deps = c.get('deps')
+  refuseBackground(request.body)
   const entitlement = await entitle(c)
   const model = request.body.model
   checkModel(c, entitlement, model)
+  const surchargeTokens = grantExtras(deps.config, entitlement.plan, request.body)
 
-  const inputEstimate = estimateInputTokens(endpoint, model, request.body)
+  const inputEstimate = inputToReserve(deps.config, entitlement.plan, endpoint, model, request.body)
   const amounts: Amounts = {
     requests: 1,
-    tokens_input: inputEstimate,
+    tokens_input: inputEstimate + surchargeTokens,
     tokens_output: estimateOutputReserve(endpoint, request.body, deps.config.quota),
   }
   const chatId = c.req.header('x-chat-id')?.slice(0, MAX_CHAT_ID) || null
@@ -101,6 +106,7 @@ export async function admit(
     inputEstimate,
     subscriptionId: entitlement.subscription.id,
     periodStart: entitlement.subscription.current_period_start,
+    surchargeTokens,
     reserved: result.reserved,
     remaining: result.remaining,
     periodEnd: result.periodEnd,

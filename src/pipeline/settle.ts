@@ -66,7 +66,7 @@ export function createOutcome(
       counted ??= { input: admission.inputEstimate, output: Math.min(countOutput(), max) }
       const actual: Amounts = {
         requests: 1,
-        tokens_input: counted.input,
+        tokens_input: counted.input + admission.surchargeTokens,
         tokens_output: counted.output,
       }
       let recorded: boolean
