@@ -62,13 +62,19 @@ export function estimateInput(endpoint: Endpoint, model: string, body: Body): In
     if (key === 'messages' && endpoint === 'chat' && Array.isArray(value)) {
       tally.fixed += REPLY_PRIMING
       for (const message of value) walkMessage(tally, message)
-    } else if (key === 'input' && endpoint === 'responses' && Array.isArray(value)) {
-      for (const item of value) walkMessage(tally, item)
+    } else if (key === 'input' && endpoint === 'responses') {
+      // A string input is one user message; either way the reply is primed as in chat.
+      tally.fixed += REPLY_PRIMING
+      if (Array.isArray(value)) for (const item of value) walkMessage(tally, item)
+      else walkMessage(tally, value)
     } else if (
       (key === 'prompt' && endpoint === 'completions') ||
       (key === 'input' && endpoint === 'embeddings')
     ) {
-      tally.fixed += tokenIds(value) ?? walk(tally, value)
+      // Token ids are counted as they are; anything else is text (walk may add media to `fixed`).
+      const ids = tokenIds(value)
+      if (ids === null) walk(tally, value)
+      else tally.fixed += ids
     } else {
       if (UNKNOWN_CONTEXT.has(key) && (key !== 'prompt' || isObject(value))) tally.unknown.push(key)
       walk(tally, value)
@@ -123,8 +129,8 @@ function walkMessage(tally: Tally, message: unknown) {
   }
 }
 
-/** Pushes every string (and number) under `value`; adds media parts' costs. Returns 0 (for `??`). */
-function walk(tally: Tally, value: unknown): number {
+/** Pushes every string (and number) under `value`; adds media parts' costs. */
+function walk(tally: Tally, value: unknown): void {
   if (typeof value === 'string') tally.texts.push(value)
   else if (typeof value === 'number' || typeof value === 'boolean') tally.texts.push(String(value))
   else if (Array.isArray(value)) for (const item of value) walk(tally, item)
@@ -143,7 +149,6 @@ function walk(tally: Tally, value: unknown): number {
       }
     }
   }
-  return 0
 }
 
 /** A field of a media part: its payload is billed by mediaCost, the rest (a detail, a file name) is text. */

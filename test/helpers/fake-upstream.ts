@@ -8,6 +8,7 @@ import {
   embeddingsAnswer,
   responsesAnswer,
 } from './fake-upstream.answers.ts'
+import { realisticPromptTokens } from './fake-upstream.billing.ts'
 import { chatEvents, completionEvents, responsesEvents } from './fake-upstream.events.ts'
 
 /**
@@ -45,6 +46,14 @@ export interface Behavior {
   rawUsage?: unknown
   /** Extra answer headers (e.g. the account headers OpenAI sends: x-ratelimit-*, set-cookie). */
   headers?: Record<string, string>
+  /**
+   * Report the prompt tokens OpenAI would count for this request (fake-upstream.billing.ts:
+   * the real tokenizer over every string, images, audio and files by their rules) instead of
+   * `usage.input`; recorded as `promptTokens` even when `omitUsage` hides it from the gateway.
+   */
+  realisticUsage?: boolean
+  /** Fields added to a JSON answer after its usage (an upstream that echoes content). */
+  trailingFields?: Record<string, unknown>
 }
 
 export interface RecordedRequest {
@@ -55,6 +64,8 @@ export interface RecordedRequest {
   body: Record<string, unknown> | null
   /** Set when the caller went away before the answer ended (the gateway aborted upstream). */
   aborted: boolean
+  /** The realistic prompt count (Behavior.realisticUsage), whether or not it was reported. */
+  promptTokens?: number
 }
 
 export type FakeUpstream = Awaited<ReturnType<typeof startFakeUpstream>>
@@ -90,6 +101,7 @@ export async function startFakeUpstream(options: { models?: string[] } = {}) {
       record.aborted = true
     })
     c.set('body' as never, body as never)
+    c.set('record' as never, record as never)
     await next()
   })
 
@@ -118,6 +130,11 @@ export async function startFakeUpstream(options: { models?: string[] } = {}) {
       }
       return c.json(error as object, behavior.status as 400, headers)
     }
+    if (behavior.realisticUsage) {
+      const record = c.get('record' as never) as RecordedRequest
+      record.promptTokens = realisticPromptTokens(kind, body)
+      behavior.usage = { input: record.promptTokens, output: behavior.usage?.output ?? 7 }
+    }
     const usage = usageOf(behavior, kind)
     if (body.stream === true && kind !== 'embeddings') {
       const events =
@@ -137,7 +154,7 @@ export async function startFakeUpstream(options: { models?: string[] } = {}) {
           : kind === 'embeddings'
             ? embeddingsAnswer
             : responsesAnswer
-    return c.json(answer(body, behavior, usage), 200, headers)
+    return c.json({ ...answer(body, behavior, usage), ...behavior.trailingFields }, 200, headers)
   }
 
   app.post('/v1/chat/completions', handle('chat'))

@@ -82,8 +82,8 @@ describe('input estimate', () => {
       input: [{ role: 'user', content: [{ type: 'input_text', text: 'hello world' }] }],
     })
     // The part's type is text too: it is a string of the body.
-    expect(responses).toBe(exactO200k('Be brief.\ninput_text\nhello world') + 4)
-    expect(estimateInputTokens('responses', 'gpt-4o', { input: 'hello world' })).toBe(2)
+    expect(responses).toBe(exactO200k('Be brief.\ninput_text\nhello world') + 4 + 3)
+    expect(estimateInputTokens('responses', 'gpt-4o', { input: 'hello world' })).toBe(2 + 4 + 3)
   })
 
   it('estimates an 8,000-token prompt at or above the exact count, within 25 % (its speed is measured by npm run bench)', () => {
