@@ -12,9 +12,9 @@ export type TokenCounter = (text: string) => number
  * EXACT_CHARS are sampled (see countBounded).
  */
 const EXACT_CHARS = 16_000
-const WINDOWS = 16
-const WINDOW_CHARS = 1_000
-/** Sampled counts are raised this much: the worst natural-text error measured was -8 %. */
+const WINDOWS = 64
+const WINDOW_CHARS = 250
+/** Sampled counts are raised this much: the worst sampling error measured on natural text was -8 %. */
 const SAMPLING_MARGIN = 1.1
 
 /** o200k_base: GPT-4o, 4.1, 4.5, 5, the o-series, chatgpt-*, gpt-oss (close enough to harmony). */
@@ -39,16 +39,17 @@ const countO200kBounded: TokenCounter = (text) => countBounded(countO200k, text)
 const countCl100kBounded: TokenCounter = (text) => countBounded(countCl100k, text)
 
 /**
- * Exact below EXACT_CHARS; above, tokenizes WINDOWS slices and scales their
- * tokens-per-character to the whole text, times SAMPLING_MARGIN. Measured on
- * 40 random 20-120 KB texts (docs, code, Russian): median error +0.7 %, worst
- * -8 %/+6 % before the margin, in under 3 ms whatever the length.
+ * Exact below EXACT_CHARS; above, tokenizes WINDOWS slices of WINDOW_CHARS and
+ * scales their tokens-per-character to the whole text, times SAMPLING_MARGIN.
  *
  * The slices are stratified and random: slice i starts at a random point of
- * the i-th sixteenth of the text. With fixed slices a client could put cheap
- * text exactly where they fall and dense text everywhere else; random ones
- * leave the estimate unbiased whatever the text, and the margin covers the
- * sampling spread. The upstream's usage replaces the estimate at settlement.
+ * the i-th 64th of the text. With fixed slices a client could put cheap text
+ * exactly where they fall and dense text everywhere else; random ones leave
+ * the estimate unbiased whatever the text, and the margin covers the sampling
+ * spread. On 16 texts of 100 KB and of 400 KB (package READMEs: prose, code,
+ * tables), 30 draws each, the estimate ran 4 % to 17 % over the exact count;
+ * 16 slices of 1,000 characters ran 0.7 % to 22 % over. The upstream's usage
+ * replaces the estimate at settlement.
  */
 export function countBounded(count: TokenCounter, text: string): number {
   if (text.length <= EXACT_CHARS) return countRuns(count, text)
