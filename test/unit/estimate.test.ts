@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { encodeChat, countTokens as exactO200k } from 'gpt-tokenizer/encoding/o200k_base'
 import { describe, expect, it } from 'vitest'
-import { estimateInputTokens, estimateOutputReserve } from '../../src/pipeline/estimate.ts'
+import {
+  estimateInput,
+  estimateInputTokens,
+  estimateOutputReserve,
+} from '../../src/pipeline/estimate.ts'
 import { counterForModel } from '../../src/pipeline/tokenizer.ts'
 
 const quota = { defaultOutputReserve: 1000, maxOutputReserve: 4000 }
@@ -101,6 +105,83 @@ describe('input estimate', () => {
         0.25,
       )
     }
+  })
+})
+
+describe('the whole request', () => {
+  const hi = { role: 'user', content: 'hi' }
+  const base = estimateInputTokens('chat', 'gpt-4o', { messages: [hi] })
+  const words = 'The quick brown fox jumps over the lazy dog. '.repeat(50)
+  const exact = exactO200k(words)
+
+  it.each([
+    [
+      'response_format',
+      { response_format: { type: 'json_schema', json_schema: { schema: { description: words } } } },
+    ],
+    ['prediction', { prediction: { type: 'content', content: words } }],
+    ['metadata', { metadata: { note: words } }],
+    ['an unknown field', { x_doc: words }],
+    ['a key of an unknown field', { x_doc: { [words]: 1 } }],
+    ['tools', { tools: [{ type: 'function', function: { name: 'f', description: words } }] }],
+  ])('counts text hidden in %s', (_name, extra) => {
+    expect(
+      estimateInputTokens('chat', 'gpt-4o', { messages: [hi], ...extra }),
+    ).toBeGreaterThanOrEqual(base + exact)
+  })
+
+  it('counts an unknown message key and its value', () => {
+    const body = { messages: [{ ...hi, notes: words }] }
+    expect(estimateInputTokens('chat', 'gpt-4o', body)).toBeGreaterThanOrEqual(base + exact)
+  })
+
+  it('bills audio and files by their decoded size, not their base64 as text', () => {
+    const data = Buffer.alloc(30_000, 1).toString('base64')
+    const audio = estimateInputTokens('chat', 'gpt-4o', {
+      messages: [
+        { role: 'user', content: [{ type: 'input_audio', input_audio: { data, format: 'wav' } }] },
+      ],
+    })
+    expect(audio - base).toBeGreaterThanOrEqual(300) // 30,000 bytes / 100
+    expect(audio - base).toBeLessThan(320)
+    const file = estimateInputTokens('chat', 'gpt-4o', {
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'file', file: { file_data: `data:application/pdf;base64,${data}` } }],
+        },
+      ],
+    })
+    expect(file - base).toBeGreaterThanOrEqual(30_000 + 1445) // a byte a token, plus one page picture
+    expect(file - base).toBeLessThan(30_000 + 1445 + 20)
+  })
+
+  it('names what it cannot see: previous_response_id, conversation, a stored prompt, file ids and URLs', () => {
+    const { unknown } = estimateInput('responses', 'gpt-4o', {
+      previous_response_id: 'resp_1',
+      conversation: { id: 'conv_1' },
+      prompt: { id: 'pmpt_1', variables: { x: 'y' } },
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_file', file_id: 'file-1' },
+            { type: 'input_file', file_url: 'https://example.com/a.pdf' },
+          ],
+        },
+      ],
+    })
+    expect(unknown.sort()).toEqual([
+      'conversation',
+      'file_id',
+      'file_url',
+      'previous_response_id',
+      'prompt',
+    ])
+    expect(
+      estimateInput('responses', 'gpt-4o', { input: 'hi', previous_response_id: null }).unknown,
+    ).toEqual([])
+    expect(estimateInput('completions', 'gpt-4o', { prompt: 'hi' }).unknown).toEqual([])
   })
 })
 
