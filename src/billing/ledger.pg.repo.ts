@@ -2,14 +2,16 @@ import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
 import {
+  admissionRule,
+  batchRuleColumns,
   type CloseInput,
   type CounterAfter,
   type CounterKey,
   int,
-  type MetricAsk,
   perMetric,
   type ReservationFields,
   type ReserveArgs,
+  type ReserveAsk,
   type ReserveInput,
   reserveAllSql,
   reserveArgs,
@@ -138,7 +140,7 @@ const closeReservationsQuery = prepared(
 export async function reserveInOneStatement(
   db: Db,
   key: CounterKey,
-  ask: Record<Metric, MetricAsk>,
+  ask: ReserveAsk,
   fields: ReservationFields,
 ) {
   try {
@@ -160,6 +162,8 @@ export async function reserveInOneStatement(
 }
 
 const DIVISION_BY_ZERO = '22012'
+/** How many of reserveQuery's arguments are reserveAll's (ReserveArgs). */
+const RESERVE_ARGS = 11
 
 const reserveQuery = prepared(
   (
@@ -174,8 +178,9 @@ const reserveQuery = prepared(
       sentAt: number | null,
     ]
   ) => {
-    const update = args.slice(0, 9) as ReserveArgs
-    const [sub, period, , , , , , , now, requestId, userId, modelId, chatId, owner, sentAt] = args
+    const update = args.slice(0, RESERVE_ARGS) as ReserveArgs
+    const [sub, period, , , , , , , , , now, requestId, userId, modelId, chatId, owner, sentAt] =
+      args
     return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
     WITH updated AS (${reserveAllSql(...update)}),
     held AS (
@@ -215,10 +220,12 @@ export async function reserveMany(db: Db, inputs: ReserveInput[]): Promise<Count
     column((i) => i.key.periodStart),
     column((i) => i.ask.requests.n),
     column((i) => i.ask.requests.limit),
+    column((i) => i.ask.inFlightLimit),
     column((i) => i.ask.tokens_input.n),
     column((i) => i.ask.tokens_input.limit),
     column((i) => i.ask.tokens_output.n),
     column((i) => i.ask.tokens_output.limit),
+    column((i) => (i.ask.outputAdmission === 'settled' ? 1 : 0)),
     column((i) => i.fields.modelId),
     column((i) => i.fields.chatId),
     column((i) => i.fields.owner),
@@ -239,10 +246,12 @@ const reserveManyQuery = prepared(
     periodStarts: number[],
     requests: number[],
     requestsLimits: number[],
+    inFlightLimits: number[],
     tokensInput: number[],
     tokensInputLimits: number[],
     tokensOutput: number[],
     tokensOutputLimits: number[],
+    outputSettled: number[],
     modelIds: Array<string | null>,
     chatIds: Array<string | null>,
     owners: string[],
@@ -253,15 +262,17 @@ const reserveManyQuery = prepared(
       SELECT * FROM unnest(CAST(${requestIds} AS text[]), CAST(${userIds} AS text[]),
         CAST(${subscriptionIds} AS text[]), CAST(${periodStarts} AS bigint[]),
         CAST(${requests} AS bigint[]), CAST(${requestsLimits} AS bigint[]),
+        CAST(${inFlightLimits} AS bigint[]),
         CAST(${tokensInput} AS bigint[]), CAST(${tokensInputLimits} AS bigint[]),
         CAST(${tokensOutput} AS bigint[]), CAST(${tokensOutputLimits} AS bigint[]),
+        CAST(${outputSettled} AS integer[]),
         CAST(${modelIds} AS text[]), CAST(${chatIds} AS text[]), CAST(${owners} AS text[]),
         CAST(${sentAts} AS bigint[]))
-        WITH ORDINALITY AS i(request_id, user_id, subscription_id, period_start, rn, rl, inn, il,
-          outn, ol, model_id, chat_id, owner, sent_at, position)
+        WITH ORDINALITY AS i(request_id, user_id, subscription_id, period_start, rn, rl, mc, inn,
+          il, outn, ol, settled, model_id, chat_id, owner, sent_at, position)
     ), asks AS (
-      SELECT subscription_id, period_start, sum(rn) AS rn, min(rl) AS rl, sum(inn) AS inn,
-        min(il) AS il, sum(outn) AS outn, min(ol) AS ol
+      SELECT subscription_id, period_start, sum(rn) AS rn, min(rl) AS rl, min(mc) AS mc,
+        sum(inn) AS inn, min(il) AS il, sum(outn) AS outn, min(ol) AS ol, min(settled) AS settled
       FROM input GROUP BY subscription_id, period_start
     ), locked AS (${countersLockedInKeyOrder(sql`asks`)}
     ), updated AS (
@@ -270,11 +281,7 @@ const reserveManyQuery = prepared(
         updated_at = ${int(now)}
       FROM ${lockedRowsWith(sql`asks`)}
       WHERE ${isLockedRow}
-        AND CASE c.metric
-          WHEN 'requests' THEN c.used + c.reserved + k.rn <= k.rl
-          WHEN 'tokens_input' THEN c.used + c.reserved + k.inn <= k.il
-          WHEN 'tokens_output' THEN c.used + c.reserved + k.outn <= k.ol
-          ELSE 1 = 0 END
+        AND ${admissionRule(batchRuleColumns, 'whole')}
       RETURNING c.subscription_id, c.period_start, c.metric, c.used, c.reserved
     ), held AS (
       INSERT INTO billing_reservation

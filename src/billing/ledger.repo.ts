@@ -88,7 +88,7 @@ export interface ReservationFields {
 /** One reservation of a batch: its counters, what it asks, and its row's fields. */
 export interface ReserveInput {
   key: CounterKey
-  ask: Record<Metric, MetricAsk>
+  ask: ReserveAsk
   fields: ReservationFields
 }
 
@@ -112,20 +112,69 @@ export interface MetricAsk {
   limit: number
 }
 
+/** What one reservation asks per metric, and the admission rules it is held to. */
+export type ReserveAsk = Record<Metric, MetricAsk> & {
+  /**
+   * Most reservations of the counter key held at once, this one included (NO_LIMIT when
+   * none): the requests row's `reserved` is the number of requests in flight.
+   */
+  inFlightLimit: number
+  /** 'settled': tokens_output is admitted while used < limit and reserved whole (config quota.outputAdmission). */
+  outputAdmission: 'settled' | 'reserved'
+}
+
+/** A counter row's columns and a key's asks as SQL: what admissionRule compares. */
+interface RuleColumns {
+  counter: Record<'metric' | 'used' | 'reserved', RawBuilder<unknown>>
+  ask: Record<'rn' | 'rl' | 'mc' | 'inn' | 'il' | 'outn' | 'ol' | 'settled', RawBuilder<unknown>>
+}
+
+/**
+ * The admission rule, written once for every reserve statement: a CASE over
+ * the counter row's metric that is true when the row can take the ask.
+ * requests and tokens_input must fit whole (used + reserved + n <= limit), and
+ * the requests row also bounds the requests in flight (reserved + n <= mc).
+ * tokens_output, its output unknown until produced: with `settled` (1) only
+ * used < limit, the ask reserved whole; otherwise used + reserved < limit,
+ * the ask capped at what remains (`capped`, one reservation) or, for a batch
+ * that must admit each of its requests in full, used + reserved + n <= limit
+ * (`whole`).
+ */
+export function admissionRule({ counter: c, ask: k }: RuleColumns, output: 'capped' | 'whole') {
+  const unsettled =
+    output === 'whole'
+      ? sql`${c.used} + ${c.reserved} + ${k.outn} <= ${k.ol}`
+      : sql`${c.used} + ${c.reserved} < ${k.ol}`
+  return sql`CASE ${c.metric}
+        WHEN 'requests' THEN ${c.used} + ${c.reserved} + ${k.rn} <= ${k.rl}
+          AND ${c.reserved} + ${k.rn} <= ${k.mc}
+        WHEN 'tokens_input' THEN ${c.used} + ${c.reserved} + ${k.inn} <= ${k.il}
+        WHEN 'tokens_output' THEN CASE WHEN ${k.settled} = 1 THEN ${c.used} < ${k.ol} ELSE ${unsettled} END
+        ELSE 1 = 0 END`
+}
+
+/** admissionRule's columns for a batch's UPDATE of counter c FROM the sums k. */
+export const batchRuleColumns: RuleColumns = {
+  counter: { metric: sql`c.metric`, used: sql`c.used`, reserved: sql`c.reserved` },
+  ask: {
+    rn: sql`k.rn`,
+    rl: sql`k.rl`,
+    mc: sql`k.mc`,
+    inn: sql`k.inn`,
+    il: sql`k.il`,
+    outn: sql`k.outn`,
+    ol: sql`k.ol`,
+    settled: sql`k.settled`,
+  },
+}
+
 /**
  * The atomic check-and-reserve for all three metrics in ONE statement, each row
- * under its own condition: requests and tokens_input must fit whole
- * (used + reserved + n <= limit); tokens_output is capped (adds min(n, what
- * remains), refused only when nothing remains). Rows that fail their condition
- * are not updated and not returned: the caller rolls back unless all three came
- * back. `last_reserved` carries the amount each row added.
+ * under its own condition (admissionRule, `capped`). Rows that fail their
+ * condition are not updated and not returned: the caller rolls back unless all
+ * three came back. `last_reserved` carries the amount each row added.
  */
-export async function reserveAll(
-  db: Db,
-  key: CounterKey,
-  ask: Record<Metric, MetricAsk>,
-  now: number,
-) {
+export async function reserveAll(db: Db, key: CounterKey, ask: ReserveAsk, now: number) {
   const { rows } = await reserveAllQuery(db, ...reserveArgs(key, ask, now))
   return rows.map((row) => ({
     metric: row.metric,
@@ -141,37 +190,49 @@ export type ReserveArgs = [
   periodStart: number,
   requests: number,
   requestsLimit: number,
+  inFlightLimit: number,
   tokensInput: number,
   tokensInputLimit: number,
   tokensOutput: number,
   tokensOutputLimit: number,
+  /** 1 when tokens_output is admitted on settled usage. */
+  outputSettled: number,
   now: number,
 ]
 
-export function reserveArgs(
-  key: CounterKey,
-  ask: Record<Metric, MetricAsk>,
-  now: number,
-): ReserveArgs {
+export function reserveArgs(key: CounterKey, ask: ReserveAsk, now: number): ReserveArgs {
   const { requests: r, tokens_input: i, tokens_output: o } = ask
-  return [key.subscriptionId, key.periodStart, r.n, r.limit, i.n, i.limit, o.n, o.limit, now]
+  const settled = ask.outputAdmission === 'settled' ? 1 : 0
+  return [
+    ...([key.subscriptionId, key.periodStart, r.n, r.limit, ask.inFlightLimit] as const),
+    ...([i.n, i.limit, o.n, o.limit, settled, now] as const),
+  ]
 }
 
 const reserveAllQuery = prepared((_db, ...args: ReserveArgs) => reserveAllSql(...args))
 
 /** The UPDATE of reserveAll, shared with PostgreSQL's one-statement reservation. */
-export function reserveAllSql(...[sub, period, rn, rl, inN, il, on, ol, now]: ReserveArgs) {
-  const capped = sql`CASE WHEN ${int(on)} <= ${int(ol)} - used - reserved THEN ${int(on)} ELSE ${int(ol)} - used - reserved END`
+export function reserveAllSql(
+  ...[sub, period, rn, rl, mc, inN, il, on, ol, settled, now]: ReserveArgs
+) {
+  // Settled admission reserves the ask whole; otherwise it is capped at what remains.
+  const capped = sql`CASE WHEN ${int(settled)} = 1 OR ${int(on)} <= ${int(ol)} - used - reserved THEN ${int(on)} ELSE ${int(ol)} - used - reserved END`
   const added = perMetric(sql`metric`, int(rn), int(inN), capped)
+  const rule = admissionRule(
+    {
+      counter: { metric: sql`metric`, used: sql`used`, reserved: sql`reserved` },
+      ask: {
+        ...{ rn: int(rn), rl: int(rl), mc: int(mc), inn: int(inN), il: int(il) },
+        ...{ outn: int(on), ol: int(ol), settled: int(settled) },
+      },
+    },
+    'capped',
+  )
   return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
     UPDATE billing_quota_counter
     SET last_reserved = ${added}, reserved = reserved + ${added}, updated_at = ${int(now)}
     WHERE subscription_id = ${sub} AND period_start = ${int(period)}
-      AND CASE metric
-        WHEN 'requests' THEN used + reserved + ${int(rn)} <= ${int(rl)}
-        WHEN 'tokens_input' THEN used + reserved + ${int(inN)} <= ${int(il)}
-        WHEN 'tokens_output' THEN used + reserved < ${int(ol)}
-        ELSE 1 = 0 END
+      AND ${rule}
     RETURNING metric, used, reserved, last_reserved`
 }
 

@@ -10,10 +10,12 @@ import {
   type MetricAsk,
   moveCounters,
   NO_LIMIT,
+  type ReserveAsk,
   readCounters,
   recordedUsage,
 } from './ledger.repo.ts'
 import { type Amounts, METRICS, type Metric, zeroAmounts } from './metrics.ts'
+import { maxConcurrentRequests } from './plan.ts'
 
 /**
  * The quota ledger. Counters per (subscription, period, metric) hold `used`
@@ -39,11 +41,24 @@ export type ReserveResult =
       ok: true
       /** What was actually reserved (tokens_output may be capped at what remained). */
       reserved: Amounts
-      /** Remaining per metric after this reservation; null = unlimited. */
+      /**
+       * Remaining per metric after this reservation, negative when the reservation is larger
+       * than what remained (settled output admission; headers show 0); null = unlimited.
+       */
       remaining: Record<Metric, number | null>
       periodEnd: number
     }
-  | { ok: false; metric: Metric; limit: number; used: number; requested: number; periodEnd: number }
+  | {
+      ok: false
+      reason: 'quota'
+      metric: Metric
+      limit: number
+      used: number
+      requested: number
+      periodEnd: number
+    }
+  /** The plan's max_concurrent_requests were in flight: retryable as soon as one ends. */
+  | { ok: false; reason: 'concurrency'; limit: number; inFlight: number }
 
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
@@ -57,15 +72,20 @@ export async function reserve(
     periodStart: subscription.current_period_start,
   }
   const periodEnd = subscription.current_period_end
+  const { quota } = deps.config
   // Asking 0 never refuses (an embedding needs no output even when the output quota is
   // overrun), and an unlimited metric is counted without a check.
-  const ask = Object.fromEntries(
-    METRICS.map((m) => {
-      const n = request.amounts[m]
-      const limit = plan.quotas[m]
-      return [m, { n, limit: limit === null || n === 0 ? NO_LIMIT : limit }]
-    }),
-  ) as Record<Metric, MetricAsk>
+  const ask: ReserveAsk = {
+    ...(Object.fromEntries(
+      METRICS.map((m) => {
+        const n = request.amounts[m]
+        const limit = plan.quotas[m]
+        return [m, { n, limit: limit === null || n === 0 ? NO_LIMIT : limit }]
+      }),
+    ) as Record<Metric, MetricAsk>),
+    inFlightLimit: maxConcurrentRequests(plan, quota) ?? NO_LIMIT,
+    outputAdmission: quota.outputAdmission,
+  }
 
   for (let attempt = 1; ; attempt++) {
     const rows = await reserveOnce(deps, entitlement, request, key, ask)
@@ -75,7 +95,13 @@ export async function reserve(
       for (const row of rows) {
         const limit = plan.quotas[row.metric]
         reserved[row.metric] = Number(row.last_reserved)
-        remaining[row.metric] = limit === null ? null : Math.max(0, limit - row.used - row.reserved)
+        // Settled output admission counts only this request's own reservation as spent: the
+        // next request is admitted on `used` alone, whatever the others in flight hold.
+        const held =
+          row.metric === 'tokens_output' && ask.outputAdmission === 'settled'
+            ? reserved.tokens_output
+            : row.reserved
+        remaining[row.metric] = limit === null ? null : limit - row.used - held
       }
       return { ok: true, reserved, remaining, periodEnd }
     }
@@ -87,9 +113,18 @@ export async function reserve(
       await ensureCounters(deps.database.db, key, nowSeconds(deps.clock))
     } else {
       const refused = refusingMetric(counters, ask)
+      if (refused?.metric === 'requests' && refused.inFlight) {
+        return {
+          ok: false,
+          reason: 'concurrency',
+          limit: ask.inFlightLimit,
+          inFlight: refused.reserved,
+        }
+      }
       if (refused) {
         return {
           ok: false,
+          reason: 'quota',
           metric: refused.metric,
           limit: plan.quotas[refused.metric] ?? 0,
           used: refused.used,
@@ -109,7 +144,7 @@ async function reserveOnce(
   entitlement: Entitlement,
   request: ReserveRequest,
   key: CounterKey,
-  ask: Record<Metric, MetricAsk>,
+  ask: ReserveAsk,
 ) {
   const now = nowSeconds(deps.clock)
   const fields = {
@@ -132,17 +167,27 @@ async function reserveOnce(
   return deps.ledger.reserve({ key, ask, fields })
 }
 
-/** The first metric whose counter cannot take the ask: the conditions of reserveAll, in JS. */
+/**
+ * The counter that cannot take the ask, by admissionRule (ledger.repo.ts) in JS: the
+ * first metric over its quota, else the requests row when too many are in flight
+ * (`inFlight`). A quota refusal wins: it is the one a retry cannot lift.
+ */
 function refusingMetric(
   counters: Array<{ metric: Metric; used: number; reserved: number }>,
-  ask: Record<Metric, MetricAsk>,
+  ask: ReserveAsk,
 ) {
-  return counters
-    .sort((a, b) => METRICS.indexOf(a.metric) - METRICS.indexOf(b.metric))
-    .find(({ metric, used, reserved }) => {
-      const { n, limit } = ask[metric]
-      return metric === 'tokens_output' ? used + reserved >= limit : used + reserved + n > limit
-    })
+  const sorted = counters.sort((a, b) => METRICS.indexOf(a.metric) - METRICS.indexOf(b.metric))
+  const overQuota = sorted.find(({ metric, used, reserved }) => {
+    const { n, limit } = ask[metric]
+    if (metric !== 'tokens_output') return used + reserved + n > limit
+    return (ask.outputAdmission === 'settled' ? used : used + reserved) >= limit
+  })
+  if (overQuota) return { ...overQuota, inFlight: false }
+  const requests = sorted.find(({ metric }) => metric === 'requests')
+  if (requests && requests.reserved + ask.requests.n > ask.inFlightLimit) {
+    return { ...requests, inFlight: true }
+  }
+  return undefined
 }
 
 /**

@@ -1,7 +1,14 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
-import { type CloseInput, type CounterAfter, perMetric, type ReserveInput } from './ledger.repo.ts'
+import {
+  admissionRule,
+  batchRuleColumns,
+  type CloseInput,
+  type CounterAfter,
+  perMetric,
+  type ReserveInput,
+} from './ledger.repo.ts'
 import { METRICS } from './metrics.ts'
 
 /**
@@ -28,15 +35,19 @@ export async function reserveManyInTransaction(
       p: key.periodStart,
       rn: 0,
       rl: ask.requests.limit,
+      mc: ask.inFlightLimit,
       inn: 0,
       il: ask.tokens_input.limit,
       outn: 0,
       ol: ask.tokens_output.limit,
+      settled: ask.outputAdmission === 'settled' ? 1 : 0,
     }
     sum.rn += ask.requests.n
     sum.inn += ask.tokens_input.n
     sum.outn += ask.tokens_output.n
     sum.rl = Math.min(sum.rl, ask.requests.limit)
+    sum.mc = Math.min(sum.mc, ask.inFlightLimit)
+    if (ask.outputAdmission !== 'settled') sum.settled = 0
     sum.il = Math.min(sum.il, ask.tokens_input.limit)
     sum.ol = Math.min(sum.ol, ask.tokens_output.limit)
     asks.set(id, sum)
@@ -83,10 +94,12 @@ interface AskSum {
   p: number
   rn: number
   rl: number
+  mc: number
   inn: number
   il: number
   outn: number
   ol: number
+  settled: number
 }
 
 const keyId = (subscriptionId: string, periodStart: number) =>
@@ -105,15 +118,12 @@ const reserveSumsQuery = prepared(
       updated_at = ${now}
     FROM (
       SELECT value ->> 's' AS s, value ->> 'p' AS p, value ->> 'rn' AS rn, value ->> 'rl' AS rl,
-        value ->> 'inn' AS inn, value ->> 'il' AS il, value ->> 'outn' AS outn, value ->> 'ol' AS ol
+        value ->> 'mc' AS mc, value ->> 'inn' AS inn, value ->> 'il' AS il,
+        value ->> 'outn' AS outn, value ->> 'ol' AS ol, value ->> 'settled' AS settled
       FROM json_each(${asksJson})
     ) AS k
     WHERE c.subscription_id = k.s AND c.period_start = k.p
-      AND CASE c.metric
-        WHEN 'requests' THEN c.used + c.reserved + k.rn <= k.rl
-        WHEN 'tokens_input' THEN c.used + c.reserved + k.inn <= k.il
-        WHEN 'tokens_output' THEN c.used + c.reserved + k.outn <= k.ol
-        ELSE 0 END
+      AND ${admissionRule(batchRuleColumns, 'whole')}
     RETURNING subscription_id, period_start, metric, used, reserved`,
 )
 

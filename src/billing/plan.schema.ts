@@ -35,9 +35,20 @@ const currency = z
 /** A limit: a non-negative integer, or null (and absent) for unlimited. */
 const limit = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().optional()
 
+/**
+ * In-flight requests per user at once: at least 1 (0 would refuse everything with a
+ * retryable 429), null for unlimited, absent for the gateway's quota.defaultMaxConcurrentRequests.
+ */
+const concurrency = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional()
+
 /** Known metrics only: an unknown one is a 400 naming it (quotas.foo). */
 export const quotasSchema = z
-  .strictObject({ tokens_input: limit, tokens_output: limit, requests: limit })
+  .strictObject({
+    tokens_input: limit,
+    tokens_output: limit,
+    requests: limit,
+    max_concurrent_requests: concurrency,
+  })
   .nullable()
 
 const text = (max: number) => z.string().max(max).nullable()

@@ -4,6 +4,12 @@ import { METRICS, type Metric } from './metrics.ts'
 
 export type Interval = PlanRow['interval']
 
+/**
+ * Per metric null = unlimited. max_concurrent_requests: null = unlimited, absent = the
+ * gateway's quota.defaultMaxConcurrentRequests (see maxConcurrentRequests).
+ */
+export type PlanQuotas = Record<Metric, number | null> & { max_concurrent_requests?: number | null }
+
 /** A plan as the code uses it: parsed JSON, kopecks, booleans. */
 export interface Plan {
   id: string
@@ -15,8 +21,7 @@ export interface Plan {
   price: number
   currency: string
   interval: Interval
-  /** null = unlimited. */
-  quotas: Record<Metric, number | null>
+  quotas: PlanQuotas
   features: string[]
   is_active: boolean
   display_order: number
@@ -25,8 +30,11 @@ export interface Plan {
 }
 
 export function planFromRow(row: PlanRow): Plan {
-  const stored = JSON.parse(row.quotas) as Partial<Record<Metric, number | null>>
-  const quotas = Object.fromEntries(METRICS.map((m) => [m, stored[m] ?? null])) as Plan['quotas']
+  const stored = JSON.parse(row.quotas) as Partial<PlanQuotas>
+  const quotas = Object.fromEntries(METRICS.map((m) => [m, stored[m] ?? null])) as PlanQuotas
+  if (stored.max_concurrent_requests !== undefined) {
+    quotas.max_concurrent_requests = stored.max_concurrent_requests
+  }
   return {
     ...row,
     price: Number(row.price),
@@ -36,8 +44,21 @@ export function planFromRow(row: PlanRow): Plan {
   }
 }
 
-/** The plan as the API shows it: price as a JSON number (the seed's shape), exact to the kopeck. */
-export function planToJson(plan: Plan) {
+/** The in-flight requests a user of the plan may have at once; null = unlimited. */
+export function maxConcurrentRequests(
+  plan: Plan,
+  quota: { defaultMaxConcurrentRequests: number | null },
+): number | null {
+  const own = plan.quotas.max_concurrent_requests
+  return own === undefined ? quota.defaultMaxConcurrentRequests : own
+}
+
+/**
+ * The plan as the API shows it: price as a JSON number (the seed's shape), exact to the kopeck.
+ * Given the gateway's quota defaults, quotas.max_concurrent_requests is the limit in force;
+ * without them (an export meant for import) it is what the plan itself sets, if anything.
+ */
+export function planToJson(plan: Plan, quota?: { defaultMaxConcurrentRequests: number | null }) {
   return {
     id: plan.id,
     name: plan.name,
@@ -47,7 +68,9 @@ export function planToJson(plan: Plan) {
     price: moneyToNumber(plan.price),
     currency: plan.currency,
     interval: plan.interval,
-    quotas: plan.quotas,
+    quotas: quota
+      ? { ...plan.quotas, max_concurrent_requests: maxConcurrentRequests(plan, quota) }
+      : plan.quotas,
     features: plan.features,
     is_active: plan.is_active,
     display_order: plan.display_order,

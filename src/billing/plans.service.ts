@@ -2,9 +2,9 @@ import type { NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
-import { METRICS, type Metric } from './metrics.ts'
+import { METRICS } from './metrics.ts'
 import type { PlanCreate, PlanPatch, PlanSeed } from './plan.schema.ts'
-import { type Plan, planFromRow } from './plan.ts'
+import { type Plan, type PlanQuotas, planFromRow } from './plan.ts'
 import {
   deletePlanIfUnused,
   findPlan,
@@ -14,14 +14,29 @@ import {
 } from './plans.repo.ts'
 
 type PlanContext = Pick<Deps, 'database' | 'clock' | 'ids' | 'entitlements'>
-type Quotas = Record<Metric, number | null>
+type Quotas = PlanQuotas
 
-/** Every metric present, null = unlimited: the stored quotas JSON. */
+/**
+ * Every metric present, null = unlimited: the stored quotas JSON. quotas null is a plan
+ * without limits, concurrency included; max_concurrent_requests stays absent (the gateway's
+ * default) unless given here or before.
+ */
 function fullQuotas(given: Partial<Quotas> | null | undefined, base?: Quotas): Quotas {
-  if (given === null) return Object.fromEntries(METRICS.map((m) => [m, null])) as Quotas
-  return Object.fromEntries(
+  if (given === null) {
+    return {
+      ...Object.fromEntries(METRICS.map((m) => [m, null])),
+      max_concurrent_requests: null,
+    } as Quotas
+  }
+  const quotas = Object.fromEntries(
     METRICS.map((m) => [m, given?.[m] !== undefined ? given[m] : (base?.[m] ?? null)]),
   ) as Quotas
+  const concurrency =
+    given?.max_concurrent_requests !== undefined
+      ? given.max_concurrent_requests
+      : base?.max_concurrent_requests
+  if (concurrency !== undefined) quotas.max_concurrent_requests = concurrency
+  return quotas
 }
 
 /** The columns a validated plan body (POST, config, import) writes; timestamps aside. */

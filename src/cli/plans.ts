@@ -32,7 +32,8 @@ export async function runPlansCommand(deps: Deps, args: string[], write = stdout
     return
   }
   if (command === 'export') {
-    const plans = (await listAllPlans(deps)).map(planToJson)
+    // What each plan itself sets (no gateway defaults), so an import elsewhere keeps its own.
+    const plans = (await listAllPlans(deps)).map((plan) => planToJson(plan))
     write(`${JSON.stringify(plans, null, 2)}\n`)
     return
   }

@@ -61,6 +61,8 @@ const metricQuotas = z
     tokens_input: z.number().int().nonnegative().nullable().optional(),
     tokens_output: z.number().int().nonnegative().nullable().optional(),
     requests: z.number().int().nonnegative().nullable().optional(),
+    /** In-flight requests per user at once; null = unlimited, absent = quota.defaultMaxConcurrentRequests. */
+    max_concurrent_requests: z.number().int().positive().nullable().optional(),
   })
   .nullable()
   .optional()
@@ -180,6 +182,16 @@ export const configSchema = z.strictObject({
        * or URL. A plan whose tokens_input limit cannot hold it answers 400 (docs/estimation.md).
        */
       unknownContextTokens: z.number().int().nonnegative().default(32_000),
+      /**
+       * What admits output tokens. `settled`: a request is admitted while the user's settled
+       * output (`used`) is under the limit, so parallel requests are not starved by each other's
+       * reservations; the overshoot is bounded by max_concurrent_requests (docs/quotas.md).
+       * `reserved`: used + reserved must be under the limit and the reservation is capped at
+       * what remains (one answer at a time can take the rest).
+       */
+      outputAdmission: z.enum(['settled', 'reserved']).default('settled'),
+      /** max_concurrent_requests of a plan that sets none; null = unlimited. */
+      defaultMaxConcurrentRequests: z.number().int().positive().nullable().default(null),
     })
     .prefault({}),
   yookassa: z

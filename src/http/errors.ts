@@ -26,6 +26,7 @@ const CODES = {
   conflict: [409, 'conflict_error'],
   payload_too_large: [413, 'invalid_request_error'],
   quota_exceeded: [429, 'insufficient_quota'],
+  rate_limit_exceeded: [429, 'rate_limit_exceeded'],
   internal_error: [500, 'server_error'],
   upstream_error: [502, 'upstream_error'],
   billing_not_configured: [503, 'server_error'],

@@ -85,6 +85,7 @@ export async function admit(
     modelId: model,
     chatId,
   })
+  if (!result.ok && result.reason === 'concurrency') throw tooManyInFlight(c, result.limit)
   if (!result.ok) {
     deps.metrics.quotaRefusals.inc({ metric: result.metric })
     const retryAfter = Math.max(1, result.periodEnd - nowSeconds(deps.clock))
@@ -111,6 +112,20 @@ export async function admit(
     remaining: result.remaining,
     periodEnd: result.periodEnd,
   }
+}
+
+/**
+ * The plan's max_concurrent_requests are in flight: a 429 that, unlike a quota
+ * refusal, lifts as soon as one of them ends, so the official SDKs may retry it
+ * (type and code rate_limit_exceeded, Retry-After 1, no x-should-retry: false).
+ */
+function tooManyInFlight(c: Context<AppEnv>, limit: number): GatewayError {
+  c.get('deps').metrics.quotaRefusals.inc({ metric: 'max_concurrent_requests' })
+  return new GatewayError(
+    'rate_limit_exceeded',
+    `Too many requests in flight: your plan allows ${limit} at once; retry when one ends`,
+    { param: 'max_concurrent_requests', headers: { 'retry-after': '1' } },
+  )
 }
 
 /**

@@ -25,6 +25,7 @@ export async function startReserveWorker(
       url: h.testDatabase.url,
       schema: h.testDatabase.schema,
       nowMs: h.clock.now(),
+      quota: h.deps.config.quota,
       entitlement,
       requestIds,
       amounts,

@@ -18,6 +18,7 @@ interface Job {
   url: string
   schema?: string
   nowMs: number
+  quota: Deps['config']['quota']
   entitlement: Entitlement
   requestIds: string[]
   amounts: Amounts
@@ -25,10 +26,13 @@ interface Job {
 
 const job = workerData as Job
 const database = createDb(job.url, { schema: job.schema })
-// reserve() needs only the database, the ledger's writes, the clock and the instance of Deps.
+// reserve() needs only the database, the ledger's writes, the clock, the instance and the
+// quota config of Deps.
 const ledger = createLedgerWrites(database)
 const instance = createInstance()
-const deps = { database, ledger, instance, clock: { now: () => job.nowMs } } as unknown as Deps
+const clock = { now: () => job.nowMs }
+const config = { quota: job.quota }
+const deps = { database, ledger, instance, clock, config } as unknown as Deps
 
 parentPort!.once('message', async ({ startAt }: { startAt: number }) => {
   const results = await pacedReservations(startAt, job.requestIds, (requestId) =>

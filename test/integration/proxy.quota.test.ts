@@ -101,9 +101,10 @@ describe('quota admission', () => {
     expect(small.status, await small.clone().text()).toBe(200)
   })
 
-  it('tokens_output is capped at what remains and refused only when nothing remains', async () => {
+  it('tokens_output is capped at what remains and refused only when nothing remains ("reserved" admission)', async () => {
     f = await startProxyFixture({
       plan: { quotas: { requests: 100, tokens_input: 10_000, tokens_output: 100 } },
+      config: { quota: { outputAdmission: 'reserved' } },
     })
     f.upstream.once({ usage: { input: 10, output: 120 } }) // an answer may overshoot the cap by itself
     const ask = {

@@ -36,7 +36,10 @@ export function createAdminSubscriptionRoutes(auth: MiddlewareHandler<AppEnv>) {
         periods,
       })
       return c.json(
-        { ...subscriptionToJson(granted.subscription), plan: planToJson(granted.plan) },
+        {
+          ...subscriptionToJson(granted.subscription),
+          plan: planToJson(granted.plan, c.get('deps').config.quota),
+        },
         201,
       )
     })

@@ -17,7 +17,7 @@ export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
     return c.json({
       user,
       subscription: subscriptionToJson(live.subscription),
-      plan: planToJson(live.plan),
+      plan: planToJson(live.plan, deps.config.quota),
       usage: Object.fromEntries(
         Object.entries(usage).map(([metric, { used, limit, remaining }]) => [
           metric,

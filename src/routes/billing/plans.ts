@@ -14,16 +14,17 @@ import { validate } from '../../http/validate.ts'
 export function createPlanRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>()
     .get('/', async (c) => {
-      const plans = await listActivePlans(c.get('deps'))
-      return c.json(plans.map(planToJson))
+      const deps = c.get('deps')
+      const plans = await listActivePlans(deps)
+      return c.json(plans.map((plan) => planToJson(plan, deps.config.quota)))
     })
     .post('/', auth, requireAdmin(), validate('json', planCreateSchema), async (c) => {
       const plan = await createPlan(c.get('deps'), c.req.valid('json'))
-      return c.json(planToJson(plan), 201)
+      return c.json(planToJson(plan, c.get('deps').config.quota), 201)
     })
     .patch('/:id', auth, requireAdmin(), validate('json', planPatchSchema), async (c) => {
       const plan = await patchPlan(c.get('deps'), c.req.param('id'), c.req.valid('json'))
-      return c.json(planToJson(plan))
+      return c.json(planToJson(plan, c.get('deps').config.quota))
     })
     .delete('/:id', auth, requireAdmin(), async (c) => {
       await removePlan(c.get('deps'), c.req.param('id'))

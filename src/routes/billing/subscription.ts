@@ -20,7 +20,10 @@ export function createSubscriptionRoutes(auth: MiddlewareHandler<AppEnv>) {
     .get('/', async (c) => {
       const live = await ensureLiveSubscription(c.get('deps'), c.get('principal').userId)
       if (!live) throw new GatewayError('not_found', 'You have no subscription')
-      return c.json({ ...subscriptionToJson(live.subscription), plan: planToJson(live.plan) })
+      return c.json({
+        ...subscriptionToJson(live.subscription),
+        plan: planToJson(live.plan, c.get('deps').config.quota),
+      })
     })
     .post('/cancel', validate('json', cancelBody), async (c) => {
       const { immediate } = c.req.valid('json')
