@@ -1,6 +1,6 @@
 import type { ReserveResult } from '../../src/billing/ledger.service.ts'
 
-export type Outcome = { ok?: boolean; error?: string }
+export type Outcome = { ok?: boolean; reason?: string; error?: string }
 
 const WAVE = 5
 const PAUSE_MS = 3
@@ -21,7 +21,8 @@ export async function pacedReservations(
   for (let i = 0; i < requestIds.length; i += WAVE) {
     const wave = await Promise.allSettled(requestIds.slice(i, i + WAVE).map(call))
     for (const r of wave) {
-      outcomes.push(r.status === 'fulfilled' ? { ok: r.value.ok } : { error: String(r.reason) })
+      if (r.status === 'rejected') outcomes.push({ error: String(r.reason) })
+      else outcomes.push(r.value.ok ? { ok: true } : { ok: false, reason: r.value.reason })
     }
     await new Promise((resolve) => setTimeout(resolve, PAUSE_MS))
   }
