@@ -90,19 +90,19 @@ describe(`settled output admission (${TEST_DIALECT})`, () => {
 
   it('admits output while the settled output is under the limit, then refuses tokens_output', async () => {
     f = await startProxyFixture({ plan: smallOutput(100) })
-    f.upstream.behave({ usage: { input: 10, output: 3000 } })
-    const first = await post(f, 'heavy')
-    expect(first.status, first.text).toBe(200)
-    // 4,000 - 3,000 credited: what admission looks at, this request's reserve replaced by its usage.
-    expect(first.response.headers.get('x-quota-remaining-tokens-output')).toBe('1000')
-    const second = await post(f, 'heavy') // 3,000 settled < 4,000: admitted, ends at 6,000
-    expect(second.status, second.text).toBe(200)
-    expect(second.response.headers.get('x-quota-remaining-tokens-output')).toBe('0')
+    f.upstream.behave({ latencyMs: 100, usage: { input: 10, output: 3000 } })
+    // Both in flight together, on 0 settled: both admitted, 6,000 used of 4,000.
+    const both = await Promise.all([post(f, 'heavy'), post(f, 'heavy')])
+    for (const { status, text, response } of both) {
+      expect(status, text).toBe(200)
+      // 4,000 - 3,000 credited: each answer counts its own usage, not the other still in flight.
+      expect(response.headers.get('x-quota-remaining-tokens-output')).toBe('1000')
+    }
+    expect((await f.settled('heavy')).used.tokens_output).toBe(6000)
     const third = await post(f, 'heavy')
     expect(third.status, third.text).toBe(429)
     expect((JSON.parse(third.text) as ErrorBody).error.param).toBe('tokens_output')
     expect(f.upstream.requestsTo('/v1/chat/completions').length).toBe(2)
-    expect((await f.settled('heavy')).used.tokens_output).toBe(6000)
   })
 
   it('outputAdmission "reserved" keeps the old rule: one reservation takes what remains, the others are refused', async () => {
