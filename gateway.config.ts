@@ -78,5 +78,9 @@ export default defineConfig({
     defaultOutputReserve: 4096,
     maxOutputReserve: 32_768,
     disconnectPolicy: 'cancel',
+    // Output is admitted while a user's settled output is under the limit (outputAdmission
+    // 'settled'), so answers in flight together can overshoot it: at most this many per user,
+    // each by its max_tokens (docs/quotas.md). A plan's quotas.max_concurrent_requests wins.
+    defaultMaxConcurrentRequests: 8,
   },
 })

@@ -202,7 +202,7 @@ const reserveQuery = prepared(
 /**
  * PostgreSQL only: the reservations of many requests in ONE statement, all or
  * none: each counter row takes the SUM of its requests' asks under the same
- * conditions as reserveAll, but whole (tokens_output too: none is capped), so
+ * conditions as reserveAll, but whole (admissionRule `whole`: none is capped), so
  * it succeeds only when every request would have been admitted in full one
  * after the other. Otherwise the guard divides by zero, nothing changes, and
  * the caller falls back to one reservation at a time (reserveInOneStatement),

@@ -15,7 +15,7 @@ import { METRICS } from './metrics.ts'
  * SQLite only: the reservations of many requests in the caller's (immediate,
  * so exclusive) transaction, all or none, by the rule of PostgreSQL's
  * reserveMany: each counter row takes the SUM of its requests' asks under
- * reserveAll's conditions, whole (tokens_output too), so it succeeds only
+ * reserveAll's conditions, whole (admissionRule `whole`), so it succeeds only
  * when every request would have been admitted in full one after the other.
  * Two statements for the whole batch, whatever its size. (SQLite's RETURNING
  * takes no table qualifier: `c.used` there is "no such column".) Returns each input's

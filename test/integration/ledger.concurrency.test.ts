@@ -28,7 +28,9 @@ afterEach(async () => {
 async function setup(): Promise<{ h: Harness; e: Entitlement }> {
   const h = await createHarness()
   open.push(h)
-  const e = await userOnPlan(h, 'u-conc', { id: 'conc', quotas: { requests: LIMIT } })
+  // None ends while they race: no in-flight limit, or it would refuse before the quota does.
+  const quotas = { requests: LIMIT, max_concurrent_requests: null }
+  const e = await userOnPlan(h, 'u-conc', { id: 'conc', quotas })
   for (let i = 0; i < ALREADY_USED; i++) {
     const r = await reserve(h.deps, e, { requestId: `pre-${i}`, amounts: one })
     expect(r.ok, JSON.stringify(r)).toBe(true)

@@ -241,12 +241,19 @@ export const OPENAPI_PATHS: Record<string, Record<string, unknown>> = {
 
 const quotas = {
   type: 'object',
-  properties: Object.fromEntries(
-    ['tokens_input', 'tokens_output', 'requests'].map((m) => [
-      m,
-      { type: ['integer', 'null'], minimum: 0 },
-    ]),
-  ),
+  properties: {
+    ...Object.fromEntries(
+      ['tokens_input', 'tokens_output', 'requests'].map((m) => [
+        m,
+        { type: ['integer', 'null'], minimum: 0 },
+      ]),
+    ),
+    max_concurrent_requests: {
+      type: ['integer', 'null'],
+      minimum: 1,
+      description: "In-flight requests per user; null unlimited, absent the gateway's default",
+    },
+  },
 }
 
 const SCHEMAS = {
