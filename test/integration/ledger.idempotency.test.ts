@@ -40,7 +40,14 @@ describe(`ledger reserve / settle / release (${TEST_DIALECT})`, () => {
     expect(rows.map((x) => x.request_id)).toEqual(['a'])
   })
 
-  it('caps tokens_output at what remains and refuses it only when nothing remains', async () => {
+  it('caps tokens_output at what remains and refuses it only when nothing remains ("reserved" admission)', async () => {
+    // The settled default admits on used alone (proxy.admission.test.ts); this is the old rule.
+    await h.close()
+    h = await createHarness({ config: { quota: { outputAdmission: 'reserved' } } })
+    e = await userOnPlan(h, 'u-led', {
+      id: 'led',
+      quotas: { requests: 10, tokens_input: 1000, tokens_output: 500 },
+    })
     const r1 = await reserve(h.deps, e, {
       requestId: 'o1',
       amounts: amounts({ requests: 1, tokens_output: 400 }),

@@ -51,6 +51,12 @@ function seedPythonPlans(now: number) {
   ]
 }
 
+/** A plan as the API shows it: the seed's quotas plus the in-flight limit in force (docs/quotas.md). */
+function withInFlightLimit<T extends { quotas: object }>(plan: T): T {
+  const limit = h.deps.config.quota.defaultMaxConcurrentRequests
+  return { ...plan, quotas: { ...plan.quotas, max_concurrent_requests: limit } }
+}
+
 describe(`plans API (${TEST_DIALECT})`, () => {
   it("round-trips the seed's curl body through POST and GET unchanged (id generated)", async () => {
     const created = await createPlan(h, SEED_CURL_BODY)
@@ -61,7 +67,7 @@ describe(`plans API (${TEST_DIALECT})`, () => {
     const { id, created_at, updated_at, ...rest } = list.body.find(
       (p: { id: string }) => p.id === created.id,
     )
-    expect(rest, list.text).toEqual(SEED_CURL_BODY)
+    expect(rest, list.text).toEqual(withInFlightLimit(SEED_CURL_BODY))
     expect([created_at, updated_at]).toEqual([h.clock.now() / 1000, h.clock.now() / 1000])
     // The raw JSON keeps the price a number, 990 exactly.
     expect(list.text).toContain('"price":990,')
@@ -104,7 +110,7 @@ describe(`plans API (${TEST_DIALECT})`, () => {
     for (const plan of plans) await createPlan(h, plan)
     const list = await call(h, 'GET', PLANS)
     expect(list.status, list.text).toBe(200)
-    expect(list.body, list.text).toEqual(plans)
+    expect(list.body, list.text).toEqual(plans.map(withInFlightLimit))
   })
 
   it('keeps prices exact to the kopeck, given as a number or a string', async () => {
@@ -172,7 +178,7 @@ describe(`plans API (${TEST_DIALECT})`, () => {
     expect(patched.body).toEqual({
       ...plan,
       price: 1490.5,
-      quotas: { tokens_input: 1000000, tokens_output: null, requests: 20000 },
+      quotas: { ...plan.quotas, tokens_output: null, requests: 20000 },
       updated_at: plan.updated_at + 60,
     })
     const missing = await call(h, 'PATCH', `${PLANS}/nope`, { name: 'X' }, admin)
