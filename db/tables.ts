@@ -38,6 +38,12 @@ export interface ApiKeyTable {
   created_at: number
   last_used_at: number | null
   revoked_at: number | null
+  /** 1: an admin credential (created by an admin with `"admin": true`); 0: the owner as a user. */
+  is_admin: Generated<number>
+  /** 1: may act for the end user the request names (trusted service key, docs/open-webui.md). */
+  acts_for_users: Generated<number>
+  /** Epoch seconds after which the key is refused (401); null: no expiry. */
+  expires_at: number | null
 }
 
 export interface PlanTable {

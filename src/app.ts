@@ -5,9 +5,11 @@ import type { Deps } from './deps.ts'
 import type { AppEnv } from './http/env.ts'
 import { GatewayError } from './http/errors.ts'
 import { authenticate, requireAdmin } from './http/middleware/authenticate.ts'
+import { metricsAccess } from './http/middleware/metrics-access.ts'
 import { requestId } from './http/middleware/request-id.ts'
 import { requestLog } from './http/middleware/request-log.ts'
 import { notFound, onError } from './http/on-error.ts'
+import { createRateLimiter } from './lib/rate-limit.ts'
 import { createAdminRefundRoutes } from './routes/billing/admin-refunds.ts'
 import { createBillingRoutes } from './routes/billing/index.ts'
 import { createPaymentRoutes } from './routes/billing/payment.ts'
@@ -23,7 +25,8 @@ import { createV1Routes } from './routes/v1/index.ts'
  */
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>()
-  const auth = authenticate(createAuthenticator(deps))
+  const verify = createAuthenticator(deps)
+  const auth = authenticate(verify)
 
   app.use(async function injectDeps(c, next) {
     c.set('deps', deps)
@@ -51,6 +54,7 @@ export function createApp(deps: Deps) {
     return next()
   })
 
+  app.use('/metrics', metricsAccess(verify))
   app.route('/', createOpsRoutes())
 
   app.use('/api/v1/keys/*', auth)
@@ -64,7 +68,8 @@ export function createApp(deps: Deps) {
 
   // YooKassa payments (issue 5). The webhook is public (YooKassa sends no token; it is
   // checked by source address, secret and a GET re-read instead); the rest need a token.
-  app.route('/api/v1/billing/webhook', createWebhookRoutes())
+  const webhookLimiter = createRateLimiter(deps.clock, deps.config.yookassa.webhookRatePerMinute)
+  app.route('/api/v1/billing/webhook', createWebhookRoutes({ limiter: webhookLimiter }))
   app.use('/api/v1/billing/payment', auth)
   app.route('/api/v1/billing/payment', createPaymentRoutes())
   app.use('/api/v1/billing/transactions', auth)

@@ -22,8 +22,11 @@ const USAGE = `usage: gateway <command>
   plans export                  print all plans as JSON
   token --sub ID [--role admin] [--email E] [--ttl SECONDS]
                                 mint a JWT signed with JWT_SECRET
-  keys create --user ID --name NAME [--role admin]
-                                create a gateway API key for a user (shown once)`
+  keys create --user ID --name NAME [--role admin] [--admin] [--acts-for-users]
+              [--expires-in-days N]
+                                create a gateway API key for a user (shown once);
+                                --admin: an admin key (the user must have role admin);
+                                --acts-for-users: a trusted service key (docs/open-webui.md)`
 
 async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
   const loaded = await loadFromEnvironment(process.env)
@@ -64,6 +67,9 @@ async function main(argv: string[]) {
       ttl: { type: 'string' },
       user: { type: 'string' },
       name: { type: 'string' },
+      admin: { type: 'boolean' },
+      'acts-for-users': { type: 'boolean' },
+      'expires-in-days': { type: 'string' },
     },
   })
   switch (command) {
@@ -96,7 +102,23 @@ async function main(argv: string[]) {
           role,
           now: nowSeconds(deps.clock),
         })
-        const created = await createApiKey(deps, user, values.name!)
+        // The operator at the console may give any flag: the CLI acts as an administrator.
+        const operator = {
+          userId: user,
+          email: null,
+          role: 'admin' as const,
+          via: { kind: 'jwt' as const },
+        }
+        const days = values['expires-in-days']
+        if (days !== undefined && !/^[1-9]\d{0,3}$/.test(days)) {
+          throw new Error('--expires-in-days takes a whole number of days (1 to 3650)')
+        }
+        const created = await createApiKey(deps, operator, {
+          name: values.name!,
+          admin: values.admin,
+          actsForUsers: values['acts-for-users'],
+          expiresInDays: days === undefined ? undefined : Number(days),
+        })
         print(JSON.stringify(created, null, 2))
       })
       return

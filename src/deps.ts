@@ -13,6 +13,7 @@ import { type Clock, systemClock } from './lib/clock.ts'
 import { type Ids, randomIds } from './lib/ids.ts'
 import type { Logger } from './lib/logger.ts'
 import { createMetrics, type Metrics } from './lib/metrics.ts'
+import { modelLabelPatterns } from './lib/model-label.ts'
 import { createTtlCache, type TtlCache } from './lib/ttl-cache.ts'
 import { createUpstreams, type Upstreams } from './pipeline/upstreams.ts'
 import { createYooKassaClient, type YooKassaClient } from './yookassa/client.ts'
@@ -61,7 +62,7 @@ export function createDeps(options: CreateDepsOptions): Deps {
   const { config, secrets, database, logger, overrides = {} } = options
   const clock = options.clock ?? systemClock
   const ids = options.ids ?? randomIds
-  const metrics = options.metrics ?? createMetrics()
+  const metrics = options.metrics ?? createMetrics({ modelPatterns: modelLabelPatterns(config) })
   const base = { config, secrets, database, logger, clock, ids, metrics }
   const observeLedger: LedgerBatchObserver = {
     onBatch: (kind, size) => metrics.ledgerBatchSize.observe({ kind }, size),

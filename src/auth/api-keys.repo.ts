@@ -11,7 +11,7 @@ export async function insertApiKey(db: Db, row: Omit<ApiKeyRow, 'last_used_at' |
     .execute()
 }
 
-/** The live key with this hash, with its owner's role. */
+/** The unrevoked key with this hash, with its owner's role (expiry is the caller's check). */
 export async function findLiveKeyByHash(db: Db, keyHash: string) {
   const { rows } = await findLiveKeyQuery(db, keyHash)
   return rows[0]
@@ -22,7 +22,16 @@ const findLiveKeyQuery = prepared((db: Kysely<DB>, keyHash: string) =>
   db
     .selectFrom('gateway_api_key as k')
     .leftJoin('gateway_user as u', 'u.id', 'k.user_id')
-    .select(['k.id', 'k.user_id', 'k.last_used_at', 'u.role', 'u.email'])
+    .select([
+      'k.id',
+      'k.user_id',
+      'k.last_used_at',
+      'k.is_admin',
+      'k.acts_for_users',
+      'k.expires_at',
+      'u.role',
+      'u.email',
+    ])
     .where('k.key_hash', '=', keyHash)
     .where('k.revoked_at', 'is', null),
 )
@@ -32,7 +41,16 @@ export type LiveKey = NonNullable<Awaited<ReturnType<typeof findLiveKeyByHash>>>
 export async function listLiveKeys(db: Db, userId: string) {
   return db
     .selectFrom('gateway_api_key')
-    .select(['id', 'name', 'key_prefix', 'created_at', 'last_used_at'])
+    .select([
+      'id',
+      'name',
+      'key_prefix',
+      'created_at',
+      'last_used_at',
+      'is_admin',
+      'acts_for_users',
+      'expires_at',
+    ])
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null)
     .orderBy('created_at', 'desc')

@@ -19,6 +19,28 @@ const KEY_TOUCH_SECONDS = 60
 
 export type Authenticator = (token: string) => Promise<Principal>
 
+/** A token without exp whose iat lies further ahead than this is refused (clock skew allowance). */
+const IAT_SKEW_MS = 60_000
+
+/**
+ * A JWT without `exp` (Open WebUI with JWT_EXPIRES_IN=-1) would otherwise be
+ * valid forever: it is accepted until `iat + maxAgeSeconds`, and refused when
+ * it has no `iat` or the setting is null/0. Returns the deadline in ms.
+ */
+function noExpDeadline(payload: JWTPayload, maxAgeSeconds: number | null, nowMs: number) {
+  if (!maxAgeSeconds) {
+    throw new GatewayError('invalid_api_key', 'Token has no exp (auth.maxTokenAgeSeconds is 0)')
+  }
+  if (typeof payload.iat !== 'number') {
+    throw new GatewayError('invalid_api_key', 'Token has neither exp nor iat')
+  }
+  const deadline = (payload.iat + maxAgeSeconds) * 1000
+  if (nowMs >= deadline || payload.iat * 1000 > nowMs + IAT_SKEW_MS) {
+    throw new GatewayError('invalid_api_key', 'Token without exp is too old')
+  }
+  return deadline
+}
+
 /**
  * Turns a bearer token into a Principal: a gateway API key (sk-...) or a JWT
  * verified with jose (HS256 from JWT_SECRET, or a JWKS with issuer and audience).
@@ -69,7 +91,9 @@ export function createAuthenticator(deps: Deps): Authenticator {
       throw new GatewayError('invalid_api_key', 'Invalid or expired token', { cause: error })
     }
     const expiresAt =
-      typeof payload.exp === 'number' ? payload.exp * 1000 : Number.POSITIVE_INFINITY
+      typeof payload.exp === 'number'
+        ? payload.exp * 1000
+        : noExpDeadline(payload, config.auth.maxTokenAgeSeconds, clock.now())
     const trustedUntil = Math.min(expiresAt, clock.now() + VERIFIED_TOKEN_TTL_MS)
     // Open WebUI tokens carry the user id as `id`; standard ones as `sub`.
     const userId = typeof payload.sub === 'string' ? payload.sub : payload.id
@@ -103,15 +127,23 @@ export function createAuthenticator(deps: Deps): Authenticator {
     const key = await findLiveKey(hashApiKey(token))
     if (!key) throw new GatewayError('invalid_api_key', 'Invalid API key')
     const now = nowSeconds(clock)
+    // Checked on every use, cached or not: a cached key expires on time.
+    if (key.expires_at !== null && now >= key.expires_at) {
+      throw new GatewayError('invalid_api_key', 'API key expired')
+    }
     if (key.last_used_at === null || now - key.last_used_at >= KEY_TOUCH_SECONDS) {
       await touchKey(deps.database.db, key.id, now)
       key.last_used_at = now
     }
+    const actsForUsers = key.acts_for_users === 1
+    // Admin only when created as an admin key and its owner is still an admin; a key acting
+    // for users never is, whoever owns it.
+    const admin = key.is_admin === 1 && key.role === 'admin' && !actsForUsers
     return {
       userId: key.user_id,
       email: key.email ?? null,
-      role: key.role === 'admin' ? 'admin' : 'user',
-      via: { kind: 'api_key', keyId: key.id },
+      role: admin ? 'admin' : 'user',
+      via: { kind: 'api_key', keyId: key.id, actsForUsers },
     }
   }
 

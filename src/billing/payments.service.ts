@@ -9,6 +9,7 @@ import { isYooKassaError } from '../yookassa/errors.ts'
 import { buildPaymentRequest } from '../yookassa/payment-request.ts'
 import { planFromRow } from './plan.ts'
 import { findPlan } from './plans.repo.ts'
+import { normalizeReturnUrl } from './return-url.ts'
 import { bindProviderId, insertTransaction, moveTransactionStatus } from './transactions.repo.ts'
 
 export interface CheckoutResult {
@@ -46,7 +47,7 @@ export async function createCheckout(
       param: 'plan_id',
     })
   }
-  checkReturnUrl(deps, input.returnUrl)
+  const returnUrl = normalizeReturnUrl(deps.config, input.returnUrl)
   if (deps.config.yookassa.receipt.enabled && !principal.email) {
     throw new GatewayError('invalid_request', 'A receipt (54-FZ) needs an email in the token', {
       param: 'email',
@@ -63,7 +64,7 @@ export async function createCheckout(
     userId: principal.userId,
     kind: 'payment',
     email: principal.email,
-    returnUrl: input.returnUrl,
+    returnUrl,
   })
   const transaction = {
     id: transactionId,
@@ -134,35 +135,5 @@ export async function createCheckout(
     amount: formatMoney(plan.price),
     currency: plan.currency,
     plan_id: plan.id,
-  }
-}
-
-/** No open redirects: the return URL's host must be one the operator listed. */
-function checkReturnUrl(deps: Deps, returnUrl: string) {
-  const allowed = deps.config.billing.returnHosts.length
-    ? deps.config.billing.returnHosts
-    : deps.config.server.publicUrl
-      ? [new URL(deps.config.server.publicUrl).host]
-      : []
-  let url: URL
-  try {
-    url = new URL(returnUrl)
-  } catch {
-    throw new GatewayError('invalid_request', 'return_url is not a URL', { param: 'return_url' })
-  }
-  const hosts = allowed.map((h) => h.toLowerCase())
-  const ok =
-    (url.protocol === 'https:' || url.protocol === 'http:') &&
-    !url.username &&
-    !url.password &&
-    (hosts.includes(url.host.toLowerCase()) || hosts.includes(url.hostname.toLowerCase()))
-  if (!ok) {
-    throw new GatewayError(
-      'invalid_request',
-      'return_url must point to an allowed host (BILLING_RETURN_HOSTS)',
-      {
-        param: 'return_url',
-      },
-    )
   }
 }

@@ -10,6 +10,8 @@ export interface Secrets {
   yookassaShopId?: string
   yookassaSecretKey?: string
   yookassaWebhookSecret?: string
+  /** Bearer token that may read /metrics besides an admin (METRICS_TOKEN). */
+  metricsToken?: string
 }
 
 export interface LoadedConfig {
@@ -31,6 +33,7 @@ const ENV_OVERRIDES: Array<{ env: string; path: string[]; parse?: (raw: string) 
   { env: 'JWT_JWKS_URL', path: ['auth', 'jwksUrl'] },
   { env: 'JWT_ISSUER', path: ['auth', 'issuer'] },
   { env: 'JWT_AUDIENCE', path: ['auth', 'audience'] },
+  { env: 'JWT_MAX_TOKEN_AGE_SECONDS', path: ['auth', 'maxTokenAgeSeconds'], parse: toNumber },
   { env: 'DEFAULT_PLAN_ID', path: ['billing', 'defaultPlanId'] },
   { env: 'BILLING_RETURN_HOSTS', path: ['billing', 'returnHosts'], parse: toList },
   { env: 'YOOKASSA_API_URL', path: ['yookassa', 'apiUrl'] },
@@ -80,6 +83,7 @@ export function loadConfig({ file = {}, env }: { file?: unknown; env: Env }): Lo
     yookassaShopId: nonEmpty(env.YOOKASSA_SHOP_ID),
     yookassaSecretKey: nonEmpty(env.YOOKASSA_SECRET_KEY),
     yookassaWebhookSecret: nonEmpty(env.YOOKASSA_WEBHOOK_SECRET),
+    metricsToken: nonEmpty(env.METRICS_TOKEN),
   }
   return { config: deepFreeze(config), secrets: Object.freeze(secrets) }
 }

@@ -106,6 +106,28 @@ export const configSchema = z.strictObject({
       audience: z.string().optional(),
       /** How long a process trusts an API key lookup; a revocation elsewhere takes effect within it. */
       apiKeyCacheMs: z.number().int().nonnegative().default(5_000),
+      /**
+       * A JWT without `exp` is accepted only this long after its `iat` (30 days), and not at all
+       * without `iat`; null or 0 refuses every token without `exp`. Open WebUI mints such tokens
+       * when JWT_EXPIRES_IN is -1 (docs/security.md).
+       */
+      maxTokenAgeSeconds: z
+        .number()
+        .int()
+        .nonnegative()
+        .nullable()
+        .default(30 * 86_400),
+      /** Trusted service keys (created with `acts_for_users`) name the end user (docs/open-webui.md). */
+      actAs: z
+        .strictObject({
+          /** Headers naming the end user, first present wins (Open WebUI's, by default). */
+          userHeaders: z.array(z.string().min(1)).default(['x-openwebui-user-id']),
+          /** Headers with the end user's email, recorded on first sight (receipts). */
+          emailHeaders: z.array(z.string().min(1)).default(['x-openwebui-user-email']),
+          /** Also take the end user from a proxied body's `user` field when no header names one. */
+          bodyUserField: z.boolean().default(false),
+        })
+        .prefault({}),
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -140,6 +162,8 @@ export const configSchema = z.strictObject({
       returnHosts: z.array(z.string().min(1)).default([]),
       /** Subscriptions and plan lookups are cached this long per process. */
       entitlementCacheMs: z.number().int().nonnegative().default(5_000),
+      /** Headers whose value is stored as the usage record's chat id, first present wins. */
+      chatIdHeaders: z.array(z.string().min(1)).default(['x-chat-id', 'x-openwebui-chat-id']),
     })
     .prefault({}),
   quota: z
@@ -225,6 +249,10 @@ export const configSchema = z.strictObject({
       reconcileAfterSeconds: z.number().int().nonnegative().default(300),
       /** A pending payment older than this is expired locally (confirmation links live ~1 h). */
       expirePendingAfterSeconds: z.number().int().positive().default(86_400),
+      /** Stored notifications older than this are deleted by the prune-webhook-events job. */
+      webhookEventRetentionDays: z.number().int().positive().default(90),
+      /** Notifications accepted per source address per minute (a burst of as many); more: 429. */
+      webhookRatePerMinute: z.number().int().positive().default(60),
       receipt: z
         .strictObject({
           enabled: z.boolean().default(false),
@@ -234,9 +262,19 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  metrics: z
+    .strictObject({
+      /**
+       * Model label values of /metrics: a model is labelled with the most specific of these
+       * patterns it matches, else `other`. Unset: every pattern of `features`. Labels never take
+       * a name from the request, so series stay bounded.
+       */
+      modelLabels: z.array(z.string().min(1)).optional(),
+    })
+    .prefault({}),
   jobs: z
     .strictObject({
-      /** How often the background jobs (sweep, reconcile, renew, rollover) run. */
+      /** How often the background jobs (sweep, reconcile, renew, rollover, prune) run. */
       intervalMs: z.number().int().positive().default(60_000),
       enabled: z.boolean().default(true),
     })

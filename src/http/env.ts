@@ -5,8 +5,14 @@ export interface Principal {
   userId: string
   email: string | null
   role: 'admin' | 'user'
-  /** How the caller proved it: a JWT or a gateway API key (with its id). */
-  via: { kind: 'jwt' } | { kind: 'api_key'; keyId: string }
+  /**
+   * How the caller proved it: a JWT, a gateway API key (with its id), or a
+   * trusted service key acting for the end user it named (userId is that user's).
+   */
+  via:
+    | { kind: 'jwt' }
+    | { kind: 'api_key'; keyId: string; actsForUsers: boolean }
+    | { kind: 'acting'; keyId: string; ownerId: string }
 }
 
 /** The typed Hono environment every sub-app uses. */

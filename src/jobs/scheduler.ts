@@ -1,5 +1,6 @@
 import { rollOverEndedSubscriptions } from '../billing/rollover.job.ts'
 import type { Deps } from '../deps.ts'
+import { pruneWebhookEvents } from './prune-webhook-events.ts'
 import { runReconcilePayments } from './reconcile-payments.ts'
 import { runRenewSubscriptions } from './renew-subscriptions.ts'
 
@@ -17,6 +18,7 @@ export const JOBS: Job[] = [
   { name: 'rollover-subscriptions', run: rollOverEndedSubscriptions },
   { name: 'reconcile-payments', run: runReconcilePayments },
   { name: 'renew-subscriptions', run: runRenewSubscriptions },
+  { name: 'prune-webhook-events', run: pruneWebhookEvents },
 ]
 
 /**

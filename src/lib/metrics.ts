@@ -1,11 +1,33 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { createModelLabeler } from './model-label.ts'
 
-/** Prometheus metrics, one registry per app instance (tests build several). */
-export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) {
+/** Known YooKassa events; any other event name (a notification's text) is labelled `other`. */
+const WEBHOOK_EVENTS = new Set([
+  'payment.succeeded',
+  'payment.waiting_for_capture',
+  'payment.canceled',
+  'refund.succeeded',
+])
+
+/**
+ * Prometheus metrics, one registry per app instance (tests build several).
+ * No label takes a value straight from a request: models go through
+ * `modelLabel` (configured patterns or `other`), webhook events through
+ * `webhookEventLabel`, so /metrics stays bounded whatever clients send.
+ */
+export function createMetrics({
+  defaults = true,
+  modelPatterns = [],
+}: {
+  defaults?: boolean
+  modelPatterns?: readonly string[]
+} = {}) {
   const registry = new Registry()
   if (defaults) collectDefaultMetrics({ register: registry })
   return {
     registry,
+    modelLabel: createModelLabeler(modelPatterns),
+    webhookEventLabel: (event: string) => (WEBHOOK_EVENTS.has(event) ? event : 'other'),
     httpRequests: new Counter({
       name: 'gateway_http_requests_total',
       help: 'HTTP requests answered, by route and status',
@@ -21,7 +43,7 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
     }),
     tokens: new Counter({
       name: 'gateway_tokens_total',
-      help: 'Tokens metered, by metric and model',
+      help: 'Tokens metered, by metric and model (a configured model pattern, or other)',
       labelNames: ['metric', 'model'] as const,
       registers: [registry],
     }),

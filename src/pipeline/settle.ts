@@ -86,14 +86,9 @@ export function createOutcome(
         )
         return none
       }
-      deps.metrics.tokens.inc(
-        { metric: 'tokens_input', model: admission.model },
-        actual.tokens_input,
-      )
-      deps.metrics.tokens.inc(
-        { metric: 'tokens_output', model: admission.model },
-        actual.tokens_output,
-      )
+      const model = deps.metrics.modelLabel(admission.model)
+      deps.metrics.tokens.inc({ metric: 'tokens_input', model }, actual.tokens_input)
+      deps.metrics.tokens.inc({ metric: 'tokens_output', model }, actual.tokens_output)
       // Built only when it will be written: this runs once per proxied request.
       if (deps.logger.isLevelEnabled('info')) {
         deps.logger.info(

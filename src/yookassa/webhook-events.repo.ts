@@ -31,3 +31,20 @@ export async function listWebhookEvents(db: Db, objectId: string) {
     .orderBy('id')
     .execute()
 }
+
+/** Deletes up to `limit` events received before `cutoff` (epoch seconds); returns how many. */
+export async function deleteWebhookEventsBefore(db: Db, cutoff: number, limit: number) {
+  const result = await db
+    .deleteFrom('billing_webhook_event')
+    .where(
+      'id',
+      'in',
+      db
+        .selectFrom('billing_webhook_event')
+        .select('id')
+        .where('received_at', '<', cutoff)
+        .limit(limit),
+    )
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

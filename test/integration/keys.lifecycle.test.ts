@@ -32,6 +32,9 @@ describe('gateway API keys: created, used, listed, revoked', () => {
       name: 'laptop',
       key: expect.stringMatching(/^sk-[A-Za-z0-9_-]{43,}$/),
       created_at: Math.floor(h.clock.now() / 1000),
+      admin: false,
+      acts_for_users: false,
+      expires_at: null,
     })
 
     const rows = await h.db.selectFrom('gateway_api_key').selectAll().execute()
@@ -139,9 +142,15 @@ describe('gateway API keys: created, used, listed, revoked', () => {
     expect((await get('/api/v1/keys', aliceKey.key)).res.status).toBe(200)
   })
 
-  it("acts with its owner's role: a user's key is refused on an admin route, an admin's is not", async () => {
+  it("a user's key is refused on an admin route, an admin's admin key is not", async () => {
     const userKey = await createKey(await h.token({ sub: 'bob' }))
-    const adminKey = await createKey(await h.adminToken())
+    const created = await h.json(
+      'POST',
+      '/api/v1/keys',
+      { name: 'ops', admin: true },
+      await h.adminToken(),
+    )
+    const adminKey = (await created.json()) as { key: string }
     const asUser = await h.request(ADMIN_ROUTE, {
       method: 'POST',
       headers: { ...h.auth(userKey.key), 'content-type': 'application/json' },

@@ -70,7 +70,7 @@ describe('operational routes', () => {
     h = await createHarness()
     await h.request('/healthz')
     await h.request('/no/such/route')
-    const res = await h.request('/metrics')
+    const res = await h.request('/metrics', { headers: h.auth(await h.adminToken()) })
     const text = await res.text()
     expect(res.status, text).toBe(200)
     expect(res.headers.get('content-type'), text).toMatch(/^text\/plain/)

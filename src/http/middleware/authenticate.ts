@@ -6,17 +6,21 @@ import { GatewayError } from '../errors.ts'
 /** Requires `Authorization: Bearer <JWT or sk-key>` and sets the principal. */
 export function authenticate(verify: Authenticator): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
-    const header = c.req.header('authorization')
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
-    if (!match) {
-      throw new GatewayError(
-        'missing_credentials',
-        'Missing bearer token in the Authorization header',
-      )
-    }
-    c.set('principal', await verify(match[1]!))
+    c.set('principal', await verify(bearerToken(c.req.header('authorization'))))
     await next()
   }
+}
+
+/** The token of `Authorization: Bearer <token>`, or 401. */
+export function bearerToken(header: string | undefined): string {
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+  if (!match) {
+    throw new GatewayError(
+      'missing_credentials',
+      'Missing bearer token in the Authorization header',
+    )
+  }
+  return match[1]!
 }
 
 /** 403 unless the caller is an admin. Goes after authenticate(). */

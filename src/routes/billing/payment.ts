@@ -6,8 +6,9 @@ import { validate } from '../../http/validate.ts'
 
 const paymentBody = z.strictObject({
   plan_id: z.string().trim().min(1).max(100),
-  // YooKassa takes return_url up to 2048 characters (reference 2.1).
-  return_url: z.string().trim().min(1).max(2048),
+  // YooKassa takes return_url up to 2048 characters (reference 2.1). Not trimmed: whitespace
+  // anywhere is refused by normalizeReturnUrl rather than silently dropped.
+  return_url: z.string().min(1).max(2048),
 })
 
 /** POST /api/v1/billing/payment: starts a YooKassa checkout for a plan (authenticated). */

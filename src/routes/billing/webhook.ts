@@ -5,6 +5,7 @@ import type { Deps } from '../../deps.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { nowSeconds } from '../../lib/clock.ts'
+import type { RateLimiter } from '../../lib/rate-limit.ts'
 import { handleNotification } from '../../yookassa/notification.service.ts'
 import { notificationSchema } from '../../yookassa/schemas.ts'
 import { createSourceTrust } from '../../yookassa/source-address.ts'
@@ -15,19 +16,30 @@ import { checkWebhookSecret } from '../../yookassa/webhook-secret.ts'
  * POST /api/v1/billing/webhook/yookassa: public (YooKassa sends no Bearer
  * token). Three checks, as API.md says: sender address (403), the gateway's
  * own secret when configured (401), then the object is read back by GET and
- * only that answer counts. Every notification is stored first; 200 means
- * "recorded or deliberately ignored", 500 means "deliver it again".
+ * only that answer counts. Every notification within the per-address rate
+ * (429 past it, nothing stored) is stored first, bounded in size and pruned
+ * after yookassa.webhookEventRetentionDays; 200 means "recorded or
+ * deliberately ignored", 500 means "deliver it again".
  */
-export function createWebhookRoutes() {
+export function createWebhookRoutes({ limiter }: { limiter: RateLimiter }) {
   return new Hono<AppEnv>().post('/yookassa', async (c) => {
     const deps = c.get('deps')
-    const raw = await c.req.text()
-    const parsed = parseNotification(raw)
     const trust = createSourceTrust({
       trustedIps: deps.config.yookassa.trustedIps,
       trustProxy: deps.config.server.trustProxy,
     })
     const sourceIp = trust.clientAddress(socketAddress(c), c.req.header('x-forwarded-for'))
+    // Before the body is read or anything stored: a flood costs a map lookup per request.
+    if (!limiter.take(sourceIp ?? 'unknown')) {
+      deps.metrics.webhookEvents.inc({ event: 'other', outcome: 'rate_limited' })
+      deps.logger.debug({ sourceIp }, 'webhook refused: over the per-address rate')
+      const retryAfter = Math.ceil(60 / deps.config.yookassa.webhookRatePerMinute)
+      throw new GatewayError('rate_limit_exceeded', 'Too many notifications from this address', {
+        headers: { 'retry-after': String(retryAfter) },
+      })
+    }
+    const raw = await c.req.text()
+    const parsed = parseNotification(raw)
     const event = {
       id: deps.ids.next(),
       event: parsed.kind === 'ok' ? parsed.event : 'unparsed',
@@ -64,7 +76,10 @@ export function createWebhookRoutes() {
     await insertWebhookEvent(deps.database.db, { ...event, outcome: 'received' })
     const finish = async (outcome: string) => {
       await setWebhookOutcome(deps.database.db, event.id, outcome)
-      deps.metrics.webhookEvents.inc({ event: event.event, outcome: outcome.split(':')[0]! })
+      deps.metrics.webhookEvents.inc({
+        event: deps.metrics.webhookEventLabel(event.event),
+        outcome: outcome.split(':')[0]!,
+      })
     }
     if (parsed.kind === 'invalid_json') {
       await finish('rejected: malformed JSON')
@@ -96,6 +111,9 @@ export function createWebhookRoutes() {
   })
 }
 
+/** Stored characters of a notification refused for its sender or secret (accepted ones: 16 KiB). */
+const REJECTED_BODY_CHARS = 1_024
+
 type Parsed =
   | { kind: 'ok'; event: string; objectId: string }
   | { kind: 'invalid_json' }
@@ -123,9 +141,14 @@ function socketAddress(c: Context<AppEnv>): string | undefined {
 
 async function reject(deps: Deps, event: Omit<WebhookEventRow, 'outcome'>, why: string) {
   try {
-    await insertWebhookEvent(deps.database.db, { ...event, outcome: `rejected: ${why}` })
+    // From an unknown sender: only the start of the body, enough to see what it was.
+    const body = event.body.slice(0, REJECTED_BODY_CHARS)
+    await insertWebhookEvent(deps.database.db, { ...event, body, outcome: `rejected: ${why}` })
   } catch (error) {
     deps.logger.error({ err: error }, 'webhook rejection could not be recorded')
   }
-  deps.metrics.webhookEvents.inc({ event: event.event, outcome: 'rejected' })
+  deps.metrics.webhookEvents.inc({
+    event: deps.metrics.webhookEventLabel(event.event),
+    outcome: 'rejected',
+  })
 }

@@ -5,14 +5,36 @@ import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { validate } from '../../http/validate.ts'
 
-const createKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100) })
+const createKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  /** Admins only: a key that acts as its owner's admin role (otherwise a key is never admin). */
+  admin: z.boolean().optional(),
+  /** Admins only: a trusted service key that may name the end user (docs/open-webui.md). */
+  acts_for_users: z.boolean().optional(),
+  expires_at: z.number().int().positive().optional(),
+  // Ten years at most: a key meant to live longer is a key without expiry.
+  expires_in_days: z.number().int().min(1).max(3650).optional(),
+})
 
 /** /api/v1/keys: a user's own gateway API keys. The key is shown once, at creation. */
 export function createKeyRoutes() {
   return new Hono<AppEnv>()
+    .use(async function noActingKeys(c, next) {
+      // A service key acting for an end user must not mint or revoke that user's keys.
+      if (c.get('principal').via.kind === 'acting') {
+        throw new GatewayError('permission_denied', 'A key acting for a user cannot manage keys')
+      }
+      await next()
+    })
     .post('/', validate('json', createKeyBody), async (c) => {
-      const { name } = c.req.valid('json')
-      const created = await createApiKey(c.get('deps'), c.get('principal').userId, name)
+      const body = c.req.valid('json')
+      const created = await createApiKey(c.get('deps'), c.get('principal'), {
+        name: body.name,
+        admin: body.admin,
+        actsForUsers: body.acts_for_users,
+        expiresAt: body.expires_at,
+        expiresInDays: body.expires_in_days,
+      })
       return c.json(created, 201)
     })
     .get('/', async (c) => {

@@ -4,7 +4,7 @@ import { migrationStatus } from '../../../db/migrate.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { openApiDocument } from './openapi.ts'
 
-/** Public operational routes: liveness, readiness, Prometheus metrics, API docs. */
+/** Operational routes: liveness, readiness, API docs (public), Prometheus metrics (metricsAccess in app.ts). */
 export function createOpsRoutes() {
   return new Hono<AppEnv>()
     .get('/healthz', (c) => c.json({ status: 'ok' }))

@@ -210,7 +210,17 @@ export const OPENAPI_PATHS: Record<string, Record<string, unknown>> = {
     post: op(
       'Create an API key; the key is shown once',
       { '201': json({ type: 'object' }) },
-      body({ type: 'object', required: ['name'], properties: { name: { type: 'string' } } }),
+      body({
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: { type: 'string' },
+          admin: { type: 'boolean', description: 'admins only: an admin credential' },
+          acts_for_users: { type: 'boolean', description: 'admins only: a trusted service key' },
+          expires_at: { type: 'integer', description: 'epoch seconds' },
+          expires_in_days: { type: 'integer', minimum: 1, maximum: 3650 },
+        },
+      }),
     ),
   },
   '/api/v1/keys/{id}': {
@@ -232,9 +242,12 @@ export const OPENAPI_PATHS: Record<string, Record<string, unknown>> = {
   },
   '/metrics': {
     get: {
-      summary: 'Prometheus metrics',
-      security: [],
-      responses: { '200': { description: 'text/plain exposition' } },
+      summary: 'Prometheus metrics (Bearer METRICS_TOKEN or an admin credential)',
+      responses: {
+        '200': { description: 'text/plain exposition' },
+        '401': { description: 'No or a wrong token' },
+        '403': { description: 'Not an admin' },
+      },
     },
   },
 }
