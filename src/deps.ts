@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.ts'
+import { type ActingUsers, createActingUsers } from './auth/act-as.ts'
 import type { LiveKey } from './auth/api-keys.repo.ts'
 import { createEntitlementCache, type EntitlementCache } from './billing/entitlements.ts'
 import { createInstance, type Instance } from './billing/instance.ts'
@@ -35,6 +36,8 @@ export interface Deps {
   entitlements: EntitlementCache
   /** Per-process cache of live API keys by hash (auth.apiKeyCacheMs). */
   apiKeys: TtlCache<LiveKey>
+  /** Trusted service keys acting for the end users requests name (docs/open-webui.md). */
+  actingUsers: ActingUsers
   /** Reserves (PostgreSQL), settles and releases, batching those of one event-loop turn. */
   ledger: LedgerWrites
   /** This process as its reservations' owner (random id at start, unfinished closes). */
@@ -72,6 +75,7 @@ export function createDeps(options: CreateDepsOptions): Deps {
     ...base,
     entitlements: overrides.entitlements ?? createEntitlementCache(base),
     apiKeys: createTtlCache<LiveKey>(clock, 10_000),
+    actingUsers: createActingUsers(base),
     ledger: createLedgerWrites(database, observeLedger),
     instance: createInstance(),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),

@@ -26,3 +26,30 @@ export async function upsertUser(
 export async function findUser(db: Db, id: string): Promise<UserRow | undefined> {
   return db.selectFrom('gateway_user').selectAll().where('id', '=', id).executeTakeFirst()
 }
+
+/**
+ * Records an end user a trusted service key names (docs/open-webui.md). A new
+ * user is a plain user; an existing one keeps their role (a service key must
+ * never demote or promote anyone) and their email, unless none was known.
+ */
+export async function upsertEndUser(
+  db: Db,
+  user: { id: string; email: string | null; now: number },
+): Promise<void> {
+  await db
+    .insertInto('gateway_user')
+    .values({
+      id: user.id,
+      email: user.email,
+      role: 'user',
+      created_at: user.now,
+      last_seen_at: user.now,
+    })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet((eb) => ({
+        last_seen_at: user.now,
+        email: eb.fn.coalesce('gateway_user.email', eb.ref('excluded.email')),
+      })),
+    )
+    .execute()
+}

@@ -4,6 +4,7 @@ import { reserve } from '../billing/ledger.service.ts'
 import type { Amounts, Metric } from '../billing/metrics.ts'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
+import { firstHeader } from '../http/first-header.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { type Endpoint, estimateOutputReserve } from './estimate.ts'
 import { isModelAllowed } from './model-access.ts'
@@ -77,7 +78,7 @@ export async function admit(
     tokens_input: inputEstimate + surchargeTokens,
     tokens_output: estimateOutputReserve(endpoint, request.body, deps.config.quota),
   }
-  const chatId = c.req.header('x-chat-id')?.slice(0, MAX_CHAT_ID) || null
+  const chatId = firstHeader(c, deps.config.billing.chatIdHeaders)?.slice(0, MAX_CHAT_ID) || null
   const ledgerId = ledgerIdFor(c)
   const result = await reserve(deps, entitlement, {
     requestId: ledgerId,

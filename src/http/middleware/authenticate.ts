@@ -6,7 +6,9 @@ import { GatewayError } from '../errors.ts'
 /** Requires `Authorization: Bearer <JWT or sk-key>` and sets the principal. */
 export function authenticate(verify: Authenticator): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
-    c.set('principal', await verify(bearerToken(c.req.header('authorization'))))
+    const principal = await verify(bearerToken(c.req.header('authorization')))
+    // A trusted service key becomes the end user its request names (docs/open-webui.md).
+    c.set('principal', await c.get('deps').actingUsers.fromHeaders(c, principal))
     await next()
   }
 }

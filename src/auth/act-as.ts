@@ -1,0 +1,105 @@
+import type { Context } from 'hono'
+import type { Database } from '../../db/client.ts'
+import type { Config } from '../config/schema.ts'
+import type { AppEnv, Principal } from '../http/env.ts'
+import { GatewayError } from '../http/errors.ts'
+import { firstHeader } from '../http/first-header.ts'
+import { type Clock, nowSeconds } from '../lib/clock.ts'
+import { createTtlCache } from '../lib/ttl-cache.ts'
+import { upsertEndUser } from './users.repo.ts'
+
+/**
+ * End user ids a service key may name: 1 to 128 characters of letters,
+ * digits and `. _ - @ : | +`, starting with a letter or digit. That takes
+ * Open WebUI's UUIDs, ObjectIds, emails and IdP subjects (`auth0|abc`), and
+ * keeps control characters, spaces and path or SQL punctuation out of ids
+ * that end up in logs, payment metadata and URLs.
+ */
+const END_USER_ID = /^[A-Za-z0-9][A-Za-z0-9._@:|+-]{0,127}$/
+/** RFC 5321's limit; anything else that is not one line with an @ is no email. */
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,253}$/
+/** An end user seen within this window is not written again (one upsert per user per window). */
+const REFRESH_MS = 5 * 60_000
+
+export type ActingUsers = ReturnType<typeof createActingUsers>
+
+/**
+ * Trusted service keys (`acts_for_users`, created by an admin) act for the end
+ * user the request names: the header of `auth.actAs.userHeaders`, else, when
+ * `auth.actAs.bodyUserField` is on, a proxied body's `user`. The end user is
+ * recorded on first sight (the entitlement puts them on the default plan) and
+ * is never an admin through the key. Any other caller's headers and `user`
+ * field change nothing: anyone can write them.
+ */
+export function createActingUsers(ctx: {
+  config: Readonly<Config>
+  database: Database
+  clock: Clock
+}) {
+  const { userHeaders, emailHeaders, bodyUserField } = ctx.config.auth.actAs
+  const seen = createTtlCache<true>(ctx.clock, 50_000)
+
+  async function actFor(key: ServiceKey, userId: string, email: string | null) {
+    const memo = `${userId}\u0000${email ?? ''}`
+    if (!seen.get(memo)) {
+      await upsertEndUser(ctx.database.db, { id: userId, email, now: nowSeconds(ctx.clock) })
+      seen.set(memo, true, ctx.clock.now() + REFRESH_MS)
+    }
+    const principal: Principal = {
+      userId,
+      email,
+      role: 'user',
+      via: { kind: 'acting', keyId: key.via.keyId, ownerId: key.userId },
+    }
+    return principal
+  }
+
+  return {
+    /** After authentication: the end user named by a header, or the principal unchanged. */
+    async fromHeaders(c: Context<AppEnv>, principal: Principal): Promise<Principal> {
+      if (!isServiceKey(principal)) return principal
+      const userId = firstHeader(c, userHeaders)
+      if (userId === undefined) return principal
+      const param = userHeaders.find((name) => c.req.header(name)) ?? userHeaders[0]!
+      return actFor(principal, checkedUserId(userId, param), checkedEmail(c, emailHeaders))
+    },
+
+    /** In the proxy, once the body is parsed: its `user` when no header named anyone. */
+    async fromBody(c: Context<AppEnv>, body: Readonly<Record<string, unknown>>): Promise<void> {
+      const principal = c.get('principal')
+      if (!bodyUserField || !isServiceKey(principal) || body.user === undefined) return
+      if (typeof body.user !== 'string') {
+        throw new GatewayError('invalid_request', 'user must be a string', { param: 'user' })
+      }
+      const acting = await actFor(principal, checkedUserId(body.user, 'user'), null)
+      c.set('principal', acting)
+    },
+  }
+}
+
+type ServiceKey = Principal & { via: { kind: 'api_key'; keyId: string; actsForUsers: true } }
+
+function isServiceKey(principal: Principal): principal is ServiceKey {
+  return principal.via.kind === 'api_key' && principal.via.actsForUsers
+}
+
+function checkedUserId(value: string, param: string): string {
+  if (!END_USER_ID.test(value)) {
+    throw new GatewayError(
+      'invalid_request',
+      `${param} must be 1 to 128 letters, digits or . _ - @ : | + (starting with a letter or digit)`,
+      { param },
+    )
+  }
+  return value
+}
+
+function checkedEmail(c: Context<AppEnv>, names: readonly string[]): string | null {
+  const email = firstHeader(c, names)
+  if (email === undefined) return null
+  if (!EMAIL.test(email)) {
+    const param = names.find((name) => c.req.header(name)) ?? names[0]!
+    throw new GatewayError('invalid_request', `${param} is not an email address`, { param })
+  }
+  return email
+}
