@@ -7,9 +7,13 @@ export const OTHER_MODEL = 'other'
 /** How many distinct model names keep their label memoised (past it the memo starts over). */
 const MEMO_ENTRIES = 1_000
 
-/** The patterns metrics may use as model labels: `metrics.modelLabels`, else every feature's. */
-export function modelLabelPatterns(config: Pick<Config, 'metrics' | 'features'>): string[] {
-  return config.metrics.modelLabels ?? Object.values(config.features).flat()
+/** The patterns metrics may use as model labels: `metrics.modelLabels`, else every feature's and the open models'. */
+export function modelLabelPatterns(
+  config: Pick<Config, 'metrics' | 'features' | 'openModels'>,
+): string[] {
+  return (
+    config.metrics.modelLabels ?? [...Object.values(config.features).flat(), ...config.openModels]
+  )
 }
 
 /**
