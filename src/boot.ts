@@ -1,6 +1,7 @@
 import { createDb, type Database } from '../db/client.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { type LoadedConfig, loadConfig, readConfigFile } from './config/load.ts'
+import { prettyDestination, resolveLogFormat } from './lib/log-format.ts'
 import { createLogger, type Logger } from './lib/logger.ts'
 
 /** Shared by main.ts and the CLI: read the config file and the environment, once. */
@@ -19,6 +20,13 @@ export async function openDatabase(loaded: LoadedConfig, logger: Logger): Promis
   return database
 }
 
-export function createRootLogger(loaded: LoadedConfig): Logger {
-  return createLogger(loaded.config.logLevel)
+/** JSON lines, or pretty colored lines for a person at a terminal (config logFormat, LOG_FORMAT). */
+export function createRootLogger(
+  loaded: LoadedConfig,
+  stdout: { isTTY?: boolean } = process.stdout,
+): Logger {
+  const isTty = stdout.isTTY === true
+  const format = resolveLogFormat(loaded.config.logFormat, isTty)
+  const destination = format === 'pretty' ? prettyDestination({ colorize: isTty }) : undefined
+  return createLogger(loaded.config.logLevel, destination)
 }

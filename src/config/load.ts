@@ -39,6 +39,7 @@ const ENV_OVERRIDES: Array<{ env: string; path: string[]; parse?: (raw: string) 
   { env: 'YOOKASSA_API_URL', path: ['yookassa', 'apiUrl'] },
   { env: 'YOOKASSA_TRUSTED_IPS', path: ['yookassa', 'trustedIps'], parse: toList },
   { env: 'LOG_LEVEL', path: ['logLevel'] },
+  { env: 'LOG_FORMAT', path: ['logFormat'] },
 ]
 
 const DEFAULT_UPSTREAM_URL = 'https://api.openai.com/v1'

@@ -131,6 +131,11 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * `auto`: pretty, colored lines when stdout is a terminal, JSON lines otherwise (a pipe, a
+   * file, a log collector); `json` and `pretty` force one. LOG_FORMAT overrides it.
+   */
+  logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   upstreams: z.array(upstreamSchema).default([]),
   /** Plan feature -> model name patterns it grants (API.md, "Plan features grant models"). */
   features: z.record(z.string(), z.array(z.string().min(1))).default({}),

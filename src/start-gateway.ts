@@ -1,0 +1,91 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { createApp } from './app.ts'
+import { syncConfiguredPlans } from './billing/plans.sync.ts'
+import { openDatabase } from './boot.ts'
+import type { LoadedConfig } from './config/load.ts'
+import { createDeps, type Deps } from './deps.ts'
+import { startLiveness } from './jobs/liveness.ts'
+import { startJobs } from './jobs/scheduler.ts'
+import type { Logger } from './lib/logger.ts'
+import { checkYooKassaShop } from './yookassa/self-check.ts'
+
+export interface StartedGateway {
+  deps: Deps
+  /** The port actually bound (config port 0 picks a free one). */
+  port: number
+  /** Stops taking connections, drains in-flight requests, closes pools and the database, exits. */
+  shutdown(signal: string): void
+}
+
+/**
+ * Opens and migrates the database, seeds the configured plans, builds the app,
+ * listens and starts the jobs: what `npm start` runs (src/main.ts), shared with
+ * the demo entry so both start the gateway the same way.
+ */
+export async function startGateway(loaded: LoadedConfig, logger: Logger): Promise<StartedGateway> {
+  const { config, secrets } = loaded
+  const database = await openDatabase(loaded, logger)
+  const deps = createDeps({ config, secrets, database, logger })
+
+  await syncConfiguredPlans(deps)
+  if (deps.yookassa) {
+    logger.info('YooKassa billing client initialized')
+    void checkYooKassaShop(deps)
+  } else
+    logger.info(
+      'YooKassa billing not configured (set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY to enable)',
+    )
+  if (!secrets.jwtSecret && !config.auth.jwksUrl) {
+    logger.warn(
+      'Neither JWT_SECRET nor JWT_JWKS_URL is set: only gateway API keys can authenticate',
+    )
+  }
+
+  // Known alive before the first reservation: see startLiveness.
+  const liveness = await startLiveness(deps, { sweep: config.jobs.enabled })
+  const app = createApp(deps)
+  const server = await new Promise<Server>((resolve) => {
+    const started = serve(
+      { fetch: app.fetch, port: config.server.port, hostname: config.server.host },
+      () => resolve(started as Server),
+    )
+  })
+  const port = (server.address() as AddressInfo).port
+  logger.info({ port, host: config.server.host, database: database.dialect }, 'gateway listening')
+  const jobs = startJobs(deps)
+
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down: no new connections, draining in-flight requests')
+    jobs.stop()
+    const force = setTimeout(() => {
+      logger.warn('drain timeout reached, closing remaining connections')
+      server.closeAllConnections()
+    }, config.server.shutdownGraceMs)
+    force.unref()
+    // Whatever still hangs (a stuck upstream, a database that does not answer) must not keep us up.
+    const hardStop = setTimeout(() => {
+      logger.error('shutdown did not finish in time, exiting')
+      process.exit(1)
+    }, config.server.shutdownGraceMs + 15_000)
+    hardStop.unref()
+    server.close(async () => {
+      await jobs.done()
+      // After the in-flight requests drained: retries any refused settle, then leaves
+      // gateway_instance, so what this process still owns is swept at once elsewhere.
+      await liveness.tick()
+      await liveness.stop()
+      await deps.upstreams.close()
+      await deps.yookassa?.close()
+      await database.close()
+      logger.info('stopped')
+      process.exit(0)
+    })
+    server.closeIdleConnections()
+  }
+  return { deps, port, shutdown }
+}
