@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect } from 'vitest'
+import type { Json } from '../../src/demo/yookassa/wire.ts'
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream.ts'
-import type { Json } from './fake-yookassa.objects.ts'
 import {
   type FakeYooKassa,
   type FakeYooKassaOptions,

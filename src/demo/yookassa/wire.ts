@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto'
 
 /**
- * The wire objects of the fake YooKassa (fake-yookassa.ts): validation of a
- * create-payment body as the reference describes it, a saved bank card,
- * status moves, and the money helpers. Plain functions, no server state.
+ * YooKassa's wire objects as the simulated shop (payments-store.ts) builds
+ * them, written from reference/yookassa.md: validation of a create-payment
+ * body, a saved bank card, status moves, and the money helpers. Plain
+ * functions, no server state. Shared by the demo's sandbox and the tests'
+ * fake YooKassa (test/helpers/fake-yookassa.ts).
  */
 // biome-ignore lint/suspicious/noExplicitAny: free-form wire JSON, shaped by the reference
 export type Json = Record<string, any>
