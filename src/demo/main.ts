@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { createApiKey } from '../auth/api-keys.service.ts'
+import { upsertUser } from '../auth/users.repo.ts'
+import { createRootLogger } from '../boot.ts'
+import { ConfigError, loadConfig } from '../config/load.ts'
+import { formatMoney, parseMoney } from '../lib/money.ts'
+import { startGateway } from '../start-gateway.ts'
+import { formatBanner } from './banner.ts'
+import demoConfig from './demo.config.ts'
+import { mintSignInLinks } from './sign-in-links.ts'
+import { startSimulatedUpstream } from './upstream/simulated-upstream.ts'
+import { startYooKassaSandbox } from './yookassa/sandbox.ts'
+
+/**
+ * `npm run demo`: the gateway with everything outside it simulated on
+ * 127.0.0.1 (an OpenAI-shaped upstream, a YooKassa sandbox with a checkout
+ * page), a fresh SQLite file, the shipped plans with a tiny Free quota, a demo
+ * user and an admin, and a banner saying how to use them. Secrets are made up
+ * at each start; nothing is read from the environment but the few knobs below.
+ * The production entry (src/main.ts) imports nothing from src/demo.
+ *
+ * Knobs: PORT (gateway, default 3000; 0 picks a free one), DATABASE_URL
+ * (default a fresh ./data/demo.db), LOG_LEVEL, LOG_FORMAT, DEMO_UPSTREAM_PORT,
+ * DEMO_YOOKASSA_PORT (default: free ports).
+ */
+const DEMO_DATABASE = './data/demo.db'
+const USERS = { user: 'demo-user', admin: 'demo-admin' }
+const MODEL = 'gpt-3.5-turbo'
+const WEBHOOK_PATH = '/api/v1/billing/webhook/yookassa'
+
+async function main(env: NodeJS.ProcessEnv) {
+  const secret = (bytes: number) => randomBytes(bytes).toString('hex')
+  const logging = { LOG_LEVEL: env.LOG_LEVEL, LOG_FORMAT: env.LOG_FORMAT }
+  const logger = createRootLogger(loadConfig({ file: demoConfig, env: logging }))
+
+  const upstreamKey = `sk-upstream-${secret(16)}`
+  const shop = { shopId: '500500', secretKey: `test_${secret(16)}` }
+  const upstream = await startSimulatedUpstream({
+    apiKey: upstreamKey,
+    port: Number(env.DEMO_UPSTREAM_PORT ?? 0),
+  })
+  const sandbox = await startYooKassaSandbox({
+    ...shop,
+    port: Number(env.DEMO_YOOKASSA_PORT ?? 0),
+    logger: logger.child({ component: 'yookassa-sandbox' }),
+  })
+
+  // The port must be known before the config is: PUBLIC_URL (links, return URLs) names it.
+  const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT)
+  const gatewayPort = port === 0 ? await freePort() : port
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`
+  const webhookSecret = secret(16)
+  if (!env.DATABASE_URL) freshDemoDatabase()
+  const loaded = loadConfig({
+    file: demoConfig,
+    env: {
+      ...logging,
+      PORT: String(gatewayPort),
+      PUBLIC_URL: gatewayUrl,
+      DATABASE_URL: env.DATABASE_URL,
+      UPSTREAM_BASE_URL: upstream.url,
+      UPSTREAM_API_KEY: upstreamKey,
+      JWT_SECRET: secret(32),
+      YOOKASSA_SHOP_ID: shop.shopId,
+      YOOKASSA_SECRET_KEY: shop.secretKey,
+      YOOKASSA_API_URL: sandbox.apiUrl,
+      YOOKASSA_WEBHOOK_SECRET: webhookSecret,
+    },
+  })
+  const gateway = await startGateway(loaded, logger)
+  const stop = (signal: string) => {
+    void upstream.close()
+    void sandbox.close()
+    gateway.shutdown(signal)
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  // The same verified path as YooKassa's: loopback is trusted in the demo only, and the
+  // secret travels as ?secret=, the form a URL set in YooKassa's cabinet can carry.
+  sandbox.setWebhookUrl(`${gatewayUrl}${WEBHOOK_PATH}?secret=${webhookSecret}`)
+
+  const { deps } = gateway
+  const now = Math.floor(Date.now() / 1000)
+  await upsertUser(deps.database.db, {
+    id: USERS.user,
+    email: 'demo@example.com',
+    role: 'user',
+    now,
+  })
+  await upsertUser(deps.database.db, {
+    id: USERS.admin,
+    email: 'admin@example.com',
+    role: 'admin',
+    now,
+  })
+  const userKey = await createApiKey(deps, USERS.user, 'demo')
+  const adminKey = await createApiKey(deps, USERS.admin, 'demo admin')
+  const plans = loaded.config.plans
+  const free = plans.find((p) => p.id === loaded.config.billing.defaultPlanId)
+  const pro = plans.find((p) => p.id === 'pro')
+
+  process.stdout.write(
+    formatBanner({
+      gatewayUrl,
+      sandboxUrl: sandbox.origin,
+      userKey: userKey.key,
+      adminKey: adminKey.key,
+      signIn: await mintSignInLinks(deps, USERS),
+      freeRequests: free?.quotas?.requests ?? null,
+      proPrice: pro ? `${formatMoney(parseMoney(pro.price) ?? 0)} ${pro.currency}` : null,
+      model: MODEL,
+      readySeconds: process.uptime(),
+    }),
+  )
+}
+
+/** Each start begins afresh: the demo's SQLite file and its WAL files are removed. */
+function freshDemoDatabase() {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${DEMO_DATABASE}${suffix}`, { force: true })
+}
+
+/** A port nobody listens on now (bind 0, read it, release it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+main(process.env).catch((error) => {
+  const message = error instanceof ConfigError ? error.message : (error as Error).stack
+  process.stderr.write(`demo failed to start: ${message}\n`)
+  process.exit(1)
+})

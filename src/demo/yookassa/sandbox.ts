@@ -1,0 +1,133 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { type Context, Hono } from 'hono'
+import type { Logger } from '../../lib/logger.ts'
+import { checkoutPage } from './checkout-page.ts'
+import { createNotifier } from './notifier.ts'
+import { createPaymentsStore } from './payments-store.ts'
+import { error, type Json } from './wire.ts'
+
+/**
+ * The demo's YooKassa: the subset of API v3 the gateway calls (POST /payments
+ * with Idempotence-Key, GET /payments/{id}, capture, cancel, refunds, GET /me
+ * of a test shop) over the same simulated shop as the tests' fake, plus a
+ * checkout page at each payment's confirmation_url whose "Pay" and "Decline"
+ * move the payment and send the notifications YooKassa sends
+ * (payment.waiting_for_capture, payment.succeeded, payment.canceled,
+ * refund.succeeded) to the gateway's ordinary, verified webhook. Only
+ * src/demo/main.ts starts it.
+ */
+export interface SandboxOptions {
+  shopId: string
+  secretKey: string
+  /** 0 picks a free port. */
+  port: number
+  logger: Logger
+}
+
+export type Sandbox = Awaited<ReturnType<typeof startYooKassaSandbox>>
+
+export async function startYooKassaSandbox(options: SandboxOptions) {
+  const { shopId, secretKey, logger } = options
+  let origin = ''
+  const store = createPaymentsStore({
+    shopId,
+    test: true,
+    confirmationUrl: (id) => `${origin}/checkout/${id}`,
+  })
+  const notifier = createNotifier(logger)
+  /** A replayed refund call answers the same refund: it is notified once. */
+  const refundsNotified = new Set<string>()
+  const authorization = `Basic ${Buffer.from(`${shopId}:${secretKey}`).toString('base64')}`
+  const app = new Hono()
+
+  app.all('/v3/*', async (c) => {
+    const method = c.req.method
+    const path = c.req.path.replace(/^\/v3/, '')
+    const key = c.req.header('idempotence-key')
+    const fail = (status: number, code: string, text: string) =>
+      c.json(error(status, code, text).body, status as 400)
+    if (c.req.header('authorization') !== authorization) {
+      return fail(401, 'invalid_credentials', 'Authentication error')
+    }
+    let body: Json | undefined
+    if (method === 'POST') {
+      try {
+        const raw = await c.req.text()
+        body = raw ? (JSON.parse(raw) as Json) : {}
+      } catch {
+        return fail(400, 'invalid_request', 'Failed to parse request body')
+      }
+      if (!key) return fail(400, 'invalid_request', 'Idempotence key is empty')
+      if (key.length > 64) return fail(400, 'invalid_request', 'Idempotence key is too long')
+    }
+    const before = method === 'POST' ? statusOf(path) : undefined
+    const answer = store.call(method, path, key, body)
+    if (answer.status === 200) notifyChange(path, before, answer.body)
+    return c.json(answer.body, answer.status as 200)
+  })
+
+  app.get('/checkout/:id', (c) => {
+    const payment = store.find(c.req.param('id'))
+    if (!payment) return c.text('No such payment in the sandbox', 404)
+    return c.html(checkoutPage(store.payment(payment.id)))
+  })
+  app.post('/checkout/:id/pay', (c) => confirm(c, 'pay'))
+  app.post('/checkout/:id/decline', (c) => confirm(c, 'decline'))
+
+  /** The payer's choice: move the payment, notify the gateway, send the payer back. */
+  async function confirm(c: Context, choice: 'pay' | 'decline') {
+    const payment = store.find(c.req.param('id') ?? '')
+    if (!payment) return c.text('No such payment in the sandbox', 404)
+    if (payment.status !== 'pending') return c.html(checkoutPage(store.payment(payment.id)), 409)
+    const returnUrl: string | undefined = payment.confirmation?.return_url
+    // A declined card: the bank refuses, as YooKassa reports it (reference, cancellation reasons).
+    const moved =
+      choice === 'pay'
+        ? store.pay(payment.id)
+        : store.cancel(payment.id, 'insufficient_funds', 'payment_network')
+    logger.info(
+      { paymentId: payment.id, status: moved.status },
+      `sandbox payer chose ${choice === 'pay' ? 'Pay' : 'Decline'}`,
+    )
+    await notifier.send(store.notification(`payment.${moved.status}`, payment.id))
+    return returnUrl ? c.redirect(returnUrl, 303) : c.html(checkoutPage(moved))
+  }
+
+  function statusOf(path: string): string | undefined {
+    const id = /^\/payments\/([^/]+)\/(capture|cancel)$/.exec(path)?.[1]
+    return id ? store.find(decodeURIComponent(id))?.status : undefined
+  }
+
+  /**
+   * Changes the gateway asked for by API are notified too, as YooKassa does; not awaited, since
+   * YooKassa answers the call first and notifies on its own schedule.
+   */
+  function notifyChange(path: string, before: string | undefined, object: Json) {
+    if (/^\/payments\/[^/]+\/(capture|cancel)$/.test(path) && before !== object.status) {
+      void notifier.send(store.notification(`payment.${object.status}`, object.id))
+    }
+    if (path === '/refunds' && object.status === 'succeeded' && !refundsNotified.has(object.id)) {
+      refundsNotified.add(object.id)
+      void notifier.send({ type: 'notification', event: 'refund.succeeded', object })
+    }
+  }
+
+  const server = await new Promise<Server>((resolve) => {
+    const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: options.port }, () =>
+      resolve(started as Server),
+    )
+  })
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    origin,
+    apiUrl: `${origin}/v3`,
+    /** The gateway's webhook (with its ?secret=, the form YooKassa's cabinet URL takes). */
+    setWebhookUrl: notifier.setTarget,
+    async close() {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
