@@ -46,11 +46,13 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   // Known alive before the first reservation: see startLiveness.
   const liveness = await startLiveness(deps, { sweep: config.jobs.enabled })
   const app = createApp(deps)
-  const server = await new Promise<Server>((resolve) => {
+  // A taken port (EADDRINUSE) fails the start with a message instead of an uncaught exception.
+  const server = await new Promise<Server>((resolve, reject) => {
     const started = serve(
       { fetch: app.fetch, port: config.server.port, hostname: config.server.host },
       () => resolve(started as Server),
     )
+    started.once('error', reject)
   })
   const port = (server.address() as AddressInfo).port
   logger.info({ port, host: config.server.host, database: database.dialect }, 'gateway listening')
