@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
 import { createPaymentsStore } from '../../src/demo/yookassa/payments-store.ts'
-import { error, type Json } from '../../src/demo/yookassa/wire.ts'
+import { type Json, precheck } from '../../src/demo/yookassa/wire.ts'
 
 /**
  * A fake YooKassa API v3 on 127.0.0.1, written from reference/yookassa.md:
@@ -81,21 +81,15 @@ export async function startFakeYooKassa(options: FakeYooKassaOptions = {}) {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload))
     }
 
-    const expected = `Basic ${Buffer.from(`${shopId}:${secretKey}`).toString('base64')}`
-    if (req.headers.authorization !== expected) {
-      return send(401, error(401, 'invalid_credentials', 'Authentication error').body)
-    }
-    if (method === 'POST') {
-      try {
-        body = raw ? JSON.parse(raw) : {}
-      } catch {
-        return send(400, error(400, 'invalid_request', 'Failed to parse request body').body)
-      }
-      if (!key) return send(400, error(400, 'invalid_request', 'Idempotence key is empty').body)
-      if (key.length > 64) {
-        return send(400, error(400, 'invalid_request', 'Idempotence key is too long').body)
-      }
-    }
+    const checked = precheck({
+      method,
+      authorization: req.headers.authorization,
+      expected: { shopId, secretKey },
+      raw,
+      key,
+    })
+    body = checked.body
+    if (checked.refused) return send(checked.refused.status, checked.refused.body)
 
     const rule = rules.find(
       (r) =>

@@ -6,7 +6,7 @@ import type { Logger } from '../../lib/logger.ts'
 import { checkoutPage } from './checkout-page.ts'
 import { createNotifier } from './notifier.ts'
 import { createPaymentsStore } from './payments-store.ts'
-import { error, type Json } from './wire.ts'
+import { type Json, precheck } from './wire.ts'
 
 /**
  * The demo's YooKassa: the subset of API v3 the gateway calls (POST /payments
@@ -39,29 +39,21 @@ export async function startYooKassaSandbox(options: SandboxOptions) {
   const notifier = createNotifier(logger)
   /** A replayed refund call answers the same refund: it is notified once. */
   const refundsNotified = new Set<string>()
-  const authorization = `Basic ${Buffer.from(`${shopId}:${secretKey}`).toString('base64')}`
   const app = new Hono()
 
   app.all('/v3/*', async (c) => {
     const method = c.req.method
     const path = c.req.path.replace(/^\/v3/, '')
     const key = c.req.header('idempotence-key')
-    const fail = (status: number, code: string, text: string) =>
-      c.json(error(status, code, text).body, status as 400)
-    if (c.req.header('authorization') !== authorization) {
-      return fail(401, 'invalid_credentials', 'Authentication error')
-    }
-    let body: Json | undefined
-    if (method === 'POST') {
-      try {
-        const raw = await c.req.text()
-        body = raw ? (JSON.parse(raw) as Json) : {}
-      } catch {
-        return fail(400, 'invalid_request', 'Failed to parse request body')
-      }
-      if (!key) return fail(400, 'invalid_request', 'Idempotence key is empty')
-      if (key.length > 64) return fail(400, 'invalid_request', 'Idempotence key is too long')
-    }
+    const checked = precheck({
+      method,
+      authorization: c.req.header('authorization'),
+      expected: { shopId, secretKey },
+      raw: method === 'POST' ? await c.req.text() : '',
+      key,
+    })
+    if (checked.refused) return c.json(checked.refused.body, checked.refused.status as 400)
+    const body = checked.body
     const before = method === 'POST' ? statusOf(path) : undefined
     const answer = store.call(method, path, key, body)
     if (answer.status === 200) notifyChange(path, before, answer.body)

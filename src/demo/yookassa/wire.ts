@@ -91,3 +91,33 @@ export function canonical(value: unknown): string {
   }
   return JSON.stringify(value) ?? 'undefined'
 }
+
+/**
+ * What YooKassa answers before it looks at a call (reference 1.2, 1.3): 401
+ * without the shop's Basic credentials; for a POST, 400 when the body is not
+ * JSON or the Idempotence-Key is missing or longer than 64 characters.
+ */
+export function precheck(call: {
+  method: string
+  authorization: string | undefined
+  expected: { shopId: string; secretKey: string }
+  raw: string
+  key: string | undefined
+}): { refused?: { status: number; body: Json }; body?: Json } {
+  const { shopId, secretKey } = call.expected
+  if (call.authorization !== `Basic ${Buffer.from(`${shopId}:${secretKey}`).toString('base64')}`) {
+    return { refused: error(401, 'invalid_credentials', 'Authentication error') }
+  }
+  if (call.method !== 'POST') return {}
+  let body: Json
+  try {
+    body = call.raw ? JSON.parse(call.raw) : {}
+  } catch {
+    return { refused: error(400, 'invalid_request', 'Failed to parse request body') }
+  }
+  if (!call.key) return { body, refused: error(400, 'invalid_request', 'Idempotence key is empty') }
+  if (call.key.length > 64) {
+    return { body, refused: error(400, 'invalid_request', 'Idempotence key is too long') }
+  }
+  return { body }
+}
