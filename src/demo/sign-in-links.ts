@@ -6,7 +6,9 @@ import type { Deps } from '../deps.ts'
  *
  * TODO(lead, when `pages` is merged): replace the guarded dynamic import with
  * `import { mintSignInLink } from '../web/sign-in.ts'` and drop the null case
- * (and the curl payment hint in banner.ts that stands in for the billing page).
+ * (and the curl payment hint in banner.ts that stands in for the billing page), and set
+ * web.signInLinkTtlSeconds in demo.config.ts to a day: the 15-minute default can run out
+ * while a newcomer plays with curl before opening the printed link.
  * Until then the module does not exist on this branch: the import is by a
  * variable so the type check passes, and the demo prints API keys only.
  */
