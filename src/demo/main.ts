@@ -21,9 +21,10 @@ import { startYooKassaSandbox } from './yookassa/sandbox.ts'
  * at each start; nothing is read from the environment but the few knobs below.
  * The production entry (src/main.ts) imports nothing from src/demo.
  *
- * Knobs: PORT (gateway, default 3000; 0 picks a free one), DATABASE_URL
- * (default a fresh ./data/demo.db), LOG_LEVEL, LOG_FORMAT, DEMO_UPSTREAM_PORT,
- * DEMO_YOOKASSA_PORT (default: free ports).
+ * Knobs: PORT (gateway, default 3000; 0 picks a free one), DEMO_DATABASE_URL
+ * (default a fresh ./data/demo.db; not DATABASE_URL, so a shell set up for a
+ * real gateway never gets demo users and keys in its database), LOG_LEVEL,
+ * LOG_FORMAT, DEMO_UPSTREAM_PORT, DEMO_YOOKASSA_PORT (default: free ports).
  */
 const DEMO_DATABASE = './data/demo.db'
 const USERS = { user: 'demo-user', admin: 'demo-admin' }
@@ -52,14 +53,14 @@ async function main(env: NodeJS.ProcessEnv) {
   const gatewayPort = port === 0 ? await freePort() : port
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`
   const webhookSecret = secret(16)
-  if (!env.DATABASE_URL) freshDemoDatabase()
+  if (!env.DEMO_DATABASE_URL) freshDemoDatabase()
   const loaded = loadConfig({
     file: demoConfig,
     env: {
       ...logging,
       PORT: String(gatewayPort),
       PUBLIC_URL: gatewayUrl,
-      DATABASE_URL: env.DATABASE_URL,
+      DATABASE_URL: env.DEMO_DATABASE_URL,
       UPSTREAM_BASE_URL: upstream.url,
       UPSTREAM_API_KEY: upstreamKey,
       JWT_SECRET: secret(32),

@@ -52,7 +52,7 @@ describe(`npm run demo (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
   beforeAll(async () => {
     database = await createProcessDatabase()
     // PORT=0: the demo picks free ports for the gateway, the upstream and the sandbox.
-    demo = startProcess('src/demo/main.ts', [], { PORT: '0', DATABASE_URL: database.url })
+    demo = startProcess('src/demo/main.ts', [], { PORT: '0', DEMO_DATABASE_URL: database.url })
     banner = await waitForBanner(demo)
     client = new OpenAI({
       baseURL: `${banner.gatewayUrl}/v1`,
