@@ -10,23 +10,10 @@ type SeedPlan = NonNullable<GatewayConfigInput['plans']>[number]
  */
 export const DEMO_FREE_REQUESTS = 20
 
-/**
- * The shipped plans with two demo-only changes: Free allows DEMO_FREE_REQUESTS
- * requests, and Pro also grants Free's models (the shipped Pro grants GPT-4,
- * o-series and Claude but not gpt-3.5-*, so the demo's chat model would
- * answer 403 right after the upgrade instead of showing the quota lift).
- */
+/** The shipped plans, with the one demo-only change: Free allows DEMO_FREE_REQUESTS requests. */
 function demoPlan(plan: SeedPlan): SeedPlan {
-  if (plan.id === 'free')
-    return { ...plan, quotas: { ...plan.quotas, requests: DEMO_FREE_REQUESTS } }
-  if (plan.id === 'pro') {
-    const features = plan.features ?? []
-    return {
-      ...plan,
-      features: features.includes('gpt35_access') ? features : [...features, 'gpt35_access'],
-    }
-  }
-  return plan
+  if (plan.id !== 'free') return plan
+  return { ...plan, quotas: { ...plan.quotas, requests: DEMO_FREE_REQUESTS } }
 }
 
 /**
@@ -39,6 +26,7 @@ export default defineConfig({
   server: { host: '127.0.0.1', port: 3000 },
   database: { url: 'sqlite:./data/demo.db' },
   features: shipped.features,
+  openModels: shipped.openModels,
   plans: (shipped.plans ?? []).map(demoPlan),
   billing: {
     defaultPlanId: 'free',

@@ -28,7 +28,8 @@ import { startYooKassaSandbox } from './yookassa/sandbox.ts'
  */
 const DEMO_DATABASE = './data/demo.db'
 const USERS = { user: 'demo-user', admin: 'demo-admin' }
-const MODEL = 'gpt-3.5-turbo'
+/** Granted by both shipped plans (Free's gpt4o_mini_access, Pro's gpt4_access). */
+const MODEL = 'gpt-4o-mini'
 const WEBHOOK_PATH = '/api/v1/billing/webhook/yookassa'
 
 async function main(env: NodeJS.ProcessEnv) {

@@ -77,7 +77,7 @@ describe(`npm run demo (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
   const me = async () => (await api('GET', '/api/v1/billing/me')).json as Me
   const hello = (content = 'Hello!') =>
     client.chat.completions.create({
-      model: 'gpt-3.5-turbo',
+      model: 'gpt-4o-mini',
       messages: [{ role: 'user', content }],
       max_tokens: 64,
     })
@@ -116,7 +116,7 @@ describe(`npm run demo (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
     let text = ''
     let streamed: OpenAI.CompletionUsage | undefined
     const stream = await client.chat.completions.create({
-      model: 'gpt-3.5-turbo',
+      model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'How should I pick a database?' }],
       stream: true,
       stream_options: { include_usage: true },
