@@ -14,6 +14,7 @@ export function checkoutPage(payment: Json) {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>YooKassa sandbox: ${payment.amount.value} ${payment.amount.currency}</title>
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; background: #f4f5f7; color: #1d1d1f; margin: 0; }
