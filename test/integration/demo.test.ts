@@ -74,6 +74,13 @@ describe(`npm run demo (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
     const text = await response.text()
     return { status: response.status, text, json: text ? JSON.parse(text) : null }
   }
+  /** The child's stdout reaches this process on its own schedule, after any HTTP answer. */
+  async function expectLogLine(pattern: RegExp) {
+    for (let i = 0; i < 50 && !pattern.test(demo.output()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(demo.output()).toMatch(pattern)
+  }
   const me = async () => (await api('GET', '/api/v1/billing/me')).json as Me
   const hello = (content = 'Hello!') =>
     client.chat.completions.create({
@@ -156,7 +163,7 @@ describe(`npm run demo (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
     expect(row?.status, transactions.text).toBe('canceled')
     expect((await me()).plan.id).toBe('free')
     await expect(hello()).rejects.toMatchObject({ status: 429 })
-    expect(demo.output()).toMatch(/webhook payment\.canceled applied: canceled/)
+    await expectLogLine(/webhook payment\.canceled applied: canceled/)
   })
 
   it('"Pay" sends payment.succeeded through the verified webhook: Pro, and the next request is 200', async () => {
@@ -168,7 +175,7 @@ describe(`npm run demo (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
     const transactions = await api('GET', '/api/v1/billing/transactions')
     const row = transactions.json.data.find((t: { id: string }) => t.id === transaction_id)
     expect(row?.status, transactions.text).toBe('succeeded')
-    expect(demo.output()).toMatch(/webhook payment\.succeeded applied: credited/)
+    await expectLogLine(/webhook payment\.succeeded applied: credited/)
 
     const answer = await hello()
     expect(answer.choices[0]?.message.content).toBeTruthy()
