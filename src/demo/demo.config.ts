@@ -30,8 +30,8 @@ export default defineConfig({
   plans: (shipped.plans ?? []).map(demoPlan),
   billing: {
     defaultPlanId: 'free',
-    // The sandbox sends the payer back to the gateway itself, whichever name the browser used.
-    returnHosts: ['127.0.0.1', 'localhost'],
+    // The sandbox sends the payer back to the gateway itself, whichever name the browser
+    // used: the entry sets BILLING_RETURN_HOSTS to both names with the gateway's port.
   },
   quota: shipped.quota,
   yookassa: {

@@ -61,6 +61,8 @@ async function main(env: NodeJS.ProcessEnv) {
       ...logging,
       PORT: String(gatewayPort),
       PUBLIC_URL: gatewayUrl,
+      // A return_url on a non-default port must be allowed with that port (docs/security.md).
+      BILLING_RETURN_HOSTS: `127.0.0.1:${gatewayPort},localhost:${gatewayPort}`,
       DATABASE_URL: env.DEMO_DATABASE_URL,
       UPSTREAM_BASE_URL: upstream.url,
       UPSTREAM_API_KEY: upstreamKey,
@@ -97,8 +99,14 @@ async function main(env: NodeJS.ProcessEnv) {
     role: 'admin',
     now,
   })
-  const userKey = await createApiKey(deps, USERS.user, 'demo')
-  const adminKey = await createApiKey(deps, USERS.admin, 'demo admin')
+  const asUser = (userId: string, role: 'admin' | 'user') =>
+    ({ userId, email: null, role, via: { kind: 'jwt' } }) as const
+  const userKey = await createApiKey(deps, asUser(USERS.user, 'user'), { name: 'demo' })
+  // Keys are admin only when asked for (docs/security.md): the console and admin routes need it.
+  const adminKey = await createApiKey(deps, asUser(USERS.admin, 'admin'), {
+    name: 'demo admin',
+    admin: true,
+  })
   const plans = loaded.config.plans
   const free = plans.find((p) => p.id === loaded.config.billing.defaultPlanId)
   const pro = plans.find((p) => p.id === 'pro')
