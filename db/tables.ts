@@ -17,6 +17,8 @@ export interface DB {
   billing_transaction: TransactionTable
   billing_webhook_event: WebhookEventTable
   gateway_instance: InstanceTable
+  web_sign_in_link: SignInLinkTable
+  web_session: WebSessionTable
 }
 
 export interface GatewayUserTable {
@@ -190,6 +192,23 @@ export interface WebhookEventTable {
   /** applied | ignored | rejected | failed, and why. */
   outcome: string
   received_at: number
+}
+
+/** A one-time sign-in link of the pages: single use, short expiry, SHA-256 of the token only. */
+export interface SignInLinkTable {
+  token_hash: string
+  user_id: string
+  created_at: number
+  expires_at: number
+  used_at: number | null
+}
+
+/** A browser session of the pages (HttpOnly cookie); SHA-256 of the cookie's token only. */
+export interface WebSessionTable {
+  token_hash: string
+  user_id: string
+  created_at: number
+  expires_at: number
 }
 
 export type UserRow = Selectable<GatewayUserTable>

@@ -18,6 +18,7 @@ import { createWebhookRoutes } from './routes/billing/webhook.ts'
 import { createKeyRoutes } from './routes/keys/index.ts'
 import { createOpsRoutes } from './routes/ops/index.ts'
 import { createV1Routes } from './routes/v1/index.ts'
+import { createWebRoutes } from './web/index.tsx'
 
 /**
  * Builds the whole HTTP app from explicit dependencies. Middleware runs in
@@ -76,6 +77,9 @@ export function createApp(deps: Deps) {
   app.route('/api/v1/billing/transactions', createTransactionRoutes())
   app.use('/api/v1/billing/admin/transactions/*', auth, requireAdmin())
   app.route('/api/v1/billing/admin/transactions', createAdminRefundRoutes())
+
+  // The pages (issue 14): /, /signin, /billing, /admin and their assets; see src/web/index.tsx.
+  app.route('/', createWebRoutes(verify))
 
   app.onError(onError)
   app.notFound(notFound)

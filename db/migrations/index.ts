@@ -2,10 +2,12 @@ import type { Migration } from 'kysely'
 import * as m0001 from './0001_init.ts'
 import * as m0002 from './0002_reservation_liveness.ts'
 import * as m0003 from './0003_key_scopes.ts'
+import * as m0004 from './0004_web_sessions.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
 export const migrations: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_reservation_liveness': m0002,
   '0003_key_scopes': m0003,
+  '0004_web_sessions': m0004,
 }

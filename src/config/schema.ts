@@ -277,6 +277,17 @@ export const configSchema = z.strictObject({
       modelLabels: z.array(z.string().min(1)).optional(),
     })
     .prefault({}),
+  /** The pages (/billing, /admin): how browsers sign in. */
+  web: z
+    .strictObject({
+      /** Cookie holding the host application's JWT (Open WebUI keeps it in `token`). */
+      jwtCookie: z.string().min(1).default('token'),
+      /** A browser session lasts this long after sign-in (7 days), then signs in again. */
+      sessionTtlSeconds: z.number().int().positive().default(7 * 86_400),
+      /** A one-time sign-in link is usable this long (15 minutes) after it was minted. */
+      signInLinkTtlSeconds: z.number().int().positive().default(900),
+    })
+    .prefault({}),
   jobs: z
     .strictObject({
       /** How often the background jobs (sweep, reconcile, renew, rollover, prune) run. */

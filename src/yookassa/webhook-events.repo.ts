@@ -32,6 +32,7 @@ export async function listWebhookEvents(db: Db, objectId: string) {
     .execute()
 }
 
+<<<<<<< HEAD
 /** Deletes up to `limit` events received before `cutoff` (epoch seconds); returns how many. */
 export async function deleteWebhookEventsBefore(db: Db, cutoff: number, limit: number) {
   const result = await db
@@ -47,4 +48,14 @@ export async function deleteWebhookEventsBefore(db: Db, cutoff: number, limit: n
     )
     .executeTakeFirst()
   return Number(result.numDeletedRows)
+=======
+/** The latest notifications, newest first (ids are UUIDv7): the console's webhook list. */
+export async function listRecentWebhookEvents(db: Db, limit: number) {
+  return db
+    .selectFrom('billing_webhook_event')
+    .select(['id', 'event', 'object_id', 'source_ip', 'outcome', 'received_at'])
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute()
+>>>>>>> 4f06c13 (Pages (issue 14): sign-in links and sessions (migration 0004), CSRF, i18n, layout, the payer's /billing page and GET / for browsers)
 }

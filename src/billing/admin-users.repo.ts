@@ -1,0 +1,26 @@
+import { type Kysely, sql, type Transaction } from 'kysely'
+import type { DB } from '../../db/tables.ts'
+
+type Db = Kysely<DB> | Transaction<DB>
+
+/**
+ * Live subscriptions with their user's email, for the console's user list:
+ * filtered by a fragment of the user id or email, newest first, at most `limit`.
+ */
+export async function listLiveSubscriptionsOfUsers(db: Db, query: { q?: string; limit: number }) {
+  let select = db
+    .selectFrom('billing_subscription as s')
+    .leftJoin('gateway_user as u', 'u.id', 's.user_id')
+    .selectAll('s')
+    .select(['u.email', 'u.role'])
+    .where('s.status', 'in', ['active', 'past_due'])
+  if (query.q) {
+    // LIKE is case-sensitive on PostgreSQL: compare lower-cased on both sides, the same everywhere.
+    const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
+    // An explicit ESCAPE: SQLite has no default escape character, PostgreSQL's is the backslash.
+    select = select.where(
+      sql<boolean>`(lower(s.user_id) like ${pattern} escape '\\' or lower(u.email) like ${pattern} escape '\\')`,
+    )
+  }
+  return select.orderBy('s.id', 'desc').limit(query.limit).execute()
+}

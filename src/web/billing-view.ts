@@ -1,0 +1,42 @@
+import { listApiKeys } from '../auth/api-keys.service.ts'
+import { listActivePlans } from '../billing/plans.service.ts'
+import { ensureLiveSubscription } from '../billing/subscriptions.service.ts'
+import { listCallerTransactions } from '../billing/transactions.service.ts'
+import { readPeriodUsage } from '../billing/usage.service.ts'
+import { usageByDay } from '../billing/usage-history.repo.ts'
+import type { Deps } from '../deps.ts'
+import type { Principal } from '../http/env.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { lastDays } from './components.tsx'
+
+const CHART_DAYS = 30
+const HISTORY_ROWS = 20
+
+/**
+ * Everything the billing page shows, read through the API's own services
+ * (the same subscription upkeep, counters, plans, transactions and keys as
+ * GET /me, /plans, /transactions and /keys), so the page cannot disagree with the API.
+ */
+export async function loadBillingView(deps: Deps, viewer: Principal) {
+  const now = nowSeconds(deps.clock)
+  const live = await ensureLiveSubscription(deps, viewer.userId)
+  const [usage, daily, plans, history, keys] = await Promise.all([
+    live ? readPeriodUsage(deps.database.db, live.subscription, live.plan) : null,
+    usageByDay(deps.database.db, viewer.userId, now - CHART_DAYS * 86_400),
+    listActivePlans(deps),
+    listCallerTransactions(deps, viewer, { limit: HISTORY_ROWS }),
+    listApiKeys(deps, viewer.userId),
+  ])
+  return {
+    live,
+    usage,
+    days: lastDays(daily, now, CHART_DAYS),
+    plans,
+    transactions: history.data,
+    keys,
+    paymentsEnabled: deps.yookassa !== null,
+    defaultPlanId: deps.config.billing.defaultPlanId,
+  }
+}
+
+export type BillingView = Awaited<ReturnType<typeof loadBillingView>>

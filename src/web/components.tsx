@@ -1,0 +1,211 @@
+import type { Metric } from '../billing/metrics.ts'
+import type { transactionToJson } from '../billing/transactions.service.ts'
+import type { MetricUsage } from '../billing/usage.service.ts'
+import { parseMoney } from '../lib/money.ts'
+import { formatDate, formatDateTime, formatMoney, formatNumber, type Lang, t } from './i18n.ts'
+
+/** Above this share of the limit a bar turns red: the user is about to hit the 429. */
+const HIGH_USE = 0.9
+
+/**
+ * One metric's bar: used (solid), reserved by requests in flight (hatched), the
+ * rest of the limit (light). SVG attributes, not inline styles, so the CSP can
+ * forbid inline CSS. The numbers are text beside it, for readers and screen readers.
+ */
+export function UsageMeter(props: {
+  lang: Lang
+  metric: Metric
+  usage: MetricUsage
+  resetsAt: number
+}) {
+  const { lang, metric, usage } = props
+  const limit = usage.limit
+  const share = (n: number) => (limit ? Math.min(100, (n / limit) * 100) : 0)
+  const usedWidth = share(usage.used)
+  const reservedWidth = Math.min(100 - usedWidth, share(usage.reserved))
+  const high = limit !== null && limit > 0 && (usage.used + usage.reserved) / limit > HIGH_USE
+  const n = (v: number) => formatNumber(lang, v)
+  return (
+    <div class={`meter${high ? ' high' : ''}`} data-metric={metric}>
+      <div class="label">
+        <strong>{t(lang, `metric_${metric}`)}</strong>
+        <span>
+          {limit === null
+            ? t(lang, 'used_unlimited', { used: n(usage.used) })
+            : t(lang, 'used_of', { used: n(usage.used), limit: n(limit) })}
+        </span>
+      </div>
+      {limit !== null && (
+        <svg viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true" focusable="false">
+          <defs>
+            <pattern id={`hatch-${metric}`} width="2" height="2" patternUnits="userSpaceOnUse">
+              <rect width="2" height="2" fill="#f4d9a6" />
+              <path d="M0 2 L2 0" stroke="#9a6700" stroke-width="0.6" />
+            </pattern>
+          </defs>
+          <rect width="100" height="10" fill="#e6ebf1" />
+          <rect width={usedWidth} height="10" fill={high ? '#c9252d' : '#0b5cad'} />
+          <rect x={usedWidth} width={reservedWidth} height="10" fill={`url(#hatch-${metric})`} />
+        </svg>
+      )}
+      <div class="sub">
+        {usage.reserved > 0 && <span>{t(lang, 'reserved', { n: n(usage.reserved) })} · </span>}
+        {limit !== null &&
+          t(lang, 'left_resets', {
+            left: n(usage.remaining ?? 0),
+            date: formatDate(lang, props.resetsAt),
+          })}
+      </div>
+    </div>
+  )
+}
+
+export interface DayUsage {
+  /** Epoch seconds of the day's start (UTC). */
+  day: number
+  tokens_input: number
+  tokens_output: number
+}
+
+/** The last days' tokens as stacked bars (input below, output above), inline SVG. */
+export function UsageChart(props: { lang: Lang; days: DayUsage[] }) {
+  const { lang, days } = props
+  const total = days.reduce((sum, d) => sum + d.tokens_input + d.tokens_output, 0)
+  if (total === 0) return <p class="muted">{t(lang, 'chart_empty')}</p>
+  const width = 600
+  const height = 180
+  const top = 16
+  const max = Math.max(...days.map((d) => d.tokens_input + d.tokens_output))
+  const slot = width / days.length
+  const scale = (v: number) => (v / max) * (height - top)
+  const label = t(lang, 'chart_label', { total: formatNumber(lang, total) })
+  return (
+    <figure class="chart">
+      <svg viewBox={`0 0 ${width} ${height + 20}`} role="img" aria-label={label}>
+        <title>{label}</title>
+        <line x1="0" y1={height} x2={width} y2={height} stroke="#d0d7de" />
+        <text x="2" y="11" font-size="11" fill="#57606a">
+          {formatNumber(lang, max)}
+        </text>
+        {days.map((d, i) => {
+          const hIn = scale(d.tokens_input)
+          const hOut = scale(d.tokens_output)
+          const x = i * slot + 2
+          return (
+            <g>
+              <title>{`${formatDate(lang, d.day)}: ${formatNumber(lang, d.tokens_input)} + ${formatNumber(lang, d.tokens_output)}`}</title>
+              <rect x={x} y={height - hIn} width={slot - 4} height={hIn} fill="#0b5cad" />
+              <rect x={x} y={height - hIn - hOut} width={slot - 4} height={hOut} fill="#7fb2e5" />
+            </g>
+          )
+        })}
+        <text x="2" y={height + 15} font-size="11" fill="#57606a">
+          {formatDate(lang, days[0]!.day)}
+        </text>
+        <text x={width - 2} y={height + 15} font-size="11" fill="#57606a" text-anchor="end">
+          {formatDate(lang, days.at(-1)!.day)}
+        </text>
+      </svg>
+      <figcaption class="legend">
+        <span>
+          <span class="swatch in" />
+          {t(lang, 'legend_input')}
+        </span>
+        <span>
+          <span class="swatch out" />
+          {t(lang, 'legend_output')}
+        </span>
+      </figcaption>
+    </figure>
+  )
+}
+
+/** Fills the 30 daily buckets ending today from usageByDay's rows (days without usage are 0). */
+export function lastDays(
+  rows: Array<{ day: number; metric: Metric; amount: number }>,
+  now: number,
+  count = 30,
+): DayUsage[] {
+  const today = Math.floor(now / 86_400) * 86_400
+  return Array.from({ length: count }, (_, i) => {
+    const day = today - (count - 1 - i) * 86_400
+    const of = (metric: Metric) =>
+      rows.filter((r) => r.day === day && r.metric === metric).reduce((s, r) => s + r.amount, 0)
+    return { day, tokens_input: of('tokens_input'), tokens_output: of('tokens_output') }
+  })
+}
+
+const TX_BADGE: Record<string, string> = {
+  succeeded: 'ok',
+  refunded: 'warn',
+  canceled: 'bad',
+  pending: '',
+  waiting_for_capture: '',
+}
+
+/** A transaction as the API's service gives it (money as a two-decimal string). */
+export type TxJson = ReturnType<typeof transactionToJson>
+
+/** "990.00" -> kopecks, for formatting in the reader's language. */
+export const kopecks = (amount: string) => parseMoney(amount) ?? 0
+
+export function TxStatus(props: { lang: Lang; status: TxJson['status'] }) {
+  return (
+    <span class={`badge ${TX_BADGE[props.status] ?? ''}`}>
+      {t(props.lang, `tx_${props.status}`)}
+    </span>
+  )
+}
+
+/** Transactions newest first: date, plan, kind, amount (and what was refunded), status. */
+export function TransactionTable(props: {
+  lang: Lang
+  rows: TxJson[]
+  planNames: Map<string, string>
+  action?: (row: TxJson) => unknown
+}) {
+  const { lang } = props
+  if (props.rows.length === 0) return <p class="muted">{t(lang, 'history_empty')}</p>
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t(lang, 'col_date')}</th>
+            <th scope="col">{t(lang, 'col_plan')}</th>
+            <th scope="col">{t(lang, 'col_kind')}</th>
+            <th scope="col" class="num">
+              {t(lang, 'col_amount')}
+            </th>
+            <th scope="col">{t(lang, 'col_status')}</th>
+            {props.action && <th scope="col">{t(lang, 'refund')}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((row) => (
+            <tr data-tx={row.id}>
+              <td>{formatDateTime(lang, row.created_at)}</td>
+              <td>{row.plan_id ? (props.planNames.get(row.plan_id) ?? row.plan_id) : '—'}</td>
+              <td>{t(lang, `kind_${row.kind}`)}</td>
+              <td class="num">
+                {row.kind === 'refund' ? '−' : ''}
+                {formatMoney(lang, kopecks(row.amount), row.currency)}
+                {kopecks(row.refunded_amount) > 0 && (
+                  <div class="muted">
+                    {t(lang, 'refunded_part', {
+                      amount: formatMoney(lang, kopecks(row.refunded_amount), row.currency),
+                    })}
+                  </div>
+                )}
+              </td>
+              <td>
+                <TxStatus lang={lang} status={row.status} />
+              </td>
+              {props.action && <td>{props.action(row) as never}</td>}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}

@@ -1,0 +1,56 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { MiddlewareHandler } from 'hono'
+import type { WebContext, WebEnv } from './env.ts'
+import { renderForbidden } from './pages/errors.tsx'
+
+export const CSRF_FIELD = '_csrf'
+
+/**
+ * A synchronizer token tied to the credential: HMAC of the session cookie (or of
+ * the host application's JWT). Only the holder of the HttpOnly cookie and the
+ * gateway can compute it, so a cross-site page cannot forge it, and nothing has
+ * to be stored: a new session gets a new token, a signed-out one is worthless.
+ */
+export function csrfTokenFor(credential: string): string {
+  return createHmac('sha256', 'gateway-pages-csrf').update(credential).digest('base64url')
+}
+
+/**
+ * Every POST of the pages: the Origin must be this gateway's (browsers send it on
+ * every form post; a missing one is refused too), and the form must carry this
+ * viewer's token. Either failure is a 403 page and changes nothing.
+ */
+export function requireSameSiteForm(): MiddlewareHandler<WebEnv> {
+  return async function requireSameSiteForm(c, next) {
+    if (c.req.method !== 'POST') return next()
+    if (!isOwnOrigin(c)) return renderForbidden(c, 'csrf')
+    const body = await c.req.parseBody()
+    const sent = body[CSRF_FIELD]
+    if (typeof sent !== 'string' || !c.get('viewer') || !sameText(sent, c.get('csrf'))) {
+      return renderForbidden(c, 'csrf')
+    }
+    await next()
+  }
+}
+
+/** Origin equals the configured public URL's, or names the host this request was sent to. */
+function isOwnOrigin(c: WebContext): boolean {
+  const origin = c.req.header('origin')
+  if (!origin || origin === 'null') return false
+  let url: URL
+  try {
+    url = new URL(origin)
+  } catch {
+    return false
+  }
+  const publicUrl = c.get('deps').config.server.publicUrl
+  if (publicUrl && new URL(publicUrl).origin === url.origin) return true
+  const host = c.req.header('host')
+  return host !== undefined && url.host === host.toLowerCase()
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a)
+  const right = Buffer.from(b)
+  return left.length === right.length && timingSafeEqual(left, right)
+}
