@@ -1,6 +1,175 @@
 import { Hono } from 'hono'
-import type { WebEnv } from './env.ts'
+import {
+  grantSubscription,
+  listSubscriptionsWithUsage,
+} from '../billing/admin-subscriptions.service.ts'
+import { listUsersWithUsage } from '../billing/admin-users.service.ts'
+import { planCreateSchema, planPatchSchema } from '../billing/plan.schema.ts'
+import { createPlan, listAllPlans, patchPlan } from '../billing/plans.service.ts'
+import { findTransaction } from '../billing/transactions.repo.ts'
+import { listCallerTransactions, transactionToJson } from '../billing/transactions.service.ts'
+import { usageByDay, usageByModel } from '../billing/usage-history.repo.ts'
+import { GatewayError } from '../http/errors.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import { parseMoney } from '../lib/money.ts'
+import { refundTransaction } from '../yookassa/refund.service.ts'
+import { listRecentWebhookEvents } from '../yookassa/webhook-events.repo.ts'
+import { lastDays } from './components.tsx'
+import type { WebContext, WebEnv } from './env.ts'
+import { checkHealth } from './health.ts'
+import { t } from './i18n.ts'
+import type { MessageKey } from './messages.ts'
+import { renderHealth, renderRefundConfirm, renderWebhooks } from './pages/admin-ops.tsx'
+import { renderPlanForm, renderPlans } from './pages/admin-plans.tsx'
+import { renderUser, renderUsers } from './pages/admin-users.tsx'
+import { fieldErrors, formToPlanBody, type PlanFormValues, planToForm } from './plan-form.ts'
 
+const NOTICES: Record<string, MessageKey> = {
+  granted: 'notice_granted',
+  refunded: 'notice_refunded',
+  plan_saved: 'notice_plan_saved',
+}
+const DAYS = 30
+const WEBHOOK_ROWS = 100
+
+/**
+ * /admin: the operator's console. Behind requireAdminViewer and the CSRF check
+ * (index.tsx); every action calls the service its API route calls (plans,
+ * grants, refunds), with the API's own plan schema.
+ */
 export function createAdminPages() {
-  return new Hono<WebEnv>().get('/', (c) => c.text('admin'))
+  return new Hono<WebEnv>()
+    .get('/', async (c) => {
+      const q = (c.req.query('q') ?? '').trim().slice(0, 200)
+      const sort = c.req.query('sort') === 'newest' ? 'newest' : 'usage'
+      const list = await listUsersWithUsage(c.get('deps'), { q: q || undefined, sort })
+      return renderUsers(c, list, { q, sort })
+    })
+    .get('/users/:id', async (c) => {
+      const deps = c.get('deps')
+      const userId = c.req.param('id')
+      const since = nowSeconds(deps.clock) - DAYS * 86_400
+      const [subscriptions, plans, daily, byModel, transactions] = await Promise.all([
+        listSubscriptionsWithUsage(deps, { userId, limit: 20 }),
+        listAllPlans(deps),
+        usageByDay(deps.database.db, userId, since),
+        usageByModel(deps.database.db, userId, since),
+        listCallerTransactions(deps, c.get('viewer')!, { userId, limit: 50 }),
+      ])
+      return renderUser(
+        c,
+        {
+          userId,
+          subscriptions: subscriptions.rows,
+          plans,
+          days: lastDays(daily, nowSeconds(deps.clock), DAYS),
+          byModel,
+          transactions: transactions.data,
+          paymentsEnabled: deps.yookassa !== null,
+        },
+        notice(c),
+      )
+    })
+    .post('/users/:id/grant', async (c) => {
+      const body = await c.req.parseBody()
+      const periods = Number(body.periods ?? 1)
+      if (!Number.isInteger(periods) || periods < 1 || periods > 1200) {
+        throw new GatewayError('validation_failed', 'periods must be an integer from 1 to 1200', {
+          param: 'periods',
+        })
+      }
+      const userId = c.req.param('id')
+      await grantSubscription(c.get('deps'), {
+        userId,
+        planId: String(body.plan_id ?? ''),
+        periods,
+      })
+      return c.redirect(`/admin/users/${encodeURIComponent(userId)}?notice=granted`, 303)
+    })
+    .get('/transactions/:id/refund', async (c) => {
+      const row = await findTransaction(c.get('deps').database.db, c.req.param('id'))
+      if (!row || row.kind === 'refund') throw new GatewayError('not_found', 'No such payment')
+      return renderRefundConfirm(c, transactionToJson(row))
+    })
+    .post('/transactions/:id/refund', async (c) => {
+      const body = await c.req.parseBody()
+      const raw = typeof body.amount === 'string' ? body.amount.trim().replace(',', '.') : ''
+      const amount = raw === '' ? undefined : parseMoney(raw)
+      if (amount === null || (amount !== undefined && amount <= 0)) {
+        throw new GatewayError('validation_failed', 'amount must be a positive sum like "400.00"', {
+          param: 'amount',
+        })
+      }
+      const { payment } = await refundTransaction(c.get('deps'), {
+        transactionId: c.req.param('id'),
+        amount,
+        adminId: c.get('viewer')!.userId,
+      })
+      return c.redirect(`/admin/users/${encodeURIComponent(payment.user_id)}?notice=refunded`, 303)
+    })
+    .get('/plans', async (c) => renderPlans(c, await listAllPlans(c.get('deps')), notice(c)))
+    .get('/plans/new', (c) =>
+      renderPlanForm(c, {
+        values: { currency: 'RUB', interval: 'month', is_active: 'on', display_order: '0' },
+        errors: {},
+      }),
+    )
+    .post('/plans', async (c) => {
+      const values = await formValues(c)
+      const parsed = planCreateSchema.safeParse(formToPlanBody(values, { withId: true }))
+      if (!parsed.success) return renderPlanForm(c, { values, errors: fieldErrors(parsed.error) })
+      await createPlan(c.get('deps'), parsed.data)
+      return c.redirect('/admin/plans?notice=plan_saved', 303)
+    })
+    .get('/plans/:id', async (c) => {
+      const plan = (await listAllPlans(c.get('deps'))).find((p) => p.id === c.req.param('id'))
+      if (!plan) throw new GatewayError('not_found', `No plan with id "${c.req.param('id')}"`)
+      return renderPlanForm(c, { id: plan.id, values: planToForm(plan), errors: {} })
+    })
+    .post('/plans/:id', async (c) => {
+      const id = c.req.param('id')
+      const values = await formValues(c)
+      const parsed = planPatchSchema.safeParse(formToPlanBody(values, { withId: false }))
+      if (!parsed.success) {
+        return renderPlanForm(c, { id, values, errors: fieldErrors(parsed.error) })
+      }
+      await patchPlan(c.get('deps'), id, parsed.data)
+      return c.redirect('/admin/plans?notice=plan_saved', 303)
+    })
+    .post('/plans/:id/active', async (c) => {
+      const body = await c.req.parseBody()
+      await patchPlan(c.get('deps'), c.req.param('id'), { is_active: body.active === 'on' })
+      return c.redirect('/admin/plans?notice=plan_saved', 303)
+    })
+    .post('/plans/:id/move', async (c) => {
+      const deps = c.get('deps')
+      const body = await c.req.parseBody()
+      const plans = await listAllPlans(deps)
+      const from = plans.findIndex((p) => p.id === c.req.param('id'))
+      const to = from + (body.direction === 'up' ? -1 : 1)
+      if (from < 0 || to < 0 || to >= plans.length) return c.redirect('/admin/plans', 303)
+      const order = plans.slice()
+      ;[order[from], order[to]] = [order[to]!, order[from]!]
+      // Orders are renumbered 0, 1, 2...: equal display_order values would make a swap a no-op.
+      for (const [index, plan] of order.entries()) {
+        if (plan.display_order !== index) await patchPlan(deps, plan.id, { display_order: index })
+      }
+      return c.redirect('/admin/plans?notice=plan_saved', 303)
+    })
+    .get('/webhooks', async (c) =>
+      renderWebhooks(c, await listRecentWebhookEvents(c.get('deps').database.db, WEBHOOK_ROWS)),
+    )
+    .get('/health', async (c) => renderHealth(c, await checkHealth(c.get('deps'))))
+}
+
+function notice(c: WebContext): string | undefined {
+  const key = NOTICES[c.req.query('notice') ?? '']
+  return key && t(c.get('lang'), key)
+}
+
+async function formValues(c: WebContext): Promise<PlanFormValues> {
+  const body = await c.req.parseBody()
+  return Object.fromEntries(
+    Object.entries(body).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  )
 }

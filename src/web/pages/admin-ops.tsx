@@ -1,0 +1,143 @@
+import type { listRecentWebhookEvents } from '../../yookassa/webhook-events.repo.ts'
+import { kopecks, type TxJson } from '../components.tsx'
+import type { WebContext } from '../env.ts'
+import type { checkHealth } from '../health.ts'
+import { formatDateTime, formatMoney, t } from '../i18n.ts'
+import { Form, renderPage } from '../layout.tsx'
+import { AdminNav } from './admin-users.tsx'
+
+type WebhookEvent = Awaited<ReturnType<typeof listRecentWebhookEvents>>[number]
+
+/** GET /admin/webhooks: the latest notifications and what became of each. */
+export function renderWebhooks(c: WebContext, events: WebhookEvent[]) {
+  const lang = c.get('lang')
+  const badge = (outcome: string) =>
+    outcome.startsWith('applied') || outcome.startsWith('credited')
+      ? 'ok'
+      : outcome.startsWith('rejected') || outcome.startsWith('failed')
+        ? 'bad'
+        : ''
+  return renderPage(
+    c,
+    t(lang, 'admin_webhooks'),
+    <>
+      <AdminNav lang={lang} />
+      {events.length === 0 ? (
+        <p class="muted">{t(lang, 'webhooks_empty')}</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t(lang, 'col_time')}</th>
+                <th scope="col">{t(lang, 'col_event')}</th>
+                <th scope="col">{t(lang, 'col_payment')}</th>
+                <th scope="col">{t(lang, 'col_outcome')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {events.map((e) => (
+                <tr>
+                  <td>{formatDateTime(lang, e.received_at)}</td>
+                  <td>{e.event}</td>
+                  <td>
+                    <code>{e.object_id ?? '—'}</code>
+                  </td>
+                  <td>
+                    <span class={`badge ${badge(e.outcome)}`}>{e.outcome}</span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>,
+  )
+}
+
+/** GET /admin/health: database and upstreams, checked now. */
+export function renderHealth(c: WebContext, health: Awaited<ReturnType<typeof checkHealth>>) {
+  const lang = c.get('lang')
+  const db = health.database
+  return renderPage(
+    c,
+    t(lang, 'admin_health'),
+    <>
+      <AdminNav lang={lang} />
+      <dl class="facts panel">
+        <dt>{t(lang, 'health_database')}</dt>
+        <dd data-testid="health-database">
+          <span class={`badge ${db.ok && db.pending === 0 ? 'ok' : 'bad'}`}>
+            {db.ok ? t(lang, 'health_ok') : t(lang, 'health_down')}
+          </span>{' '}
+          {db.dialect}, {db.ms} ms
+          {db.pending > 0 && <> · {t(lang, 'health_pending', { n: db.pending })}</>}
+        </dd>
+        <dt>{t(lang, 'payments_status')}</dt>
+        <dd>{health.payments ? t(lang, 'payments_on') : t(lang, 'payments_off')}</dd>
+      </dl>
+      <h2>{t(lang, 'health_upstreams')}</h2>
+      <div class="table-wrap">
+        <table>
+          <tbody>
+            {health.upstreams.map((u) => (
+              <tr data-upstream={u.name}>
+                <th scope="row">{u.name}</th>
+                <td>
+                  <code>{u.baseUrl}</code>
+                </td>
+                <td>{t(lang, u.hasKey ? 'health_key' : 'health_no_key')}</td>
+                <td>
+                  <span class={`badge ${u.status !== null && u.status < 400 ? 'ok' : 'bad'}`}>
+                    {u.status !== null
+                      ? t(lang, 'health_answered', { status: u.status, ms: u.ms })
+                      : t(lang, 'health_failed', { reason: u.error ?? '' })}
+                  </span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>,
+  )
+}
+
+/** GET /admin/transactions/:id/refund: the amount (what remains by default), then one button. */
+export function renderRefundConfirm(c: WebContext, tx: TxJson) {
+  const lang = c.get('lang')
+  const remaining = kopecks(tx.amount) - kopecks(tx.refunded_amount)
+  const amount = formatMoney(lang, remaining, tx.currency)
+  return renderPage(
+    c,
+    t(lang, 'refund_title'),
+    <>
+      <AdminNav lang={lang} />
+      <p>
+        {t(lang, 'refund_confirm', {
+          amount,
+          date: formatDateTime(lang, tx.created_at),
+          user: tx.user_id,
+        })}
+      </p>
+      <Form c={c} action={`/admin/transactions/${encodeURIComponent(tx.id)}/refund`} class="panel">
+        <label for="refund-amount">{t(lang, 'refund_amount')}</label>
+        <input
+          id="refund-amount"
+          name="amount"
+          value={(remaining / 100).toFixed(2)}
+          inputmode="decimal"
+        />
+        <p class="actions">
+          <button type="submit" class="danger">
+            {t(lang, 'refund_button', { amount })}
+          </button>
+          <a class="button secondary" href={`/admin/users/${encodeURIComponent(tx.user_id)}`}>
+            {t(lang, 'back_to_console')}
+          </a>
+        </p>
+      </Form>
+    </>,
+  )
+}

@@ -1,0 +1,188 @@
+import { METRICS } from '../../billing/metrics.ts'
+import type { Plan } from '../../billing/plan.ts'
+import type { WebContext } from '../env.ts'
+import { formatMoney, formatNumber, planName, t } from '../i18n.ts'
+import { Form, renderPage } from '../layout.tsx'
+import type { MessageKey } from '../messages.ts'
+import type { PlanFormValues } from '../plan-form.ts'
+import { AdminNav, Notice } from './admin-users.tsx'
+
+/** GET /admin/plans: every plan (inactive ones too) in display order, with reorder and (de)activate. */
+export function renderPlans(c: WebContext, plans: Plan[], notice?: string) {
+  const lang = c.get('lang')
+  return renderPage(
+    c,
+    t(lang, 'admin_plans'),
+    <>
+      <AdminNav lang={lang} />
+      <Notice text={notice} />
+      <p>
+        <a class="button" href="/admin/plans/new">
+          {t(lang, 'plan_new')}
+        </a>
+      </p>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t(lang, 'col_order')}</th>
+              <th scope="col">{t(lang, 'col_plan')}</th>
+              <th scope="col" class="num">
+                {t(lang, 'col_price')}
+              </th>
+              {METRICS.map((m) => (
+                <th scope="col" class="num">
+                  {t(lang, `metric_${m}`)}
+                </th>
+              ))}
+              <th scope="col">{t(lang, 'col_active')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {plans.map((plan, index) => {
+              const name = planName(lang, plan)
+              return (
+                <tr data-plan={plan.id}>
+                  <td>
+                    <div class="inline">
+                      {index > 0 && (
+                        <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/move`}>
+                          <input type="hidden" name="direction" value="up" />
+                          <button
+                            type="submit"
+                            class="secondary"
+                            aria-label={t(lang, 'plan_up', { name })}
+                          >
+                            ↑
+                          </button>
+                        </Form>
+                      )}
+                      {index < plans.length - 1 && (
+                        <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/move`}>
+                          <input type="hidden" name="direction" value="down" />
+                          <button
+                            type="submit"
+                            class="secondary"
+                            aria-label={t(lang, 'plan_down', { name })}
+                          >
+                            ↓
+                          </button>
+                        </Form>
+                      )}
+                    </div>
+                  </td>
+                  <td>
+                    <a href={`/admin/plans/${encodeURIComponent(plan.id)}`}>{name}</a>{' '}
+                    <span class="muted">({plan.id})</span>
+                  </td>
+                  <td class="num">{formatMoney(lang, plan.price, plan.currency)}</td>
+                  {METRICS.map((m) => (
+                    <td class="num">
+                      {plan.quotas[m] === null ? '∞' : formatNumber(lang, plan.quotas[m]!)}
+                    </td>
+                  ))}
+                  <td>
+                    <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/active`}>
+                      <input type="hidden" name="active" value={plan.is_active ? 'off' : 'on'} />
+                      {plan.is_active ? t(lang, 'yes') : t(lang, 'plan_inactive')}{' '}
+                      <button type="submit" class="secondary">
+                        {t(lang, plan.is_active ? 'plan_deactivate' : 'plan_activate')}
+                      </button>
+                    </Form>
+                  </td>
+                </tr>
+              )
+            })}
+          </tbody>
+        </table>
+      </div>
+    </>,
+  )
+}
+
+const TEXT_FIELDS: Array<[string, MessageKey]> = [
+  ['name', 'field_name'],
+  ['name_ru', 'field_name_ru'],
+  ['description', 'field_description'],
+  ['description_ru', 'field_description_ru'],
+  ['price', 'field_price'],
+  ['currency', 'field_currency'],
+]
+
+/** The plan form (new or edit), with the API schema's message next to each bad field. */
+export function renderPlanForm(
+  c: WebContext,
+  input: { id?: string; values: PlanFormValues; errors: Record<string, string> },
+) {
+  const lang = c.get('lang')
+  const { values, errors } = input
+  const editing = input.id !== undefined
+  const field = (name: string, label: MessageKey, hint?: string, type = 'text') => (
+    <div>
+      <label for={`f-${name}`}>
+        {t(lang, label)}
+        {hint && <span class="muted"> ({hint})</span>}
+      </label>
+      <input
+        id={`f-${name}`}
+        name={name}
+        type={type}
+        value={values[name] ?? ''}
+        aria-invalid={errors[name] ? 'true' : undefined}
+        aria-describedby={errors[name] ? `e-${name}` : undefined}
+      />
+      {errors[name] && (
+        <p class="field-error" id={`e-${name}`}>
+          {errors[name]}
+        </p>
+      )}
+    </div>
+  )
+  const title = editing ? t(lang, 'plan_edit', { id: input.id! }) : t(lang, 'plan_new')
+  return renderPage(
+    c,
+    title,
+    <>
+      <AdminNav lang={lang} />
+      {Object.keys(errors).length > 0 && (
+        <p class="notice error" role="alert">
+          {t(lang, 'plan_fix_errors')}
+        </p>
+      )}
+      <Form
+        c={c}
+        action={editing ? `/admin/plans/${encodeURIComponent(input.id!)}` : '/admin/plans'}
+        class="panel"
+      >
+        {!editing && field('id', 'field_id')}
+        {TEXT_FIELDS.map(([name, label]) => field(name, label))}
+        <div>
+          <label for="f-interval">{t(lang, 'col_interval')}</label>
+          <select id="f-interval" name="interval">
+            {(['day', 'week', 'month', 'year'] as const).map((i) => (
+              <option value={i} selected={values.interval === i}>
+                {i}
+              </option>
+            ))}
+          </select>
+        </div>
+        {METRICS.map((m) => field(`quota_${m}`, `metric_${m}`, t(lang, 'field_quota_hint')))}
+        {field('features', 'field_features')}
+        {field('display_order', 'col_order', undefined, 'number')}
+        <div>
+          <label>
+            <input type="checkbox" name="is_active" checked={values.is_active === 'on'} />{' '}
+            {t(lang, 'field_is_active')}
+          </label>
+        </div>
+        <p class="actions">
+          <button type="submit">{t(lang, editing ? 'plan_save' : 'plan_create')}</button>
+          <a class="button secondary" href="/admin/plans">
+            {t(lang, 'back_to_console')}
+          </a>
+        </p>
+      </Form>
+    </>,
+    { status: Object.keys(errors).length > 0 ? 400 : 200 },
+  )
+}

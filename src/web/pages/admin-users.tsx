@@ -1,0 +1,255 @@
+import type { SubscriptionRow } from '../../../db/tables.ts'
+import type { listUsersWithUsage } from '../../billing/admin-users.service.ts'
+import { METRICS } from '../../billing/metrics.ts'
+import type { Plan } from '../../billing/plan.ts'
+import type { PeriodUsage } from '../../billing/usage.service.ts'
+import {
+  type DayUsage,
+  kopecks,
+  TransactionTable,
+  type TxJson,
+  UsageChart,
+} from '../components.tsx'
+import type { WebContext } from '../env.ts'
+import { formatDate, formatDateTime, formatNumber, type Lang, planName, t } from '../i18n.ts'
+import { Form, renderPage } from '../layout.tsx'
+
+/** The console's sections, on top of each of its pages. */
+export function AdminNav({ lang }: { lang: Lang }) {
+  return (
+    <nav aria-label="console" class="actions">
+      <a href="/admin">{t(lang, 'admin_users')}</a>
+      <a href="/admin/plans">{t(lang, 'admin_plans')}</a>
+      <a href="/admin/webhooks">{t(lang, 'admin_webhooks')}</a>
+      <a href="/admin/health">{t(lang, 'admin_health')}</a>
+    </nav>
+  )
+}
+
+export function Notice({ text }: { text: string | undefined }) {
+  return text ? (
+    <p class="notice" role="status">
+      {text}
+    </p>
+  ) : null
+}
+
+function percent(lang: Lang, usage: PeriodUsage[keyof PeriodUsage]) {
+  if (usage.limit === null) return t(lang, 'unlimited')
+  const share = usage.limit === 0 ? 100 : ((usage.used + usage.reserved) / usage.limit) * 100
+  return `${formatNumber(lang, Math.round(share))} %`
+}
+
+type UserList = Awaited<ReturnType<typeof listUsersWithUsage>>
+
+/** GET /admin: users on a live plan, searchable, sortable by how close they are to a limit. */
+export function renderUsers(c: WebContext, list: UserList, query: { q: string; sort: string }) {
+  const lang = c.get('lang')
+  return renderPage(
+    c,
+    t(lang, 'admin_title'),
+    <>
+      <AdminNav lang={lang} />
+      <h2>{t(lang, 'admin_users')}</h2>
+      <form method="get" action="/admin" class="inline" aria-label={t(lang, 'search')}>
+        <div>
+          <label for="q">{t(lang, 'search')}</label>
+          <input id="q" name="q" value={query.q} />
+        </div>
+        <div>
+          <label for="sort">{t(lang, 'sort_by')}</label>
+          <select id="sort" name="sort">
+            <option value="usage" selected={query.sort === 'usage'}>
+              {t(lang, 'sort_usage')}
+            </option>
+            <option value="newest" selected={query.sort === 'newest'}>
+              {t(lang, 'sort_newest')}
+            </option>
+          </select>
+        </div>
+        <button type="submit">{t(lang, 'search_button')}</button>
+      </form>
+      {list.rows.length === 0 ? (
+        <p class="muted">{t(lang, 'users_empty')}</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t(lang, 'col_user')}</th>
+                <th scope="col">{t(lang, 'col_email')}</th>
+                <th scope="col">{t(lang, 'col_plan')}</th>
+                <th scope="col">{t(lang, 'col_status')}</th>
+                {METRICS.map((m) => (
+                  <th scope="col" class="num">
+                    {t(lang, `metric_${m}`)}
+                  </th>
+                ))}
+                <th scope="col">{t(lang, 'col_last_request')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.rows.map((row) => (
+                <tr data-user={row.subscription.user_id}>
+                  <td>
+                    <a href={`/admin/users/${encodeURIComponent(row.subscription.user_id)}`}>
+                      {row.subscription.user_id}
+                    </a>
+                  </td>
+                  <td>{row.email ?? '—'}</td>
+                  <td>{row.plan ? planName(lang, row.plan) : row.subscription.plan_id}</td>
+                  <td>{t(lang, `status_${row.subscription.status}`)}</td>
+                  {METRICS.map((m) => (
+                    <td class="num">{percent(lang, row.usage[m])}</td>
+                  ))}
+                  <td>
+                    {row.lastRequestAt ? formatDateTime(lang, row.lastRequestAt) : t(lang, 'never')}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>,
+  )
+}
+
+export interface UserView {
+  userId: string
+  subscriptions: Array<{ subscription: SubscriptionRow; usage: PeriodUsage }>
+  plans: Plan[]
+  days: DayUsage[]
+  byModel: Array<{ model: string; metric: string; amount: number }>
+  transactions: TxJson[]
+  paymentsEnabled: boolean
+}
+
+/** GET /admin/users/:id: subscriptions, usage by day and model, transactions (refund), grant. */
+export function renderUser(c: WebContext, view: UserView, notice?: string) {
+  const lang = c.get('lang')
+  const planNames = new Map(view.plans.map((p) => [p.id, planName(lang, p)]))
+  const models = [...new Set(view.byModel.map((r) => r.model))]
+  const amount = (model: string, metric: string) =>
+    view.byModel
+      .filter((r) => r.model === model && r.metric === metric)
+      .reduce((s, r) => s + r.amount, 0)
+  return renderPage(
+    c,
+    t(lang, 'user_title', { id: view.userId }),
+    <>
+      <AdminNav lang={lang} />
+      <Notice text={notice} />
+      <section aria-labelledby="subs-h">
+        <h2 id="subs-h">{t(lang, 'user_subscriptions')}</h2>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t(lang, 'col_plan')}</th>
+                <th scope="col">{t(lang, 'col_status')}</th>
+                <th scope="col">{t(lang, 'col_period')}</th>
+                <th scope="col">{t(lang, 'paid_until')}</th>
+                {METRICS.map((m) => (
+                  <th scope="col" class="num">
+                    {t(lang, `metric_${m}`)}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {view.subscriptions.map(({ subscription: s, usage }) => (
+                <tr>
+                  <td>{planNames.get(s.plan_id) ?? s.plan_id}</td>
+                  <td>{t(lang, `status_${s.status}`)}</td>
+                  <td>
+                    {formatDate(lang, s.current_period_start)} –{' '}
+                    {formatDate(lang, s.current_period_end)}
+                  </td>
+                  <td>{formatDate(lang, s.paid_until)}</td>
+                  {METRICS.map((m) => (
+                    <td class="num">
+                      {formatNumber(lang, usage[m].used)} /{' '}
+                      {usage[m].limit === null ? '∞' : formatNumber(lang, usage[m].limit!)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section aria-labelledby="grant-h">
+        <h2 id="grant-h">{t(lang, 'grant_title')}</h2>
+        <Form c={c} action={`/admin/users/${encodeURIComponent(view.userId)}/grant`} class="inline">
+          <div>
+            <label for="grant-plan">{t(lang, 'col_plan')}</label>
+            <select id="grant-plan" name="plan_id">
+              {view.plans.map((p) => (
+                <option value={p.id}>{planName(lang, p)}</option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="grant-periods">{t(lang, 'grant_periods')}</label>
+            <input id="grant-periods" name="periods" type="number" min={1} max={1200} value="1" />
+          </div>
+          <button type="submit">{t(lang, 'grant_button')}</button>
+        </Form>
+      </section>
+      <section aria-labelledby="daily-h">
+        <h2 id="daily-h">{t(lang, 'user_usage_by_day')}</h2>
+        <UsageChart lang={lang} days={view.days} />
+      </section>
+      <section aria-labelledby="models-h">
+        <h2 id="models-h">{t(lang, 'user_usage_by_model')}</h2>
+        {models.length === 0 ? (
+          <p class="muted">{t(lang, 'chart_empty')}</p>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t(lang, 'col_model')}</th>
+                  {METRICS.map((m) => (
+                    <th scope="col" class="num">
+                      {t(lang, `metric_${m}`)}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {models.map((model) => (
+                  <tr>
+                    <td>{model}</td>
+                    {METRICS.map((m) => (
+                      <td class="num">{formatNumber(lang, amount(model, m))}</td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section aria-labelledby="tx-h">
+        <h2 id="tx-h">{t(lang, 'history_title')}</h2>
+        <TransactionTable
+          lang={lang}
+          rows={view.transactions}
+          planNames={planNames}
+          action={(tx) =>
+            view.paymentsEnabled &&
+            tx.kind !== 'refund' &&
+            (tx.status === 'succeeded' || tx.status === 'refunded') &&
+            kopecks(tx.amount) > kopecks(tx.refunded_amount) ? (
+              <a href={`/admin/transactions/${encodeURIComponent(tx.id)}/refund`}>
+                {t(lang, 'refund')}
+              </a>
+            ) : null
+          }
+        />
+      </section>
+    </>,
+  )
+}
