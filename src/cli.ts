@@ -8,6 +8,7 @@ import { runPlansCommand } from './cli/plans.ts'
 import { mintToken } from './cli/token.ts'
 import { createDeps, type Deps } from './deps.ts'
 import { nowSeconds } from './lib/clock.ts'
+import { mintSignInLink } from './web/sign-in.ts'
 
 /** The CLI's answers are its output, not log lines: they go to stdout/stderr as plain text. */
 const print = (line: string) => process.stdout.write(`${line}\n`)
@@ -26,7 +27,9 @@ const USAGE = `usage: gateway <command>
               [--expires-in-days N]
                                 create a gateway API key for a user (shown once);
                                 --admin: an admin key (the user must have role admin);
-                                --acts-for-users: a trusted service key (docs/open-webui.md)`
+                                --acts-for-users: a trusted service key (docs/open-webui.md)
+  link --user ID [--role admin] [--email E]
+                                print a one-time sign-in link to the pages (/billing, /admin)`
 
 async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
   const loaded = await loadFromEnvironment(process.env)
@@ -120,6 +123,16 @@ async function main(argv: string[]) {
           expiresInDays: days === undefined ? undefined : Number(days),
         })
         print(JSON.stringify(created, null, 2))
+      })
+      return
+    case 'link':
+      if (!values.user) break
+      await withDeps(async (deps) => {
+        const role =
+          values.role === undefined ? undefined : values.role === 'admin' ? 'admin' : 'user'
+        const link = await mintSignInLink(deps, values.user!, { role, email: values.email })
+        print(link.url)
+        printError(`single use, valid until ${new Date(link.expiresAt * 1000).toISOString()}`)
       })
       return
   }

@@ -41,14 +41,15 @@ export function createWebRoutes(verify: Authenticator) {
   const session = loadSignIn(verify)
   const web = new Hono<WebEnv>()
 
-  web.get('/assets/gateway.:ext{css|js}', (c) => {
-    const ext = c.req.param('ext') as keyof typeof ASSET_TYPES
-    return c.body(assets[ext], 200, {
-      'content-type': ASSET_TYPES[ext],
-      'cache-control': 'public, max-age=3600',
-      'x-content-type-options': 'nosniff',
-    })
-  })
+  for (const ext of ['css', 'js'] as const) {
+    web.get(`/assets/gateway.${ext}`, (c) =>
+      c.body(assets[ext], 200, {
+        'content-type': ASSET_TYPES[ext],
+        'cache-control': 'public, max-age=3600',
+        'x-content-type-options': 'nosniff',
+      }),
+    )
+  }
 
   // A browser asking for the root gets a page; an API client keeps the JSON 404.
   web.get('/', language, session, (c) => {
