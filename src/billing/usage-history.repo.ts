@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
 import type { DB, Metric } from '../../db/tables.ts'
 
 type Db = Kysely<DB> | Transaction<DB>
@@ -14,7 +14,8 @@ export async function usageByDay(db: Db, userId: string, since: number) {
   const rows = await db
     .selectFrom('billing_usage')
     .select((eb) => [
-      eb(eb.ref('created_at'), '/', DAY).as('day'),
+      // A literal, not a parameter: better-sqlite3 binds JS numbers as REAL (real division).
+      sql<number>`created_at / ${sql.lit(DAY)}`.as('day'),
       'metric',
       eb.fn.sum<number>('amount').as('amount'),
     ])
