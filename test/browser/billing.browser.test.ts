@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintSignInLink } from '../../src/web/sign-in.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 import {
+  BROWSER_TEST_MS,
   type Browser,
   expectAccessible,
   launch,
@@ -81,7 +82,7 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
     await page.getByText('Canceled: your plan stays active until the end of the period.').waitFor()
     expect(errors).toEqual([])
     await context.close()
-  })
+  }, BROWSER_TEST_MS)
 
   it('API keys: created and shown once, copied, revoked; in Russian, switchable to English', async () => {
     const context = await newContext(browser, 'ru-RU')
@@ -135,5 +136,5 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
     expect(keys.map((k) => k.name)).toEqual(['laptop'])
     expect(errors).toEqual([])
     await context.close()
-  })
+  }, BROWSER_TEST_MS)
 })

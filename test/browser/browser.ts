@@ -24,6 +24,9 @@ if (!existsSync(CHROMIUM)) console.warn(`!! ${CHROMIUM} not found: browser tests
  */
 export const skipBrowser = !existsSync(CHROMIUM) || TEST_DIALECT === 'postgres'
 
+/** A browser test walks several pages; on a loaded 2-core machine one takes 20-40 s. */
+export const BROWSER_TEST_MS = 120_000
+
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots')
 
 const axeSource: string = createRequire(import.meta.url)('axe-core').source
