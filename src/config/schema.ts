@@ -283,7 +283,11 @@ export const configSchema = z.strictObject({
       /** Cookie holding the host application's JWT (Open WebUI keeps it in `token`). */
       jwtCookie: z.string().min(1).default('token'),
       /** A browser session lasts this long after sign-in (7 days), then signs in again. */
-      sessionTtlSeconds: z.number().int().positive().default(7 * 86_400),
+      sessionTtlSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(7 * 86_400),
       /** A one-time sign-in link is usable this long (15 minutes) after it was minted. */
       signInLinkTtlSeconds: z.number().int().positive().default(900),
     })

@@ -39,102 +39,114 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
     expect(res.status).toBe(200)
   }
 
-  it('signs in by link, shows usage, pays on YooKassa, returns to the lifted quota, cancels', async () => {
-    await chat('payer')
-    await chat('payer')
-    const context = await newContext(browser)
-    const page = await context.newPage()
-    const errors = watchConsole(page)
+  it(
+    'signs in by link, shows usage, pays on YooKassa, returns to the lifted quota, cancels',
+    async () => {
+      await chat('payer')
+      await chat('payer')
+      const context = await newContext(browser)
+      const page = await context.newPage()
+      const errors = watchConsole(page)
 
-    await page.goto(await link('payer'))
-    expect(page.url()).toBe(`${f.base}/billing`)
-    await expect.poll(() => page.getByText('2 of 1,000 used').count()).toBe(1)
-    await expect.poll(() => page.getByRole('img', { name: /Tokens per day/ }).count()).toBe(1)
-    await expectAccessible(page)
-    await page.screenshot({ path: join(SCREENSHOTS, 'billing.png') })
+      await page.goto(await link('payer'))
+      expect(page.url()).toBe(`${f.base}/billing`)
+      await expect.poll(() => page.getByText('2 of 1,000 used').count()).toBe(1)
+      await expect.poll(() => page.getByRole('img', { name: /Tokens per day/ }).count()).toBe(1)
+      await expectAccessible(page)
+      await page.screenshot({ path: join(SCREENSHOTS, 'billing.png') })
 
-    // The Pay button: a POST that redirects to the payment's confirmation_url.
-    let checkoutUrl = ''
-    await page.route('https://yoomoney.ru/**', async (route) => {
-      checkoutUrl = route.request().url()
-      await route.fulfill({ contentType: 'text/html', body: '<title>YooKassa</title><p>Pay</p>' })
-    })
-    await page.getByRole('button', { name: 'Upgrade to Pro for RUB 990/month' }).click()
-    await page.waitForURL(/yoomoney\.ru/)
-    const paymentId = [...f.fake.payments.keys()][0]!
-    expect(checkoutUrl).toBe(f.fake.payments.get(paymentId)!.confirmation.confirmation_url)
+      // The Pay button: a POST that redirects to the payment's confirmation_url.
+      let checkoutUrl = ''
+      await page.route('https://yoomoney.ru/**', async (route) => {
+        checkoutUrl = route.request().url()
+        await route.fulfill({ contentType: 'text/html', body: '<title>YooKassa</title><p>Pay</p>' })
+      })
+      await page.getByRole('button', { name: 'Upgrade to Pro for RUB 990/month' }).click()
+      await page.waitForURL(/yoomoney\.ru/)
+      const paymentId = [...f.fake.payments.keys()][0]!
+      expect(checkoutUrl).toBe(f.fake.payments.get(paymentId)!.confirmation.confirmation_url)
 
-    // Back from YooKassa before the bank has answered: the page waits and polls.
-    await page.goto(`${f.base}/billing/return`)
-    await page.getByText('Waiting for the bank').waitFor()
-    f.fake.pay(paymentId)
-    expect((await f.deliver('payment.succeeded', paymentId)).status).toBe(200)
-    await page.getByText('Payment received: you are on Pro.').waitFor({ timeout: 10_000 })
-    await expect.poll(() => page.getByText('0 of 10,000 used').count()).toBe(1)
-    await expectAccessible(page)
-    await page.screenshot({ path: join(SCREENSHOTS, 'billing-return.png') })
+      // Back from YooKassa before the bank has answered: the page waits and polls.
+      await page.goto(`${f.base}/billing/return`)
+      await page.getByText('Waiting for the bank').waitFor()
+      f.fake.pay(paymentId)
+      expect((await f.deliver('payment.succeeded', paymentId)).status).toBe(200)
+      await page.getByText('Payment received: you are on Pro.').waitFor({ timeout: 10_000 })
+      await expect.poll(() => page.getByText('0 of 10,000 used').count()).toBe(1)
+      await expectAccessible(page)
+      await page.screenshot({ path: join(SCREENSHOTS, 'billing-return.png') })
 
-    await page.goto(`${f.base}/billing`)
-    expect(await page.getByTestId('current-plan').textContent()).toBe('Pro')
-    await page.getByRole('link', { name: 'Cancel at period end' }).click()
-    await page.getByText('stays active with its quota until').waitFor()
-    await page.getByRole('button', { name: 'Yes, cancel' }).click()
-    await page.getByText('Canceled: your plan stays active until the end of the period.').waitFor()
-    expect(errors).toEqual([])
-    await context.close()
-  }, BROWSER_TEST_MS)
+      await page.goto(`${f.base}/billing`)
+      expect(await page.getByTestId('current-plan').textContent()).toBe('Pro')
+      await page.getByRole('link', { name: 'Cancel at period end' }).click()
+      await page.getByText('stays active with its quota until').waitFor()
+      await page.getByRole('button', { name: 'Yes, cancel' }).click()
+      await page
+        .getByText('Canceled: your plan stays active until the end of the period.')
+        .waitFor()
+      expect(errors).toEqual([])
+      await context.close()
+    },
+    BROWSER_TEST_MS,
+  )
 
-  it('API keys: created and shown once, copied, revoked; in Russian, switchable to English', async () => {
-    const context = await newContext(browser, 'ru-RU')
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: f.base })
-    const page = await context.newPage()
-    const errors = watchConsole(page)
+  it(
+    'API keys: created and shown once, copied, revoked; in Russian, switchable to English',
+    async () => {
+      const context = await newContext(browser, 'ru-RU')
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: f.base })
+      const page = await context.newPage()
+      const errors = watchConsole(page)
 
-    // No session: the sign-in page explains how to get in.
-    await page.goto(`${f.base}/billing`)
-    expect(page.url()).toBe(`${f.base}/signin`)
-    await page.getByText('gateway link --user').waitFor()
+      // No session: the sign-in page explains how to get in.
+      await page.goto(`${f.base}/billing`)
+      expect(page.url()).toBe(`${f.base}/signin`)
+      await page.getByText('gateway link --user').waitFor()
 
-    await page.goto(await link('keeper'))
-    await page.getByRole('heading', { name: 'Тариф и оплата' }).waitFor()
-    await expectAccessible(page)
-    await page.getByLabel('Название ключа').fill('laptop')
-    await page.getByRole('button', { name: 'Создать ключ' }).click()
-    const key = (await page.locator('#new-key').textContent())!
-    expect(key).toMatch(/^sk-[\w-]{43}$/)
-    await page.getByRole('button', { name: 'Копировать' }).click()
-    await page.getByRole('button', { name: 'Скопировано' }).waitFor()
-    // biome-ignore lint/suspicious/noExplicitAny: the page's navigator (no DOM lib here)
-    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(key)
-    await expectAccessible(page)
+      await page.goto(await link('keeper'))
+      await page.getByRole('heading', { name: 'Тариф и оплата' }).waitFor()
+      await expectAccessible(page)
+      await page.getByLabel('Название ключа').fill('laptop')
+      await page.getByRole('button', { name: 'Создать ключ' }).click()
+      const key = (await page.locator('#new-key').textContent())!
+      expect(key).toMatch(/^sk-[\w-]{43}$/)
+      await page.getByRole('button', { name: 'Копировать' }).click()
+      await page.getByRole('button', { name: 'Скопировано' }).waitFor()
+      // biome-ignore lint/suspicious/noExplicitAny: the page's navigator (no DOM lib here)
+      expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(
+        key,
+      )
+      await expectAccessible(page)
 
-    const models = () =>
-      fetch(`${f.base}/v1/models`, { headers: { authorization: `Bearer ${key}` } })
-    expect((await models()).status).toBe(200)
-    await page.goto(`${f.base}/billing`)
-    await page.getByRole('button', { name: 'Отозвать ключ laptop' }).click()
-    await page.getByText('Ключ отозван.').waitFor()
-    expect((await models()).status).toBe(401)
+      const models = () =>
+        fetch(`${f.base}/v1/models`, { headers: { authorization: `Bearer ${key}` } })
+      expect((await models()).status).toBe(200)
+      await page.goto(`${f.base}/billing`)
+      await page.getByRole('button', { name: 'Отозвать ключ laptop' }).click()
+      await page.getByText('Ключ отозван.').waitFor()
+      expect((await models()).status).toBe(401)
 
-    await page.getByRole('link', { name: 'English' }).click()
-    await page.getByRole('heading', { name: 'Billing', exact: true }).waitFor()
-    await expectAccessible(page)
+      await page.getByRole('link', { name: 'English' }).click()
+      await page.getByRole('heading', { name: 'Billing', exact: true }).waitFor()
+      await expectAccessible(page)
 
-    // A cross-site form post: SameSite=Lax keeps the session cookie off the POST, so it lands
-    // on /signin (whose GET, a top-level navigation, does carry it and goes on to /billing),
-    // and nothing is created.
-    await page.route('http://evil.test/', (route) =>
-      route.fulfill({
-        contentType: 'text/html',
-        body: `<form method="post" action="${f.base}/billing/keys"><input name="name" value="evil"></form>
+      // A cross-site form post: SameSite=Lax keeps the session cookie off the POST, so it lands
+      // on /signin (whose GET, a top-level navigation, does carry it and goes on to /billing),
+      // and nothing is created.
+      await page.route('http://evil.test/', (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<form method="post" action="${f.base}/billing/keys"><input name="name" value="evil"></form>
           <script>document.forms[0].submit()</script>`,
-      }),
-    )
-    await page.goto('http://evil.test/')
-    await page.waitForURL(`${f.base}/billing`)
-    const keys = await f.h.db.selectFrom('gateway_api_key').select('name').execute()
-    expect(keys.map((k) => k.name)).toEqual(['laptop'])
-    expect(errors).toEqual([])
-    await context.close()
-  }, BROWSER_TEST_MS)
+        }),
+      )
+      await page.goto('http://evil.test/')
+      await page.waitForURL(`${f.base}/billing`)
+      const keys = await f.h.db.selectFrom('gateway_api_key').select('name').execute()
+      expect(keys.map((k) => k.name)).toEqual(['laptop'])
+      expect(errors).toEqual([])
+      await context.close()
+    },
+    BROWSER_TEST_MS,
+  )
 })
