@@ -106,11 +106,11 @@ export function createBillingPages() {
     })
     .post('/keys', async (c) => {
       const body = await c.req.parseBody()
-      const parsed = createKeyBody.safeParse({ name: body.name })
+      const parsed = createKeyBody.pick({ name: true }).safeParse({ name: body.name })
       if (!parsed.success) {
         return renderError(c, `${t(c.get('lang'), 'key_name')}: 1–100`, 400)
       }
-      const created = await createApiKey(c.get('deps'), viewer(c).userId, parsed.data.name)
+      const created = await createApiKey(c.get('deps'), viewer(c), { name: parsed.data.name })
       return renderKeyCreated(c, created)
     })
     .post('/keys/:id/revoke', async (c) => {

@@ -32,7 +32,6 @@ export async function listWebhookEvents(db: Db, objectId: string) {
     .execute()
 }
 
-<<<<<<< HEAD
 /** Deletes up to `limit` events received before `cutoff` (epoch seconds); returns how many. */
 export async function deleteWebhookEventsBefore(db: Db, cutoff: number, limit: number) {
   const result = await db
@@ -48,7 +47,8 @@ export async function deleteWebhookEventsBefore(db: Db, cutoff: number, limit: n
     )
     .executeTakeFirst()
   return Number(result.numDeletedRows)
-=======
+}
+
 /** The latest notifications, newest first (ids are UUIDv7): the console's webhook list. */
 export async function listRecentWebhookEvents(db: Db, limit: number) {
   return db
@@ -57,5 +57,4 @@ export async function listRecentWebhookEvents(db: Db, limit: number) {
     .orderBy('id', 'desc')
     .limit(limit)
     .execute()
->>>>>>> 4f06c13 (Pages (issue 14): sign-in links and sessions (migration 0004), CSRF, i18n, layout, the payer's /billing page and GET / for browsers)
 }

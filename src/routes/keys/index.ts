@@ -5,8 +5,8 @@ import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { validate } from '../../http/validate.ts'
 
-<<<<<<< HEAD
-const createKeyBody = z.strictObject({
+/** Shared with the billing page's form (its `name`), so both take the same names. */
+export const createKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   /** Admins only: a key that acts as its owner's admin role (otherwise a key is never admin). */
   admin: z.boolean().optional(),
@@ -16,10 +16,6 @@ const createKeyBody = z.strictObject({
   // Ten years at most: a key meant to live longer is a key without expiry.
   expires_in_days: z.number().int().min(1).max(3650).optional(),
 })
-=======
-/** The key's name: shared with the billing page's form, so both take the same names. */
-export const createKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100) })
->>>>>>> 4f06c13 (Pages (issue 14): sign-in links and sessions (migration 0004), CSRF, i18n, layout, the payer's /billing page and GET / for browsers)
 
 /** /api/v1/keys: a user's own gateway API keys. The key is shown once, at creation. */
 export function createKeyRoutes() {
