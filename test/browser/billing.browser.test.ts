@@ -17,7 +17,8 @@ import {
 describe.skipIf(skipBrowser)('billing page in Chromium', () => {
   const f = usePaymentsFixture({
     upstream: true,
-    env: { BILLING_RETURN_HOSTS: '127.0.0.1' },
+    // Return hosts carry the port: PUBLIC_URL names a fixed one (only the return URL uses it).
+    env: { BILLING_RETURN_HOSTS: '127.0.0.1:9', PUBLIC_URL: 'http://127.0.0.1:9' },
   })
   let browser: Browser
   beforeAll(async () => {

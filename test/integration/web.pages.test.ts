@@ -11,7 +11,9 @@ import { signInWeb, textOf } from '../helpers/web-session.ts'
 describe(`pages content and actions (${TEST_DIALECT})`, () => {
   const f = usePaymentsFixture({
     upstream: true,
-    env: { BILLING_RETURN_HOSTS: '127.0.0.1,app.example' },
+    // Allowed return hosts carry the port; the gateway listens on a port chosen at start, so
+    // PUBLIC_URL names a fixed one (only the return URL is built from it).
+    env: { BILLING_RETURN_HOSTS: '127.0.0.1:9,app.example', PUBLIC_URL: 'http://127.0.0.1:9' },
   })
 
   const chat = async (user: string, times = 1) => {
@@ -63,7 +65,7 @@ describe(`pages content and actions (${TEST_DIALECT})`, () => {
     const pay = await web.post('/billing/pay', { plan_id: 'pro' })
     expect(pay.status, await pay.text()).toBe(303)
     const [created] = f.fake.requestsTo('POST', /^\/payments$/)
-    expect(created?.body?.confirmation.return_url).toBe(`${f.base}/billing/return`)
+    expect(created?.body?.confirmation.return_url).toBe('http://127.0.0.1:9/billing/return')
     const paymentId = [...f.fake.payments.keys()][0]!
     expect(pay.headers.get('location')).toBe(
       f.fake.payments.get(paymentId)!.confirmation.confirmation_url,
