@@ -10,8 +10,7 @@ export interface BannerInfo {
   sandboxUrl: string
   userKey: string
   adminKey: string
-  /** null until the sign-in links of the pages work are on main. */
-  signIn: { user: string; admin: string } | null
+  signIn: { user: string; admin: string }
   freeRequests: number | null
   proPrice: string | null
   model: string
@@ -33,12 +32,8 @@ export function formatBanner(info: BannerInfo): string {
     `  OpenAI base URL      ${v1}`,
     `  API key (demo user)  ${info.userKey}`,
     `  API key (admin)      ${info.adminKey}`,
-    ...(info.signIn
-      ? [
-          `  Sign in (demo user)  ${info.signIn.user}`,
-          `  Sign in (admin)      ${info.signIn.admin}`,
-        ]
-      : []),
+    `  Sign in (demo user)  ${info.signIn.user}`,
+    `  Sign in (admin)      ${info.signIn.admin}`,
     `  YooKassa sandbox     ${info.sandboxUrl}`,
     '',
     'Chat with curl:',
@@ -53,14 +48,9 @@ export function formatBanner(info: BannerInfo): string {
     '  console.log(chat.choices[0].message.content, chat.usage)',
     '',
     `The Free plan allows ${info.freeRequests ?? 'a few'} requests: the next one answers 429 (insufficient_quota).`,
-    ...(info.signIn
-      ? ['Then open the billing page (sign-in link above), pay for Pro on the sandbox, and go on.']
-      : [
-          `Then pay for Pro (${info.proPrice ?? ''} on the sandbox):`,
-          `  curl ${info.gatewayUrl}/api/v1/billing/payment -H "Authorization: Bearer ${info.userKey}" \\`,
-          `    -H "Content-Type: application/json" -d '{"plan_id":"pro","return_url":"${info.gatewayUrl}/"}'`,
-          '  open its confirmation_url, press Pay, and the next request answers 200.',
-        ]),
+    `Then open the demo user's sign-in link (single use: it opens /billing), pay for Pro`,
+    `(${info.proPrice ?? ''}) on the sandbox checkout page, and the next request answers 200.`,
+    "The admin's link opens the console (/admin).",
     `Usage and plan: curl ${info.gatewayUrl}/api/v1/billing/me -H "Authorization: Bearer ${info.userKey}"`,
     'Ctrl+C stops the demo; the next start begins afresh.',
     '',

@@ -34,6 +34,8 @@ export default defineConfig({
     // used: the entry sets BILLING_RETURN_HOSTS to both names with the gateway's port.
   },
   quota: shipped.quota,
+  // The links are printed at start; a newcomer may play with curl for a while before opening one.
+  web: { signInLinkTtlSeconds: 86_400 },
   yookassa: {
     // The sandbox is a test shop (GET /me says test: true) and notifies from loopback.
     allowTestPayments: true,
