@@ -25,7 +25,8 @@ const CODES = {
   method_not_allowed: [405, 'invalid_request_error'],
   conflict: [409, 'conflict_error'],
   payload_too_large: [413, 'invalid_request_error'],
-  quota_exceeded: [429, 'insufficient_quota'],
+  // OpenAI's own quota refusal: type and code both insufficient_quota (LangChain and apps test the code).
+  insufficient_quota: [429, 'insufficient_quota'],
   rate_limit_exceeded: [429, 'rate_limit_exceeded'],
   internal_error: [500, 'server_error'],
   upstream_error: [502, 'upstream_error'],

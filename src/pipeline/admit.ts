@@ -91,7 +91,7 @@ export async function admit(
     deps.metrics.quotaRefusals.inc({ metric: result.metric })
     const retryAfter = Math.max(1, result.periodEnd - nowSeconds(deps.clock))
     throw new GatewayError(
-      'quota_exceeded',
+      'insufficient_quota',
       `Quota exceeded for ${result.metric}: requested ${result.requested}, used ${result.used} of ${result.limit} this period`,
       {
         param: result.metric,

@@ -85,7 +85,8 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
       contentType.startsWith('text/event-stream')
     ) {
       if (clientGone.aborted) return await drainUnread(call, response)
-      return streamAnswer(call, response, !clientWantsUsage(request))
+      // Only what the gateway injected is removed: a Responses stream passes untouched.
+      return streamAnswer(call, response, route.injectUsage && !clientWantsUsage(request))
     }
     return await jsonAnswer(call, response)
   } catch (error) {
@@ -186,7 +187,10 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
 function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean) {
   const { c, outcome, route } = call
   const deps = c.get('deps')
-  const meter = createSseMeter({ dropUsageChunk: dropUsage })
+  const meter = createSseMeter({
+    dropUsageChunk: dropUsage,
+    trackSequence: route.endpoint === 'responses',
+  })
   const countDelivered = () =>
     counterForModel(call.admission.model)(textOfSse(meter.deliveredText()))
   const stream = createMeteredStream({
@@ -201,7 +205,7 @@ function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean
       deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
       // What was delivered is billed, as for a client that leaves mid-stream.
       await outcome.settle(meter.usage(), countDelivered, `upstream ${kind} mid-stream`)
-      return sseErrorEvent(route.endpoint, upstreamFailure(error))
+      return sseErrorEvent(route.endpoint, upstreamFailure(error), meter.lastSequence())
     },
     onClientGone: async (drained) => {
       const reserve = call.admission.reserved.tokens_output

@@ -34,19 +34,28 @@ export function quotaHeaders(
 
 /**
  * The last event of a stream that failed after it began (its status is
- * already 200): OpenAI's error object as a `data:` event, which the official
- * SDKs raise as an APIError. The Responses API's own error event shape is
- * merged in for clients that read `type: "error"`.
+ * already 200). Chat Completions and Completions: OpenAI's error object as a
+ * `data:` event, which the official SDKs raise as an APIError. Responses: the
+ * API's own `error` event, `{type, sequence_number, code, message, param}`,
+ * whose sequence_number follows the upstream's last one (the AI SDK's zod
+ * schema requires it, else the user sees a type validation error instead of
+ * the message); the nested `error` object rides along so that the openai SDK
+ * raises it as an APIError too, as it does for chat.
  */
-export function sseErrorEvent(endpoint: Endpoint, error: GatewayError): Buffer {
+export function sseErrorEvent(
+  endpoint: Endpoint,
+  error: GatewayError,
+  lastSequence: number | null = null,
+): Buffer {
   const body = error.toBody()
   if (endpoint !== 'responses') return Buffer.from(`data: ${JSON.stringify(body)}\n\n`)
   const event = {
     type: 'error',
+    sequence_number: lastSequence === null ? 0 : lastSequence + 1,
     code: error.code,
     message: error.message,
     param: error.param,
-    ...body,
+    error: body.error,
   }
   return Buffer.from(`event: error\ndata: ${JSON.stringify(event)}\n\n`)
 }

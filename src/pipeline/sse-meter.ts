@@ -8,9 +8,19 @@ const USAGE_KEY = '"usage"'
 const RETAIN_LIMIT = 8 * 1024 * 1024
 
 export interface SseMeterOptions {
-  /** Remove the usage-only chunk (`"choices": []` + usage): the client did not ask for it. */
+  /**
+   * The gateway forced include_usage for a client that did not ask: remove the
+   * usage-only chunk (`"choices": []` + usage) and the `"usage":null` key
+   * OpenAI then puts on every other chunk, so the client sees what it would
+   * have seen without include_usage.
+   */
   dropUsageChunk: boolean
+  /** Remember the last `"sequence_number"` seen (Responses API streams), for a final error event. */
+  trackSequence?: boolean
 }
+
+/** A range of bytes to cut; a whole line takes its event's blank line with it. */
+type Cut = [start: number, end: number, wholeLine: boolean]
 
 /**
  * A pass-through over an SSE body. Bytes go out as they arrive; lines are only
@@ -21,8 +31,9 @@ export interface SseMeterOptions {
  * are held until their line is complete: that is the one case where the
  * output differs from the input, and only by the dropped event.
  */
-export function createSseMeter({ dropUsageChunk }: SseMeterOptions) {
+export function createSseMeter({ dropUsageChunk, trackSequence = false }: SseMeterOptions) {
   let carry: Buffer | null = null
+  let lastSequence: number | null = null
   let skipBlankLine = false
   let usage: RawUsage | null = null
   const delivered: Buffer[] = []
@@ -34,27 +45,47 @@ export function createSseMeter({ dropUsageChunk }: SseMeterOptions) {
     deliveredBytes += out.length
   }
 
-  /** Scans the complete lines of data[0..end) for usage; returns the ranges of lines to drop. */
-  function scan(data: Buffer, end: number): Array<[number, number]> | null {
-    let drops: Array<[number, number]> | null = null
+  /**
+   * Scans the complete lines of data[0..end) for usage; returns what to cut:
+   * usage-only lines, and `"usage":null` keys (the cheap case: a byte search
+   * the scan does anyway, then a few bytes cut, never a re-serialisation).
+   */
+  function scan(data: Buffer, end: number): Cut[] | null {
+    let cuts: Cut[] | null = null
     let at = data.indexOf(USAGE_KEY)
     while (at !== -1 && at < end) {
       const lineStart = data.lastIndexOf(NL, at) + 1
       let lineEnd = data.indexOf(NL, at)
       if (lineEnd === -1 || lineEnd >= end) lineEnd = end
-      if (isObjectValue(data, at + USAGE_KEY.length, lineEnd)) {
+      const value = valueStart(data, at + USAGE_KEY.length, lineEnd)
+      if (data[value] === OPEN_BRACE) {
         const found = parseDataLine(data.toString('utf8', lineStart, lineEnd))
         if (found) {
           usage = found.usage
           if (dropUsageChunk && found.usageOnly) {
-            drops ??= []
-            drops.push([lineStart, lineEnd + 1])
+            cuts ??= []
+            cuts.push([lineStart, lineEnd + 1, true])
           }
         }
+      } else if (dropUsageChunk && isNull(data, value)) {
+        cuts ??= []
+        cuts.push(nullKeyRange(data, at, value + NULL.length, lineEnd))
       }
       at = data.indexOf(USAGE_KEY, lineEnd)
     }
-    return drops
+    return cuts
+  }
+
+  /** The last `"sequence_number": N` in data[0..end), if any. */
+  function readSequence(data: Buffer, end: number) {
+    const at = data.lastIndexOf(SEQUENCE_KEY, end - 1)
+    if (at === -1) return
+    let i = valueStart(data, at + SEQUENCE_KEY.length, end)
+    let n = 0
+    let digits = 0
+    for (; i < end && data[i]! >= 0x30 && data[i]! <= 0x39; i++, digits++)
+      n = n * 10 + data[i]! - 0x30
+    if (digits > 0) lastSequence = n
   }
 
   return {
@@ -64,6 +95,7 @@ export function createSseMeter({ dropUsageChunk }: SseMeterOptions) {
       const lastNl = data.lastIndexOf(NL)
       carry = lastNl === data.length - 1 ? null : data.subarray(lastNl + 1)
       const drops = lastNl === -1 ? null : scan(data, lastNl + 1)
+      if (trackSequence && lastNl !== -1) readSequence(data, lastNl + 1)
       if (!dropUsageChunk) {
         retain(chunk)
         return chunk
@@ -76,7 +108,11 @@ export function createSseMeter({ dropUsageChunk }: SseMeterOptions) {
         if (blank > 0) ranges.push([0, blank])
         skipBlankLine = false
       }
-      for (const [start, end] of drops ?? []) {
+      for (const [start, end, wholeLine] of drops ?? []) {
+        if (!wholeLine) {
+          ranges.push([start, end])
+          continue
+        }
         // The event's terminating blank line goes with it, now or at the start of the next chunk.
         if (end >= region.length) skipBlankLine = true
         ranges.push([start, end + blankLineLength(region, end)])
@@ -93,21 +129,51 @@ export function createSseMeter({ dropUsageChunk }: SseMeterOptions) {
       return rest
     },
     usage: () => usage,
+    /** The last sequence_number the upstream sent (trackSequence), null before the first. */
+    lastSequence: () => lastSequence,
     /** The SSE text delivered so far, for counting when the upstream gave no usage. */
     deliveredText: () => Buffer.concat(delivered).toString('utf8'),
   }
 }
 
 const EMPTY = Buffer.alloc(0)
+const SEQUENCE_KEY = '"sequence_number"'
+const NULL = Buffer.from('null')
+const COMMA = 0x2c
 
-/** After `"usage"`: optional spaces, a colon, optional spaces, then `{`? */
-function isObjectValue(data: Buffer, from: number, end: number): boolean {
+const isBlank = (byte: number | undefined) => byte === 0x20 || byte === 0x09
+
+/** After a key: optional spaces, a colon, optional spaces; the value's index, or `end` when there is no colon. */
+function valueStart(data: Buffer, from: number, end: number): number {
   let i = from
-  while (i < end && (data[i] === 0x20 || data[i] === 0x09)) i++
-  if (data[i] !== 0x3a) return false
+  while (i < end && isBlank(data[i])) i++
+  if (data[i] !== 0x3a) return end
   i++
-  while (i < end && (data[i] === 0x20 || data[i] === 0x09)) i++
-  return data[i] === OPEN_BRACE
+  while (i < end && isBlank(data[i])) i++
+  return i
+}
+
+function isNull(data: Buffer, at: number): boolean {
+  return at + 4 <= data.length && data.compare(NULL, 0, 4, at, at + 4) === 0
+}
+
+/**
+ * The bytes of a `"usage": null` member with one of its commas, so that what
+ * remains is the same JSON object without that key: `,"usage":null` when it
+ * follows another member (OpenAI puts it last), else `"usage":null,`.
+ */
+function nullKeyRange(data: Buffer, key: number, valueEnd: number, lineEnd: number): Cut {
+  let before = key - 1
+  while (before > 0 && isBlank(data[before])) before--
+  if (data[before] === COMMA) return [before, valueEnd, false]
+  let after = valueEnd
+  while (after < lineEnd && isBlank(data[after])) after++
+  if (data[after] === COMMA) {
+    after++
+    while (after < lineEnd && isBlank(data[after])) after++
+    return [key, after, false]
+  }
+  return [key, valueEnd, false]
 }
 
 function parseDataLine(line: string): { usage: RawUsage; usageOnly: boolean } | null {
@@ -130,14 +196,26 @@ function blankLineLength(data: Buffer, at: number): number {
   return 0
 }
 
-/** data without the given ascending, non-overlapping [start, end) ranges. */
+/**
+ * data without the given ascending, non-overlapping [start, end) ranges,
+ * compacted in place: the cut bytes are a few per event (`,"usage":null` is 13),
+ * and a copy of each chunk (Buffer.concat) doubled the meter's cost per chunk.
+ * The buffer is the meter's own (undici hands each body chunk over, or it is
+ * the concatenation with the held bytes), and nothing reads it afterwards.
+ */
 function cut(data: Buffer, ranges: Array<[number, number]>): Buffer {
-  const parts: Buffer[] = []
+  let write = 0
   let at = 0
   for (const [start, end] of ranges) {
-    if (start > at) parts.push(data.subarray(at, start))
+    if (start > at) {
+      if (write !== at) data.copy(data, write, at, start)
+      write += start - at
+    }
     at = Math.max(at, end)
   }
-  if (at < data.length) parts.push(data.subarray(at))
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+  if (at < data.length) {
+    if (write !== at) data.copy(data, write, at)
+    write += data.length - at
+  }
+  return data.subarray(0, write)
 }

@@ -139,6 +139,47 @@ describe('failures after the stream began', () => {
     await expectCounted('u-midreset', countTokens('Hello from'))
   })
 
+  it("a Responses stream broken mid-way ends with the API's error event, its sequence_number next in line", async () => {
+    f.upstream.once({ resetAfterChunks: 2, chunks: 4 })
+    const response = await f.fetch('u-responses-reset', '/v1/responses', {
+      method: 'POST',
+      json: { model: 'gpt-4o', input: 'Hello there', stream: true },
+    })
+    const text = await response.text()
+    expect(response.status, text).toBe(200)
+    const events = text.trimEnd().split('\n\n')
+    const data = (event: string) => JSON.parse(event.slice(event.indexOf('data: ') + 6))
+    const last = events.at(-1)!
+    expect(last.startsWith('event: error\ndata: '), text).toBe(true)
+    const before = data(events.at(-2)!)
+    // The shape the AI SDK's zod schema and the openai SDK's ResponseErrorEvent expect.
+    expect(data(last), text).toMatchObject({
+      type: 'error',
+      sequence_number: before.sequence_number + 1,
+      code: 'upstream_error',
+      message: expect.any(String),
+      param: null,
+    })
+    expect(before.type).toBe('response.output_text.delta')
+    await f.settled('u-responses-reset')
+  })
+
+  it("a chat stream broken mid-way ends with OpenAI's error object as a data event", async () => {
+    f.upstream.once({ resetAfterChunks: 1, chunks: 3 })
+    const text = await (await post('u-chat-reset-raw', { ...chat, stream: true })).text()
+    const last = text.trimEnd().split('\n\n').at(-1)!
+    expect(last.startsWith('data: '), text).toBe(true)
+    expect(JSON.parse(last.slice(6)), text).toEqual({
+      error: {
+        message: expect.any(String),
+        type: 'upstream_error',
+        code: 'upstream_error',
+        param: null,
+      },
+    })
+    await f.settled('u-chat-reset-raw')
+  })
+
   it('a stall mid-stream ends with an upstream_timeout event after the body timeout', async () => {
     f.upstream.once({ hangAfterChunks: 1 })
     const response = await post('u-stall', streamChat)

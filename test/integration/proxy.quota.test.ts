@@ -50,7 +50,7 @@ describe('quota admission', () => {
       expect(e.status).toBe(429)
       expect(e.error, JSON.stringify(e.error)).toMatchObject({
         type: 'insufficient_quota',
-        code: 'quota_exceeded',
+        code: 'insufficient_quota',
         param: 'requests',
       })
       expect(e.headers.get('retry-after')).toBe(retryAfter)
@@ -82,7 +82,7 @@ describe('quota admission', () => {
     expect(response.status, JSON.stringify(body)).toBe(429)
     expect(body.error).toMatchObject({
       type: 'insufficient_quota',
-      code: 'quota_exceeded',
+      code: 'insufficient_quota',
       param: 'tokens_input',
     })
     expect(body.error.message).toMatch(/^Quota exceeded for tokens_input: /)

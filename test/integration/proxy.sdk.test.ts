@@ -123,6 +123,34 @@ describe('stream', () => {
     expect(await f.ledger('stream-user')).toMatchObject(exact(60, 17))
   })
 
+  it('chat and completions without include_usage: no chunk carries a `usage` key, as OpenAI sends them then', async () => {
+    for (const [path, body] of [
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }] }],
+      ['/v1/completions', { prompt: 'x' }],
+    ] as const) {
+      f.upstream.once({ usage: { input: 9, output: 4 }, chunks: 5 })
+      const user = `no-usage-key${path.replaceAll('/', '-')}`
+      const response = await f.fetch(user, path, {
+        method: 'POST',
+        json: { model: 'gpt-4o-mini', stream: true, ...body },
+      })
+      const text = await response.text()
+      // The upstream was asked for usage, so it put `"usage":null` on every chunk.
+      expect(f.upstream.requests.at(-1)!.body?.stream_options).toEqual({ include_usage: true })
+      const chunks = text
+        .split('\n\n')
+        .filter((event) => event.startsWith('data: {'))
+        .map((event) => JSON.parse(event.slice(6)) as Record<string, unknown>)
+      expect(chunks.length, text).toBeGreaterThanOrEqual(5)
+      expect(
+        chunks.filter((chunk) => 'usage' in chunk),
+        text,
+      ).toEqual([])
+      expect(text.endsWith('data: [DONE]\n\n'), text).toBe(true)
+      expect(await f.ledger(user)).toMatchObject(exact(9, 4))
+    }
+  })
+
   it('chat with include_usage: the usage chunk arrives, and the body went upstream unchanged', async () => {
     f.upstream.once({ usage: { input: 8, output: 3 } })
     const client = await f.client('stream-usage-user')

@@ -15,10 +15,15 @@ const body = [
 ]
 const usageEvent = chunk([], USAGE)
 const full = `${body.join('')}${usageEvent}data: [DONE]\n\n`
-const withoutUsage = `${body.join('')}data: [DONE]\n\n`
+/** What OpenAI sends without include_usage: the same chunks with no `usage` key at all. */
+const withoutUsage = `${[
+  chunk(delta('Hel')),
+  chunk(delta('lo, "usage": {world}')),
+  chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]),
+].join('')}data: [DONE]\n\n`
 
-function run(text: string, splits: number[], dropUsageChunk: boolean) {
-  const meter = createSseMeter({ dropUsageChunk })
+function run(text: string, splits: number[], dropUsageChunk: boolean, trackSequence = false) {
+  const meter = createSseMeter({ dropUsageChunk, trackSequence })
   const bytes = Buffer.from(text)
   const outs: Buffer[] = []
   let at = 0
@@ -46,7 +51,7 @@ describe('SSE meter', () => {
     expect(meter.push(first)).toBe(first)
   })
 
-  it('drops exactly the usage-only event when the client did not ask for it, at every split point', () => {
+  it('drops the usage-only event and every `"usage":null` when the client did not ask for usage, at every split point', () => {
     const bytes = Buffer.byteLength(full)
     for (let split = 1; split < bytes; split++) {
       for (const second of [split + 1, split + 7, bytes - 3]) {
@@ -72,6 +77,55 @@ describe('SSE meter', () => {
     expect(meter.usage()).toEqual({ input: 31, output: 9 })
   })
 
+  it('removes `"usage": null` wherever the key stands, spaced or not, and only as a key', () => {
+    const lines = [
+      'data: {"id":"a","choices":[],"usage":null}\n\n',
+      'data: {"usage":null,"id":"b","choices":[]}\n\n',
+      'data: {"id": "c", "choices": [], "usage": null}\n\n',
+      'data: {"usage": null}\n\n',
+      'data: {"id":"d","choices":[{"delta":{"content":"\\"usage\\":null"}}]}\n\n',
+    ]
+    const { out } = run(lines.join(''), [30, 31], true)
+    expect(out).toBe(
+      [
+        'data: {"id":"a","choices":[]}\n\n',
+        'data: {"id":"b","choices":[]}\n\n',
+        'data: {"id": "c", "choices": []}\n\n',
+        'data: {}\n\n',
+        lines[4],
+      ].join(''),
+    )
+    for (const line of out.split('\n').filter((l) => l.startsWith('data:'))) {
+      expect(() => JSON.parse(line.slice(5)), line).not.toThrow()
+    }
+  })
+
+  it('leaves `"usage":null` alone when the client asked for usage', () => {
+    const { out } = run(full, [50], false)
+    expect(out).toBe(full)
+  })
+
+  it('remembers the last sequence_number of a Responses stream, however it is split', () => {
+    const events = Array.from(
+      { length: 12 },
+      (_, i) =>
+        `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', sequence_number: i * 9, delta: 'x' })}\n\n`,
+    ).join('')
+    const bytes = Buffer.byteLength(events)
+    for (let split = 1; split < bytes; split += 7) {
+      const meter = createSseMeter({ dropUsageChunk: false, trackSequence: true })
+      expect(meter.lastSequence()).toBeNull()
+      meter.push(Buffer.from(events.slice(0, split)))
+      const complete = events.slice(0, split).split('\n\n').slice(0, -1)
+      const seen = complete.flatMap((e) =>
+        [...e.matchAll(/"sequence_number":(\d+)/g)].map((m) => Number(m[1])),
+      )
+      expect(meter.lastSequence(), `split at ${split}`).toBe(seen.at(-1) ?? null)
+      meter.push(Buffer.from(events.slice(split)))
+      expect(meter.lastSequence(), `split at ${split}`).toBe(99)
+    }
+  })
+
   it('finds no usage in a stream without one and counts the delivered text instead', () => {
     const { out, meter } = run(withoutUsage, [17, 60], true)
     expect(out).toBe(withoutUsage)
@@ -85,11 +139,10 @@ describe('SSE meter', () => {
       `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' })}\n\n`,
       `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { id: 'r', output: [], usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7, output_tokens_details: { reasoning_tokens: 0 } } } })}\n\n`,
     ].join('')
-    for (const dropUsageChunk of [false, true]) {
-      const { out, meter } = run(events, [40, 200], dropUsageChunk)
-      expect(out).toBe(events)
-      expect(meter.usage()).toEqual({ input: 5, output: 2 })
-      expect(textOfSse(meter.deliveredText())).toBe('Hi')
-    }
+    // The proxy never drops anything from a Responses stream: it injected nothing there.
+    const { out, meter } = run(events, [40, 200], false, true)
+    expect(out).toBe(events)
+    expect(meter.usage()).toEqual({ input: 5, output: 2 })
+    expect(textOfSse(meter.deliveredText())).toBe('Hi')
   })
 })
