@@ -38,6 +38,11 @@ const ENV_OVERRIDES: Array<{ env: string; path: string[]; parse?: (raw: string) 
   { env: 'BILLING_RETURN_HOSTS', path: ['billing', 'returnHosts'], parse: toList },
   { env: 'YOOKASSA_API_URL', path: ['yookassa', 'apiUrl'] },
   { env: 'YOOKASSA_TRUSTED_IPS', path: ['yookassa', 'trustedIps'], parse: toList },
+  {
+    env: 'YOOKASSA_ALLOW_TEST_PAYMENTS',
+    path: ['yookassa', 'allowTestPayments'],
+    parse: toBoolean,
+  },
   { env: 'LOG_LEVEL', path: ['logLevel'] },
   { env: 'LOG_FORMAT', path: ['logFormat'] },
 ]
@@ -139,6 +144,14 @@ function toList(raw: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean)
+}
+
+/** true/false (also 1/0, yes/no); anything else is left as text for the schema to refuse by name. */
+function toBoolean(raw: string): unknown {
+  const value = raw.trim().toLowerCase()
+  if (value === 'true' || value === '1' || value === 'yes') return true
+  if (value === 'false' || value === '0' || value === 'no') return false
+  return raw
 }
 
 function toTrustProxy(raw: string): unknown {

@@ -239,8 +239,12 @@ export const configSchema = z.strictObject({
           '2a02:5180::/32',
         ]),
       requestTimeoutMs: z.number().int().positive().default(10_000),
-      /** Credit payments YooKassa marks `test: true` (only for a test shop). */
-      allowTestPayments: z.boolean().default(false),
+      /**
+       * Credit payments YooKassa marks `test: true`. Unset: the shop decides (GET /me `test`),
+       * so a test shop's payments are credited and a live shop refuses them; true or false
+       * (also YOOKASSA_ALLOW_TEST_PAYMENTS) overrides.
+       */
+      allowTestPayments: z.boolean().optional(),
       /** Ask YooKassa to save the card and renew automatically before the period ends. */
       autoRenew: z.boolean().default(false),
       renewBeforeSeconds: z.number().int().nonnegative().default(86_400),

@@ -11,6 +11,7 @@ import type { YooKassaClient } from './client.ts'
 import { paymentMismatches } from './payment-match.ts'
 import { markRenewalFailed } from './renewal-failure.ts'
 import type { Payment } from './schemas.ts'
+import { testPaymentsAllowed } from './test-payments.ts'
 
 export type ApplyOutcome = 'credited' | 'canceled' | 'waiting' | 'duplicate' | 'rejected'
 
@@ -35,7 +36,7 @@ export async function applyPayment(
   const base = { transactionId: transaction.id, paymentId: payment.id, userId: transaction.user_id }
   const problems = paymentMismatches(transaction, payment, {
     shopId: yookassa.shopId,
-    allowTestPayments: deps.config.yookassa.allowTestPayments,
+    allowTestPayments: payment.test && (await testPaymentsAllowed(deps, yookassa)),
   })
   if (problems.length > 0) {
     log.error(

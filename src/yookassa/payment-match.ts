@@ -5,7 +5,7 @@ import type { Payment } from './schemas.ts'
  * Does the payment YooKassa showed us (by GET, never the notification body)
  * belong to this transaction? Every field that decides money is compared:
  * amount in kopecks and currency, our transaction id in metadata, the shop
- * that received it, and the test flag against the configuration (a test-shop
+ * that received it, and the test flag against the policy (test-payments.ts: a test-shop
  * payment never credits a live gateway unless explicitly allowed).
  * Returns the reasons it does not match; empty means it does.
  */

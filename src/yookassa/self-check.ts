@@ -1,9 +1,11 @@
 import type { Deps } from '../deps.ts'
+import { describeTestPaymentsMode } from './test-payments.ts'
 
 /**
- * Start-up check that the keys point at the intended shop (reference section 13.10):
- * a test shop's payments all carry `test: true` and are refused unless
- * yookassa.allowTestPayments; a live shop with that flag on is a misconfiguration.
+ * Start-up check that the keys point at the intended shop (reference section 13.10),
+ * and the log line that says whether test payments are credited: by default a
+ * test shop's payments (all `test: true`) are, a live shop's never are; the
+ * setting (yookassa.allowTestPayments, YOOKASSA_ALLOW_TEST_PAYMENTS) overrides.
  * Only logs: YooKassa being unreachable must not stop the gateway from starting.
  */
 export async function checkYooKassaShop(deps: Deps): Promise<void> {
@@ -12,14 +14,19 @@ export async function checkYooKassaShop(deps: Deps): Promise<void> {
   try {
     const me = await deps.yookassa.me()
     deps.logger.info({ test: me.test, status: me.status }, 'BILLING YooKassa shop checked')
-    if (me.test && !allowTestPayments) {
+    const mode = describeTestPaymentsMode(allowTestPayments, me.test)
+    deps.logger.info(
+      mode,
+      `BILLING YooKassa ${me.test ? 'test' : 'live'} shop: test payments ${mode.testPayments}`,
+    )
+    if (me.test && allowTestPayments === false) {
       deps.logger.warn(
-        'BILLING YooKassa test shop, but yookassa.allowTestPayments is off: no payment will be credited',
+        'BILLING YooKassa test shop, but test payments are switched off: no payment will be credited',
       )
     }
-    if (!me.test && allowTestPayments) {
+    if (!me.test && allowTestPayments === true) {
       deps.logger.warn(
-        'BILLING YooKassa live shop with yookassa.allowTestPayments on: turn it off in production',
+        'BILLING YooKassa live shop with test payments switched on: turn it off in production',
       )
     }
     if (me.fiscalization_enabled && !deps.config.yookassa.receipt.enabled) {
@@ -29,5 +36,7 @@ export async function checkYooKassaShop(deps: Deps): Promise<void> {
     }
   } catch (error) {
     deps.logger.warn({ err: error }, 'BILLING YooKassa shop check failed (credentials or network)')
+    const mode = describeTestPaymentsMode(allowTestPayments, null)
+    deps.logger.info(mode, `BILLING YooKassa test payments: ${mode.testPayments}`)
   }
 }
