@@ -1,4 +1,4 @@
-import { DEFAULT_TEXT, responseObject } from './fake-upstream.events.ts'
+import { CALL_ID, DEFAULT_TEXT, functionCallItem, responseObject } from './fake-upstream.events.ts'
 import type { Behavior, UsageNumbers } from './fake-upstream.ts'
 
 /** Non-stream answers, as OpenAI shapes them. `usage` is left out when omitUsage is set. */
@@ -21,9 +21,16 @@ export function chatAnswer(
       model: body.model,
       choices: Array.from({ length: n }, (_, index) => ({
         index,
-        message: { role: 'assistant', content: behavior.text ?? DEFAULT_TEXT, refusal: null },
+        message: behavior.toolCall
+          ? {
+              role: 'assistant',
+              content: null,
+              refusal: null,
+              tool_calls: [{ id: CALL_ID, type: 'function', function: behavior.toolCall }],
+            }
+          : { role: 'assistant', content: behavior.text ?? DEFAULT_TEXT, refusal: null },
         logprobs: null,
-        finish_reason: 'stop',
+        finish_reason: behavior.toolCall ? 'tool_calls' : 'stop',
       })),
     },
     usage,
@@ -81,5 +88,12 @@ export function responsesAnswer(
   behavior: Behavior,
   usage: UsageNumbers | null,
 ) {
-  return responseObject(body, behavior.text ?? DEFAULT_TEXT, usage?.raw ?? null, 'completed')
+  const output = behavior.toolCall ? [functionCallItem(behavior.toolCall, 'completed')] : undefined
+  return responseObject(
+    body,
+    behavior.text ?? DEFAULT_TEXT,
+    usage?.raw ?? null,
+    'completed',
+    output,
+  )
 }

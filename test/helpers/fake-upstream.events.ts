@@ -9,9 +9,12 @@ export interface FakeEvent {
 const CREATED = 1_700_000_000
 export const DEFAULT_TEXT = 'Hello from the fake upstream!'
 
-/** The answer's text in `chunks` pieces (default 3), as a model would stream it. */
+export const CALL_ID = 'call_fake_1'
+export const FUNCTION_ITEM_ID = 'fc_fake_1'
+
+/** The answer's text (or a tool call's arguments) in `chunks` pieces (default 3), as a model would stream it. */
 export function pieces(behavior: Behavior): string[] {
-  const text = behavior.text ?? DEFAULT_TEXT
+  const text = behavior.toolCall?.arguments ?? behavior.text ?? DEFAULT_TEXT
   const count = Math.max(1, behavior.chunks ?? 3)
   const size = Math.ceil(text.length / count)
   return Array.from({ length: count }, (_, i) => text.slice(i * size, (i + 1) * size))
@@ -41,6 +44,12 @@ export function* chatEvents(
     model: body.model,
   }
   const extra = withUsage ? { usage: null } : {}
+  if (behavior.toolCall) {
+    yield* chatToolCallEvents(base, behavior, extra)
+    if (withUsage && usage) yield data({ ...base, choices: [], usage: usage.raw })
+    yield { text: 'data: [DONE]\n\n', content: false }
+    return
+  }
   yield data({
     ...base,
     choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
@@ -56,6 +65,49 @@ export function* chatEvents(
   yield data({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...extra })
   if (withUsage && usage) yield data({ ...base, choices: [], usage: usage.raw })
   yield { text: 'data: [DONE]\n\n', content: false }
+}
+
+/** A streamed function call as OpenAI sends it: id and name first, then the arguments in pieces. */
+function* chatToolCallEvents(base: object, behavior: Behavior, extra: object) {
+  const name = behavior.toolCall?.name
+  yield data({
+    ...base,
+    choices: [
+      {
+        index: 0,
+        delta: {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { index: 0, id: CALL_ID, type: 'function', function: { name, arguments: '' } },
+          ],
+          refusal: null,
+        },
+        logprobs: null,
+        finish_reason: null,
+      },
+    ],
+    ...extra,
+  })
+  for (const piece of pieces(behavior)) {
+    yield content({
+      ...base,
+      choices: [
+        {
+          index: 0,
+          delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ],
+      ...extra,
+    })
+  }
+  yield data({
+    ...base,
+    choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'tool_calls' }],
+    ...extra,
+  })
 }
 
 export function* completionEvents(
@@ -93,6 +145,24 @@ export function* responsesEvents(
   const response = responseObject(body, '', null, 'in_progress')
   yield event('response.created', { response })
   yield event('response.in_progress', { response })
+  if (behavior.toolCall) {
+    const call = { ...functionCallItem(behavior.toolCall, 'in_progress'), arguments: '' }
+    yield event('response.output_item.added', { output_index: 0, item: call })
+    for (const piece of pieces(behavior)) {
+      const delta = { item_id: FUNCTION_ITEM_ID, output_index: 0, delta: piece }
+      yield event('response.function_call_arguments.delta', delta, true)
+    }
+    const done = functionCallItem(behavior.toolCall, 'completed')
+    yield event('response.function_call_arguments.done', {
+      item_id: FUNCTION_ITEM_ID,
+      output_index: 0,
+      arguments: done.arguments,
+    })
+    yield event('response.output_item.done', { output_index: 0, item: done })
+    const completed = responseObject(body, '', usage?.raw ?? null, 'completed', [done])
+    yield event('response.completed', { response: completed })
+    return
+  }
   const item = {
     id: 'msg_fake',
     type: 'message',
@@ -124,9 +194,31 @@ export function* responsesEvents(
     text,
     logprobs: [],
   })
+  const finalPart = { type: 'output_text', text, annotations: [], logprobs: [] }
+  yield event('response.content_part.done', {
+    item_id: 'msg_fake',
+    output_index: 0,
+    content_index: 0,
+    part: finalPart,
+  })
+  yield event('response.output_item.done', {
+    output_index: 0,
+    item: { ...item, status: 'completed', content: [finalPart] },
+  })
   yield event('response.completed', {
     response: responseObject(body, text, usage?.raw ?? null, 'completed'),
   })
+}
+
+export function functionCallItem(call: { name: string; arguments: string }, status: string) {
+  return {
+    id: FUNCTION_ITEM_ID,
+    type: 'function_call',
+    status,
+    arguments: call.arguments,
+    call_id: CALL_ID,
+    name: call.name,
+  }
 }
 
 export function responseObject(
@@ -134,6 +226,7 @@ export function responseObject(
   text: string,
   usage: unknown,
   status: string,
+  output?: unknown[],
 ) {
   return {
     id: 'resp_fake',
@@ -142,7 +235,8 @@ export function responseObject(
     status,
     model: body.model,
     output:
-      status === 'completed'
+      output ??
+      (status === 'completed'
         ? [
             {
               id: 'msg_fake',
@@ -152,7 +246,9 @@ export function responseObject(
               content: [{ type: 'output_text', text, annotations: [] }],
             },
           ]
-        : [],
+        : []),
+    error: null,
+    incomplete_details: null,
     parallel_tool_calls: true,
     tool_choice: 'auto',
     tools: [],

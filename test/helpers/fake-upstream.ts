@@ -54,6 +54,11 @@ export interface Behavior {
   realisticUsage?: boolean
   /** Fields added to a JSON answer after its usage (an upstream that echoes content). */
   trailingFields?: Record<string, unknown>
+  /**
+   * Answer with one function call instead of text (chat: `tool_calls`, Responses: a
+   * `function_call` item); a stream splits the arguments into `chunks` deltas.
+   */
+  toolCall?: { name: string; arguments: string }
 }
 
 export interface RecordedRequest {

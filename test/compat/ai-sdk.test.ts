@@ -1,0 +1,169 @@
+import { createOpenAI } from '@ai-sdk/openai'
+import { APICallError, embedMany, generateText, streamText, tool } from 'ai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { DEFAULT_TEXT } from '../helpers/fake-upstream.events.ts'
+import type { ProxyFixture } from '../helpers/proxy-fixture.ts'
+import {
+  expectLedger,
+  expectNothingBilled,
+  FORBIDDEN_MODEL,
+  OVERSIZED_PROMPT,
+  startCompatFixture,
+  WEATHER_ARGS,
+} from './compat-fixture.ts'
+
+/**
+ * The Vercel AI SDK (`ai` 6 + `@ai-sdk/openai` 3) against the gateway, with
+ * both of its OpenAI language models: the default provider (`openai(id)`, the
+ * Responses API) and `openai.chat(id)` (Chat Completions).
+ *
+ * maxRetries: 0 on every call that expects a refusal: the AI SDK ignores
+ * `x-should-retry: false` and retries a 429 whose Retry-After is under 60 s
+ * (twice by default, with backoff), so a quota refusal near the period end
+ * would reach the user seconds later and hit the gateway three times.
+ */
+let f: ProxyFixture
+beforeAll(async () => {
+  f = await startCompatFixture()
+})
+afterAll(async () => {
+  await f?.close()
+})
+
+async function provider(userId: string) {
+  return createOpenAI({ baseURL: `${f.base}/v1`, apiKey: await f.token(userId) })
+}
+
+const weather = tool({
+  description: 'The weather in a city',
+  inputSchema: z.object({ city: z.string(), unit: z.string() }),
+})
+
+type Model = 'responses' | 'chat'
+const models: Model[] = ['responses', 'chat']
+const pick = (openai: Awaited<ReturnType<typeof provider>>, kind: Model, id = 'gpt-4o-mini') =>
+  kind === 'chat' ? openai.chat(id) : openai(id)
+
+describe.each(models)('AI SDK, %s model', (kind) => {
+  it('generateText', async () => {
+    const user = `ai-${kind}-text`
+    f.upstream.once({ usage: { input: 31, output: 8 } })
+    const result = await generateText({
+      model: pick(await provider(user), kind),
+      prompt: 'Hi',
+      maxRetries: 0,
+    })
+    expect(result.text).toBe(DEFAULT_TEXT)
+    expect(result.usage.inputTokens).toBe(31)
+    expect(f.upstream.requests.at(-1)?.path).toBe(
+      kind === 'chat' ? '/v1/chat/completions' : '/v1/responses',
+    )
+    await expectLedger(f, user, 31, 8)
+  })
+
+  it('streamText', async () => {
+    const user = `ai-${kind}-stream`
+    f.upstream.once({ usage: { input: 33, output: 9 }, chunks: 5 })
+    const result = streamText({
+      model: pick(await provider(user), kind),
+      prompt: 'Hi',
+      maxRetries: 0,
+    })
+    let text = ''
+    for await (const delta of result.textStream) text += delta
+    expect(text).toBe(DEFAULT_TEXT)
+    expect((await result.usage).outputTokens).toBe(9)
+    await expectLedger(f, user, 33, 9)
+  })
+
+  it('streamed tool call', async () => {
+    const user = `ai-${kind}-tools`
+    f.upstream.once({
+      usage: { input: 40, output: 12 },
+      toolCall: { name: 'get_weather', arguments: WEATHER_ARGS },
+      chunks: 4,
+    })
+    const result = streamText({
+      model: pick(await provider(user), kind),
+      prompt: 'Weather in Paris?',
+      tools: { get_weather: weather },
+      maxRetries: 0,
+    })
+    const calls = await result.toolCalls
+    expect(
+      calls.map((c) => [c.toolName, c.input]),
+      JSON.stringify(calls),
+    ).toEqual([['get_weather', JSON.parse(WEATHER_ARGS)]])
+    expect(await result.finishReason).toBe('tool-calls')
+    await expectLedger(f, user, 40, 12)
+  })
+
+  it('upstream fails mid-stream: the stream errors with the gateway message, not a type validation error', async () => {
+    const user = `ai-${kind}-fail`
+    f.upstream.once({ resetAfterChunks: 2, chunks: 4 })
+    const errors: unknown[] = []
+    const result = streamText({
+      model: pick(await provider(user), kind),
+      prompt: 'Hi',
+      maxRetries: 0,
+      onError: ({ error }) => {
+        errors.push(error)
+      },
+    })
+    let text = ''
+    for await (const delta of result.textStream) text += delta
+    expect(text.length).toBeGreaterThan(0)
+    expect(errors, String(errors)).toHaveLength(1)
+    const shown = JSON.stringify(errors[0])
+    expect(String((errors[0] as { name?: string }).name)).not.toMatch(/TypeValidation/)
+    expect(shown, shown).toContain('upstream_error')
+    expect(shown, shown).toContain('The upstream connection failed')
+    const ledger = await f.settled(user)
+    expect(ledger.used.requests, JSON.stringify(ledger)).toBe(1)
+    expect(ledger.reservations).toBe(0)
+  })
+
+  it('429: APICallError 429 with the gateway message', async () => {
+    const user = `ai-${kind}-429`
+    const before = f.upstream.requests.length
+    const error = await generateText({
+      model: pick(await provider(user), kind),
+      prompt: OVERSIZED_PROMPT,
+      maxRetries: 0,
+    }).catch((e: unknown) => e)
+    expect(APICallError.isInstance(error), String(error)).toBe(true)
+    const apiError = error as APICallError
+    expect(apiError.statusCode).toBe(429)
+    expect(apiError.message).toContain('Quota exceeded for tokens_input')
+    expect(apiError.isRetryable).toBe(true) // hence maxRetries: 0 (see the top of this file)
+    await expectNothingBilled(f, user, before)
+  })
+
+  it('403: APICallError 403, not retryable, with the gateway message', async () => {
+    const user = `ai-${kind}-403`
+    const before = f.upstream.requests.length
+    const error = await generateText({
+      model: pick(await provider(user), kind, FORBIDDEN_MODEL),
+      prompt: 'Hi',
+    }).catch((e: unknown) => e)
+    expect(APICallError.isInstance(error), String(error)).toBe(true)
+    expect((error as APICallError).statusCode).toBe(403)
+    expect((error as APICallError).isRetryable).toBe(false)
+    expect((error as APICallError).message).toContain('is not included in your plan')
+    await expectNothingBilled(f, user, before)
+  })
+})
+
+it('AI SDK embeddings', async () => {
+  f.upstream.once({ usage: { input: 17, output: 0 } })
+  const openai = await provider('ai-embeddings')
+  const result = await embedMany({
+    model: openai.embedding('text-embedding-3-small'),
+    values: ['a', 'b'],
+    maxRetries: 0,
+  })
+  expect(result.embeddings).toHaveLength(2)
+  expect(result.usage.tokens).toBe(17)
+  await expectLedger(f, 'ai-embeddings', 17, 0)
+})
