@@ -18,10 +18,10 @@ import {
  * both of its OpenAI language models: the default provider (`openai(id)`, the
  * Responses API) and `openai.chat(id)` (Chat Completions).
  *
- * maxRetries: 0 on every call that expects a refusal: the AI SDK ignores
- * `x-should-retry: false` and retries a 429 whose Retry-After is under 60 s
- * (twice by default, with backoff), so a quota refusal near the period end
- * would reach the user seconds later and hit the gateway three times.
+ * maxRetries: 0 on every call (as docs/clients.md advises): the AI SDK ignores
+ * `x-should-retry: false` and retries every 429 twice by default, waiting
+ * Retry-After when under 60 s, else 2 s then 4 s, so a quota refusal would
+ * reach the user about 6 s later and hit the gateway three times.
  */
 let f: ProxyFixture
 beforeAll(async () => {
@@ -154,6 +154,21 @@ describe.each(models)('AI SDK, %s model', (kind) => {
     await expectNothingBilled(f, user, before)
   })
 })
+
+it('why maxRetries: 0: without it the AI SDK asks again after a quota 429 (x-should-retry: false is ignored)', async () => {
+  const refusals = async () =>
+    (await f.h.deps.metrics.quotaRefusals.get()).values.reduce((sum, v) => sum + v.value, 0)
+  const before = await refusals()
+  const openai = await provider('ai-retries')
+  // One retry (2 s of backoff) shows the behaviour; the default of two costs about 6 s.
+  const error = await generateText({
+    model: openai('gpt-4o-mini'),
+    prompt: OVERSIZED_PROMPT,
+    maxRetries: 1,
+  }).catch((e: unknown) => e)
+  expect(String(error)).toContain('Quota exceeded for tokens_input')
+  expect(await refusals()).toBe(before + 2)
+}, 15_000)
 
 it('AI SDK embeddings', async () => {
   f.upstream.once({ usage: { input: 17, output: 0 } })
