@@ -19,7 +19,7 @@ export function startCompatFixture(): Promise<ProxyFixture> {
   return startProxyFixture({
     plan: {
       quotas: { requests: 1000, tokens_input: INPUT_QUOTA, tokens_output: 1_000_000 },
-      features: ['gpt4_access', 'gpt35_access'],
+      features: ['gpt4_access', 'gpt35_access', 'embeddings_access'],
     },
   })
 }
