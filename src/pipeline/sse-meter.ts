@@ -29,7 +29,8 @@ type Cut = [start: number, end: number, wholeLine: boolean]
  *
  * When the usage chunk must be dropped, the bytes after a chunk's last newline
  * are held until their line is complete: that is the one case where the
- * output differs from the input, and only by the dropped event.
+ * output differs from the input, and only by the dropped event and the
+ * `"usage":null` members.
  */
 export function createSseMeter({ dropUsageChunk, trackSequence = false }: SseMeterOptions) {
   let carry: Buffer | null = null
@@ -58,7 +59,7 @@ export function createSseMeter({ dropUsageChunk, trackSequence = false }: SseMet
       let lineEnd = data.indexOf(NL, at)
       if (lineEnd === -1 || lineEnd >= end) lineEnd = end
       const value = valueStart(data, at + USAGE_KEY.length, lineEnd)
-      if (data[value] === OPEN_BRACE) {
+      if (value < lineEnd && data[value] === OPEN_BRACE) {
         const found = parseDataLine(data.toString('utf8', lineStart, lineEnd))
         if (found) {
           usage = found.usage
