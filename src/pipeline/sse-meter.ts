@@ -55,9 +55,8 @@ export function createSseMeter({ dropUsageChunk, trackSequence = false }: SseMet
     let cuts: Cut[] | null = null
     let at = data.indexOf(USAGE_KEY)
     while (at !== -1 && at < end) {
-      const lineStart = data.lastIndexOf(NL, at) + 1
-      let lineEnd = data.indexOf(NL, at)
-      if (lineEnd === -1 || lineEnd >= end) lineEnd = end
+      const lineStart = Math.max(data.lastIndexOf(NL, at), data.lastIndexOf(CR, at)) + 1
+      const lineEnd = nextBreak(data, at, end)
       const value = valueStart(data, at + USAGE_KEY.length, lineEnd)
       if (value < lineEnd && data[value] === OPEN_BRACE) {
         const found = parseDataLine(data.toString('utf8', lineStart, lineEnd))
@@ -65,7 +64,7 @@ export function createSseMeter({ dropUsageChunk, trackSequence = false }: SseMet
           usage = found.usage
           if (dropUsageChunk && found.usageOnly) {
             cuts ??= []
-            cuts.push([lineStart, lineEnd + 1, true])
+            cuts.push([lineStart, lineEnd + breakLength(data, lineEnd, end), true])
           }
         }
       } else if (dropUsageChunk && isNull(data, value)) {
@@ -89,45 +88,54 @@ export function createSseMeter({ dropUsageChunk, trackSequence = false }: SseMet
     if (digits > 0) lastSequence = n
   }
 
+  /**
+   * Meters the complete lines of data[0..end); returns the bytes of them to
+   * send on when the meter rewrites (dropUsageChunk), else EMPTY (the caller
+   * sends the chunk itself, untouched).
+   */
+  function emit(data: Buffer, end: number): Buffer {
+    const drops = scan(data, end)
+    if (trackSequence) readSequence(data, end)
+    if (!dropUsageChunk) return EMPTY
+    const region = data.subarray(0, end)
+    const ranges: Array<[number, number]> = []
+    if (skipBlankLine) {
+      const blank = breakLength(region, 0, region.length)
+      if (blank > 0) ranges.push([0, blank])
+      skipBlankLine = false
+    }
+    for (const [start, stop, wholeLine] of drops ?? []) {
+      if (!wholeLine) {
+        ranges.push([start, stop])
+        continue
+      }
+      // The event's terminating blank line goes with it, now or at the start of the next chunk.
+      if (stop >= region.length) skipBlankLine = true
+      ranges.push([start, stop + breakLength(region, stop, region.length)])
+    }
+    const out = ranges.length > 0 ? cut(region, ranges) : region
+    retain(out)
+    return out
+  }
+
   return {
     /** Feeds one upstream chunk; returns the bytes to send on (possibly empty). */
     push(chunk: Buffer): Buffer {
       const data = carry ? Buffer.concat([carry, chunk]) : chunk
-      const lastNl = data.lastIndexOf(NL)
-      carry = lastNl === data.length - 1 ? null : data.subarray(lastNl + 1)
-      const drops = lastNl === -1 ? null : scan(data, lastNl + 1)
-      if (trackSequence && lastNl !== -1) readSequence(data, lastNl + 1)
+      const last = lastBreak(data)
+      carry = last === data.length - 1 ? null : data.subarray(last + 1)
+      const out = last === -1 ? EMPTY : emit(data, last + 1)
       if (!dropUsageChunk) {
         retain(chunk)
         return chunk
       }
-      if (lastNl === -1) return EMPTY
-      const region = data.subarray(0, lastNl + 1)
-      const ranges: Array<[number, number]> = []
-      if (skipBlankLine) {
-        const blank = blankLineLength(region, 0)
-        if (blank > 0) ranges.push([0, blank])
-        skipBlankLine = false
-      }
-      for (const [start, end, wholeLine] of drops ?? []) {
-        if (!wholeLine) {
-          ranges.push([start, end])
-          continue
-        }
-        // The event's terminating blank line goes with it, now or at the start of the next chunk.
-        if (end >= region.length) skipBlankLine = true
-        ranges.push([start, end + blankLineLength(region, end)])
-      }
-      const out = ranges.length > 0 ? cut(region, ranges) : region
-      retain(out)
       return out
     },
-    /** Whatever is still held back, at the end of the upstream body. */
+    /** Whatever is still held back, at the end of the upstream body (a last line without a break included). */
     end(): Buffer {
-      const rest = dropUsageChunk && carry ? carry : EMPTY
+      const rest = carry
       carry = null
-      retain(rest)
-      return rest
+      return rest ? emit(rest, rest.length) : EMPTY
     },
     usage: () => usage,
     /** The last sequence_number the upstream sent (trackSequence), null before the first. */
@@ -190,11 +198,32 @@ function parseDataLine(line: string): { usage: RawUsage; usageOnly: boolean } | 
   }
 }
 
-/** Length of a blank line (`\n` or `\r\n`) at `at`, else 0: the event terminator after a dropped line. */
-function blankLineLength(data: Buffer, at: number): number {
+/*
+ * SSE lines end in LF, CRLF or a lone CR (the SSE spec allows all three).
+ * A CR that is the last byte received may be the first half of a CRLF, so it
+ * is not taken as a break until the next byte arrives (or the body ends).
+ */
+
+/** Index of the last complete line break in data, or -1. */
+function lastBreak(data: Buffer): number {
+  const nl = data.lastIndexOf(NL)
+  let cr = data.lastIndexOf(CR)
+  if (cr === data.length - 1) cr = cr > 0 ? data.lastIndexOf(CR, cr - 1) : -1
+  return Math.max(nl, cr)
+}
+
+/** Index of the first line break at or after `from` in data[0..end), else end. */
+function nextBreak(data: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (data[i] === NL || data[i] === CR) return i
+  return end
+}
+
+/** Length of the line break (LF, CRLF or CR) at `at` within data[0..end), else 0. */
+function breakLength(data: Buffer, at: number, end: number): number {
+  if (at >= end) return 0
   if (data[at] === NL) return 1
-  if (data[at] === CR && data[at + 1] === NL) return 2
-  return 0
+  if (data[at] !== CR) return 0
+  return at + 1 < end && data[at + 1] === NL ? 2 : 1
 }
 
 /**
