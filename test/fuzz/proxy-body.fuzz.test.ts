@@ -1,0 +1,137 @@
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
+import { TEST_DIALECT } from '../helpers/test-database.ts'
+
+/*
+ * The request parser and the estimator under arbitrary JSON, through the real
+ * app (app.request, no socket: a few ms a request): never a 500, and a body
+ * the gateway refuses (4xx) changes nothing in the ledger. Bodies are built
+ * around the fields the parser and the estimator read (model, messages,
+ * content parts, prompt, input, tools, max_tokens, n, stream...) with
+ * arbitrary values, so the fuzzing reaches past the first validation.
+ */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 60)
+const PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses']
+
+const scalar = fc.oneof(
+  fc.string({ maxLength: 20 }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+)
+const anyJson = fc.jsonValue({ maxDepth: 4 })
+const contentPart = fc.record(
+  {
+    type: fc.constantFrom('text', 'image_url', 'input_text', 'input_image', 'x'),
+    text: fc.oneof(fc.string({ maxLength: 30 }), anyJson),
+    content: anyJson,
+  },
+  { requiredKeys: [] },
+)
+const content = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.array(contentPart, { maxLength: 3 }),
+  fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 5 }),
+  anyJson,
+)
+const message = fc.record(
+  {
+    role: fc.oneof(fc.constantFrom('user', 'system', 'assistant', 'tool'), scalar),
+    content,
+    name: scalar,
+    tool_calls: anyJson,
+  },
+  { requiredKeys: [] },
+)
+const body = fc.record(
+  {
+    model: fc.oneof(
+      fc.constantFrom('gpt-4o-mini', 'gpt-4o', 'gpt-3.5-turbo', 'llama-3', ''),
+      scalar,
+    ),
+    messages: fc.oneof(fc.array(message, { maxLength: 3 }), anyJson),
+    prompt: content,
+    input: content,
+    instructions: scalar,
+    tools: anyJson,
+    max_tokens: scalar,
+    max_completion_tokens: scalar,
+    max_output_tokens: scalar,
+    n: scalar,
+    best_of: scalar,
+    stream: fc.oneof(fc.boolean(), scalar),
+    stream_options: fc.oneof(fc.record({ include_usage: scalar }, { requiredKeys: [] }), scalar),
+  },
+  { requiredKeys: [] },
+)
+const rawBody = fc.oneof(
+  body.map((b) => JSON.stringify(b)),
+  anyJson.map((v) => JSON.stringify(v)),
+  fc.string({ maxLength: 60 }),
+  // Valid JSON with its bytes damaged.
+  body.chain((b) => {
+    const text = JSON.stringify(b)
+    return fc.nat({ max: Math.max(text.length - 1, 0) }).map((cut) => text.slice(0, cut))
+  }),
+)
+
+describe(`fuzz: request parser and estimator (${TEST_DIALECT})`, () => {
+  let fx: ProxyFixture
+  let token: string
+  beforeAll(async () => {
+    fx = await startProxyFixture()
+    token = await fx.token('fuzz')
+  })
+  afterAll(async () => fx?.close())
+
+  const send = (path: string, text: string) =>
+    fx.h.request(path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: text,
+    })
+
+  it('never answers 500 to any body on any proxied endpoint; a refused body changes nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...PATHS), rawBody, async (path, text) => {
+        const before = await fx.ledger('fuzz')
+        const response = await send(path, text)
+        const answer = await response.text()
+        expect(response.status, `${path} ${text.slice(0, 300)} -> ${answer}`).not.toBe(500)
+        if (response.status >= 400) {
+          expect(JSON.parse(answer).error.code, answer).toBeTypeOf('string')
+          const after = await fx.ledger('fuzz')
+          expect(after.used).toEqual(before.used)
+          expect(after.usage.length).toBe(before.usage.length)
+        }
+        const settled = await fx.settled('fuzz')
+        expect(settled.reservations).toBe(0)
+      }),
+      { numRuns: RUNS },
+    )
+  }, 60_000)
+
+  it('answers a deeply nested body with a clear 400, wherever the nesting is', async () => {
+    const depth = 100_000
+    const deep = (open: string, close: string) => open.repeat(depth) + close.repeat(depth)
+    const bodies = [
+      `{"model":"gpt-4o","messages":[{"role":"user","content":${deep('[', ']')}}]}`,
+      `{"model":"gpt-4o","messages":[{"role":"user","content":${deep('{"content":', '}').replace(/:}/, ':"x"}')}}]}`,
+      `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"tools":${deep('[', ']')}}`,
+      `{"model":"gpt-4o","input":${deep('{"input":', '}').replace(/:}/, ':"x"}')}}`,
+    ]
+    for (const path of PATHS) {
+      for (const text of bodies) {
+        const before = await fx.ledger('fuzz')
+        const response = await send(path, text)
+        const answer = await response.text()
+        expect(response.status, `${path} -> ${answer.slice(0, 300)}`).toBe(400)
+        expect(JSON.parse(answer).error.message).toMatch(/nest/i)
+        expect((await fx.ledger('fuzz')).used).toEqual(before.used)
+      }
+    }
+    expect(fx.upstream.requests.filter((r) => r.rawBody.length > 100_000)).toHaveLength(0)
+  }, 60_000)
+})
