@@ -65,6 +65,9 @@ function openPostgres(url: string, { schema, poolSize = 10 }: DbOptions): Databa
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
+    // A server that accepts no connection (restarting, full) fails the request in 10 s with a 503
+    // (src/http/on-error.ts) instead of queueing it without bound.
+    connectionTimeoutMillis: 10_000,
     types,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   })

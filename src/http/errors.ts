@@ -32,6 +32,7 @@ const CODES = {
   upstream_error: [502, 'upstream_error'],
   billing_not_configured: [503, 'server_error'],
   provider_unavailable: [503, 'server_error'],
+  service_unavailable: [503, 'server_error'],
   upstream_timeout: [504, 'timeout_error'],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>
 
