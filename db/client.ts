@@ -71,6 +71,10 @@ function openPostgres(url: string, { schema, poolSize = 10 }: DbOptions): Databa
     types,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   })
+  // An idle client whose backend dies (server restart, pg_terminate_backend) is emitted as an
+  // 'error' on the pool; unheard, it would kill the process. The pool drops that client by itself
+  // and the next query opens a new one (test/reliability/database-outage.test.ts).
+  pool.on('error', () => {})
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
 }
@@ -84,6 +88,9 @@ function openPostgres(url: string, { schema, poolSize = 10 }: DbOptions): Databa
 function withNamedStatements(pool: pg.Pool): PostgresPool {
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>()
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    // Checked out, a client has no pool listener: a backend terminated between two statements
+    // would be an unheard 'error' that kills the process. The statement in flight fails (503).
+    client.on('error', () => {})
     // Kysely passes (sql, parameters), or a cursor object for streamed queries.
     const query = (sql: string | pg.Submittable, values?: unknown[]) => {
       const name = typeof sql === 'string' ? namedStatements.get(sql) : undefined
