@@ -19,13 +19,20 @@ import {
  * 3 s, while 8 clients keep sending. Only the gateway's own backends are
  * killed (found by application_name): the server and the other users of the
  * `test` database are left alone. SQLite: another connection holds the file
- * under an exclusive lock for 3 s. Either way a request gets its answer or a
+ * under an exclusive lock for 12 s (past
+ * the gateway's 5 s busy_timeout; a shorter lock only delays requests). Either way a request gets its answer or a
  * clear 503 within a bound, never a hang; the gateway recovers by itself and
  * the audit holds (what the upstream served is billed, settles the database
  * refused are retried by the sweeper).
  */
-const BOUND_MS = 30_000
-const OUTAGE_MS = 3_000
+/*
+ * better-sqlite3 is synchronous: a write waiting on a lock holds the event loop for its whole
+ * busy_timeout (5 s), and a failed batch retries its items one by one, so on SQLite the bound
+ * is wider (measured: docs/reliability.md).
+ */
+const BOUND_MS = TEST_DIALECT === 'postgres' ? 30_000 : 90_000
+/** SQLite waits busy_timeout (5 s) for a lock before failing: its outage must outlast that. */
+const OUTAGE_MS = TEST_DIALECT === 'postgres' ? 3_000 : 12_000
 
 describe(`reliability: database outage under traffic (${TEST_DIALECT})`, () => {
   let cluster: Cluster | undefined
@@ -66,14 +73,16 @@ describe(`reliability: database outage under traffic (${TEST_DIALECT})`, () => {
     outage = false
     await Promise.all(clients)
 
-    const statuses = answers.map((a) => ('status' in a ? a.status : a.message))
+    const statuses = answers.map((a) =>
+      'status' in a ? a.status : `${a.message} ${(a.cause as Error | undefined)?.message ?? ''}`,
+    )
     const byStatus = Object.fromEntries(
       [...new Set(statuses)].map((s) => [s, statuses.filter((x) => x === s).length]),
     )
     const unavailable = answers.filter((a): a is Answer => 'status' in a && a.status === 503)
     expect(
       statuses.every((s) => s === 200 || s === 503),
-      `${JSON.stringify(byStatus)} ${replica.gateway.output().slice(-3000)}`,
+      `${JSON.stringify(byStatus)} exit ${replica.gateway.child.exitCode} ${replica.gateway.output().slice(-3000)}`,
     ).toBe(true)
     expect(unavailable.length, JSON.stringify(byStatus)).toBeGreaterThan(0)
     for (const answer of unavailable) {
