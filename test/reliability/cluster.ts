@@ -102,6 +102,8 @@ export function planConfig(
       },
     ],
     billing: { defaultPlanId: 'test' },
+    // Every model open to the plan: the scenarios measure the ledger, not model access.
+    openModels: ['*'],
     ...extra,
   }
 }
