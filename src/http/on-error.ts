@@ -45,9 +45,14 @@ function toGatewayError(error: Error): GatewayError | null {
 const PG_UNAVAILABLE = /^(08...|57P0[123])$/
 /** SQLite: the file is locked by another connection past busy_timeout, read-only, or cannot be opened. */
 const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|READONLY|CANTOPEN|IOERR)/
+/**
+ * The database socket refused or reset. Upstream and YooKassa failures never get here with these
+ * codes: the proxy maps its own (502/504) and YooKassa's errors are excluded below.
+ */
+const DB_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET'])
 /** pg's own messages when a connection dies or the pool cannot get one (connectionTimeoutMillis). */
 const PG_CLIENT_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i
+  /Connection terminated|timeout exceeded when trying to connect|is not queryable|Connection refused|terminating connection/i
 
 /**
  * A database that is down, restarting, locked or read-only: the request
@@ -61,7 +66,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof e !== 'object') return false
     const code = (e as { code?: unknown }).code
     if (typeof code === 'string') {
-      if (PG_UNAVAILABLE.test(code) || SQLITE_UNAVAILABLE.test(code) || code === 'ECONNREFUSED')
+      if (PG_UNAVAILABLE.test(code) || SQLITE_UNAVAILABLE.test(code) || DB_SOCKET_CODES.has(code))
         return true
     }
     if (e instanceof AggregateError && e.errors.some(isDatabaseUnavailable)) return true

@@ -82,7 +82,7 @@ describe(`reliability: database outage under traffic (${TEST_DIALECT})`, () => {
     const unavailable = answers.filter((a): a is Answer => 'status' in a && a.status === 503)
     expect(
       statuses.every((s) => s === 200 || s === 503),
-      `${JSON.stringify(byStatus)} exit ${replica.gateway.child.exitCode} ${replica.gateway.output().slice(-3000)}`,
+      `${JSON.stringify(byStatus)} exit ${replica.gateway.child.exitCode} ${unhandled(replica.gateway.output())}`,
     ).toBe(true)
     expect(unavailable.length, JSON.stringify(byStatus)).toBeGreaterThan(0)
     for (const answer of unavailable) {
@@ -138,4 +138,10 @@ async function injectOutage(cluster: Cluster, appName: string): Promise<number> 
     await admin.end()
   }
   return killed
+}
+
+/** The gateway's "unhandled error" log lines (a 500), or its last output when it died. */
+function unhandled(output: string): string {
+  const lines = output.split('\n').filter((line) => line.includes('unhandled error'))
+  return lines.length > 0 ? lines.join('\n').slice(0, 4000) : output.slice(-3000)
 }
