@@ -54,7 +54,10 @@ const stream = fc
     const head = before.map(event).join('')
     const tail = after.map(event).join('') + (done ? event(['data: [DONE]']) : '')
     const usage = hasUsage ? event([usageLine]) : ''
-    return { full: head + usage + tail, withoutUsage: head + tail, hasUsage }
+    // What a client that did not ask for usage sees: no usage event, and no `"usage":null` key
+    // on the other chunks (OpenAI adds it only because the gateway forced include_usage).
+    const withoutUsage = (head + tail).replaceAll(',"usage":null', '')
+    return { full: head + usage + tail, withoutUsage, hasUsage }
   })
 
 /** Cuts the bytes at the given (sorted, deduplicated) fractions of their length. */
