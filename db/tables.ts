@@ -143,7 +143,12 @@ export interface UsageTable {
   user_id: string
   subscription_id: string | null
   metric: Metric
+  /** What counts against the quota: tokens x the model's weight (ceil) when weights are configured. */
   amount: number
+  /** The tokens the upstream reported (0005); null on older rows and on sweeper estimates. */
+  raw_amount: Generated<number | null>
+  /** Upstream cost of raw_amount in micro-units of config priceCurrency (0005); null = no price. */
+  cost_micros: Generated<number | null>
   model_id: string | null
   chat_id: string | null
   request_id: string | null

@@ -69,6 +69,10 @@ export async function closeReservations(
     column((i) => i.usageIds[2]),
     column((i) => (i.estimated ? 1 : 0)),
     Math.max(...column((i) => i.now)),
+    column((i) => i.raw?.tokens_input ?? null),
+    column((i) => i.raw?.tokens_output ?? null),
+    column((i) => i.cost?.tokens_input ?? null),
+    column((i) => i.cost?.tokens_output ?? null),
   )
   const closed = new Map(rows.map(({ position, ...row }) => [Number(position), row]))
   return inputs.map((_, i) => closed.get(i + 1))
@@ -86,17 +90,25 @@ const closeReservationsQuery = prepared(
     idsO: string[],
     estimated: number[],
     now: number,
+    rawInput: Array<number | null>,
+    rawOutput: Array<number | null>,
+    costInput: Array<number | null>,
+    costOutput: Array<number | null>,
   ) => sql<ReservationRow & { position: number }>`
     WITH input AS (
       SELECT DISTINCT ON (request_id) *
       FROM unnest(CAST(${requestIds} AS text[]), CAST(${usedRequests} AS bigint[]),
         CAST(${usedInput} AS bigint[]), CAST(${usedOutput} AS bigint[]), CAST(${idsR} AS text[]),
-        CAST(${idsI} AS text[]), CAST(${idsO} AS text[]), CAST(${estimated} AS integer[]))
-        WITH ORDINALITY AS i(request_id, ur, ui, uo, id_r, id_i, id_o, estimated, position)
+        CAST(${idsI} AS text[]), CAST(${idsO} AS text[]), CAST(${estimated} AS integer[]),
+        CAST(${rawInput} AS bigint[]), CAST(${rawOutput} AS bigint[]),
+        CAST(${costInput} AS bigint[]), CAST(${costOutput} AS bigint[]))
+        WITH ORDINALITY AS i(request_id, ur, ui, uo, id_r, id_i, id_o, estimated, raw_i, raw_o,
+          cost_i, cost_o, position)
       ORDER BY request_id, position
     ), taken AS (
       DELETE FROM billing_reservation r USING input i WHERE r.request_id = i.request_id
-      RETURNING r.*, i.ur, i.ui, i.uo, i.id_r, i.id_i, i.id_o, i.estimated AS usage_estimated, i.position
+      RETURNING r.*, i.ur, i.ui, i.uo, i.id_r, i.id_i, i.id_o, i.estimated AS usage_estimated,
+        i.raw_i, i.raw_o, i.cost_i, i.cost_o, i.position
     ), sums AS (
       SELECT subscription_id, period_start,
         sum(ur) AS ur, sum(ui) AS ui, sum(uo) AS uo,
@@ -112,13 +124,13 @@ const closeReservationsQuery = prepared(
       WHERE ${isLockedRow}
       RETURNING c.metric
     ), recorded AS (
-      INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at)
-      SELECT v.id, t.user_id, t.subscription_id, v.metric, v.amount, t.model_id, t.chat_id, t.request_id, v.estimated, ${int(now)}
+      INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at, raw_amount, cost_micros)
+      SELECT v.id, t.user_id, t.subscription_id, v.metric, v.amount, t.model_id, t.chat_id, t.request_id, v.estimated, ${int(now)}, v.raw_amount, v.cost_micros
       FROM taken t CROSS JOIN LATERAL (VALUES
-        (t.id_r, 'requests', t.ur, 0),
-        (t.id_i, 'tokens_input', t.ui, t.usage_estimated),
-        (t.id_o, 'tokens_output', t.uo, t.usage_estimated)
-      ) AS v(id, metric, amount, estimated)
+        (t.id_r, 'requests', t.ur, 0, CASE WHEN t.raw_i IS NULL THEN NULL ELSE t.ur END, CAST(NULL AS bigint)),
+        (t.id_i, 'tokens_input', t.ui, t.usage_estimated, t.raw_i, t.cost_i),
+        (t.id_o, 'tokens_output', t.uo, t.usage_estimated, t.raw_o, t.cost_o)
+      ) AS v(id, metric, amount, estimated, raw_amount, cost_micros)
       WHERE v.amount > 0
       RETURNING id
     )

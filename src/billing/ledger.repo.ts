@@ -100,6 +100,10 @@ export interface CloseInput {
   usageIds: [string, string, string]
   estimated: boolean
   now: number
+  /** Per metric, the raw tokens behind `actual` (weights, docs/weights.md); absent = unknown (null). */
+  raw?: Record<Metric, number>
+  /** Per metric, the upstream cost in micro-units; absent = no price configured (null). */
+  cost?: Record<Metric, number>
 }
 
 /** A counter after a reservation; last_reserved = what that reservation added to it. */
@@ -368,6 +372,27 @@ export async function recordedUsage(db: Db, requestId: string): Promise<Record<M
   const recorded = { requests: 0, tokens_input: 0, tokens_output: 0 }
   for (const row of rows) recorded[row.metric] = Number(row.amount)
   return recorded
+}
+
+/** The raw tokens and cost billing_usage already holds for a request, per metric (nulls count 0). */
+export async function recordedDetail(db: Db, requestId: string) {
+  const rows = await db
+    .selectFrom('billing_usage')
+    .select([
+      'metric',
+      (eb) => eb.fn.sum<number>('raw_amount').as('raw'),
+      (eb) => eb.fn.sum<number>('cost_micros').as('cost'),
+    ])
+    .where('request_id', '=', requestId)
+    .groupBy('metric')
+    .execute()
+  const raw = { requests: 0, tokens_input: 0, tokens_output: 0 }
+  const cost = { requests: 0, tokens_input: 0, tokens_output: 0 }
+  for (const row of rows) {
+    raw[row.metric] = Number(row.raw ?? 0)
+    cost[row.metric] = Number(row.cost ?? 0)
+  }
+  return { raw, cost }
 }
 
 export async function insertUsage(db: Db, rows: Array<Insertable<UsageTable>>): Promise<void> {

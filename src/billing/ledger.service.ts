@@ -12,6 +12,7 @@ import {
   NO_LIMIT,
   type ReserveAsk,
   readCounters,
+  recordedDetail,
   recordedUsage,
 } from './ledger.repo.ts'
 import { type Amounts, METRICS, type Metric, zeroAmounts } from './metrics.ts'
@@ -207,15 +208,20 @@ export async function settle(
   deps: Deps,
   requestId: string,
   actual: Amounts,
-  options: { estimated?: boolean; identity?: ReservationIdentity } = {},
+  options: {
+    estimated?: boolean
+    identity?: ReservationIdentity
+    /** The raw tokens and upstream cost behind `actual` (weighted), for the usage rows. */
+    detail?: UsageDetail
+  } = {},
 ): Promise<boolean> {
   const estimated = options.estimated ?? false
   try {
-    const closed = await closeReservation(deps, requestId, actual, estimated)
+    const closed = await closeReservation(deps, requestId, actual, estimated, options.detail)
     deps.instance.unfinished.delete(requestId)
     if (closed) return true
     if (!options.identity) return false
-    return await recordLate(deps, requestId, actual, estimated, options.identity)
+    return await recordLate(deps, requestId, actual, estimated, options.identity, options.detail)
   } catch (error) {
     remember(deps, requestId, { actual, estimated, identity: options.identity })
     throw error
@@ -253,6 +259,7 @@ export function closeReservation(
   requestId: string,
   actual: Amounts,
   estimated: boolean,
+  detail?: UsageDetail,
 ): Promise<ReservationRow | undefined> {
   const usageIds: [string, string, string] = [deps.ids.next(), deps.ids.next(), deps.ids.next()]
   return deps.ledger.close({
@@ -261,7 +268,14 @@ export function closeReservation(
     usageIds,
     estimated,
     now: nowSeconds(deps.clock),
+    ...detail,
   })
+}
+
+/** What a usage row keeps besides the counted amount (docs/weights.md). */
+export interface UsageDetail {
+  raw: Amounts
+  cost?: Amounts
 }
 
 /**
@@ -280,6 +294,7 @@ async function recordLate(
   actual: Amounts,
   estimated: boolean,
   identity: ReservationIdentity,
+  detail?: UsageDetail,
 ): Promise<boolean> {
   const now = nowSeconds(deps.clock)
   return deps.database.db.transaction().execute(async (trx) => {
@@ -287,6 +302,9 @@ async function recordLate(
     const delta = zeroAmounts()
     for (const m of METRICS) delta[m] = actual[m] - recorded[m]
     if (METRICS.every((m) => delta[m] === 0)) return false
+    // A sweeper's estimate kept no raw tokens or cost (null), so the correction rows carry
+    // them whole: the request's rows then sum to its raw usage and cost.
+    const late = detail && (await recordedDetail(trx, requestId))
     await insertUsage(
       trx,
       METRICS.filter((m) => delta[m] !== 0).map((metric) => ({
@@ -300,6 +318,11 @@ async function recordLate(
         request_id: requestId,
         estimated: estimated && metric !== 'requests' ? 1 : 0,
         created_at: now,
+        raw_amount: detail && late ? detail.raw[metric] - late.raw[metric] : null,
+        cost_micros:
+          detail?.cost && late && metric !== 'requests'
+            ? detail.cost[metric] - late.cost[metric]
+            : null,
       })),
     )
     const key = { subscriptionId: identity.subscriptionId, periodStart: identity.periodStart }

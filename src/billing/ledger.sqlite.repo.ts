@@ -163,7 +163,7 @@ export async function closeReservationsInTransaction(
   const usage: unknown[][] = []
   for (const [i, reservation] of closed.entries()) {
     if (!reservation) continue
-    const { actual, usageIds, estimated, now } = inputs[i]!
+    const { actual, usageIds, estimated, now, raw, cost } = inputs[i]!
     const id = keyId(reservation.subscription_id, reservation.period_start)
     const sum = sums.get(id) ?? {
       s: reservation.subscription_id,
@@ -183,7 +183,13 @@ export async function closeReservationsInTransaction(
       const flagged = estimated && metric !== 'requests' ? 1 : 0
       usage.push([
         ...[usageIds[m], user_id, subscription_id, metric, actual[metric], model_id, chat_id],
-        ...[request_id, flagged, now],
+        ...[
+          request_id,
+          flagged,
+          now,
+          raw?.[metric] ?? null,
+          metric === 'requests' ? null : (cost?.[metric] ?? null),
+        ],
       ])
     }
   }
@@ -228,8 +234,8 @@ const moveSumsQuery = prepared(
 const insertUsageQuery = prepared(
   (_db: Kysely<DB>, rowsJson: string) => sql`
     INSERT INTO billing_usage
-      (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at)
+      (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at, raw_amount, cost_micros)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-      value ->> 6, value ->> 7, value ->> 8, value ->> 9
+      value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11
     FROM json_each(${rowsJson})`,
 )

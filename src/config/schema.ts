@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { parseFixed } from '../lib/fixed.ts'
 
 /**
  * The operator's configuration, as gateway.config.ts writes it and the
@@ -66,6 +67,30 @@ const metricQuotas = z
   })
   .nullable()
   .optional()
+
+/** A decimal with at most `places` places (number or string), as an integer of 10^-places units. */
+const fixed = (places: number, what: string) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const units = parseFixed(value, places)
+    if (units === null || units <= 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what}: a positive decimal with at most ${places} places`,
+      })
+      return z.NEVER
+    }
+    return units
+  })
+
+/** Weights of one model pattern: weighted tokens per token, e.g. {input: 16, output: 16} or 0.125. */
+const modelWeight = z
+  .strictObject({ input: fixed(3, 'weight'), output: fixed(3, 'weight') })
+  .transform(({ input, output }) => ({ inputMilli: input, outputMilli: output }))
+
+/** Upstream price of one model pattern: currency per 1,000,000 input / output tokens, e.g. "2.50". */
+const modelPrice = z
+  .strictObject({ input: fixed(6, 'price'), output: fixed(6, 'price') })
+  .transform(({ input, output }) => ({ inputMicros: input, outputMicros: output }))
 
 /** A plan seeded from the config file (same shape as POST /api/v1/billing/plans). */
 export const seedPlanSchema = z.looseObject({
@@ -160,6 +185,16 @@ export const configSchema = z.strictObject({
   /** service_tier values other than auto and default, and the plan feature each needs (else 403). */
   serviceTiers: z.record(z.string(), z.string().min(1)).default({}),
   plans: z.array(seedPlanSchema).default([]),
+  /**
+   * Model pattern -> weights (docs/weights.md): quotas count tokens x weight, ceil, in integers.
+   * The first pattern in written order that matches wins (put `gpt-4o-mini*` before `gpt-4o*`);
+   * unmatched models weigh 1. Empty (the default): quotas count raw tokens, as the seed does.
+   */
+  modelWeights: z.record(z.string().min(1), modelWeight).default({}),
+  /** Model pattern -> upstream price per 1M tokens (first match wins): each request's cost. */
+  modelPrices: z.record(z.string().min(1), modelPrice).default({}),
+  /** The currency of modelPrices (the upstream's, e.g. USD); costs are stored in its micro-units. */
+  priceCurrency: z.string().min(1).default('USD'),
   billing: z
     .strictObject({
       defaultPlanId: z.string().min(1).default('free'),

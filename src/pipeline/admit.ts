@@ -10,6 +10,7 @@ import { type Endpoint, estimateOutputReserve } from './estimate.ts'
 import { isModelAllowed } from './model-access.ts'
 import type { ParsedRequest } from './parse.ts'
 import { grantExtras, inputToReserve, refuseBackground } from './request-policy.ts'
+import { type Prices, pricesFor, type Weights, weigh, weightsFor } from './weights.ts'
 
 /** A request let through: its reservation and what the rest of the pipeline needs to end it. */
 export interface Admission {
@@ -18,8 +19,16 @@ export interface Admission {
   userId: string
   model: string
   chatId: string | null
-  /** The tokenizer's estimate of the prompt: billed as input when the upstream gives no usage. */
+  /** The tokenizer's estimate of the prompt (raw tokens): billed as input when the upstream gives no usage. */
   inputEstimate: number
+  /**
+   * The model's weights and price when the request was admitted: its settle counts with these,
+   * so a config change applies to new requests only (docs/weights.md). `reserved` is weighted.
+   */
+  weights: Weights
+  prices: Prices | null
+  /** The output reserve in raw tokens (reserved.tokens_output is weighted): what a cut drain bills. */
+  rawOutputReserve: number
   /** The counters reserved against: a settle whose reservation was swept still bills them. */
   subscriptionId: string
   periodStart: number
@@ -73,10 +82,15 @@ export async function admit(
   const surchargeTokens = grantExtras(deps.config, entitlement.plan, request.body)
 
   const inputEstimate = inputToReserve(deps.config, entitlement.plan, endpoint, model, request.body)
+  // Weighed as the settle will weigh them: the surcharge is billed as input tokens of this model.
+  const weights = weightsFor(deps.config, model)
   const amounts: Amounts = {
     requests: 1,
-    tokens_input: inputEstimate + surchargeTokens,
-    tokens_output: estimateOutputReserve(endpoint, request.body, deps.config.quota),
+    tokens_input: weigh(inputEstimate + surchargeTokens, weights.inputMilli),
+    tokens_output: weigh(
+      estimateOutputReserve(endpoint, request.body, deps.config.quota),
+      weights.outputMilli,
+    ),
   }
   const chatId = firstHeader(c, deps.config.billing.chatIdHeaders)?.slice(0, MAX_CHAT_ID) || null
   const ledgerId = ledgerIdFor(c)
@@ -106,6 +120,10 @@ export async function admit(
     model,
     chatId,
     inputEstimate,
+    weights,
+    prices: pricesFor(deps.config, model),
+    // Rounded down, so that weighing it back never passes what was reserved.
+    rawOutputReserve: Math.floor((result.reserved.tokens_output * 1000) / weights.outputMilli),
     subscriptionId: entitlement.subscription.id,
     periodStart: entitlement.subscription.current_period_start,
     surchargeTokens,

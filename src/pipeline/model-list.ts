@@ -1,10 +1,13 @@
 import type { Context } from 'hono'
+import type { Config } from '../config/schema.ts'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
+import { fromFixed } from '../lib/fixed.ts'
 import { entitle } from './admit.ts'
 import { clientGoneSignal } from './client-io.ts'
 import { forward, upstreamFailure } from './forward.ts'
 import { isModelAllowed } from './model-access.ts'
+import { weightsFor } from './weights.ts'
 
 export interface ModelEntry {
   id: string
@@ -44,11 +47,23 @@ export async function listAllowedModels(c: Context<AppEnv>): Promise<ModelEntry[
       if (typeof model?.id !== 'string') continue
       if (deps.upstreams.forModel(model.id) !== list.value.upstream) continue
       if (!isModelAllowed(deps.config, entitlement.plan.features, model.id)) continue
-      models.push(model)
+      models.push(withWeights(deps.config, model))
     }
   }
   if (failure && lists.every((list) => list.status === 'rejected')) {
     throw failure instanceof GatewayError ? failure : upstreamFailure(failure)
   }
   return models
+}
+
+/**
+ * The model's weights in `x_gateway`, a field the OpenAI SDKs ignore: a
+ * client can show what a token of this model costs against the quota. Only
+ * when weights are configured (raw counting adds nothing to the upstream's list).
+ */
+function withWeights(config: Config, model: ModelEntry): ModelEntry {
+  if (Object.keys(config.modelWeights).length === 0) return model
+  const { inputMilli, outputMilli } = weightsFor(config, model.id)
+  const weights = { input: fromFixed(inputMilli, 3), output: fromFixed(outputMilli, 3) }
+  return { ...model, x_gateway: { weights, unit: 'weighted_tokens' } }
 }

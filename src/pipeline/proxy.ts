@@ -114,7 +114,7 @@ function clientClosed(): Response {
  * drain ran out of time (the upstream kept working, unseen).
  */
 async function leftUnanswered(call: Call): Promise<Response> {
-  const reserve = call.admission.reserved.tokens_output
+  const reserve = call.admission.rawOutputReserve
   await call.outcome.settle(
     null,
     () => outputAfterDisconnect(call.link, 0, null, reserve),
@@ -134,7 +134,7 @@ async function drainUnread(call: Call, response: UpstreamResponse): Promise<Resp
       ? null
       : await drainRest(body, body[Symbol.asyncIterator]() as AsyncIterator<Buffer>, meter, timeout)
   const counted = () => counterForModel(call.admission.model)(textOfSse(meter.deliveredText()))
-  const reserve = call.admission.reserved.tokens_output
+  const reserve = call.admission.rawOutputReserve
   await call.outcome.settle(
     meter.usage(),
     () => outputAfterDisconnect(call.link, counted(), drained, reserve),
@@ -208,7 +208,7 @@ function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean
       return sseErrorEvent(route.endpoint, upstreamFailure(error), meter.lastSequence())
     },
     onClientGone: async (drained) => {
-      const reserve = call.admission.reserved.tokens_output
+      const reserve = call.admission.rawOutputReserve
       await outcome.settle(
         meter.usage(),
         () => outputAfterDisconnect(call.link, countDelivered(), drained, reserve),

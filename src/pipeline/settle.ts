@@ -3,6 +3,7 @@ import type { Amounts } from '../billing/metrics.ts'
 import type { Deps } from '../deps.ts'
 import type { Admission } from './admit.ts'
 import { type RawUsage, validUsage } from './usage.ts'
+import { costMicros, type Prices, type Weights, weigh } from './weights.ts'
 
 export interface Outcome {
   /**
@@ -64,14 +65,19 @@ export function createOutcome(
       }
       const estimated = !counted
       counted ??= { input: admission.inputEstimate, output: Math.min(countOutput(), max) }
-      const actual: Amounts = {
+      const raw: Amounts = {
         requests: 1,
         tokens_input: counted.input + admission.surchargeTokens,
         tokens_output: counted.output,
       }
+      const actual = weighted(raw, admission.weights)
+      const detail = {
+        raw,
+        cost: admission.prices ? upstreamCost(raw, admission.prices) : undefined,
+      }
       let recorded: boolean
       try {
-        recorded = await settle(deps, admission.ledgerId, actual, { estimated, identity })
+        recorded = await settle(deps, admission.ledgerId, actual, { estimated, identity, detail })
       } catch (error) {
         deps.logger.error(
           { ...fields, err: error },
@@ -86,13 +92,14 @@ export function createOutcome(
         )
         return none
       }
+      // The upstream's tokens (raw), not the weighted amounts the quota counts.
       const model = deps.metrics.modelLabel(admission.model)
-      deps.metrics.tokens.inc({ metric: 'tokens_input', model }, actual.tokens_input)
-      deps.metrics.tokens.inc({ metric: 'tokens_output', model }, actual.tokens_output)
+      deps.metrics.tokens.inc({ metric: 'tokens_input', model }, raw.tokens_input)
+      deps.metrics.tokens.inc({ metric: 'tokens_output', model }, raw.tokens_output)
       // Built only when it will be written: this runs once per proxied request.
       if (deps.logger.isLevelEnabled('info')) {
         deps.logger.info(
-          { ...fields, ...actual, estimated, reason },
+          { ...fields, ...actual, raw, estimated, reason },
           `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
         )
       }
@@ -108,5 +115,22 @@ export function createOutcome(
         deps.logger.error({ ...fields, err: error, reason }, 'Releasing the reservation failed')
       }
     },
+  }
+}
+
+/** What counts against the quota: the raw tokens times the weights admitted with (ceil). */
+function weighted(raw: Amounts, weights: Weights): Amounts {
+  return {
+    requests: raw.requests,
+    tokens_input: weigh(raw.tokens_input, weights.inputMilli),
+    tokens_output: weigh(raw.tokens_output, weights.outputMilli),
+  }
+}
+
+function upstreamCost(raw: Amounts, prices: Prices): Amounts {
+  return {
+    requests: 0,
+    tokens_input: costMicros(raw.tokens_input, prices.inputMicros),
+    tokens_output: costMicros(raw.tokens_output, prices.outputMicros),
   }
 }

@@ -4,6 +4,7 @@ import { subscriptionToJson } from '../../billing/subscription.json.ts'
 import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import { readPeriodUsage } from '../../billing/usage.service.ts'
 import type { AppEnv } from '../../http/env.ts'
+import { unitOf } from '../../pipeline/weights.ts'
 
 /** /api/v1/billing/me: everything a billing page shows, in one answer. */
 export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
@@ -21,7 +22,7 @@ export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
       usage: Object.fromEntries(
         Object.entries(usage).map(([metric, { used, limit, remaining }]) => [
           metric,
-          { used, limit, remaining },
+          { used, limit, remaining, unit: unitOf(deps.config, metric) },
         ]),
       ),
     })

@@ -7,6 +7,7 @@ import type { Deps } from '../../deps.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { validate } from '../../http/validate.ts'
+import { unitOf } from '../../pipeline/weights.ts'
 
 const metric = z.enum(METRICS as [string, ...string[]], {
   error: `must be one of ${METRICS.join(', ')}`,
@@ -36,6 +37,7 @@ export function createUsageRoutes(auth: MiddlewareHandler<AppEnv>) {
       return c.json({
         allowed: wouldFit(m, amount),
         metric,
+        unit: unitOf(c.get('deps').config, metric),
         amount,
         used: m.used,
         limit: m.limit,
@@ -54,6 +56,7 @@ export function createUsageRoutes(auth: MiddlewareHandler<AppEnv>) {
       const { subscription, usage } = await currentUsage(c.get('deps'), c.get('principal').userId)
       return c.json({
         metric: name,
+        unit: unitOf(c.get('deps').config, name),
         ...usage[name],
         period_start: subscription.current_period_start,
         period_end: subscription.current_period_end,
