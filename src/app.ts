@@ -10,6 +10,7 @@ import { requestId } from './http/middleware/request-id.ts'
 import { requestLog } from './http/middleware/request-log.ts'
 import { notFound, onError } from './http/on-error.ts'
 import { createRateLimiter } from './lib/rate-limit.ts'
+import { createAdminMarginRoutes } from './routes/billing/admin-margin.ts'
 import { createAdminRefundRoutes } from './routes/billing/admin-refunds.ts'
 import { createBillingRoutes } from './routes/billing/index.ts'
 import { createPaymentRoutes } from './routes/billing/payment.ts'
@@ -77,6 +78,9 @@ export function createApp(deps: Deps) {
   app.route('/api/v1/billing/transactions', createTransactionRoutes())
   app.use('/api/v1/billing/admin/transactions/*', auth, requireAdmin())
   app.route('/api/v1/billing/admin/transactions', createAdminRefundRoutes())
+  // Requests, tokens, upstream cost and earnings per user, plan or model (issue 16).
+  app.use('/api/v1/billing/admin/margin', auth, requireAdmin())
+  app.route('/api/v1/billing/admin/margin', createAdminMarginRoutes())
 
   // The pages (issue 14): /, /signin, /billing, /admin and their assets; see src/web/index.tsx.
   app.route('/', createWebRoutes(verify))

@@ -205,6 +205,24 @@ export const OPENAPI_PATHS: Record<string, Record<string, unknown>> = {
       },
     ),
   },
+  '/api/v1/billing/admin/margin': {
+    get: op(
+      'Requests, raw and weighted tokens, upstream cost and earnings over [from, to) per user, plan or model; CSV with format=csv (admin)',
+      {
+        '200': json({ type: 'object' }),
+        '400': error('Bad period or grouping'),
+        '403': error('Not an admin'),
+      },
+      {
+        parameters: ['from', 'to', 'group_by', 'format'].map((name) => ({
+          name,
+          in: 'query',
+          required: name === 'from' || name === 'to',
+          schema: { type: name === 'from' || name === 'to' ? 'integer' : 'string' },
+        })),
+      },
+    ),
+  },
   '/api/v1/keys': {
     get: op("The caller's API keys (no key material)", { '200': json({ type: 'object' }) }),
     post: op(
