@@ -54,8 +54,8 @@ export async function marginReport(
 ): Promise<MarginReport> {
   const rows = new Map<string | null, MarginRow>()
   const row = (key: string | null) => {
-    let found = rows.get(key)
-    if (!found) rows.set(key, (found = emptyRow(key)))
+    const found = rows.get(key) ?? emptyRow(key)
+    rows.set(key, found)
     return found
   }
   for (const usage of await usageByGroup(db, group, period)) {
