@@ -40,6 +40,20 @@ export default defineConfig({
   // service_tier other than auto/default: priority costs more, so it is a feature.
   serviceTiers: { priority: 'priority_access', flex: 'flex_access', scale: 'priority_access' },
 
+  // Quotas count raw tokens (as the seed does) until weights are set: then a token of a model
+  // counts `weight` tokens against tokens_input / tokens_output. First matching pattern wins, so
+  // list the narrow pattern first; unmatched models weigh 1. docs/weights.md derives these from
+  // the upstream's price list; hostedTools' surchargeTokens then count as weighted tokens as
+  // written (a tool call costs the same whatever the model). For example:
+  // modelWeights: {
+  //   'gpt-4o-mini*': { input: 1, output: 1 },
+  //   'gpt-4o*': { input: 16, output: 16 },
+  //   'o3*': { input: 13, output: 52 },
+  // },
+  // The upstream's prices per 1M tokens, for the margin report (GET /api/v1/billing/admin/margin):
+  // modelPrices: { 'gpt-4o-mini*': { input: '0.15', output: '0.60' }, 'gpt-4o*': { input: '2.50', output: '10.00' } },
+  // priceCurrency: 'USD',
+
   // Upserted at every start (and by `npm run gateway -- plans sync`): the seed's two plans.
   plans: [
     {
