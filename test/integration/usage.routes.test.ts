@@ -34,6 +34,7 @@ describe(`usage routes (${TEST_DIALECT})`, () => {
     expect(res.status, res.text).toBe(200)
     expect(res.body).toEqual({
       metric: 'tokens_input',
+      unit: 'tokens', // no model weights configured: raw tokens, as the seed counts
       used: 120,
       reserved: 200,
       limit: 1000,
@@ -85,6 +86,7 @@ describe(`usage routes (${TEST_DIALECT})`, () => {
     expect(fits.body).toEqual({
       allowed: true,
       metric: 'tokens_input',
+      unit: 'tokens',
       amount: 680,
       used: 120,
       limit: 1000,
