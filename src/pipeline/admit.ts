@@ -82,11 +82,12 @@ export async function admit(
   const surchargeTokens = grantExtras(deps.config, entitlement.plan, request.body)
 
   const inputEstimate = inputToReserve(deps.config, entitlement.plan, endpoint, model, request.body)
-  // Weighed as the settle will weigh them: the surcharge is billed as input tokens of this model.
+  // Weighed as the settle will weigh them. The surcharge is a tool call's price in the quota's
+  // unit, the same whatever the model, so it is added after weighing (docs/weights.md).
   const weights = weightsFor(deps.config, model)
   const amounts: Amounts = {
     requests: 1,
-    tokens_input: weigh(inputEstimate + surchargeTokens, weights.inputMilli),
+    tokens_input: weigh(inputEstimate, weights.inputMilli) + surchargeTokens,
     tokens_output: weigh(
       estimateOutputReserve(endpoint, request.body, deps.config.quota),
       weights.outputMilli,

@@ -65,12 +65,15 @@ export function createOutcome(
       }
       const estimated = !counted
       counted ??= { input: admission.inputEstimate, output: Math.min(countOutput(), max) }
+      // raw: the upstream's tokens; actual (what counts): weighted, plus the hosted tools'
+      // surcharge, which is in the quota's unit already (admit.ts).
       const raw: Amounts = {
         requests: 1,
-        tokens_input: counted.input + admission.surchargeTokens,
+        tokens_input: counted.input,
         tokens_output: counted.output,
       }
       const actual = weighted(raw, admission.weights)
+      actual.tokens_input += admission.surchargeTokens
       const detail = {
         raw,
         cost: admission.prices ? upstreamCost(raw, admission.prices) : undefined,
