@@ -4,6 +4,7 @@ import {
   listSubscriptionsWithUsage,
 } from '../billing/admin-subscriptions.service.ts'
 import { listUsersWithUsage } from '../billing/admin-users.service.ts'
+import { marginReport, marginToCsv } from '../billing/margin.service.ts'
 import { planCreateSchema, planPatchSchema } from '../billing/plan.schema.ts'
 import { createPlan, listAllPlans, patchPlan } from '../billing/plans.service.ts'
 import { findTransaction } from '../billing/transactions.repo.ts'
@@ -18,7 +19,9 @@ import { lastDays } from './components.tsx'
 import type { WebContext, WebEnv } from './env.ts'
 import { checkHealth } from './health.ts'
 import { t } from './i18n.ts'
+import { parseMarginQuery } from './margin-query.ts'
 import type { MessageKey } from './messages.ts'
+import { renderMargin } from './pages/admin-margin.tsx'
 import { renderHealth, renderRefundConfirm, renderWebhooks } from './pages/admin-ops.tsx'
 import { renderPlanForm, renderPlans } from './pages/admin-plans.tsx'
 import { renderUser, renderUsers } from './pages/admin-users.tsx'
@@ -160,11 +163,37 @@ export function createAdminPages() {
       renderWebhooks(c, await listRecentWebhookEvents(c.get('deps').database.db, WEBHOOK_ROWS)),
     )
     .get('/health', async (c) => renderHealth(c, await checkHealth(c.get('deps'))))
+    .get('/margin', async (c) => {
+      const { query, report } = await margin(c)
+      return renderMargin(c, query, report)
+    })
+    .get('/margin.csv', async (c) => {
+      // The same CSV and headers as GET /api/v1/billing/admin/margin?format=csv.
+      const { report } = await margin(c)
+      return c.body(marginToCsv(report), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="margin-${report.group_by}-${report.from}-${report.to}.csv"`,
+      })
+    })
 }
 
 function notice(c: WebContext): string | undefined {
   const key = NOTICES[c.req.query('notice') ?? '']
   return key && t(c.get('lang'), key)
+}
+
+/** The API's report (same service) for the console's dates: [from 00:00, to + 1 day 00:00) UTC. */
+async function margin(c: WebContext) {
+  const deps = c.get('deps')
+  const query = parseMarginQuery(c.req.query(), nowSeconds(deps.clock))
+  const period = { from: query.from, to: query.to }
+  const report = await marginReport(
+    deps.database.db,
+    query.group,
+    period,
+    deps.config.priceCurrency,
+  )
+  return { query, report }
 }
 
 async function formValues(c: WebContext): Promise<PlanFormValues> {

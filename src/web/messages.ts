@@ -271,6 +271,31 @@ export const MESSAGES = {
   health_no_key: { en: 'no API key', ru: 'нет ключа API' },
   payments_status: { en: 'Payments', ru: 'Платежи' },
   payments_on: { en: 'YooKassa configured', ru: 'ЮKassa настроена' },
+  admin_margin: { en: 'Margin', ru: 'Маржа' },
+  margin_form: { en: 'Margin period', ru: 'Период отчёта о марже' },
+  margin_from: { en: 'From (UTC date)', ru: 'С (дата UTC)' },
+  margin_to: { en: 'To, inclusive (UTC date)', ru: 'По, включительно (дата UTC)' },
+  margin_group_by: { en: 'Group by', ru: 'Группировать' },
+  margin_show: { en: 'Show', ru: 'Показать' },
+  margin_csv: { en: 'Download CSV', ru: 'Скачать CSV' },
+  margin_note: {
+    en: 'Upstream cost and margin are in {currency}; earnings in another currency are not converted, so those rows show no margin.',
+    ru: 'Расходы у провайдера и маржа — в {currency}; выручка в другой валюте не пересчитывается, и у таких строк маржа не показана.',
+  },
+  margin_empty: {
+    en: 'No usage or payments in this period.',
+    ru: 'За этот период нет ни расхода, ни платежей.',
+  },
+  margin_caption: { en: 'From {from} to {to} (UTC)', ru: 'С {from} по {to} (UTC)' },
+  margin_input_raw: { en: 'Input tokens', ru: 'Входные токены' },
+  margin_input_weighted: { en: 'Input, weighted', ru: 'Входные, с весами' },
+  margin_output_raw: { en: 'Output tokens', ru: 'Выходные токены' },
+  margin_output_weighted: { en: 'Output, weighted', ru: 'Выходные, с весами' },
+  margin_cost: { en: 'Upstream cost, {currency}', ru: 'Расход у провайдера, {currency}' },
+  margin_earned: { en: 'Earned', ru: 'Выручка' },
+  margin_margin: { en: 'Margin, {currency}', ru: 'Маржа, {currency}' },
+  margin_none: { en: '(none)', ru: '(нет)' },
+  margin_total: { en: 'Total', ru: 'Итого' },
 } as const satisfies Record<string, { en: string; ru: string }>
 
 export type MessageKey = keyof typeof MESSAGES

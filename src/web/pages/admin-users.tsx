@@ -21,6 +21,7 @@ export function AdminNav({ lang }: { lang: Lang }) {
       <a href="/admin">{t(lang, 'admin_users')}</a>
       <a href="/admin/plans">{t(lang, 'admin_plans')}</a>
       <a href="/admin/webhooks">{t(lang, 'admin_webhooks')}</a>
+      <a href="/admin/margin">{t(lang, 'admin_margin')}</a>
       <a href="/admin/health">{t(lang, 'admin_health')}</a>
     </nav>
   )
