@@ -2,14 +2,10 @@ import type { Database } from '../db/client.ts'
 import { type ActingUsers, createActingUsers } from './auth/act-as.ts'
 import type { LiveKey } from './auth/api-keys.repo.ts'
 import { createEntitlementCache, type EntitlementCache } from './billing/entitlements.ts'
-import { createInstance, type Instance } from './billing/instance.ts'
-import {
-  createLedgerWrites,
-  type LedgerBatchObserver,
-  type LedgerWrites,
-} from './billing/ledger.writes.ts'
 import type { Secrets } from './config/load.ts'
 import type { Config } from './config/schema.ts'
+import { createInstance, type Instance } from './ledger/instance.ts'
+import { createLedgerStore, type LedgerBatchObserver, type LedgerStore } from './ledger/store.ts'
 import { type Clock, systemClock } from './lib/clock.ts'
 import { type Ids, randomIds } from './lib/ids.ts'
 import type { Logger } from './lib/logger.ts'
@@ -39,7 +35,7 @@ export interface Deps {
   /** Trusted service keys acting for the end users requests name (docs/open-webui.md). */
   actingUsers: ActingUsers
   /** Reserves (PostgreSQL), settles and releases, batching those of one event-loop turn. */
-  ledger: LedgerWrites
+  ledger: LedgerStore
   /** This process as its reservations' owner (random id at start, unfinished closes). */
   instance: Instance
   /** One undici Pool per configured upstream. */
@@ -76,7 +72,7 @@ export function createDeps(options: CreateDepsOptions): Deps {
     entitlements: overrides.entitlements ?? createEntitlementCache(base),
     apiKeys: createTtlCache<LiveKey>(clock, 10_000),
     actingUsers: createActingUsers(base),
-    ledger: createLedgerWrites(database, observeLedger),
+    ledger: createLedgerStore(database, observeLedger),
     instance: createInstance(),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),

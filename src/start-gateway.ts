@@ -6,10 +6,10 @@ import { syncConfiguredPlans } from './billing/plans.sync.ts'
 import { openDatabase } from './boot.ts'
 import type { LoadedConfig } from './config/load.ts'
 import { createDeps, type Deps } from './deps.ts'
-import { startLiveness } from './jobs/liveness.ts'
-import { startJobs } from './jobs/scheduler.ts'
+import { startLiveness } from './ledger/liveness.job.ts'
 import type { Logger } from './lib/logger.ts'
-import { checkYooKassaShop } from './yookassa/self-check.ts'
+import { checkYooKassaShop } from './payments/self-check.ts'
+import { startJobs } from './scheduler.ts'
 
 export interface StartedGateway {
   deps: Deps

@@ -1,12 +1,12 @@
 import type { Deps } from '../deps.ts'
 import { GatewayError } from '../http/errors.ts'
+import { readPeriodUsages } from '../ledger/usage.service.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { findPlan, listPlans } from './plans.repo.ts'
 import { grantPlan, SubscriptionConflict } from './subscription-changes.ts'
 import { findLiveSubscription, listSubscriptions } from './subscriptions.repo.ts'
 import { ensureLiveSubscription, type LiveSubscription } from './subscriptions.service.ts'
-import { readPeriodUsages } from './usage.service.ts'
 
 const MAX_ATTEMPTS = 8
 

@@ -1,10 +1,10 @@
 import type { Deps } from '../deps.ts'
+import { METRICS } from '../ledger/amounts.ts'
+import { type PeriodUsage, readPeriodUsages } from '../ledger/usage.service.ts'
+import { lastUsageAt } from '../ledger/usage-history.repo.ts'
 import { listLiveSubscriptionsOfUsers } from './admin-users.repo.ts'
-import { METRICS } from './metrics.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { listPlans } from './plans.repo.ts'
-import { type PeriodUsage, readPeriodUsages } from './usage.service.ts'
-import { lastUsageAt } from './usage-history.repo.ts'
 
 /** The console lists at most this many users per search: narrow the search to see others. */
 const MAX_ROWS = 200

@@ -1,7 +1,7 @@
 import type { SubscriptionRow } from '../../db/tables.ts'
+import { ensureCounters } from '../ledger/counters.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { createTtlCache } from '../lib/ttl-cache.ts'
-import { ensureCounters } from './ledger.repo.ts'
 import type { Plan } from './plan.ts'
 import { ensureLiveSubscription, type SubscriptionContext } from './subscriptions.service.ts'
 

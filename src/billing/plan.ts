@@ -1,14 +1,9 @@
 import type { PlanRow } from '../../db/tables.ts'
+import { METRICS } from '../ledger/amounts.ts'
+import { maxConcurrentRequests, type PlanQuotas } from '../ledger/quotas.ts'
 import { moneyToNumber } from '../lib/money.ts'
-import { METRICS, type Metric } from './metrics.ts'
 
 export type Interval = PlanRow['interval']
-
-/**
- * Per metric null = unlimited. max_concurrent_requests: null = unlimited, absent = the
- * gateway's quota.defaultMaxConcurrentRequests (see maxConcurrentRequests).
- */
-export type PlanQuotas = Record<Metric, number | null> & { max_concurrent_requests?: number | null }
 
 /** A plan as the code uses it: parsed JSON, kopecks, booleans. */
 export interface Plan {
@@ -42,15 +37,6 @@ export function planFromRow(row: PlanRow): Plan {
     features: JSON.parse(row.features) as string[],
     is_active: Boolean(row.is_active),
   }
-}
-
-/** The in-flight requests a user of the plan may have at once; null = unlimited. */
-export function maxConcurrentRequests(
-  plan: Plan,
-  quota: { defaultMaxConcurrentRequests: number | null },
-): number | null {
-  const own = plan.quotas.max_concurrent_requests
-  return own === undefined ? quota.defaultMaxConcurrentRequests : own
 }
 
 /**

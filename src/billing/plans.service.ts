@@ -1,10 +1,11 @@
 import type { NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { GatewayError } from '../http/errors.ts'
+import { METRICS } from '../ledger/amounts.ts'
+import type { PlanQuotas } from '../ledger/quotas.ts'
 import { nowSeconds } from '../lib/clock.ts'
-import { METRICS } from './metrics.ts'
 import type { PlanCreate, PlanPatch, PlanSeed } from './plan.schema.ts'
-import { type Plan, type PlanQuotas, planFromRow } from './plan.ts'
+import { type Plan, planFromRow } from './plan.ts'
 import {
   deletePlanIfUnused,
   findPlan,

@@ -1,10 +1,10 @@
 import type { Context } from 'hono'
 import type { Entitlement } from '../billing/entitlements.ts'
-import { reserve } from '../billing/ledger.service.ts'
-import type { Amounts, Metric } from '../billing/metrics.ts'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
 import { firstHeader } from '../http/first-header.ts'
+import type { Amounts, Metric } from '../ledger/amounts.ts'
+import { reserve } from '../ledger/service.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { type Endpoint, estimateOutputReserve } from './estimate.ts'
 import { isModelAllowed } from './model-access.ts'
@@ -65,7 +65,7 @@ export function checkModel(c: Context<AppEnv>, entitlement: Entitlement, model: 
 }
 
 /**
- * Estimates and reserves in one atomic step (ledger.service): requests 1, the
+ * Estimates and reserves in one atomic step (ledger/service.ts): requests 1, the
  * prompt's tokens, the output reserve. A refusal is the 429 of API.md and
  * nothing was reserved; nothing goes upstream.
  */

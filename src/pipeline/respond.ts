@@ -1,5 +1,5 @@
-import type { Amounts, Metric } from '../billing/metrics.ts'
 import type { GatewayError } from '../http/errors.ts'
+import type { Amounts, Metric } from '../ledger/amounts.ts'
 import type { Admission } from './admit.ts'
 import type { Endpoint } from './estimate.ts'
 

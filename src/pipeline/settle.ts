@@ -1,6 +1,6 @@
-import { release, settle } from '../billing/ledger.service.ts'
-import type { Amounts } from '../billing/metrics.ts'
 import type { Deps } from '../deps.ts'
+import type { Amounts } from '../ledger/amounts.ts'
+import { release, settle } from '../ledger/service.ts'
 import type { Admission } from './admit.ts'
 import { type RawUsage, validUsage } from './usage.ts'
 import { costMicros, type Prices, type Weights, weigh } from './weights.ts'
@@ -22,7 +22,7 @@ export interface Outcome {
  * wins, later ones (an abort racing the end of a stream) do nothing. A ledger
  * failure is logged, never thrown into a response already on its way; the
  * ledger keeps it and this process's sweeper retries it. A settle records the
- * usage even when the reservation was swept meanwhile (ledger.service.ts).
+ * usage even when the reservation was swept meanwhile (ledger/service.ts).
  */
 export function createOutcome(
   deps: Deps,

@@ -1,12 +1,12 @@
 import { listApiKeys } from '../auth/api-keys.service.ts'
 import { listActivePlans } from '../billing/plans.service.ts'
 import { ensureLiveSubscription } from '../billing/subscriptions.service.ts'
-import { listCallerTransactions } from '../billing/transactions.service.ts'
-import { readPeriodUsage } from '../billing/usage.service.ts'
-import { usageByDay } from '../billing/usage-history.repo.ts'
 import type { Deps } from '../deps.ts'
 import type { Principal } from '../http/env.ts'
+import { readPeriodUsage } from '../ledger/usage.service.ts'
+import { usageByDay } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { listCallerTransactions } from '../payments/transactions.service.ts'
 import { lastDays } from './components.tsx'
 
 const CHART_DAYS = 30

@@ -1,7 +1,7 @@
-import type { Metric } from '../billing/metrics.ts'
-import type { transactionToJson } from '../billing/transactions.service.ts'
-import type { MetricUsage } from '../billing/usage.service.ts'
+import type { Metric } from '../ledger/amounts.ts'
+import type { MetricUsage } from '../ledger/usage.service.ts'
 import { parseMoney } from '../lib/money.ts'
+import type { transactionToJson } from '../payments/transactions.service.ts'
 import { formatDate, formatDateTime, formatMoney, formatNumber, type Lang, t } from './i18n.ts'
 
 /** Above this share of the limit a bar turns red: the user is about to hit the 429. */

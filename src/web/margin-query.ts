@@ -1,5 +1,5 @@
-import type { MarginGroup } from '../billing/margin.repo.ts'
 import { GatewayError } from '../http/errors.ts'
+import type { MarginGroup } from '../payments/margin.repo.ts'
 
 const DAY = 86_400
 /** The default period: the last 30 UTC days, today included. */

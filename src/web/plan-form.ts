@@ -1,6 +1,6 @@
 import type { z } from 'zod'
-import { METRICS } from '../billing/metrics.ts'
 import type { Plan } from '../billing/plan.ts'
+import { METRICS } from '../ledger/amounts.ts'
 import { formatMoney } from '../lib/money.ts'
 
 /** The plan form's fields as strings (what the browser sends and what the form shows back). */

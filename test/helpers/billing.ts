@@ -1,6 +1,6 @@
 import { expect } from 'vitest'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
-import type { Amounts } from '../../src/billing/metrics.ts'
+import type { Amounts } from '../../src/ledger/amounts.ts'
 import type { Harness } from './harness.ts'
 
 /** The seed's curl body (reference/seed.md, "Через API"), exactly as documented. */

@@ -1,4 +1,4 @@
-import type { ReserveResult } from '../../src/billing/ledger.service.ts'
+import type { ReserveResult } from '../../src/ledger/service.ts'
 
 export type Outcome = { ok?: boolean; reason?: string; error?: string }
 

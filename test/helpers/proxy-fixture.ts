@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
-import type { Metric } from '../../src/billing/metrics.ts'
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
+import type { Metric } from '../../src/ledger/amounts.ts'
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream.ts'
 import { createHarness, type Harness, type HarnessOptions } from './harness.ts'
 

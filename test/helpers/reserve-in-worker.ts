@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
-import type { Amounts } from '../../src/billing/metrics.ts'
+import type { Amounts } from '../../src/ledger/amounts.ts'
 import type { Harness } from './harness.ts'
 import type { Outcome } from './paced.ts'
 

@@ -7,11 +7,11 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { createDb } from '../../db/client.ts'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
-import { createInstance } from '../../src/billing/instance.ts'
-import { reserve } from '../../src/billing/ledger.service.ts'
-import { createLedgerWrites } from '../../src/billing/ledger.writes.ts'
-import type { Amounts } from '../../src/billing/metrics.ts'
 import type { Deps } from '../../src/deps.ts'
+import type { Amounts } from '../../src/ledger/amounts.ts'
+import { createInstance } from '../../src/ledger/instance.ts'
+import { reserve } from '../../src/ledger/service.ts'
+import { createLedgerStore } from '../../src/ledger/store.ts'
 import { pacedReservations } from './paced.ts'
 
 interface Job {
@@ -28,7 +28,7 @@ const job = workerData as Job
 const database = createDb(job.url, { schema: job.schema })
 // reserve() needs only the database, the ledger's writes, the clock, the instance and the
 // quota config of Deps.
-const ledger = createLedgerWrites(database)
+const ledger = createLedgerStore(database)
 const instance = createInstance()
 const clock = { now: () => job.nowMs }
 const config = { quota: job.quota }

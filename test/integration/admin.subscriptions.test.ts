@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { reserve, settle } from '../../src/billing/ledger.service.ts'
+import { reserve, settle } from '../../src/ledger/service.ts'
 import { amounts, call } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'

@@ -1,6 +1,6 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { afterEach, describe, expect, it } from 'vitest'
-import { sweepStaleReservations } from '../../src/billing/ledger.sweeper.ts'
+import { sweepStaleReservations } from '../../src/ledger/sweeper.ts'
 import { sleep } from '../helpers/fake-upstream.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { type Ledger, type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { release, reserve, settle } from '../../src/billing/ledger.service.ts'
+import { release, reserve, settle } from '../../src/ledger/service.ts'
 import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
-/** The ledger's batches of one event-loop turn (src/billing/ledger.writes.ts), on the real database. */
+/** The ledger's batches of one event-loop turn (src/ledger/store.ts), on the real database. */
 describe(`ledger batches (${TEST_DIALECT})`, () => {
   let h: Harness
   beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
-import { type ReserveResult, reserve, settle } from '../../src/billing/ledger.service.ts'
+import { type ReserveResult, reserve, settle } from '../../src/ledger/service.ts'
 import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { pacedReservations } from '../helpers/paced.ts'

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
-import { release, reserve } from '../../src/billing/ledger.service.ts'
 import type { ErrorBody } from '../../src/http/errors.ts'
+import { release, reserve } from '../../src/ledger/service.ts'
 import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { type FakeUpstream, startFakeUpstream } from '../helpers/fake-upstream.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
-import { runReconcilePayments } from '../../src/jobs/reconcile-payments.ts'
+import { runReconcilePayments } from '../../src/payments/reconcile.job.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 
 const f = usePaymentsFixture()

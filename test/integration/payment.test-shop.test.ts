@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
 import { loadConfig } from '../../src/config/load.ts'
-import { checkYooKassaShop } from '../../src/yookassa/self-check.ts'
+import { checkYooKassaShop } from '../../src/payments/self-check.ts'
 import {
   createPaymentsFixture,
   type PaymentsFixture,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { addInterval } from '../../src/billing/periods.ts'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
-import { runRenewSubscriptions } from '../../src/jobs/renew-subscriptions.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
+import { runRenewSubscriptions } from '../../src/payments/renewals.job.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 
 const f = usePaymentsFixture({ config: { yookassa: { autoRenew: true } } })

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { reserve, settle } from '../../src/billing/ledger.service.ts'
 import { rollOverEndedSubscriptions } from '../../src/billing/rollover.job.ts'
+import { reserve, settle } from '../../src/ledger/service.ts'
 import { amounts, call, createPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
-import { runReconcilePayments } from '../../src/jobs/reconcile-payments.ts'
+import { runReconcilePayments } from '../../src/payments/reconcile.job.ts'
 import { createYooKassaHttpClient } from '../../src/yookassa/client.ts'
 import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'

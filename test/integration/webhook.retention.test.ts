@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { JOBS } from '../../src/jobs/scheduler.ts'
+import { JOBS } from '../../src/scheduler.ts'
 import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
 import {
   createPaymentsFixture,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
-import { signWebhookBody } from '../../src/yookassa/webhook-secret.ts'
+import { signWebhookBody } from '../../src/payments/webhook-secret.ts'
 import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
 import {
   createPaymentsFixture,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { runReconcilePayments } from '../../src/jobs/reconcile-payments.ts'
+import { runReconcilePayments } from '../../src/payments/reconcile.job.ts'
 import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
 import { createPaymentsFixture, type PaymentsFixture } from '../helpers/payments-fixture.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createBatcher } from '../../src/billing/batcher.ts'
+import { createBatcher } from '../../src/ledger/batcher.ts'
 
-/** createBatcher with plain functions: what its callers (ledger.writes.ts) rely on. */
+/** createBatcher with plain functions: what its callers (ledger/store.ts) rely on. */
 describe('createBatcher', () => {
   function recording(failAll: (items: number[]) => boolean) {
     const calls: string[] = []

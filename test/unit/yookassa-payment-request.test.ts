@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Plan } from '../../src/billing/plan.ts'
 import { loadConfig } from '../../src/config/load.ts'
+import { buildPaymentRequest, clip } from '../../src/payments/payment-request.ts'
 import { paymentBodyToWire } from '../../src/yookassa/client.ts'
-import { buildPaymentRequest, clip } from '../../src/yookassa/payment-request.ts'
 
 const plan: Plan = {
   id: 'pro',

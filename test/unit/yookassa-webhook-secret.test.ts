@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkWebhookSecret, signWebhookBody } from '../../src/yookassa/webhook-secret.ts'
+import { checkWebhookSecret, signWebhookBody } from '../../src/payments/webhook-secret.ts'
 
 const body = '{"type":"notification","event":"payment.succeeded","object":{"id":"p1"}}'
 const secret = 's3cret-value'

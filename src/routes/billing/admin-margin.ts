@@ -1,9 +1,9 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { marginReport, marginToCsv, marginToJson } from '../../billing/margin.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { validate } from '../../http/validate.ts'
+import { marginReport, marginToCsv, marginToJson } from '../../payments/margin.service.ts'
 
 const epochSeconds = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const marginQuery = z.strictObject({

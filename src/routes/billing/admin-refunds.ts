@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { transactionToJson } from '../../billing/transactions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { validate } from '../../http/validate.ts'
 import { parseMoney } from '../../lib/money.ts'
-import { refundTransaction } from '../../yookassa/refund.service.ts'
+import { refundTransaction } from '../../payments/refund.service.ts'
+import { transactionToJson } from '../../payments/transactions.service.ts'
 
 const refundBody = z
   .strictObject({

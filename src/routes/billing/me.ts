@@ -2,8 +2,8 @@ import { Hono, type MiddlewareHandler } from 'hono'
 import { planToJson } from '../../billing/plan.ts'
 import { subscriptionToJson } from '../../billing/subscription.json.ts'
 import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
-import { readPeriodUsage } from '../../billing/usage.service.ts'
 import type { AppEnv } from '../../http/env.ts'
+import { readPeriodUsage } from '../../ledger/usage.service.ts'
 import { unitOf } from '../../pipeline/weights.ts'
 
 /** /api/v1/billing/me: everything a billing page shows, in one answer. */

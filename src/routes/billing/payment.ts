@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { createCheckout } from '../../billing/payments.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { validate } from '../../http/validate.ts'
+import { createCheckout } from '../../payments/checkout.service.ts'
 
 const paymentBody = z.strictObject({
   plan_id: z.string().trim().min(1).max(100),

@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { listCallerTransactions } from '../../billing/transactions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { validate } from '../../http/validate.ts'
+import { listCallerTransactions } from '../../payments/transactions.service.ts'
 
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),

@@ -1,12 +1,12 @@
 import { Hono, type MiddlewareHandler } from 'hono'
 import { z } from 'zod'
-import { isMetric, METRICS } from '../../billing/metrics.ts'
 import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
-import { readPeriodUsage, wouldFit } from '../../billing/usage.service.ts'
 import type { Deps } from '../../deps.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { validate } from '../../http/validate.ts'
+import { isMetric, METRICS } from '../../ledger/amounts.ts'
+import { readPeriodUsage, wouldFit } from '../../ledger/usage.service.ts'
 import { unitOf } from '../../pipeline/weights.ts'
 
 const metric = z.enum(METRICS as [string, ...string[]], {

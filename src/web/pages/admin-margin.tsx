@@ -1,4 +1,4 @@
-import type { MarginReport, MarginRow } from '../../billing/margin.service.ts'
+import type { MarginReport, MarginRow } from '../../payments/margin.service.ts'
 import type { WebContext } from '../env.ts'
 import { formatMoney, formatNumber, type Lang, t } from '../i18n.ts'
 import { renderPage } from '../layout.tsx'

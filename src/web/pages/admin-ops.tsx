@@ -1,4 +1,4 @@
-import type { listRecentWebhookEvents } from '../../yookassa/webhook-events.repo.ts'
+import type { listRecentWebhookEvents } from '../../payments/webhook-events.repo.ts'
 import { kopecks, type TxJson } from '../components.tsx'
 import type { WebContext } from '../env.ts'
 import type { checkHealth } from '../health.ts'

@@ -1,5 +1,5 @@
-import { METRICS } from '../../billing/metrics.ts'
 import type { Plan } from '../../billing/plan.ts'
+import { METRICS } from '../../ledger/amounts.ts'
 import type { WebContext } from '../env.ts'
 import { formatMoney, formatNumber, planName, t } from '../i18n.ts'
 import { Form, renderPage } from '../layout.tsx'

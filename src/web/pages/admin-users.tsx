@@ -1,8 +1,8 @@
 import type { SubscriptionRow } from '../../../db/tables.ts'
 import type { listUsersWithUsage } from '../../billing/admin-users.service.ts'
-import { METRICS } from '../../billing/metrics.ts'
 import type { Plan } from '../../billing/plan.ts'
-import type { PeriodUsage } from '../../billing/usage.service.ts'
+import { METRICS } from '../../ledger/amounts.ts'
+import type { PeriodUsage } from '../../ledger/usage.service.ts'
 import {
   type DayUsage,
   kopecks,

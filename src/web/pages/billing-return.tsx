@@ -1,6 +1,6 @@
-import { METRICS } from '../../billing/metrics.ts'
 import type { Plan } from '../../billing/plan.ts'
-import type { MetricUsage } from '../../billing/usage.service.ts'
+import { METRICS } from '../../ledger/amounts.ts'
+import type { MetricUsage } from '../../ledger/usage.service.ts'
 import { type TxJson, UsageMeter } from '../components.tsx'
 import type { WebContext } from '../env.ts'
 import { planName, t } from '../i18n.ts'

@@ -1,5 +1,5 @@
-import { METRICS } from '../../billing/metrics.ts'
 import type { Plan } from '../../billing/plan.ts'
+import { METRICS } from '../../ledger/amounts.ts'
 import type { BillingView } from '../billing-view.ts'
 import { TransactionTable, UsageChart, UsageMeter } from '../components.tsx'
 import type { WebContext } from '../env.ts'

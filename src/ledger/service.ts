@@ -1,29 +1,19 @@
 import type { ReservationRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
-import type { Entitlement } from './entitlements.ts'
+import { type Amounts, METRICS, type Metric, zeroAmounts } from './amounts.ts'
+import { ensureCounters, moveCounters, readRefusal } from './counters.repo.ts'
 import { MAX_UNFINISHED, type ReservationIdentity, type UnfinishedClose } from './instance.ts'
-import {
-  type CounterKey,
-  ensureCounters,
-  insertUsage,
-  type MetricAsk,
-  moveCounters,
-  NO_LIMIT,
-  type ReserveAsk,
-  readCounters,
-  recordedDetail,
-  recordedUsage,
-} from './ledger.repo.ts'
-import { type Amounts, METRICS, type Metric, zeroAmounts } from './metrics.ts'
-import { maxConcurrentRequests } from './plan.ts'
+import { maxConcurrentRequests, type QuotaHolder } from './quotas.ts'
+import { type CounterKey, type MetricAsk, NO_LIMIT, type ReserveAsk } from './store.types.ts'
+import { insertUsage, recordedDetail, recordedUsage } from './usage.repo.ts'
 
 /**
  * The quota ledger. Counters per (subscription, period, metric) hold `used`
  * and `reserved`; a request reserves before it goes upstream and ends in
  * exactly one settle or release, found by its request id. Each step is one
  * short transaction on SQLite and one statement on PostgreSQL, and the steps
- * of one event-loop turn are written together (ledger.writes.ts); none spans
+ * of one event-loop turn are written together (store.ts); none spans
  * an upstream call.
  */
 
@@ -64,7 +54,7 @@ export type ReserveResult =
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
   deps: Deps,
-  entitlement: Entitlement,
+  entitlement: QuotaHolder,
   request: ReserveRequest,
 ): Promise<ReserveResult> {
   const { subscription, plan } = entitlement
@@ -107,13 +97,13 @@ export async function reserve(
       return { ok: true, reserved, remaining, periodEnd }
     }
     // The database refused atomically; which metric, and by how much, is read afterwards.
-    const counters = await readCounters(deps.database.db, key)
+    const counters = await readRefusal(deps.database.db, key, ask)
     if (counters.length < METRICS.length) {
       // The period's counters are created when the entitlement is loaded; one made
       // elsewhere (or a lost counter row) gets them now, and the reservation runs again.
       await ensureCounters(deps.database.db, key, nowSeconds(deps.clock))
     } else {
-      const refused = refusingMetric(counters, ask)
+      const refused = refusingMetric(counters)
       if (refused?.metric === 'requests' && refused.inFlight) {
         return {
           ok: false,
@@ -142,7 +132,7 @@ export async function reserve(
 /** One atomic attempt: the counters after the change, or null when some metric refused. */
 async function reserveOnce(
   deps: Deps,
-  entitlement: Entitlement,
+  entitlement: QuotaHolder,
   request: ReserveRequest,
   key: CounterKey,
   ask: ReserveAsk,
@@ -169,25 +159,17 @@ async function reserveOnce(
 }
 
 /**
- * The counter that cannot take the ask, by admissionRule (ledger.repo.ts) in JS: the
- * first metric over its quota, else the requests row when too many are in flight
- * (`inFlight`). A quota refusal wins: it is the one a retry cannot lift.
+ * The counter that refused, as the database judged it (readRefusal, by the
+ * admission rule in store.sql.ts): the first metric over its quota, else the
+ * requests row when too many are in flight (`inFlight`). A quota refusal wins:
+ * it is the one a retry cannot lift.
  */
-function refusingMetric(
-  counters: Array<{ metric: Metric; used: number; reserved: number }>,
-  ask: ReserveAsk,
-) {
+function refusingMetric(counters: Awaited<ReturnType<typeof readRefusal>>) {
   const sorted = counters.sort((a, b) => METRICS.indexOf(a.metric) - METRICS.indexOf(b.metric))
-  const overQuota = sorted.find(({ metric, used, reserved }) => {
-    const { n, limit } = ask[metric]
-    if (metric !== 'tokens_output') return used + reserved + n > limit
-    return (ask.outputAdmission === 'settled' ? used : used + reserved) >= limit
-  })
+  const overQuota = sorted.find((counter) => !counter.withinQuota)
   if (overQuota) return { ...overQuota, inFlight: false }
   const requests = sorted.find(({ metric }) => metric === 'requests')
-  if (requests && requests.reserved + ask.requests.n > ask.inFlightLimit) {
-    return { ...requests, inFlight: true }
-  }
+  if (requests && !requests.withinInFlight) return { ...requests, inFlight: true }
   return undefined
 }
 
@@ -201,7 +183,7 @@ function refusingMetric(
  * without owner outlived the TTL): see recordLate. Exactly once per request
  * id: what billing_usage already holds for it is subtracted, so a repeated
  * settle records nothing. A settle or release the database refused is kept in
- * memory and retried by this process's sweeper (ledger.sweeper.ts), since
+ * memory and retried by this process's sweeper (sweeper.ts), since
  * nobody else ends a live owner's reservations.
  */
 export async function settle(

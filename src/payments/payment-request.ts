@@ -1,6 +1,6 @@
 import type { Plan } from '../billing/plan.ts'
 import type { Config } from '../config/schema.ts'
-import type { CreatePaymentRequest, Receipt } from './client.ts'
+import type { CreatePaymentRequest, Receipt } from '../yookassa/client.ts'
 
 /** YooKassa limits (reference section 2): description 128 chars, metadata values 512. */
 const MAX_DESCRIPTION = 128

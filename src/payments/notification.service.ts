@@ -1,11 +1,11 @@
 import type { TransactionRow } from '../../db/tables.ts'
-import { findTransaction, findTransactionByProviderId } from '../billing/transactions.repo.ts'
 import type { Deps } from '../deps.ts'
+import type { YooKassaClient } from '../yookassa/client.ts'
+import { isYooKassaError } from '../yookassa/errors.ts'
+import type { Payment } from '../yookassa/schemas.ts'
 import { applyPayment } from './apply-payment.ts'
 import { applyRefund } from './apply-refund.ts'
-import type { YooKassaClient } from './client.ts'
-import { isYooKassaError } from './errors.ts'
-import type { Payment } from './schemas.ts'
+import { findTransaction, findTransactionByProviderId } from './transactions.repo.ts'
 
 /** What became of a notification, as stored in billing_webhook_event.outcome. */
 export interface NotificationResult {

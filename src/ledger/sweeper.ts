@@ -1,11 +1,11 @@
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { zeroAmounts } from './amounts.ts'
 import { forgetSilentInstances } from './instances.repo.ts'
-import { findStaleReservations } from './ledger.repo.ts'
-import { closeReservation, release, settle } from './ledger.service.ts'
-import { zeroAmounts } from './metrics.ts'
+import { findStaleReservations } from './reservations.repo.ts'
+import { closeReservation, release, settle } from './service.ts'
 
-/** Rows per pass; a pass runs every heartbeat (src/jobs/liveness.ts), so a backlog clears quickly. */
+/** Rows per pass; a pass runs every heartbeat (src/ledger/liveness.job.ts), so a backlog clears quickly. */
 const BATCH = 500
 /** A process silent this long is forgotten (kept meanwhile to tell when it died). */
 const FORGET_AFTER_SECONDS = 86_400

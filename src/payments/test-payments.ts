@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.ts'
-import type { YooKassaClient } from './client.ts'
+import type { YooKassaClient } from '../yookassa/client.ts'
 
 /**
  * Are payments YooKassa marks `test: true` credited? A test shop (secret key

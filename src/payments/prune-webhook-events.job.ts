@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
-import { deleteWebhookEventsBefore } from '../yookassa/webhook-events.repo.ts'
+import { deleteWebhookEventsBefore } from './webhook-events.repo.ts'
 
 /** Rows per DELETE: short statements, so the ledger's writes never wait long behind one. */
 const BATCH = 1_000

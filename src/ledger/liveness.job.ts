@@ -1,7 +1,7 @@
-import { beat, retire } from '../billing/instances.repo.ts'
-import { retryUnfinishedCloses, sweepStaleReservations } from '../billing/ledger.sweeper.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { beat, retire } from './instances.repo.ts'
+import { retryUnfinishedCloses, sweepStaleReservations } from './sweeper.ts'
 
 export interface Liveness {
   /** One heartbeat (and sweep, when enabled) now: what the timer does every heartbeatIntervalMs. */

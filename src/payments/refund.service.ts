@@ -1,19 +1,19 @@
 import type { TransactionRow } from '../../db/tables.ts'
+import type { Deps } from '../deps.ts'
+import { GatewayError } from '../http/errors.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import type { CreateRefundRequest, YooKassaClient } from '../yookassa/client.ts'
+import { isYooKassaError } from '../yookassa/errors.ts'
+import { mergeMeta, readMeta } from './apply-helpers.ts'
+import { applyRefund } from './apply-refund.ts'
+import { clip } from './payment-request.ts'
 import {
   bindProviderId,
   countPendingRefunds,
   findTransaction,
   insertTransaction,
   moveTransactionStatus,
-} from '../billing/transactions.repo.ts'
-import type { Deps } from '../deps.ts'
-import { GatewayError } from '../http/errors.ts'
-import { nowSeconds } from '../lib/clock.ts'
-import { mergeMeta, readMeta } from './apply-helpers.ts'
-import { applyRefund } from './apply-refund.ts'
-import type { CreateRefundRequest, YooKassaClient } from './client.ts'
-import { isYooKassaError } from './errors.ts'
-import { clip } from './payment-request.ts'
+} from './transactions.repo.ts'
 
 /**
  * An admin refunds a payment fully (no amount) or partly. Like checkout, the

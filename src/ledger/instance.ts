@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Amounts } from './metrics.ts'
+import type { Amounts } from './amounts.ts'
 
 /** Who a reservation belongs to, enough to bill it when its row is gone (see settle). */
 export interface ReservationIdentity {
@@ -21,7 +21,7 @@ export interface UnfinishedClose {
 /**
  * This process, as the ledger knows it. Its id is written as the owner of
  * every reservation it makes and beats in gateway_instance
- * (src/jobs/liveness.ts): other processes leave its reservations alone while
+ * (src/ledger/liveness.job.ts): other processes leave its reservations alone while
  * it beats, and settle or release them once it stops.
  */
 export interface Instance {

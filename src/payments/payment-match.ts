@@ -1,5 +1,5 @@
 import type { TransactionRow } from '../../db/tables.ts'
-import type { Payment } from './schemas.ts'
+import type { Payment } from '../yookassa/schemas.ts'
 
 /**
  * Does the payment YooKassa showed us (by GET, never the notification body)

@@ -1,12 +1,12 @@
 import type { TransactionRow } from '../../db/tables.ts'
-import { bindProviderId, listOpenTransactions } from '../billing/transactions.repo.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
-import { readMeta } from '../yookassa/apply-helpers.ts'
-import { applyPayment, expireTransaction } from '../yookassa/apply-payment.ts'
-import { applyRefund } from '../yookassa/apply-refund.ts'
 import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts'
-import { sendRefund } from '../yookassa/refund.service.ts'
+import { readMeta } from './apply-helpers.ts'
+import { applyPayment, expireTransaction } from './apply-payment.ts'
+import { applyRefund } from './apply-refund.ts'
+import { sendRefund } from './refund.service.ts'
+import { bindProviderId, listOpenTransactions } from './transactions.repo.ts'
 
 /** YooKassa remembers an Idempotence-Key for 24 h; replaying later would create a NEW payment. */
 const KEY_REPLAY_WINDOW = 23 * 3600

@@ -4,18 +4,26 @@ import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
 import {
   admissionRule,
   batchRuleColumns,
-  type CloseInput,
-  type CounterAfter,
-  type CounterKey,
   int,
   perMetric,
-  type ReservationFields,
   type ReserveArgs,
-  type ReserveAsk,
-  type ReserveInput,
-  reserveAllSql,
   reserveArgs,
-} from './ledger.repo.ts'
+  reserveOneSql,
+} from './store.sql.ts'
+import type { CloseInput, CounterAfter, DialectStore, ReserveInput } from './store.types.ts'
+
+/**
+ * The ledger's writes on PostgreSQL: each ONE statement (data-modifying CTEs),
+ * so a reservation or a batch costs one round trip and its counter rows stay
+ * locked for one statement. What SQLite does in a transaction (store.sqlite.ts).
+ */
+export const postgresStore: DialectStore = {
+  reserve: (db, input) => reserveInOneStatement(db, input),
+  // All or none: a batch some request of which would be refused or capped throws,
+  // and then each runs alone (createBatcher), deciding exactly as it always does.
+  reserveAll: (db, inputs) => reserveMany(db, inputs),
+  close: (db, inputs) => closeReservations(db, inputs),
+}
 
 type Db = Kysely<DB> | Transaction<DB>
 
@@ -42,7 +50,7 @@ const isLockedRow = sql`c.subscription_id = l.subscription_id
         AND c.period_start = l.period_start AND c.metric = l.metric`
 
 /**
- * PostgreSQL only: the settles and releases of many reservations in ONE
+ * The settles and releases of many reservations in ONE
  * statement, so a batch costs one round trip and one commit. Data-modifying
  * CTEs run in one snapshot and commit together: the reservations are deleted
  * (whoever deletes one owns it, so a settle runs once; a request id twice in
@@ -53,7 +61,7 @@ const isLockedRow = sql`c.subscription_id = l.subscription_id
  * input, the reservation it closed, or undefined when it was already closed.
  * SQLite has no data-modifying CTEs and runs the same steps in a transaction.
  */
-export async function closeReservations(
+async function closeReservations(
   db: Db,
   inputs: CloseInput[],
 ): Promise<Array<ReservationRow | undefined>> {
@@ -102,23 +110,26 @@ const closeReservationsQuery = prepared(
         CAST(${idsI} AS text[]), CAST(${idsO} AS text[]), CAST(${estimated} AS integer[]),
         CAST(${rawInput} AS bigint[]), CAST(${rawOutput} AS bigint[]),
         CAST(${costInput} AS bigint[]), CAST(${costOutput} AS bigint[]))
-        WITH ORDINALITY AS i(request_id, ur, ui, uo, id_r, id_i, id_o, estimated, raw_i, raw_o,
-          cost_i, cost_o, position)
+        WITH ORDINALITY AS i(request_id, used_requests, used_input, used_output,
+          usage_id_requests, usage_id_input, usage_id_output, estimated, raw_input, raw_output,
+          cost_input, cost_output, position)
       ORDER BY request_id, position
     ), taken AS (
       DELETE FROM billing_reservation r USING input i WHERE r.request_id = i.request_id
-      RETURNING r.*, i.ur, i.ui, i.uo, i.id_r, i.id_i, i.id_o, i.estimated AS usage_estimated,
-        i.raw_i, i.raw_o, i.cost_i, i.cost_o, i.position
+      RETURNING r.*, i.used_requests, i.used_input, i.used_output, i.usage_id_requests,
+        i.usage_id_input, i.usage_id_output, i.estimated AS usage_estimated,
+        i.raw_input, i.raw_output, i.cost_input, i.cost_output, i.position
     ), sums AS (
-      SELECT subscription_id, period_start,
-        sum(ur) AS ur, sum(ui) AS ui, sum(uo) AS uo,
-        sum(requests) AS rr, sum(tokens_input) AS ri, sum(tokens_output) AS ro
+      SELECT subscription_id, period_start, sum(used_requests) AS used_requests,
+        sum(used_input) AS used_input, sum(used_output) AS used_output,
+        sum(requests) AS reserved_requests, sum(tokens_input) AS reserved_input,
+        sum(tokens_output) AS reserved_output
       FROM taken GROUP BY subscription_id, period_start
     ), locked AS (${countersLockedInKeyOrder(sql`sums`)}
     ), moved AS (
       UPDATE billing_quota_counter c
-      SET used = c.used + ${perMetric(sql`c.metric`, sql`k.ur`, sql`k.ui`, sql`k.uo`)},
-        reserved = c.reserved - ${perMetric(sql`c.metric`, sql`k.rr`, sql`k.ri`, sql`k.ro`)},
+      SET used = c.used + ${perMetric(sql`c.metric`, sql`k.used_requests`, sql`k.used_input`, sql`k.used_output`)},
+        reserved = c.reserved - ${perMetric(sql`c.metric`, sql`k.reserved_requests`, sql`k.reserved_input`, sql`k.reserved_output`)},
         updated_at = ${int(now)}
       FROM ${lockedRowsWith(sql`sums`)}
       WHERE ${isLockedRow}
@@ -127,9 +138,10 @@ const closeReservationsQuery = prepared(
       INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at, raw_amount, cost_micros)
       SELECT v.id, t.user_id, t.subscription_id, v.metric, v.amount, t.model_id, t.chat_id, t.request_id, v.estimated, ${int(now)}, v.raw_amount, v.cost_micros
       FROM taken t CROSS JOIN LATERAL (VALUES
-        (t.id_r, 'requests', t.ur, 0, CASE WHEN t.raw_i IS NULL THEN NULL ELSE t.ur END, CAST(NULL AS bigint)),
-        (t.id_i, 'tokens_input', t.ui, t.usage_estimated, t.raw_i, t.cost_i),
-        (t.id_o, 'tokens_output', t.uo, t.usage_estimated, t.raw_o, t.cost_o)
+        (t.usage_id_requests, 'requests', t.used_requests, 0,
+          CASE WHEN t.raw_input IS NULL THEN NULL ELSE t.used_requests END, CAST(NULL AS bigint)),
+        (t.usage_id_input, 'tokens_input', t.used_input, t.usage_estimated, t.raw_input, t.cost_input),
+        (t.usage_id_output, 'tokens_output', t.used_output, t.usage_estimated, t.raw_output, t.cost_output)
       ) AS v(id, metric, amount, estimated, raw_amount, cost_micros)
       WHERE v.amount > 0
       RETURNING id
@@ -140,21 +152,19 @@ const closeReservationsQuery = prepared(
 )
 
 /**
- * PostgreSQL only: the whole reservation in ONE statement, so the three counter
+ * The whole reservation in ONE statement, so the three counter
  * rows are locked for one statement instead of across four round trips (with
  * one busy user every request needs the same three rows). The counters are
- * updated as in the SQLite transaction (reserveAll's rules) and the
+ * updated as in the SQLite transaction (reserveOneSql's rules) and the
  * reservation row is written from what they returned. All three must have
  * taken their share: if one refused, the guard divides by zero, the statement
  * fails, and PostgreSQL undoes the other counters' updates with it.
  * Returns the counters after the change, or null when some metric refused.
  */
-export async function reserveInOneStatement(
+async function reserveInOneStatement(
   db: Db,
-  key: CounterKey,
-  ask: ReserveAsk,
-  fields: ReservationFields,
-) {
+  { key, ask, fields }: ReserveInput,
+): Promise<CounterAfter[] | null> {
   try {
     const { rows } = await reserveQuery(
       db,
@@ -174,7 +184,7 @@ export async function reserveInOneStatement(
 }
 
 const DIVISION_BY_ZERO = '22012'
-/** How many of reserveQuery's arguments are reserveAll's (ReserveArgs). */
+/** How many of reserveQuery's arguments are reserveOneSql's (ReserveArgs). */
 const RESERVE_ARGS = 11
 
 const reserveQuery = prepared(
@@ -194,7 +204,7 @@ const reserveQuery = prepared(
     const [sub, period, , , , , , , , , now, requestId, userId, modelId, chatId, owner, sentAt] =
       args
     return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
-    WITH updated AS (${reserveAllSql(...update)}),
+    WITH updated AS (${reserveOneSql(...update)}),
     held AS (
       INSERT INTO billing_reservation
         (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at, owner, sent_at)
@@ -212,9 +222,9 @@ const reserveQuery = prepared(
 )
 
 /**
- * PostgreSQL only: the reservations of many requests in ONE statement, all or
+ * The reservations of many requests in ONE statement, all or
  * none: each counter row takes the SUM of its requests' asks under the same
- * conditions as reserveAll, but whole (admissionRule `whole`: none is capped), so
+ * conditions as reserveOneSql, but whole (admissionRule `whole`: none is capped), so
  * it succeeds only when every request would have been admitted in full one
  * after the other. Otherwise the guard divides by zero, nothing changes, and
  * the caller falls back to one reservation at a time (reserveInOneStatement),
@@ -222,7 +232,7 @@ const reserveQuery = prepared(
  * order, as closeReservations does. Returns each input's counters after the
  * batch, with last_reserved = what that input reserved.
  */
-export async function reserveMany(db: Db, inputs: ReserveInput[]): Promise<CounterAfter[][]> {
+async function reserveMany(db: Db, inputs: ReserveInput[]): Promise<CounterAfter[][]> {
   const column = <T>(pick: (input: ReserveInput) => T) => inputs.map(pick)
   const { rows } = await reserveManyQuery(
     db,
@@ -280,16 +290,20 @@ const reserveManyQuery = prepared(
         CAST(${outputSettled} AS integer[]),
         CAST(${modelIds} AS text[]), CAST(${chatIds} AS text[]), CAST(${owners} AS text[]),
         CAST(${sentAts} AS bigint[]))
-        WITH ORDINALITY AS i(request_id, user_id, subscription_id, period_start, rn, rl, mc, inn,
-          il, outn, ol, settled, model_id, chat_id, owner, sent_at, position)
+        WITH ORDINALITY AS i(request_id, user_id, subscription_id, period_start, requests,
+          requests_limit, in_flight_limit, tokens_input, tokens_input_limit, tokens_output,
+          tokens_output_limit, output_settled, model_id, chat_id, owner, sent_at, position)
     ), asks AS (
-      SELECT subscription_id, period_start, sum(rn) AS rn, min(rl) AS rl, min(mc) AS mc,
-        sum(inn) AS inn, min(il) AS il, sum(outn) AS outn, min(ol) AS ol, min(settled) AS settled
+      SELECT subscription_id, period_start, sum(requests) AS requests,
+        min(requests_limit) AS requests_limit, min(in_flight_limit) AS in_flight_limit,
+        sum(tokens_input) AS tokens_input, min(tokens_input_limit) AS tokens_input_limit,
+        sum(tokens_output) AS tokens_output, min(tokens_output_limit) AS tokens_output_limit,
+        min(output_settled) AS output_settled
       FROM input GROUP BY subscription_id, period_start
     ), locked AS (${countersLockedInKeyOrder(sql`asks`)}
     ), updated AS (
       UPDATE billing_quota_counter c
-      SET reserved = c.reserved + ${perMetric(sql`c.metric`, sql`k.rn`, sql`k.inn`, sql`k.outn`)},
+      SET reserved = c.reserved + ${perMetric(sql`c.metric`, sql`k.requests`, sql`k.tokens_input`, sql`k.tokens_output`)},
         updated_at = ${int(now)}
       FROM ${lockedRowsWith(sql`asks`)}
       WHERE ${isLockedRow}
@@ -298,13 +312,13 @@ const reserveManyQuery = prepared(
     ), held AS (
       INSERT INTO billing_reservation
         (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at, owner, sent_at)
-      SELECT request_id, user_id, subscription_id, period_start, rn, inn, outn, model_id, chat_id, ${int(now)}, owner, sent_at
+      SELECT request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, ${int(now)}, owner, sent_at
       FROM input
       WHERE 1 / ((SELECT count(*) FROM updated) / (3 * (SELECT count(*) FROM asks))) = 1
       RETURNING request_id
     )
     SELECT i.position, u.metric, u.used, u.reserved,
-      ${perMetric(sql`u.metric`, sql`i.rn`, sql`i.inn`, sql`i.outn`)} AS last_reserved
+      ${perMetric(sql`u.metric`, sql`i.requests`, sql`i.tokens_input`, sql`i.tokens_output`)} AS last_reserved
     FROM input i JOIN updated u
       ON u.subscription_id = i.subscription_id AND u.period_start = i.period_start`,
 )

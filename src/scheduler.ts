@@ -1,8 +1,8 @@
-import { rollOverEndedSubscriptions } from '../billing/rollover.job.ts'
-import type { Deps } from '../deps.ts'
-import { pruneWebhookEvents } from './prune-webhook-events.ts'
-import { runReconcilePayments } from './reconcile-payments.ts'
-import { runRenewSubscriptions } from './renew-subscriptions.ts'
+import { rollOverEndedSubscriptions } from './billing/rollover.job.ts'
+import type { Deps } from './deps.ts'
+import { pruneWebhookEvents } from './payments/prune-webhook-events.job.ts'
+import { runReconcilePayments } from './payments/reconcile.job.ts'
+import { runRenewSubscriptions } from './payments/renewals.job.ts'
 
 export interface Job {
   name: string
@@ -11,7 +11,7 @@ export interface Job {
 
 /**
  * The background jobs; each is safe to run on several replicas at once. The
- * reservation sweep is not here: it runs with the heartbeat (liveness.ts),
+ * reservation sweep is not here: it runs with the heartbeat (ledger/liveness.job.ts),
  * every few seconds, so a crashed process's requests are billed promptly.
  */
 export const JOBS: Job[] = [

@@ -2,17 +2,17 @@ import type { Transaction } from 'kysely'
 import type { DB, TransactionRow } from '../../db/tables.ts'
 import { endNowToDefault } from '../billing/subscription-changes.ts'
 import { findLiveSubscription } from '../billing/subscriptions.repo.ts'
+import type { Deps } from '../deps.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import type { Refund } from '../yookassa/schemas.ts'
+import { inTransaction, mergeMeta } from './apply-helpers.ts'
 import {
   addRefundedAmount,
   findTransaction,
   findTransactionByProviderId,
   insertTransactionIfAbsent,
   moveTransactionStatus,
-} from '../billing/transactions.repo.ts'
-import type { Deps } from '../deps.ts'
-import { nowSeconds } from '../lib/clock.ts'
-import { inTransaction, mergeMeta } from './apply-helpers.ts'
-import type { Refund } from './schemas.ts'
+} from './transactions.repo.ts'
 
 export type RefundOutcome =
   | 'refunded'

@@ -2,18 +2,18 @@ import type { SubscriptionRow, TransactionRow } from '../../db/tables.ts'
 import { findUser } from '../auth/users.repo.ts'
 import { planFromRow } from '../billing/plan.ts'
 import { findPlan } from '../billing/plans.repo.ts'
+import type { Deps } from '../deps.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts'
+import { readMeta } from './apply-helpers.ts'
+import { applyPayment } from './apply-payment.ts'
+import { buildPaymentRequest } from './payment-request.ts'
+import { listDueRenewals } from './renewals.repo.ts'
 import {
   bindProviderId,
   findTransactionByKey,
   insertTransactionIfAbsent,
-} from '../billing/transactions.repo.ts'
-import type { Deps } from '../deps.ts'
-import { nowSeconds } from '../lib/clock.ts'
-import { readMeta } from '../yookassa/apply-helpers.ts'
-import { applyPayment } from '../yookassa/apply-payment.ts'
-import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts'
-import { buildPaymentRequest } from '../yookassa/payment-request.ts'
-import { listDueRenewals } from '../yookassa/renewals.repo.ts'
+} from './transactions.repo.ts'
 
 const BATCH = 100
 

@@ -1,8 +1,11 @@
 import type { Kysely } from 'kysely'
 import type { DB, SubscriptionRow } from '../../db/tables.ts'
-import { readCounters, readCountersOf } from './ledger.repo.ts'
-import { METRICS, type Metric } from './metrics.ts'
-import type { Plan } from './plan.ts'
+import { METRICS, type Metric } from './amounts.ts'
+import { readCounters, readCountersOf } from './counters.repo.ts'
+import type { PlanQuotas } from './quotas.ts'
+
+/** What usage needs of a plan: its limits. */
+type Limits = { quotas: PlanQuotas }
 
 /** One metric of one period, from the counters (never a sum over billing_usage). */
 export interface MetricUsage {
@@ -18,7 +21,7 @@ export type PeriodUsage = Record<Metric, MetricUsage>
 
 type Counter = { metric: Metric; used: number; reserved: number }
 
-function toUsage(plan: Plan | undefined, counters: Counter[]): PeriodUsage {
+function toUsage(plan: Limits | undefined, counters: Counter[]): PeriodUsage {
   return Object.fromEntries(
     METRICS.map((metric) => {
       const counter = counters.find((c) => c.metric === metric)
@@ -36,7 +39,7 @@ function toUsage(plan: Plan | undefined, counters: Counter[]): PeriodUsage {
 export async function readPeriodUsage(
   db: Kysely<DB>,
   subscription: SubscriptionRow,
-  plan: Plan,
+  plan: Limits,
 ): Promise<PeriodUsage> {
   const counters = await readCounters(db, {
     subscriptionId: subscription.id,
@@ -49,7 +52,7 @@ export async function readPeriodUsage(
 export async function readPeriodUsages(
   db: Kysely<DB>,
   subscriptions: SubscriptionRow[],
-  plans: Map<string, Plan>,
+  plans: Map<string, Limits>,
 ): Promise<Map<string, PeriodUsage>> {
   const counters = await readCountersOf(
     db,

@@ -1,0 +1,153 @@
+import type { WebhookEventRow } from '../../db/tables.ts'
+import type { Deps } from '../deps.ts'
+import { GatewayError } from '../http/errors.ts'
+import { nowSeconds } from '../lib/clock.ts'
+import type { RateLimiter } from '../lib/rate-limit.ts'
+import { notificationSchema } from '../yookassa/schemas.ts'
+import { createSourceTrust } from '../yookassa/source-address.ts'
+import { handleNotification } from './notification.service.ts'
+import { insertWebhookEvent, setWebhookOutcome } from './webhook-events.repo.ts'
+import { checkWebhookSecret } from './webhook-secret.ts'
+
+/** One notification as it arrived: who sent it, its secret, and its body (read only when needed). */
+export interface WebhookDelivery {
+  /** The socket peer; undefined without a socket (app.request() in tests: never trusted). */
+  socketAddress: string | undefined
+  forwardedFor: string | undefined
+  querySecret: string | undefined
+  signatureHeader: string | undefined
+  body(): Promise<string>
+}
+
+/**
+ * A YooKassa notification (POST /api/v1/billing/webhook/yookassa, public:
+ * YooKassa sends no Bearer token). Three checks, as API.md says: sender address (403), the gateway's
+ * own secret when configured (401), then the object is read back by GET and
+ * only that answer counts. Every notification within the per-address rate
+ * (429 past it, nothing stored) is stored first, bounded in size and pruned
+ * after yookassa.webhookEventRetentionDays; 200 means "recorded or
+ * deliberately ignored", 500 means "deliver it again".
+ */
+export async function receiveWebhook(
+  deps: Deps,
+  limiter: RateLimiter,
+  delivery: WebhookDelivery,
+): Promise<void> {
+  const trust = createSourceTrust({
+    trustedIps: deps.config.yookassa.trustedIps,
+    trustProxy: deps.config.server.trustProxy,
+  })
+  const sourceIp = trust.clientAddress(delivery.socketAddress, delivery.forwardedFor)
+  // Before the body is read or anything stored: a flood costs a map lookup per request.
+  if (!limiter.take(sourceIp ?? 'unknown')) {
+    deps.metrics.webhookEvents.inc({ event: 'other', outcome: 'rate_limited' })
+    deps.logger.debug({ sourceIp }, 'webhook refused: over the per-address rate')
+    const retryAfter = Math.ceil(60 / deps.config.yookassa.webhookRatePerMinute)
+    throw new GatewayError('rate_limit_exceeded', 'Too many notifications from this address', {
+      headers: { 'retry-after': String(retryAfter) },
+    })
+  }
+  const raw = await delivery.body()
+  const parsed = parseNotification(raw)
+  const event = {
+    id: deps.ids.next(),
+    event: parsed.kind === 'ok' ? parsed.event : 'unparsed',
+    object_id: parsed.kind === 'ok' ? parsed.objectId : null,
+    source_ip: sourceIp,
+    body: raw,
+    received_at: nowSeconds(deps.clock),
+  }
+  const log = deps.logger.child({
+    webhookEventId: event.id,
+    event: event.event,
+    objectId: event.object_id,
+  })
+
+  if (!sourceIp || !trust.isTrusted(sourceIp)) {
+    await reject(deps, event, 'untrusted source')
+    log.warn({ sourceIp }, 'webhook rejected: sender outside YOOKASSA_TRUSTED_IPS')
+    throw new GatewayError('forbidden_source', 'Notifications are accepted from YooKassa only')
+  }
+  const secret = checkWebhookSecret({
+    secret: deps.secrets.yookassaWebhookSecret,
+    querySecret: delivery.querySecret,
+    signatureHeader: delivery.signatureHeader,
+    rawBody: raw,
+  })
+  if (secret === 'missing' || secret === 'wrong') {
+    await reject(deps, event, `${secret} secret`)
+    log.warn({ sourceIp }, `webhook rejected: ${secret} secret`)
+    throw new GatewayError('invalid_webhook_secret', 'Missing or wrong webhook secret')
+  }
+
+  // Recorded before acting: a crash after this point leaves an audit row, and the
+  // redelivery (or the reconciliation job) finishes the work.
+  await insertWebhookEvent(deps.database.db, { ...event, outcome: 'received' })
+  const finish = async (outcome: string) => {
+    await setWebhookOutcome(deps.database.db, event.id, outcome)
+    deps.metrics.webhookEvents.inc({
+      event: deps.metrics.webhookEventLabel(event.event),
+      outcome: outcome.split(':')[0]!,
+    })
+  }
+  if (parsed.kind === 'invalid_json') {
+    await finish('rejected: malformed JSON')
+    log.warn('webhook rejected: malformed JSON')
+    throw new GatewayError('invalid_json', 'Malformed JSON body')
+  }
+  if (parsed.kind === 'not_notification' || !deps.yookassa) {
+    const why = deps.yookassa ? 'not a notification' : 'billing not configured'
+    await finish(`ignored: ${why}`)
+    log.warn(`webhook ignored: ${why}`)
+    if (!deps.yookassa)
+      throw new GatewayError('billing_not_configured', 'Billing is not configured')
+    return
+  }
+
+  let result: Awaited<ReturnType<typeof handleNotification>>
+  try {
+    result = await handleNotification(deps, deps.yookassa, parsed)
+  } catch (error) {
+    log.error({ err: error }, 'webhook failed, answering 500 so YooKassa delivers it again')
+    await finish(`failed: ${(error as Error).message}`).catch(() => {})
+    throw new GatewayError('internal_error', 'Notification not processed, deliver it again', {
+      cause: error,
+    })
+  }
+  await finish(result.outcome)
+  log.info({ outcome: result.outcome }, `webhook ${event.event} ${result.outcome}`)
+}
+
+/** Stored characters of a notification refused for its sender or secret (accepted ones: 16 KiB). */
+const REJECTED_BODY_CHARS = 1_024
+
+type Parsed =
+  | { kind: 'ok'; event: string; objectId: string }
+  | { kind: 'invalid_json' }
+  | { kind: 'not_notification' }
+
+function parseNotification(raw: string): Parsed {
+  let json: unknown
+  try {
+    json = JSON.parse(raw)
+  } catch {
+    return { kind: 'invalid_json' }
+  }
+  const result = notificationSchema.safeParse(json)
+  if (!result.success) return { kind: 'not_notification' }
+  return { kind: 'ok', event: result.data.event.slice(0, 100), objectId: result.data.object.id }
+}
+
+async function reject(deps: Deps, event: Omit<WebhookEventRow, 'outcome'>, why: string) {
+  try {
+    // From an unknown sender: only the start of the body, enough to see what it was.
+    const body = event.body.slice(0, REJECTED_BODY_CHARS)
+    await insertWebhookEvent(deps.database.db, { ...event, body, outcome: `rejected: ${why}` })
+  } catch (error) {
+    deps.logger.error({ err: error }, 'webhook rejection could not be recorded')
+  }
+  deps.metrics.webhookEvents.inc({
+    event: deps.metrics.webhookEventLabel(event.event),
+    outcome: 'rejected',
+  })
+}
