@@ -57,7 +57,10 @@ export function createApp(deps: Deps) {
   })
 
   app.use('/metrics', metricsAccess(verify))
-  app.route('/', createOpsRoutes())
+  app.route(
+    '/',
+    createOpsRoutes(() => app.routes),
+  )
 
   app.use('/api/v1/keys/*', auth)
   app.route('/api/v1/keys', createKeyRoutes())

@@ -6,6 +6,8 @@ import { validate } from '../../http/validate.ts'
 import { parseMoney } from '../../lib/money.ts'
 import { refundTransaction } from '../../payments/refund.service.ts'
 import { transactionToJson } from '../../payments/transactions.service.ts'
+import { describe } from '../openapi/describe.ts'
+import { Refund } from '../openapi/schemas.ts'
 
 const refundBody = z
   .strictObject({
@@ -19,7 +21,17 @@ const refundBody = z
  * refund transaction and the payment it refunds.
  */
 export function createAdminRefundRoutes() {
-  return new Hono<AppEnv>().post('/:id/refund', validate('json', refundBody), async (c) => {
+  const doc = describe({
+    summary: 'Refund a payment fully or partly through YooKassa (admin)',
+    tag: 'admin',
+    responses: {
+      '201': { description: 'The refund and the payment it refunds', json: Refund },
+      '403': 'Not an admin',
+      '404': 'No such transaction',
+      '409': 'A refund is already pending',
+    },
+  })
+  return new Hono<AppEnv>().post('/:id/refund', doc, validate('json', refundBody), async (c) => {
     const body = c.req.valid('json')
     let amount: number | undefined
     if (body.amount !== undefined) {

@@ -9,6 +9,8 @@ import { subscriptionToJson } from '../../billing/subscription.json.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { requireAdmin } from '../../http/middleware/authenticate.ts'
 import { validate } from '../../http/validate.ts'
+import { describe } from '../openapi/describe.ts'
+import { SubscriptionPage, SubscriptionWithPlan } from '../openapi/schemas.ts'
 
 const grantBody = z.strictObject({
   user_id: z.string().trim().min(1).max(256),
@@ -28,34 +30,59 @@ const listQuery = z.strictObject({
 export function createAdminSubscriptionRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>()
     .use(auth, requireAdmin())
-    .post('/', validate('json', grantBody), async (c) => {
-      const { user_id, plan_id, periods } = c.req.valid('json')
-      const granted = await grantSubscription(c.get('deps'), {
-        userId: user_id,
-        planId: plan_id,
-        periods,
-      })
-      return c.json(
-        {
-          ...subscriptionToJson(granted.subscription),
-          plan: planToJson(granted.plan, c.get('deps').config.quota),
+    .post(
+      '/',
+      describe({
+        summary: 'Grant a plan to a user for N periods (admin)',
+        tag: 'admin',
+        responses: {
+          '201': { description: 'The granted subscription', json: SubscriptionWithPlan },
+          '403': 'Not an admin',
+          '404': 'No such plan',
         },
-        201,
-      )
-    })
-    .get('/', validate('query', listQuery), async (c) => {
-      const { user_id, limit, cursor } = c.req.valid('query')
-      const page = await listSubscriptionsWithUsage(c.get('deps'), {
-        userId: user_id,
-        limit,
-        cursor,
-      })
-      return c.json({
-        data: page.rows.map(({ subscription, usage }) => ({
-          ...subscriptionToJson(subscription),
-          usage,
-        })),
-        next_cursor: page.nextCursor,
-      })
-    })
+      }),
+      validate('json', grantBody),
+      async (c) => {
+        const { user_id, plan_id, periods } = c.req.valid('json')
+        const granted = await grantSubscription(c.get('deps'), {
+          userId: user_id,
+          planId: plan_id,
+          periods,
+        })
+        return c.json(
+          {
+            ...subscriptionToJson(granted.subscription),
+            plan: planToJson(granted.plan, c.get('deps').config.quota),
+          },
+          201,
+        )
+      },
+    )
+    .get(
+      '/',
+      describe({
+        summary: "Users' subscriptions with their current usage, newest first (admin)",
+        tag: 'admin',
+        responses: {
+          '200': { description: 'One page', json: SubscriptionPage },
+          '403': 'Not an admin',
+        },
+      }),
+      validate('query', listQuery),
+      async (c) => {
+        const { user_id, limit, cursor } = c.req.valid('query')
+        const page = await listSubscriptionsWithUsage(c.get('deps'), {
+          userId: user_id,
+          limit,
+          cursor,
+        })
+        return c.json({
+          data: page.rows.map(({ subscription, usage }) => ({
+            ...subscriptionToJson(subscription),
+            usage,
+          })),
+          next_cursor: page.nextCursor,
+        })
+      },
+    )
 }

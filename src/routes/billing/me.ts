@@ -5,10 +5,17 @@ import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { readPeriodUsage } from '../../ledger/usage.service.ts'
 import { unitOf } from '../../pipeline/weights.ts'
+import { describe } from '../openapi/describe.ts'
+import { Me } from '../openapi/schemas.ts'
 
 /** /api/v1/billing/me: everything a billing page shows, in one answer. */
 export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
-  return new Hono<AppEnv>().use(auth).get('/', async (c) => {
+  const doc = describe({
+    summary: 'User, subscription, plan and usage in one',
+    tag: 'billing',
+    responses: { '200': { description: 'Everything a billing page shows', json: Me } },
+  })
+  return new Hono<AppEnv>().use(auth).get('/', doc, async (c) => {
     const deps = c.get('deps')
     const { userId, email, role } = c.get('principal')
     const user = { id: userId, email, role }

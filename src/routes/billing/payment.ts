@@ -3,6 +3,8 @@ import { z } from 'zod'
 import type { AppEnv } from '../../http/env.ts'
 import { validate } from '../../http/validate.ts'
 import { createCheckout } from '../../payments/checkout.service.ts'
+import { describe } from '../openapi/describe.ts'
+import { PaymentStarted } from '../openapi/schemas.ts'
 
 const paymentBody = z.strictObject({
   plan_id: z.string().trim().min(1).max(100),
@@ -13,7 +15,16 @@ const paymentBody = z.strictObject({
 
 /** POST /api/v1/billing/payment: starts a YooKassa checkout for a plan (authenticated). */
 export function createPaymentRoutes() {
-  return new Hono<AppEnv>().post('/', validate('json', paymentBody), async (c) => {
+  const doc = describe({
+    summary: 'Start a YooKassa payment for a plan',
+    tag: 'payments',
+    responses: {
+      '201': { description: 'Started: send the payer to confirmation_url', json: PaymentStarted },
+      '404': 'No such plan',
+      '503': 'Billing not configured',
+    },
+  })
+  return new Hono<AppEnv>().post('/', doc, validate('json', paymentBody), async (c) => {
     const body = c.req.valid('json')
     const result = await createCheckout(c.get('deps'), c.get('principal'), {
       planId: body.plan_id,

@@ -7,6 +7,8 @@ import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { validate } from '../../http/validate.ts'
+import { describe } from '../openapi/describe.ts'
+import { Subscription, SubscriptionWithPlan } from '../openapi/schemas.ts'
 
 const cancelBody = z.strictObject({ immediate: z.boolean().default(false) })
 
@@ -17,17 +19,39 @@ const cancelBody = z.strictObject({ immediate: z.boolean().default(false) })
 export function createSubscriptionRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>()
     .use(auth)
-    .get('/', async (c) => {
-      const live = await ensureLiveSubscription(c.get('deps'), c.get('principal').userId)
-      if (!live) throw new GatewayError('not_found', 'You have no subscription')
-      return c.json({
-        ...subscriptionToJson(live.subscription),
-        plan: planToJson(live.plan, c.get('deps').config.quota),
-      })
-    })
-    .post('/cancel', validate('json', cancelBody), async (c) => {
-      const { immediate } = c.req.valid('json')
-      const row = await cancelSubscription(c.get('deps'), c.get('principal').userId, { immediate })
-      return c.json(subscriptionToJson(row))
-    })
+    .get(
+      '/',
+      describe({
+        summary: "The caller's subscription with its plan",
+        tag: 'billing',
+        responses: {
+          '200': { description: 'The subscription', json: SubscriptionWithPlan },
+          '404': 'None',
+        },
+      }),
+      async (c) => {
+        const live = await ensureLiveSubscription(c.get('deps'), c.get('principal').userId)
+        if (!live) throw new GatewayError('not_found', 'You have no subscription')
+        return c.json({
+          ...subscriptionToJson(live.subscription),
+          plan: planToJson(live.plan, c.get('deps').config.quota),
+        })
+      },
+    )
+    .post(
+      '/cancel',
+      describe({
+        summary: 'Cancel now or at period end',
+        tag: 'billing',
+        responses: { '200': { description: 'The subscription', json: Subscription } },
+      }),
+      validate('json', cancelBody),
+      async (c) => {
+        const { immediate } = c.req.valid('json')
+        const row = await cancelSubscription(c.get('deps'), c.get('principal').userId, {
+          immediate,
+        })
+        return c.json(subscriptionToJson(row))
+      },
+    )
 }

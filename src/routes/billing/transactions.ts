@@ -3,6 +3,8 @@ import { z } from 'zod'
 import type { AppEnv } from '../../http/env.ts'
 import { validate } from '../../http/validate.ts'
 import { listCallerTransactions } from '../../payments/transactions.service.ts'
+import { describe } from '../openapi/describe.ts'
+import { TransactionPage } from '../openapi/schemas.ts'
 
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -12,7 +14,15 @@ const listQuery = z.strictObject({
 
 /** GET /api/v1/billing/transactions (authenticated): `{data, next_cursor}`, newest first. */
 export function createTransactionRoutes() {
-  return new Hono<AppEnv>().get('/', validate('query', listQuery), async (c) => {
+  const doc = describe({
+    summary: "The caller's transactions, newest first (cursor pagination)",
+    tag: 'payments',
+    responses: {
+      '200': { description: 'One page', json: TransactionPage },
+      '403': 'user_id of another user, and not an admin',
+    },
+  })
+  return new Hono<AppEnv>().get('/', doc, validate('query', listQuery), async (c) => {
     const query = c.req.valid('query')
     const result = await listCallerTransactions(c.get('deps'), c.get('principal'), {
       userId: query.user_id,

@@ -8,6 +8,8 @@ import { validate } from '../../http/validate.ts'
 import { isMetric, METRICS } from '../../ledger/amounts.ts'
 import { readPeriodUsage, wouldFit } from '../../ledger/usage.service.ts'
 import { unitOf } from '../../pipeline/weights.ts'
+import { describe } from '../openapi/describe.ts'
+import { Usage, UsageCheck } from '../openapi/schemas.ts'
 
 const metric = z.enum(METRICS as [string, ...string[]], {
   error: `must be one of ${METRICS.join(', ')}`,
@@ -29,37 +31,62 @@ async function currentUsage(deps: Deps, userId: string) {
 export function createUsageRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>()
     .use(auth)
-    .post('/check', validate('json', checkBody), async (c) => {
-      // Answers only: a check reserves nothing, so its answer can be stale a moment later.
-      const { metric, amount } = c.req.valid('json')
-      const { usage } = await currentUsage(c.get('deps'), c.get('principal').userId)
-      const m = usage[metric as keyof typeof usage]
-      return c.json({
-        allowed: wouldFit(m, amount),
-        metric,
-        unit: unitOf(c.get('deps').config, metric),
-        amount,
-        used: m.used,
-        limit: m.limit,
-        remaining: m.remaining,
-      })
-    })
-    .get('/:metric', async (c) => {
-      const name = c.req.param('metric')
-      if (!isMetric(name)) {
-        throw new GatewayError(
-          'unknown_metric',
-          `Unknown metric "${name}": one of ${METRICS.join(', ')}`,
-          { param: 'metric' },
-        )
-      }
-      const { subscription, usage } = await currentUsage(c.get('deps'), c.get('principal').userId)
-      return c.json({
-        metric: name,
-        unit: unitOf(c.get('deps').config, name),
-        ...usage[name],
-        period_start: subscription.current_period_start,
-        period_end: subscription.current_period_end,
-      })
-    })
+    .post(
+      '/check',
+      describe({
+        summary: 'Would this amount fit? Reserves nothing',
+        tag: 'billing',
+        responses: {
+          '200': { description: 'The answer', json: UsageCheck },
+          '404': 'No subscription',
+        },
+      }),
+      validate('json', checkBody),
+      async (c) => {
+        // Answers only: a check reserves nothing, so its answer can be stale a moment later.
+        const { metric, amount } = c.req.valid('json')
+        const { usage } = await currentUsage(c.get('deps'), c.get('principal').userId)
+        const m = usage[metric as keyof typeof usage]
+        return c.json({
+          allowed: wouldFit(m, amount),
+          metric,
+          unit: unitOf(c.get('deps').config, metric),
+          amount,
+          used: m.used,
+          limit: m.limit,
+          remaining: m.remaining,
+        })
+      },
+    )
+    .get(
+      '/:metric',
+      describe({
+        summary: 'Usage of one metric in the current period',
+        tag: 'billing',
+        params: z.object({ metric }),
+        responses: {
+          '200': { description: 'The usage', json: Usage },
+          '400': 'Unknown metric (unknown_metric)',
+          '404': 'No subscription',
+        },
+      }),
+      async (c) => {
+        const name = c.req.param('metric')
+        if (!isMetric(name)) {
+          throw new GatewayError(
+            'unknown_metric',
+            `Unknown metric "${name}": one of ${METRICS.join(', ')}`,
+            { param: 'metric' },
+          )
+        }
+        const { subscription, usage } = await currentUsage(c.get('deps'), c.get('principal').userId)
+        return c.json({
+          metric: name,
+          unit: unitOf(c.get('deps').config, name),
+          ...usage[name],
+          period_start: subscription.current_period_start,
+          period_end: subscription.current_period_end,
+        })
+      },
+    )
 }

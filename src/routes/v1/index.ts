@@ -1,18 +1,78 @@
 import { Hono } from 'hono'
 import type { AppEnv } from '../../http/env.ts'
+import { describe } from '../openapi/describe.ts'
 import { chatCompletions } from './chat-completions.ts'
 import { completions } from './completions.ts'
 import { embeddings } from './embeddings.ts'
 import { getModel, listModels } from './models.ts'
 import { responses } from './responses.ts'
 
+/** The proxied answer: the proxy passes the upstream's body through, so it has no schema here. */
+const upstreamAnswer = (streams: boolean) => ({
+  description: streams
+    ? 'The upstream answer, untouched (JSON, or text/event-stream with stream: true)'
+    : 'The upstream answer, untouched',
+  content: { 'application/json': null, ...(streams ? { 'text/event-stream': null } : {}) },
+})
+const proxied = (streams: boolean) => ({
+  '200': upstreamAnswer(streams),
+  '402': 'No usable plan (no_subscription)',
+  '403': 'Model not in the plan (model_not_allowed)',
+  '429': 'Quota exceeded (insufficient_quota)',
+  '502': 'Upstream failed',
+  '504': 'Upstream timed out',
+})
+
 /** The OpenAI-compatible surface, mounted at /v1 behind authentication (src/app.ts). */
 export function createV1Routes() {
   return new Hono<AppEnv>()
-    .post('/chat/completions', chatCompletions)
-    .post('/completions', completions)
-    .post('/embeddings', embeddings)
-    .post('/responses', responses)
-    .get('/models', listModels)
-    .get('/models/:model{.+}', getModel)
+    .post(
+      '/chat/completions',
+      describe({
+        summary: 'OpenAI Chat Completions, stream and non-stream, within the plan quota',
+        tag: 'openai',
+        responses: {
+          '200': upstreamAnswer(true),
+          '402': 'No usable plan (no_subscription)',
+          '403': 'Model not in the plan (model_not_allowed)',
+          '429': 'Quota exceeded (insufficient_quota); Retry-After = seconds to period end',
+          '502': 'Upstream failed',
+          '504': 'Upstream timed out',
+        },
+      }),
+      chatCompletions,
+    )
+    .post(
+      '/completions',
+      describe({ summary: 'OpenAI Completions', tag: 'openai', responses: proxied(true) }),
+      completions,
+    )
+    .post(
+      '/embeddings',
+      describe({ summary: 'OpenAI Embeddings', tag: 'openai', responses: proxied(false) }),
+      embeddings,
+    )
+    .post(
+      '/responses',
+      describe({ summary: 'OpenAI Responses', tag: 'openai', responses: proxied(true) }),
+      responses,
+    )
+    .get(
+      '/models',
+      describe({
+        summary: 'Models the plan allows',
+        tag: 'openai',
+        responses: { '200': 'OpenAI model list' },
+      }),
+      listModels,
+    )
+    .get(
+      '/models/:model{.+}',
+      describe({
+        summary: 'One model, if the plan allows it',
+        tag: 'openai',
+        responses: { '200': 'OpenAI model object', '404': 'Unknown or not in the plan' },
+      }),
+      getModel,
+    )
 }

@@ -1,0 +1,42 @@
+import type { MiddlewareHandler } from 'hono'
+import type { ZodObject, ZodType } from 'zod'
+
+/** Where a route's description is kept for the OpenAPI document (document.ts). */
+export const DESCRIBED = Symbol('described')
+
+/** A response: its description, and the schema of its JSON body (or another media type's). */
+export type ResponseDoc =
+  | string
+  | { description: string; json?: ZodType; content?: Record<string, ZodType | null> }
+
+export interface RouteDoc {
+  summary: string
+  tag: Tag
+  /** No credentials needed (security: []); otherwise a Bearer token, as the document's default. */
+  public?: boolean
+  /** Path parameters a route checks itself; a parameter not named here is a plain string. */
+  params?: ZodObject
+  /** Successes and documented refusals by status; every refusal is the error envelope. */
+  responses: Record<string, ResponseDoc>
+}
+
+export const TAGS = {
+  openai: 'OpenAI-compatible',
+  billing: 'Billing',
+  payments: 'Payments',
+  admin: 'Admin',
+  keys: 'API keys',
+  ops: 'Operations',
+} as const
+export type Tag = keyof typeof TAGS
+
+/**
+ * Describes the route it is mounted on: the first middleware of the chain, it
+ * only hands on (one call per request), and carries its RouteDoc for
+ * /openapi.json. The request body and query come from the route's own
+ * validate() middleware, never written twice.
+ */
+export function describe(doc: RouteDoc): MiddlewareHandler {
+  const describeRoute: MiddlewareHandler = (_c, next) => next()
+  return Object.assign(describeRoute, { [DESCRIBED]: doc })
+}
