@@ -52,7 +52,10 @@ describe('the OpenAPI document', () => {
     const res = await h.json(method, path, body, token)
     const text = await res.text()
     const schema = op!.responses[String(res.status)]?.content?.['application/json']?.schema
-    expect(schema, `${method} ${path} ${res.status} ${text}: a documented JSON answer`).toBeDefined()
+    expect(
+      schema,
+      `${method} ${path} ${res.status} ${text}: a documented JSON answer`,
+    ).toBeDefined()
     const result = z.fromJSONSchema(inline(schema, doc) as never).safeParse(JSON.parse(text))
     expect(result.error?.issues, `${method} ${path} answered ${text}`).toBeUndefined()
     return JSON.parse(text)
@@ -151,8 +154,8 @@ describe('the OpenAPI document', () => {
     // No CDN: every URL in the page is a path of the gateway itself.
     expect(html.match(/https?:\/\/[^\s"'<>]+/g) ?? []).toEqual([])
     const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)
-    expect(urls.length).toBe(3)
-    const types = { css: 'text/css', js: 'text/javascript' }
+    expect(urls.length).toBe(4)
+    const types = { css: 'text/css', js: 'text/javascript', png: 'image/png' }
     for (const url of urls) {
       expect(url).toMatch(/^\/docs\/assets\//)
       const asset = await h.request(url)
@@ -162,7 +165,7 @@ describe('the OpenAPI document', () => {
       expect(asset.headers.get('cache-control'), url).toMatch(/max-age=31536000.*immutable/)
       expect((await asset.arrayBuffer()).byteLength, url).toBeGreaterThan(100)
     }
-    const init = await (await h.request(urls.find((u) => u.endsWith('/docs.js'))!)).text()
+    const init = await (await h.request(urls.find((u) => /\/init-\w+\.js$/.test(u))!)).text()
     expect(init).toContain("url: '/openapi.json'")
     // Swagger UI's default would send the document to validator.swagger.io.
     expect(init).toContain('validatorUrl: null')

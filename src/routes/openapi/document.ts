@@ -31,6 +31,7 @@ const INFO = {
 }
 const COMPONENT_URI = (id: string) => `#/components/schemas/${id}`
 const INPUT_COMPONENTS = new Set(['PlanInput'])
+const BEARER = [{ bearer: [] }]
 
 /** The OpenAPI 3.1 document of every described route in `routes` (a Hono app's `routes`). */
 export function openApiDocument(routes: readonly RouterRoute[], serverUrl?: string) {
@@ -46,7 +47,7 @@ export function openApiDocument(routes: readonly RouterRoute[], serverUrl?: stri
     openapi: '3.1.0',
     info: INFO,
     servers: serverUrl ? [{ url: serverUrl }] : [],
-    security: [{ bearer: [] }],
+    security: BEARER,
     tags: Object.values(TAGS).map((name) => ({ name })),
     paths,
     components: {
@@ -155,7 +156,7 @@ function operation(op: Operation, doc: RouteDoc, schemas: Schemas): Json {
   return {
     summary: doc.summary,
     tags: [TAGS[doc.tag]],
-    ...(doc.public ? { security: [] } : {}),
+    security: doc.public ? [] : BEARER,
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(body
       ? {

@@ -16,6 +16,7 @@ const upstreamAnswer = (streams: boolean) => ({
 })
 const proxied = (streams: boolean) => ({
   '200': upstreamAnswer(streams),
+  '400': 'Invalid request: malformed JSON, no model, or a bad field',
   '402': 'No usable plan (no_subscription)',
   '403': 'Model not in the plan (model_not_allowed)',
   '429': 'Quota exceeded (insufficient_quota)',
@@ -32,12 +33,8 @@ export function createV1Routes() {
         summary: 'OpenAI Chat Completions, stream and non-stream, within the plan quota',
         tag: 'openai',
         responses: {
-          '200': upstreamAnswer(true),
-          '402': 'No usable plan (no_subscription)',
-          '403': 'Model not in the plan (model_not_allowed)',
+          ...proxied(true),
           '429': 'Quota exceeded (insufficient_quota); Retry-After = seconds to period end',
-          '502': 'Upstream failed',
-          '504': 'Upstream timed out',
         },
       }),
       chatCompletions,
