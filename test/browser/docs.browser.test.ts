@@ -41,7 +41,9 @@ describe.skipIf(skipBrowser)('the API docs page in Chromium', () => {
       await page.goto(`${base}/docs`)
       await page.getByText('LLM quota gateway', { exact: false }).first().waitFor()
       await page.getByRole('heading', { name: 'Admin' }).waitFor()
-      await page.getByText('Create a plan (admin)').waitFor()
+      // An operation opens with its request body, generated from the route's validator.
+      await page.getByText('Create a plan (admin)').click()
+      await page.getByText('display_order').first().waitFor()
       const operations = await page.locator('.opblock').count()
       const doc = (await (await h.request('/openapi.json')).json()) as {
         paths: Record<string, object>

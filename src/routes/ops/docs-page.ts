@@ -34,11 +34,11 @@ const INIT_SCRIPT = `window.addEventListener('load', () => {
 `
 const INIT_PATH = `${DOCS_ASSETS}/init-${createHash('sha256').update(INIT_SCRIPT).digest('hex').slice(0, 12)}.js`
 
-/** As the pages' (src/web/layout.tsx), but Swagger UI sets style attributes, hence 'unsafe-inline' styles. */
+/** The pages' policy (src/web/layout.tsx): Swagger UI 5 runs under it (test/browser/docs.browser.test.ts). */
 const CSP = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",
