@@ -18,6 +18,7 @@ export function createWebhookRoutes({ limiter }: { limiter: RateLimiter }) {
       '403': 'Source address not trusted',
       '429': 'Too many notifications from this address',
       '500': 'Transient failure: YooKassa delivers it again',
+      '503': 'Billing not configured',
     },
   })
   return new Hono<AppEnv>().post('/yookassa', doc, async (c) => {
