@@ -1,3 +1,5 @@
+import type { FloorStream } from './targets/floor.ts'
+
 /** What `npm run bench` does, from the environment (all optional). */
 export interface BenchOptions {
   quick: boolean
@@ -14,6 +16,11 @@ export interface BenchOptions {
   chunks: number
   /** Start the proxies with --inspect=127.0.0.1:<port> to read their heap after GC (BENCH_INSPECT=0: off). */
   inspect: boolean
+  /**
+   * The floor's stream path: `web` (a ReadableStream through @hono/node-server) or `node`
+   * (written to Node's response). It should be the one the gateway's streams take.
+   */
+  floorStream: FloorStream
   /** Target names to run: direct, floor, sqlite, postgres (the -key variants follow their gateway). */
   targets: Set<string>
   /** Scenario ids to run; empty means all. */
@@ -49,6 +56,7 @@ export function readOptions(env: Record<string, string | undefined>): BenchOptio
     settleMs: number(env.BENCH_SETTLE_MS, quick ? 2000 : 5000),
     chunks: 20,
     inspect: env.BENCH_INSPECT !== '0',
+    floorStream: env.BENCH_FLOOR_STREAM === 'node' ? 'node' : 'web',
     targets: list(env.BENCH_TARGETS, ['direct', 'floor', 'sqlite', 'postgres']),
     scenarios: list(env.BENCH_SCENARIOS, []),
   }

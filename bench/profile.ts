@@ -1,19 +1,24 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { type CpuProfile, formatSummary, summarizeProfile } from './cpuprofile-summary.ts'
-import { startDriver } from './driver-client.ts'
-import { type GatewayHandle, startGateway } from './gateway-target.ts'
-import { bodies } from './payloads.ts'
-import { cpuMicros } from './proc-stats.ts'
-import { ROOT, stopAll } from './processes.ts'
-import { CHAT_PATH, startMock } from './targets.ts'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { startDriver } from './load/driver-client.ts'
+import { ROOT, stopAll } from './proc/processes.ts'
+import { cpuMicros } from './proc/stats.ts'
+import { bodies } from './scenarios/payloads.ts'
+import { type GatewayHandle, startGateway } from './targets/gateway.ts'
+import { startMock } from './targets/mock.ts'
+import { CHAT_PATH } from './targets/target.ts'
 
 /**
- * `npx tsx bench/profile.ts`: the gateway under `node --cpu-prof` with the non-stream chat load
- * at 16 concurrent (the issue's main target), then the profile summed by function, file and
- * package. Only the samples taken while the measured load ran are counted (start-up, migration
- * and warm-up are left out). Env: PROFILE_DB=sqlite|postgres, PROFILE_SECONDS (default 15),
- * PROFILE_CONNECTIONS (default 16), PROFILE_BODY=chat|stream|long.
+ * `npm run bench:profile`: the gateway under `node --cpu-prof` with one load (default the
+ * non-stream chat at 16 concurrent), then cpupro (a published analyzer of V8 CPU profiles)
+ * writes a self-contained HTML report beside the profile: time by package, module and function,
+ * and a timeline on which to select the load window (the profile also holds start-up and 3 s
+ * of warm-up; the load window's offsets are printed). The .cpuprofile also opens in Chrome
+ * DevTools (Performance panel) or speedscope.
+ * Env: PROFILE_DB=sqlite|postgres, PROFILE_SECONDS (default 15), PROFILE_CONNECTIONS (16),
+ * PROFILE_BODY=chat|stream|long.
  */
 const log = (line: string) => process.stderr.write(`${line}\n`)
 const nowUs = () => Number(process.hrtime.bigint() / 1000n)
@@ -65,7 +70,6 @@ async function main() {
   const cpuBefore = cpuMicros(target.pid)
   const result = await driver.run(job(seconds))
   const cpuUs = cpuMicros(target.pid) - cpuBefore
-  const toUs = nowUs()
   log(
     `load: ${result.ok} requests, ${result.rps.toFixed(0)} req/s, ${(cpuUs / Math.max(1, result.ok)).toFixed(0)} µs CPU per request, ${result.errors} errors`,
   )
@@ -75,14 +79,19 @@ async function main() {
   const main = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0')
   if (!main) throw new Error(`no main-thread profile in ${dir} (the gateway did not exit cleanly?)`)
   const file = join(dir, main)
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
-  // The profile's clock is CLOCK_MONOTONIC in µs, like hrtime: use the load window when it fits.
-  const fits = fromUs >= profile.startTime && toUs <= profile.endTime
-  if (!fits) log('load window outside the profile clock; summing the whole profile')
-  const summary = summarizeProfile(profile, fits ? { fromUs, toUs } : undefined, 40)
-  const text = formatSummary(summary)
-  writeFileSync(join(dir, 'summary.txt'), `${text}\n`)
-  process.stdout.write(`${text}\n\nprofile: ${file}\n`)
+  // cpupro's CLI from this repository's node_modules; -n: write the report, open no browser.
+  const pkg = createRequire(import.meta.url).resolve('cpupro/package.json')
+  const cli = join(dirname(pkg), 'bin/cpupro')
+  execFileSync(process.execPath, [cli, '-n', '-o', dir, '-f', 'report.html', file], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  // The profile's clock is the monotonic one of hrtime, in µs.
+  const { startTime } = JSON.parse(readFileSync(file, 'utf8')) as { startTime: number }
+  const startedS = (fromUs - startTime) / 1e6
+  log(
+    `load window: ${startedS.toFixed(1)} s to ${(startedS + seconds).toFixed(1)} s of the profile`,
+  )
+  process.stdout.write(`profile: ${file}\nreport:  ${join(dir, 'report.html')}\n`)
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

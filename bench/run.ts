@@ -1,25 +1,32 @@
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
-import { evaluate } from './checks.ts'
-import { type Driver, startDriver } from './driver-client.ts'
-import { timeEstimator } from './estimator-timing.ts'
-import { type GatewayHandle, startGateway } from './gateway-target.ts'
+import { type Driver, startDriver } from './load/driver-client.ts'
 import { type BenchOptions, readOptions } from './options.ts'
-import { bodies } from './payloads.ts'
-import { postgresReachable } from './postgres.ts'
-import { freePort, ROOT, stopAll } from './processes.ts'
-import { type BenchReport, renderReport } from './render.ts'
-import { estimatorLine, writeJson } from './report.ts'
-import { measure, type Sample, SCENARIOS } from './scenarios.ts'
-import { measureSlow, type SlowSample } from './slow-scenario.ts'
-import { summarize } from './summary.ts'
-import { CHAT_PATH, type Mock, startFloor, startMock, type Target } from './targets.ts'
+import { freePort, ROOT, stopAll } from './proc/processes.ts'
+import { evaluate } from './report/checks.ts'
+import { type BenchReport, renderReport } from './report/render.ts'
+import { writeJson } from './report/results.ts'
+import { summarize } from './report/summary.ts'
+import { estimatorLine } from './report/tables.ts'
+import { measure, type Sample, SCENARIOS } from './scenarios/catalog.ts'
+import { timeEstimator } from './scenarios/estimator.ts'
+import { bodies } from './scenarios/payloads.ts'
+import { measureSlow, type SlowSample } from './scenarios/slow-streams.ts'
+import { startFloor } from './targets/floor.ts'
+import { type GatewayHandle, startGateway } from './targets/gateway.ts'
+import { type Mock, startMock } from './targets/mock.ts'
+import { postgresReachable } from './targets/postgres.ts'
+import { CHAT_PATH, type Target } from './targets/target.ts'
 
 /**
  * `npm run bench`: the gateway beside a bare hono + undici proxy (the floor) and beside calling
  * the mock upstream directly, each in its own process, under the same load from a separate
  * driver process. Progress goes to stderr; the tables to stdout; everything to bench/results/.
  */
+const FLOOR_STREAMS = {
+  web: 'through a Web ReadableStream and @hono/node-server',
+  node: "to Node's response directly",
+}
 const log = (line: string) => process.stderr.write(`${line}\n`)
 const gateways: GatewayHandle[] = []
 
@@ -29,7 +36,10 @@ async function startTargets(options: BenchOptions, mock: Mock, notes: string[]):
   // Every measured proxy gets an inspector port (or none), so that none differs by it.
   const inspectPort = async () => (options.inspect ? await freePort() : undefined)
   if (options.targets.has('floor')) {
-    targets.push((await startFloor(mock.origin, await inspectPort())).target)
+    targets.push((await startFloor(mock.origin, options.floorStream, await inspectPort())).target)
+    notes.push(
+      `floor: JSON answers buffered, streams written ${FLOOR_STREAMS[options.floorStream]}`,
+    )
   }
   for (const db of ['sqlite', 'postgres'] as const) {
     if (!options.targets.has(db)) continue

@@ -1,5 +1,5 @@
-import { median } from './proc-stats.ts'
-import type { Sample } from './scenarios.ts'
+import { median } from '../proc/stats.ts'
+import type { Sample } from '../scenarios/catalog.ts'
 
 /** One scenario x target, as medians over rounds; ratios are taken per round, then the median. */
 export interface Row {

@@ -1,4 +1,4 @@
-import type { SlowSample } from './slow-scenario.ts'
+import type { SlowSample } from '../scenarios/slow-streams.ts'
 import type { Row } from './summary.ts'
 
 /** One target of issue 6, evaluated; pass is null when the run did not measure it. */

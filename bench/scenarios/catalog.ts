@@ -1,11 +1,11 @@
-import type { LoadResult } from './ac-job.ts'
-import type { Driver } from './driver-client.ts'
-import type { DriverJob } from './load-driver.ts'
-import type { BenchOptions } from './options.ts'
+import type { LoadResult } from '../load/ac-job.ts'
+import type { Driver } from '../load/driver-client.ts'
+import type { DriverJob } from '../load/load-driver.ts'
+import type { StreamResult } from '../load/stream-job.ts'
+import type { BenchOptions } from '../options.ts'
+import { cpuMicros, sampleRss } from '../proc/stats.ts'
+import { CHAT_PATH, type Target } from '../targets/target.ts'
 import { bodies } from './payloads.ts'
-import { cpuMicros, sampleRss } from './proc-stats.ts'
-import type { StreamResult } from './stream-job.ts'
-import { CHAT_PATH, type Target } from './targets.ts'
 
 export interface Scenario {
   id: string

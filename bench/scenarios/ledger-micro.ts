@@ -2,24 +2,24 @@ import { rmSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import SqliteDatabase from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
-import type { Database } from '../db/client.ts'
-import { migrateToLatest } from '../db/migrate.ts'
-import type { DB } from '../db/tables.ts'
-import { upsertUser } from '../src/auth/users.repo.ts'
-import { grantSubscription } from '../src/billing/admin-subscriptions.service.ts'
-import { loadConfig } from '../src/config/load.ts'
-import { createDeps } from '../src/deps.ts'
-import { reserve, settle } from '../src/ledger/service.ts'
-import { createLogger } from '../src/lib/logger.ts'
+import type { Database } from '../../db/client.ts'
+import { migrateToLatest } from '../../db/migrate.ts'
+import type { DB } from '../../db/tables.ts'
+import { upsertUser } from '../../src/auth/users.repo.ts'
+import { grantSubscription } from '../../src/billing/admin-subscriptions.service.ts'
+import { loadConfig } from '../../src/config/load.ts'
+import { createDeps } from '../../src/deps.ts'
+import { reserve, settle } from '../../src/ledger/service.ts'
+import { createLogger } from '../../src/lib/logger.ts'
+import { median } from '../proc/stats.ts'
 import { createRawLedger } from './ledger-raw.ts'
-import { median } from './proc-stats.ts'
 
 /**
  * The hot path's ledger alone, in-process on SQLite: one reserve and one settle per iteration
  * (the gateway's own ledger.service functions, unlimited plan), CPU per iteration: without and
  * with better-sqlite3 statements cached by SQL text (kysely's SqliteDriver prepares every query
- * anew; db/client.ts caches), then hand-written SQL on raw prepared statements (bench/ledger-raw.ts)
- * as the lower bound. `npx tsx bench/ledger-micro.ts`
+ * anew; db/client.ts caches), then hand-written SQL on raw prepared statements (bench/scenarios/ledger-raw.ts)
+ * as the lower bound. `npx tsx bench/scenarios/ledger-micro.ts`
  */
 const ITERATIONS = Number(process.env.LEDGER_ITERATIONS ?? 3000)
 

@@ -7,7 +7,7 @@ const METRICS = ['requests', 'tokens_input', 'tokens_output'] as const
 /**
  * The ledger's reserve and settle as hand-written SQL on prepared better-sqlite3 statements:
  * the lower bound of what the database part of a request costs on SQLite, for
- * bench/ledger-micro.ts. `merged` updates the three counters with one statement each time.
+ * bench/scenarios/ledger-micro.ts. `merged` updates the three counters with one statement each time.
  */
 export function createRawLedger(db: SqliteDatabase.Database, merged: boolean) {
   const where = 'WHERE subscription_id = ? AND period_start = ? AND metric = ?'

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import type { SlowSample } from '../scenarios/slow-streams.ts'
 import { type Check, type EstimatorTiming, evaluate } from './checks.ts'
-import { checksTable, estimatorLine, loadTable, slowTable, streamTable } from './report.ts'
-import type { SlowSample } from './slow-scenario.ts'
 import type { Row } from './summary.ts'
+import { checksTable, estimatorLine, loadTable, slowTable, streamTable } from './tables.ts'
 
 /** What one run reports: printed by bench/run.ts, stored in bench/results/<timestamp>.json. */
 export interface BenchReport {

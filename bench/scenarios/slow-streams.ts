@@ -1,9 +1,10 @@
-import type { Driver } from './driver-client.ts'
-import { openHeapProbe } from './heap-probe.ts'
-import type { BenchOptions } from './options.ts'
+import type { Driver } from '../load/driver-client.ts'
+import type { BenchOptions } from '../options.ts'
+import { openHeapProbe } from '../proc/heap-probe.ts'
+import { rssBytes, sampleRss } from '../proc/stats.ts'
+import type { Mock } from '../targets/mock.ts'
+import { CHAT_PATH, type Target } from '../targets/target.ts'
 import { bodies } from './payloads.ts'
-import { rssBytes, sampleRss } from './proc-stats.ts'
-import { CHAT_PATH, type Mock, type Target } from './targets.ts'
 
 export interface SlowSample {
   target: string

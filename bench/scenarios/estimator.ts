@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
-import type { EstimatorTiming } from './checks.ts'
+import { median } from '../proc/stats.ts'
+import type { EstimatorTiming } from '../report/checks.ts'
 import { bodies, MODEL } from './payloads.ts'
-import { median } from './proc-stats.ts'
 
 type Estimate = (body: Record<string, unknown>) => number
 
@@ -15,7 +15,7 @@ export async function timeEstimator(): Promise<EstimatorTiming | null> {
   let estimate: Estimate
   let source: string
   try {
-    const path = '../src/pipeline/estimate.ts'
+    const path = '../../src/pipeline/estimate.ts'
     const module = (await import(path)) as {
       estimateInputTokens: (
         endpoint: 'chat',

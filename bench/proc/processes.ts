@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 /** The repository root: children run from it so `--import tsx` and relative paths resolve. */
-export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 export interface Child {
   name: string
@@ -79,7 +79,7 @@ export function waitForPort(child: Child, timeoutMs = 30_000): Promise<number> {
 }
 
 /** A free port on 127.0.0.1, for a child that takes PORT rather than reporting port 0. */
-export { freePort } from '../test/helpers/spawn-gateway.ts'
+export { freePort } from '../../test/helpers/spawn-gateway.ts'
 
 /** Polls url until it answers 2xx, or fails with the child's output. */
 export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000): Promise<void> {

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon'
-import { percentile } from './proc-stats.ts'
+import { percentile } from '../proc/stats.ts'
 
 export interface LoadJob {
   url: string

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { Pool } from 'undici'
-import { percentile } from './proc-stats.ts'
+import { percentile } from '../proc/stats.ts'
 
 export interface StreamJob {
   url: string

@@ -1,5 +1,5 @@
-import { bodies } from './payloads.ts'
-import { CHAT_PATH } from './targets.ts'
+import { bodies } from '../scenarios/payloads.ts'
+import { CHAT_PATH } from './target.ts'
 
 export const BENCH_PLAN = 'bench-unlimited'
 

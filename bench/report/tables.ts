@@ -1,8 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import type { SlowSample } from '../scenarios/slow-streams.ts'
 import type { Check, EstimatorTiming } from './checks.ts'
-import { ROOT } from './processes.ts'
-import type { SlowSample } from './slow-scenario.ts'
 import type { Row } from './summary.ts'
 
 type Cell = string | number | undefined
@@ -157,13 +154,4 @@ export function checksTable(checks: Check[]): string {
 export function estimatorLine(estimator: EstimatorTiming | null): string {
   if (!estimator) return 'estimator: not measured'
   return `estimator (${estimator.source}): ${estimator.tokens} tokens, first call ${estimator.coldMs.toFixed(2)} ms, warm median ${estimator.warmMedianMs.toFixed(2)} ms`
-}
-
-/** Writes bench/results/<timestamp>.json (git-ignored) and returns its path. */
-export function writeJson(data: object): string {
-  const dir = join(ROOT, 'bench/results')
-  mkdirSync(dir, { recursive: true })
-  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`)
-  return file
 }

@@ -1,4 +1,4 @@
-import { defineConfig } from '../src/config/define.ts'
+import { defineConfig } from '../../src/config/define.ts'
 
 /**
  * The gateway's configuration under the benchmark (GATEWAY_CONFIG points here). The features are
@@ -7,7 +7,7 @@ import { defineConfig } from '../src/config/define.ts'
  * a smaller pool (the default was 128) most of those streams would wait in the gateway's queue and the
  * memory measured would not be that of open streams. The floor gets the same pool size.
  * The unlimited bench plan is seeded here too, so the bench does not depend on the plan routes;
- * bench/gateway-setup.ts still creates it through the API when they exist and grants it.
+ * bench/targets/gateway-setup.ts still creates it through the API when they exist and grants it.
  */
 export default defineConfig({
   upstreams: [

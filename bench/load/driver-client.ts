@@ -1,6 +1,6 @@
+import { type Child, startNode, waitForPort } from '../proc/processes.ts'
 import type { LoadResult } from './ac-job.ts'
 import type { DriverJob } from './load-driver.ts'
-import { type Child, startNode, waitForPort } from './processes.ts'
 import type { SlowOpenResult, SlowWaitResult } from './slow-job.ts'
 import type { StreamResult } from './stream-job.ts'
 
@@ -17,9 +17,9 @@ export interface Driver {
   run<J extends DriverJob>(job: J): Promise<ResultOf<J['kind']>>
 }
 
-/** Starts bench/load-driver.ts and sends it jobs, one reply per job id. */
+/** Starts bench/load/load-driver.ts and sends it jobs, one reply per job id. */
 export async function startDriver(): Promise<Driver> {
-  const child = startNode('load driver', 'bench/load-driver.ts', { ipc: true })
+  const child = startNode('load driver', 'bench/load/load-driver.ts', { ipc: true })
   await waitForPort(child)
   let nextId = 0
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>()

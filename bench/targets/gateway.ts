@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { SignJWT } from 'jose'
+import { type Child, freePort, ROOT, startNode, waitForHttp } from '../proc/processes.ts'
 import { BENCH_PLAN, createApiKey, expectChat, grantUnlimitedPlan } from './gateway-setup.ts'
 import { type BenchDatabase, createBenchDatabase } from './postgres.ts'
-import { type Child, freePort, ROOT, startNode, waitForHttp } from './processes.ts'
-import { type Target, UPSTREAM_KEY } from './targets.ts'
+import { type Target, UPSTREAM_KEY } from './target.ts'
 
 /** Distinct users of the many-users scenario (each with the unlimited plan). */
 export const USERS = 16
@@ -61,7 +61,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       JWT_SECRET: jwtSecret,
       LOG_LEVEL: 'warn',
       DEFAULT_PLAN_ID: BENCH_PLAN,
-      GATEWAY_CONFIG: join(ROOT, 'bench/gateway.config.ts'),
+      GATEWAY_CONFIG: join(ROOT, 'bench/targets/gateway.config.ts'),
       YOOKASSA_SHOP_ID: '',
       YOOKASSA_SECRET_KEY: '',
     },
