@@ -4,7 +4,7 @@ import { type Driver, startDriver } from './load/driver-client.ts'
 import { type BenchOptions, readOptions } from './options.ts'
 import { freePort, ROOT, stopAll } from './proc/processes.ts'
 import { evaluate } from './report/checks.ts'
-import { type BenchReport, renderReport } from './report/render.ts'
+import { type BenchReport, renderReport, type StoredBytes } from './report/render.ts'
 import { writeJson } from './report/results.ts'
 import { summarize } from './report/summary.ts'
 import { estimatorLine } from './report/tables.ts'
@@ -145,8 +145,16 @@ async function main() {
     }
   }
   // The counters prove the full path ran: every request reserved, settled and was billed.
+  // What the run left in each database, per request recorded (issue 17, point 4).
+  const storage: StoredBytes[] = []
   for (const gateway of gateways) {
-    notes.push(`${gateway.targets[0]!.name}: billed to the bench user: ${await gateway.usage()}`)
+    const target = gateway.targets[0]!.name
+    notes.push(`${target}: billed to the bench user: ${await gateway.usage()}`)
+    try {
+      storage.push({ target, ...(await gateway.storage()) })
+    } catch (error) {
+      notes.push(`${target}: storage not read: ${(error as Error).message}`)
+    }
   }
   const rows = summarize(samples)
   const checks = evaluate(rows, slow, estimator, options.chunks)
@@ -168,6 +176,7 @@ async function main() {
     estimator,
     rows,
     slow,
+    storage,
     checks,
   }
   process.stdout.write(renderReport(report))

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { SlowSample } from '../scenarios/slow-streams.ts'
+import { type StorageReading, storageLine } from '../targets/storage.ts'
 import { type Check, type EstimatorTiming, evaluate } from './checks.ts'
 import type { Row } from './summary.ts'
 import { checksTable, estimatorLine, loadTable, slowTable, streamTable } from './tables.ts'
@@ -20,8 +21,12 @@ export interface BenchReport {
   estimator: EstimatorTiming | null
   rows: Row[]
   slow: SlowSample[]
+  /** The gateways' databases after the run (absent from reports older than issue 17). */
+  storage?: StoredBytes[]
   checks: Check[]
 }
+
+export type StoredBytes = StorageReading & { target: string }
 
 export function renderReport(report: BenchReport): string {
   const { meta, options, notes, rows, slow, estimator, checks } = report
@@ -37,6 +42,7 @@ export function renderReport(report: BenchReport): string {
     ...(loadRows.length > 0 ? [loadTable(loadRows), ''] : []),
     ...(streamRows.length > 0 ? [streamTable(streamRows), ''] : []),
     ...(slow.length > 0 ? [slowTable(slow), ''] : []),
+    ...(report.storage ?? []).map((s) => `storage ${s.target}: ${storageLine(s)}`),
     estimatorLine(estimator),
     '',
     checksTable(checks),

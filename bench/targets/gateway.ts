@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { SignJWT } from 'jose'
+import { createDb } from '../../db/client.ts'
 import { type Child, freePort, ROOT, startNode, waitForHttp } from '../proc/processes.ts'
 import { BENCH_PLAN, createApiKey, expectChat, grantUnlimitedPlan } from './gateway-setup.ts'
 import { type BenchDatabase, createBenchDatabase } from './postgres.ts'
+import { readStorage, type StorageReading } from './storage.ts'
 import { type Target, UPSTREAM_KEY } from './target.ts'
 
 /** Distinct users of the many-users scenario (each with the unlimited plan). */
@@ -18,6 +20,8 @@ export interface GatewayHandle {
   planVia: string
   /** The bench user's counters as the gateway reports them (GET /api/v1/billing/usage/{metric}). */
   usage(): Promise<string>
+  /** Bytes of its database and requests recorded (read through a connection of the bench's own). */
+  storage(): Promise<StorageReading>
   stop(): Promise<void>
 }
 
@@ -45,6 +49,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       if (existsSync(file)) rmSync(file)
     }
   }
+  const databaseUrl = pgDb ? pgDb.url : `sqlite:${sqliteFile}`
   const port = await freePort()
   const jwtSecret = randomBytes(32).toString('hex')
   const child = startNode(name, 'src/main.ts', {
@@ -55,7 +60,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     env: {
       PORT: String(port),
       HOST: '127.0.0.1',
-      DATABASE_URL: pgDb ? pgDb.url : `sqlite:${sqliteFile}`,
+      DATABASE_URL: databaseUrl,
       UPSTREAM_BASE_URL: `${options.mockOrigin}/v1`,
       UPSTREAM_API_KEY: UPSTREAM_KEY,
       JWT_SECRET: jwtSecret,
@@ -131,7 +136,15 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       }
       return parts.join(', ')
     }
-    return { child, targets, planVia, usage, stop }
+    const storage = async () => {
+      const database = createDb(databaseUrl, { poolSize: 1 })
+      try {
+        return await readStorage(database)
+      } finally {
+        await database.close()
+      }
+    }
+    return { child, targets, planVia, usage, storage, stop }
   } catch (error) {
     await stop()
     throw error

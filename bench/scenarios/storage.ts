@@ -1,0 +1,142 @@
+import { rmSync } from 'node:fs'
+import { sql } from 'kysely'
+import { createDb, type Database } from '../../db/client.ts'
+import { migrateToLatest } from '../../db/migrate.ts'
+import { insertUsage } from '../../src/billing/ledger.repo.ts'
+import { randomIds } from '../../src/lib/ids.ts'
+import { createBenchDatabase } from '../targets/postgres.ts'
+import { readStorage, type StorageReading, storageLine } from '../targets/storage.ts'
+
+/**
+ * `npm run bench:storage`: a synthetic month of traffic written straight into a fresh database
+ * with the ledger's own insert (the rows the gateway leaves per settled request: requests,
+ * tokens_input, tokens_output), then the daily rollup and retention prune, then bytes per
+ * request before and after (issue 17, point 4: at most 150 once the old rows are rolled up).
+ * A script, not a timed test: it prints sizes, and its run time means nothing.
+ * Env: STORAGE_DB=sqlite|postgres, STORAGE_REQUESTS (100000), STORAGE_USERS (200),
+ * STORAGE_DAYS (31), STORAGE_RETENTION_DAYS (90). The prune runs "now" = the month's end plus
+ * the retention plus a day, so that the whole month is older than the retention.
+ */
+const DB = process.env.STORAGE_DB === 'postgres' ? 'postgres' : 'sqlite'
+const REQUESTS = Number(process.env.STORAGE_REQUESTS ?? 100_000)
+const USERS = Number(process.env.STORAGE_USERS ?? 200)
+const DAYS = Number(process.env.STORAGE_DAYS ?? 31)
+const RETENTION_DAYS = Number(process.env.STORAGE_RETENTION_DAYS ?? 90)
+const MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini', 'claude-sonnet-4']
+const DAY_S = 86_400
+/** Rows per INSERT: 12 columns x 500 stays under both databases' bound-parameter limits. */
+const BATCH = 500
+
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+/** A deterministic pseudo-random source, so two runs write the same month. */
+function random(seed: number) {
+  return () => {
+    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff
+    return seed / 0x80000000
+  }
+}
+
+/** The month's usage rows, in time order, as the ledger's settle writes them for one request. */
+function* month(startS: number) {
+  const next = random(17)
+  const users = Array.from({ length: USERS }, (_, i) => ({
+    id: `user-${String(i).padStart(6, '0')}`,
+    subscription: randomIds.next(),
+  }))
+  for (let i = 0; i < REQUESTS; i++) {
+    const user = users[Math.floor(next() * USERS)]!
+    const model = MODELS[Math.floor(next() * MODELS.length)]!
+    const createdAt = startS + Math.floor((i / REQUESTS) * DAYS * DAY_S)
+    const requestId = randomIds.next()
+    const input = 50 + Math.floor(next() * 4000)
+    const output = 10 + Math.floor(next() * 1000)
+    const amounts = { requests: 1, tokens_input: input, tokens_output: output } as const
+    for (const [metric, amount] of Object.entries(amounts)) {
+      yield {
+        id: randomIds.next(),
+        user_id: user.id,
+        subscription_id: user.subscription,
+        metric: metric as keyof typeof amounts,
+        amount,
+        model_id: model,
+        chat_id: null,
+        request_id: requestId,
+        estimated: 0,
+        created_at: createdAt,
+        raw_amount: amount,
+        cost_micros: metric === 'requests' ? null : amount * 3,
+      }
+    }
+  }
+}
+
+async function fill(database: Database, startS: number) {
+  let batch: Parameters<typeof insertUsage>[1] = []
+  const flush = async () => {
+    const rows = batch
+    batch = []
+    await database.db.transaction().execute((trx) => insertUsage(trx, rows))
+  }
+  for (const row of month(startS)) {
+    batch.push(row)
+    if (batch.length === BATCH) await flush()
+  }
+  if (batch.length > 0) await flush()
+}
+
+/**
+ * HOOK (issue 17, point 4): the daily rollup and retention prune (migration 0006 and the prune
+ * job) are not on this branch yet. When they land, call their entry point here with `nowS` and
+ * the retention, and return what it did; until then nothing is rolled up or pruned.
+ */
+async function rollupAndPrune(
+  _database: Database,
+  _nowS: number,
+  _retentionDays: number,
+): Promise<string | null> {
+  return null
+}
+
+/** SQLite's VACUUM, PostgreSQL's VACUUM FULL: the free space given back, to read what is held. */
+async function compact(database: Database) {
+  if (database.dialect === 'sqlite') await sql`VACUUM`.execute(database.db)
+  else await sql`VACUUM FULL`.execute(database.db)
+}
+
+async function main() {
+  const sqliteFile = `/tmp/bench-storage-${process.pid}.db`
+  const pgDb = DB === 'postgres' ? await createBenchDatabase() : undefined
+  const database = createDb(pgDb ? pgDb.url : `sqlite:${sqliteFile}`, { poolSize: 2 })
+  const report = (label: string, reading: StorageReading) =>
+    process.stdout.write(`${label.padEnd(28)} ${storageLine(reading, REQUESTS)}\n`)
+  try {
+    await migrateToLatest(database.db)
+    const startS = Math.floor(Date.now() / 1000) - (DAYS + RETENTION_DAYS + 1) * DAY_S
+    log(`${DB}: writing ${REQUESTS.toLocaleString('en')} requests over ${DAYS} days...`)
+    await fill(database, startS)
+    process.stdout.write(
+      `synthetic month on ${DB}: ${REQUESTS.toLocaleString('en')} requests, ${USERS} users, ${MODELS.length} models, ${DAYS} days, retention ${RETENTION_DAYS} days\n`,
+    )
+    report('written', await readStorage(database))
+    const nowS = startS + (DAYS + RETENTION_DAYS + 1) * DAY_S
+    const done = await rollupAndPrune(database, nowS, RETENTION_DAYS)
+    if (done === null) {
+      process.stdout.write('rollup + prune: not available on this branch (see the HOOK)\n')
+      return
+    }
+    process.stdout.write(`rollup + prune: ${done}\n`)
+    report('after rollup + prune', await readStorage(database))
+    await compact(database)
+    report('after VACUUM', await readStorage(database))
+  } finally {
+    await database.close()
+    if (pgDb) await pgDb.drop()
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${sqliteFile}${suffix}`, { force: true })
+  }
+}
+
+main().catch((error) => {
+  log(`storage failed: ${(error as Error).stack ?? error}`)
+  process.exitCode = 1
+})
