@@ -86,9 +86,11 @@ async function fill(database: Database, startS: number) {
 }
 
 /**
- * HOOK (issue 17, point 4): the daily rollup and retention prune (migration 0006 and the prune
- * job) are not on this branch yet. When they land, call their entry point here with `nowS` and
- * the retention, and return what it did; until then nothing is rolled up or pruned.
+ * HOOK (issue 17, point 4): the daily rollup and retention prune (migration 0006 and its job)
+ * are not on this branch yet. When they land, call their entry point here, e.g.
+ * `rollUpAndPrune(deps, nowS, { maxBatches: Infinity })` from src/ledger/usage-retention.job.ts
+ * with usage.retentionDays = retentionDays, and return what it did. Until then nothing is
+ * rolled up or pruned and the script prints the size as written.
  */
 async function rollupAndPrune(
   _database: Database,
