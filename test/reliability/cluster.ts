@@ -31,13 +31,16 @@ export interface Cluster {
   upstream: FakeUpstream
   replicas: Replica[]
   start(env?: Record<string, string>, nodeArgs?: string[]): Promise<Replica>
-  token(sub: string): Promise<string>
+  /** A JWT for `sub` (role `admin` for the admin API). */
+  token(sub: string, role?: 'admin'): Promise<string>
   close(): Promise<void>
 }
 
 export async function startCluster(
   config: Partial<GatewayConfigInput>,
   count: number,
+  /** Environment every replica gets (a fake YooKassa's, ...); start(env) adds to it. */
+  sharedEnv: Record<string, string> = {},
 ): Promise<Cluster> {
   const database = await createProcessDatabase()
   const upstream = await startFakeUpstream()
@@ -64,6 +67,7 @@ export async function startCluster(
         GATEWAY_CONFIG: configFile,
         UPSTREAM_BASE_URL: upstream.url,
         UPSTREAM_API_KEY: 'sk-upstream-reliability',
+        ...sharedEnv,
         ...env,
       })
       const base = `http://127.0.0.1:${port}`
@@ -74,7 +78,8 @@ export async function startCluster(
       })
       return replica
     },
-    token: (sub) => mintToken({ upstreamApiKeys: {}, jwtSecret: JWT_SECRET }, { sub }),
+    token: (sub, role) =>
+      mintToken({ upstreamApiKeys: {}, jwtSecret: JWT_SECRET }, { sub, ...(role ? { role } : {}) }),
     async close() {
       for (const replica of replicas.splice(0)) await replica.gateway.stop('SIGKILL')
       await upstream.close()
