@@ -131,9 +131,10 @@ describe(`reliability: three replicas, one database (${TEST_DIALECT})`, () => {
     const answered: Array<Answer | Error> = []
     for (const p of pending) void p.then((a) => answered.push(a))
     const deadline = Date.now() + 60_000
-    while (answered.length < 30 - IN_FLIGHT && Date.now() < deadline) await sleep(50)
-    // Every one of the 30 is decided (refused, or held at the upstream): none can arrive later.
-    const inFlight = cluster.upstream.requests.length - before
+    const atUpstream = () => cluster.upstream.requests.length - before
+    // Until every one of the 30 is decided (answered, or held at the upstream): none can arrive later.
+    while (answered.length + atUpstream() < 30 && Date.now() < deadline) await sleep(50)
+    const inFlight = atUpstream()
     const refused = [...answered]
     release()
     const all = await Promise.all(pending)
