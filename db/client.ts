@@ -51,7 +51,10 @@ function openSqlite(path: string): Database {
   handle.pragma('synchronous = NORMAL')
   handle.pragma('foreign_keys = ON')
   const db = new Kysely<DB>({
-    dialect: new ImmediateSqliteDialect({ database: withStatementCache(handle) }),
+    dialect: new ImmediateSqliteDialect(
+      { database: withStatementCache(handle) },
+      () => handle.inTransaction,
+    ),
   })
   return { db, dialect: 'sqlite', close: () => db.destroy() }
 }
@@ -150,19 +153,40 @@ function withStatementCache(handle: SqliteDatabase.Database): SqliteDialectConfi
  */
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #options: SqliteDialectConfig
+  readonly #inTransaction: () => boolean
 
-  constructor(options: SqliteDialectConfig) {
+  constructor(options: SqliteDialectConfig, inTransaction: () => boolean) {
     super(options)
     this.#options = options
+    this.#inTransaction = inTransaction
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#options)
+    return new ImmediateSqliteDriver(this.#options, this.#inTransaction)
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #inTransaction: () => boolean
+
+  constructor(options: SqliteDialectConfig, inTransaction: () => boolean) {
+    super(options)
+    this.#inTransaction = inTransaction
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+
+  /**
+   * SQLite rolls a transaction back by itself when a write or the COMMIT fails
+   * with SQLITE_IOERR, SQLITE_FULL or SQLITE_BUSY (a read-only or full disk); a
+   * ROLLBACK then fails with "no transaction is active", and that error would
+   * replace the real one (a 500 instead of the 503 for a database that cannot
+   * write, test/reliability/sqlite-readonly.test.ts). Nothing is left to undo.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#inTransaction()) return
+    await super.rollbackTransaction(connection)
   }
 }
