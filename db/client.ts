@@ -78,6 +78,13 @@ function openPostgres(url: string, { schema, poolSize = 10 }: DbOptions): Databa
   // 'error' on the pool; unheard, it would kill the process. The pool drops that client by itself
   // and the next query opens a new one (test/reliability/database-outage.test.ts).
   pool.on('error', () => {})
+  // Checked out, a client has no pool listener: a backend terminated between two statements
+  // would be an unheard 'error' that kills the process; the statement in flight fails (503).
+  // The listener goes on at birth ('connect', before the pool hands the client out), not at
+  // checkout: a termination that arrives in the same TCP read as the connection's first
+  // ReadyForQuery is parsed before the checkout's promise continues, and killed a gateway
+  // under backends terminated every 150 ms (test/integration/pg-terminated-at-connect.test.ts).
+  pool.on('connect', (client) => client.on('error', () => {}))
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
 }
@@ -91,9 +98,6 @@ function openPostgres(url: string, { schema, poolSize = 10 }: DbOptions): Databa
 function withNamedStatements(pool: pg.Pool): PostgresPool {
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>()
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
-    // Checked out, a client has no pool listener: a backend terminated between two statements
-    // would be an unheard 'error' that kills the process. The statement in flight fails (503).
-    client.on('error', () => {})
     // Kysely passes (sql, parameters), or a cursor object for streamed queries.
     const query = (sql: string | pg.Submittable, values?: unknown[]) => {
       const name = typeof sql === 'string' ? namedStatements.get(sql) : undefined
