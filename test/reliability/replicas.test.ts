@@ -183,7 +183,7 @@ describe(`reliability: ${REPLICAS} replicas, one database (${TEST_DIALECT})`, ()
     // The admin lowers the quota to what is used, on replica 0.
     await admin('PATCH', '/api/v1/billing/plans/edit', { quotas: { requests: used } })
     const changedAt = Date.now()
-    const seen = await probeEach(token, changedAt, BOUND_MS + 1_500)
+    const seen = await probeEach(token, changedAt, BOUND_MS + 500)
 
     const bound = BOUND_MS
     const firstRefusal = seen.map((probes) => probes.find((p) => p.status === 429)?.sentAfter)
@@ -227,7 +227,7 @@ describe(`reliability: ${REPLICAS} replicas, one database (${TEST_DIALECT})`, ()
     )
     expect(notified.status, notified.body).toBe(200)
     const paidAt = Date.now()
-    const seen = await probeEach(token, paidAt, BOUND_MS + 1_500)
+    const seen = await probeEach(token, paidAt, BOUND_MS + 500)
 
     const bound = BOUND_MS
     const firstServed = seen.map((probes) => probes.find((p) => p.status === 200)?.sentAfter)
@@ -265,13 +265,16 @@ describe(`reliability: ${REPLICAS} replicas, one database (${TEST_DIALECT})`, ()
 
   /**
    * One request after another to each replica (in parallel across them) until
-   * `forMs` after `since`: each probe's status, error code and when it was sent.
+   * `forMs` after `since` and 3 sent after BOUND_MS: each probe's status, error
+   * code and when it was sent.
    */
   async function probeEach(token: string, since: number, forMs: number) {
     return Promise.all(
       bases.map(async (base) => {
         const probes: Array<{ sentAfter: number; status: number | string; code?: string }> = []
-        while (Date.now() - since < forMs) {
+        // At least 3 probes sent after the bound, however slow each answer is on a loaded machine.
+        const late = () => probes.filter((p) => p.sentAfter >= BOUND_MS).length
+        while (Date.now() - since < forMs || late() < 3) {
           const sentAfter = Date.now() - since
           const answer = await chat(base, token)
           const code = 'status' in answer ? errorCode(answer.text) : undefined
