@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { createDb } from '../../db/client.ts'
 import { createApp } from '../../src/app.ts'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
-import { createDeps } from '../../src/deps.ts'
+import { createDeps } from '../../src/boot.ts'
 import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 
