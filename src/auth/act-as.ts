@@ -1,11 +1,10 @@
-import type { Context } from 'hono'
 import type { Database } from '../../db/client.ts'
 import type { Config } from '../config/schema.ts'
-import type { AppEnv, Principal } from '../http/env.ts'
-import { GatewayError } from '../http/errors.ts'
-import { firstHeader } from '../http/first-header.ts'
 import { type Clock, nowSeconds } from '../lib/clock.ts'
+import { DomainError } from '../lib/errors.ts'
+import { firstHeader, type HeaderReader } from '../lib/first-header.ts'
 import { createTtlCache } from '../lib/ttl-cache.ts'
+import type { Principal } from './principal.ts'
 import { upsertEndUser } from './users.repo.ts'
 
 /**
@@ -56,23 +55,24 @@ export function createActingUsers(ctx: {
 
   return {
     /** After authentication: the end user named by a header, or the principal unchanged. */
-    async fromHeaders(c: Context<AppEnv>, principal: Principal): Promise<Principal> {
+    async fromHeaders(header: HeaderReader, principal: Principal): Promise<Principal> {
       if (!isServiceKey(principal)) return principal
-      const userId = firstHeader(c, userHeaders)
+      const userId = firstHeader(header, userHeaders)
       if (userId === undefined) return principal
-      const param = userHeaders.find((name) => c.req.header(name)) ?? userHeaders[0]!
-      return actFor(principal, checkedUserId(userId, param), checkedEmail(c, emailHeaders))
+      const param = userHeaders.find((name) => header(name)) ?? userHeaders[0]!
+      return actFor(principal, checkedUserId(userId, param), checkedEmail(header, emailHeaders))
     },
 
     /** In the proxy, once the body is parsed: its `user` when no header named anyone. */
-    async fromBody(c: Context<AppEnv>, body: Readonly<Record<string, unknown>>): Promise<void> {
-      const principal = c.get('principal')
-      if (!bodyUserField || !isServiceKey(principal) || body.user === undefined) return
+    async fromBody(
+      principal: Principal,
+      body: Readonly<Record<string, unknown>>,
+    ): Promise<Principal> {
+      if (!bodyUserField || !isServiceKey(principal) || body.user === undefined) return principal
       if (typeof body.user !== 'string') {
-        throw new GatewayError('invalid_request', 'user must be a string', { param: 'user' })
+        throw new DomainError('invalid_request', 'user must be a string', { param: 'user' })
       }
-      const acting = await actFor(principal, checkedUserId(body.user, 'user'), null)
-      c.set('principal', acting)
+      return actFor(principal, checkedUserId(body.user, 'user'), null)
     },
   }
 }
@@ -85,7 +85,7 @@ function isServiceKey(principal: Principal): principal is ServiceKey {
 
 function checkedUserId(value: string, param: string): string {
   if (!END_USER_ID.test(value)) {
-    throw new GatewayError(
+    throw new DomainError(
       'invalid_request',
       `${param} must be 1 to 128 letters, digits or . _ - @ : | + (starting with a letter or digit)`,
       { param },
@@ -94,12 +94,12 @@ function checkedUserId(value: string, param: string): string {
   return value
 }
 
-function checkedEmail(c: Context<AppEnv>, names: readonly string[]): string | null {
-  const email = firstHeader(c, names)
+function checkedEmail(header: HeaderReader, names: readonly string[]): string | null {
+  const email = firstHeader(header, names)
   if (email === undefined) return null
   if (!EMAIL.test(email)) {
-    const param = names.find((name) => c.req.header(name)) ?? names[0]!
-    throw new GatewayError('invalid_request', `${param} is not an email address`, { param })
+    const param = names.find((name) => header(name)) ?? names[0]!
+    throw new DomainError('invalid_request', `${param} is not an email address`, { param })
   }
   return email
 }

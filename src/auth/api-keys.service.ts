@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { Deps } from '../deps.ts'
-import type { Principal } from '../http/env.ts'
-import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { DomainError } from '../lib/errors.ts'
 import { insertApiKey, listLiveKeys, revokeKey } from './api-keys.repo.ts'
+import type { Principal } from './principal.ts'
 
 export const API_KEY_PREFIX = 'sk-'
 
@@ -34,16 +34,12 @@ export async function createApiKey(deps: Deps, principal: Principal, input: NewK
   const now = nowSeconds(deps.clock)
   const flagged = input.admin ? 'admin' : input.actsForUsers ? 'acts_for_users' : null
   if (flagged && principal.role !== 'admin') {
-    throw new GatewayError(
-      'permission_denied',
-      `Only an administrator may create ${flagged} keys`,
-      {
-        param: flagged,
-      },
-    )
+    throw new DomainError('permission_denied', `Only an administrator may create ${flagged} keys`, {
+      param: flagged,
+    })
   }
   if (input.admin && input.actsForUsers) {
-    throw new GatewayError('invalid_request', 'A key acting for users can never be an admin key', {
+    throw new DomainError('invalid_request', 'A key acting for users can never be an admin key', {
       param: 'acts_for_users',
     })
   }
@@ -76,14 +72,14 @@ export async function createApiKey(deps: Deps, principal: Principal, input: NewK
 
 function keyExpiry(input: NewKeyInput, now: number): number | null {
   if (input.expiresAt !== undefined && input.expiresInDays !== undefined) {
-    throw new GatewayError('invalid_request', 'Give expires_at or expires_in_days, not both', {
+    throw new DomainError('invalid_request', 'Give expires_at or expires_in_days, not both', {
       param: 'expires_at',
     })
   }
   if (input.expiresInDays !== undefined) return now + input.expiresInDays * DAY_SECONDS
   if (input.expiresAt === undefined) return null
   if (input.expiresAt <= now) {
-    throw new GatewayError('invalid_request', 'expires_at must be in the future', {
+    throw new DomainError('invalid_request', 'expires_at must be in the future', {
       param: 'expires_at',
     })
   }

@@ -1,11 +1,11 @@
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import type { Deps } from '../deps.ts'
-import type { Principal } from '../http/env.ts'
-import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { DomainError } from '../lib/errors.ts'
 import { createTtlCache } from '../lib/ttl-cache.ts'
 import { findLiveKeyByHash, touchKey } from './api-keys.repo.ts'
 import { API_KEY_PREFIX, hashApiKey } from './api-keys.service.ts'
+import type { Principal } from './principal.ts'
 import { upsertUser } from './users.repo.ts'
 
 /** Algorithms are pinned: HS256 for the shared secret, asymmetric ones for a JWKS (never `none`). */
@@ -29,14 +29,14 @@ const IAT_SKEW_MS = 60_000
  */
 function noExpDeadline(payload: JWTPayload, maxAgeSeconds: number | null, nowMs: number) {
   if (!maxAgeSeconds) {
-    throw new GatewayError('invalid_api_key', 'Token has no exp (auth.maxTokenAgeSeconds is 0)')
+    throw new DomainError('invalid_api_key', 'Token has no exp (auth.maxTokenAgeSeconds is 0)')
   }
   if (typeof payload.iat !== 'number') {
-    throw new GatewayError('invalid_api_key', 'Token has neither exp nor iat')
+    throw new DomainError('invalid_api_key', 'Token has neither exp nor iat')
   }
   const deadline = (payload.iat + maxAgeSeconds) * 1000
   if (nowMs >= deadline || payload.iat * 1000 > nowMs + IAT_SKEW_MS) {
-    throw new GatewayError('invalid_api_key', 'Token without exp is too old')
+    throw new DomainError('invalid_api_key', 'Token without exp is too old')
   }
   return deadline
 }
@@ -88,7 +88,7 @@ export function createAuthenticator(deps: Deps): Authenticator {
         ({ payload } = await jwtVerify(token, await hmacKey, { ...options, algorithms: ['HS256'] }))
       else throw new Error('no JWT verification configured')
     } catch (error) {
-      throw new GatewayError('invalid_api_key', 'Invalid or expired token', { cause: error })
+      throw new DomainError('invalid_api_key', 'Invalid or expired token', { cause: error })
     }
     const expiresAt =
       typeof payload.exp === 'number'
@@ -98,7 +98,7 @@ export function createAuthenticator(deps: Deps): Authenticator {
     // Open WebUI tokens carry the user id as `id`; standard ones as `sub`.
     const userId = typeof payload.sub === 'string' ? payload.sub : payload.id
     if (typeof userId !== 'string' || userId === '') {
-      throw new GatewayError('invalid_api_key', 'Token names no user (sub or id)')
+      throw new DomainError('invalid_api_key', 'Token names no user (sub or id)')
     }
     const principal: Principal = {
       userId,
@@ -125,11 +125,11 @@ export function createAuthenticator(deps: Deps): Authenticator {
 
   async function verifyApiKey(token: string): Promise<Principal> {
     const key = await findLiveKey(hashApiKey(token))
-    if (!key) throw new GatewayError('invalid_api_key', 'Invalid API key')
+    if (!key) throw new DomainError('invalid_api_key', 'Invalid API key')
     const now = nowSeconds(clock)
     // Checked on every use, cached or not: a cached key expires on time.
     if (key.expires_at !== null && now >= key.expires_at) {
-      throw new GatewayError('invalid_api_key', 'API key expired')
+      throw new DomainError('invalid_api_key', 'API key expired')
     }
     if (key.last_used_at === null || now - key.last_used_at >= KEY_TOUCH_SECONDS) {
       await touchKey(deps.database.db, key.id, now)

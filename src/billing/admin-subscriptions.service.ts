@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.ts'
-import { GatewayError } from '../http/errors.ts'
 import { readPeriodUsages } from '../ledger/usage.service.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { DomainError } from '../lib/errors.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { findPlan, listPlans } from './plans.repo.ts'
 import { grantPlan, SubscriptionConflict } from './subscription-changes.ts'
@@ -22,7 +22,7 @@ export async function grantSubscription(
 ): Promise<LiveSubscription> {
   const row = await findPlan(deps.database.db, input.planId)
   if (!row) {
-    throw new GatewayError('not_found', `No plan with id "${input.planId}"`, { param: 'plan_id' })
+    throw new DomainError('not_found', `No plan with id "${input.planId}"`, { param: 'plan_id' })
   }
   const plan = planFromRow(row)
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -46,7 +46,7 @@ export async function grantSubscription(
       if (!(error instanceof SubscriptionConflict)) throw error
     }
   }
-  throw new GatewayError('conflict', 'The subscription kept changing; try again')
+  throw new DomainError('conflict', 'The subscription kept changing; try again')
 }
 
 /**

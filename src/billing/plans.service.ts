@@ -1,9 +1,9 @@
 import type { NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
-import { GatewayError } from '../http/errors.ts'
 import { METRICS } from '../ledger/amounts.ts'
 import type { PlanQuotas } from '../ledger/quotas.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { DomainError } from '../lib/errors.ts'
 import type { PlanCreate, PlanPatch, PlanSeed } from './plan.schema.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import {
@@ -75,7 +75,7 @@ export async function createPlan(ctx: PlanContext, input: PlanCreate): Promise<P
     updated_at: now,
   }
   if (!(await insertPlanIfAbsent(ctx.database.db, row))) {
-    throw new GatewayError('conflict', `A plan with id "${row.id}" already exists`, {
+    throw new DomainError('conflict', `A plan with id "${row.id}" already exists`, {
       param: 'id',
     })
   }
@@ -155,5 +155,5 @@ async function loadPlan(ctx: PlanContext, id: string): Promise<Plan> {
 }
 
 function noSuchPlan(id: string) {
-  return new GatewayError('not_found', `No plan with id "${id}"`, { param: 'id' })
+  return new DomainError('not_found', `No plan with id "${id}"`, { param: 'id' })
 }

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.ts'
-import { validationError } from '../http/errors.ts'
+import { validationError } from '../lib/errors.ts'
 import { type PlanSeed, planSeedSchema } from './plan.schema.ts'
 import { upsertPlans } from './plans.service.ts'
 

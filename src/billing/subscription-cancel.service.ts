@@ -1,7 +1,7 @@
 import type { SubscriptionRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
-import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { DomainError } from '../lib/errors.ts'
 import { endNowToDefault, SubscriptionConflict } from './subscription-changes.ts'
 import {
   findLiveSubscription,
@@ -29,10 +29,10 @@ export async function cancelSubscription(
 ): Promise<SubscriptionRow> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const live = await ensureLiveSubscription(deps, userId)
-    if (!live) throw new GatewayError('not_found', 'You have no subscription')
+    if (!live) throw new DomainError('not_found', 'You have no subscription')
     const sub = live.subscription
     if (sub.plan_id === deps.config.billing.defaultPlanId) {
-      throw new GatewayError('invalid_request', 'The default plan cannot be canceled', {
+      throw new DomainError('invalid_request', 'The default plan cannot be canceled', {
         param: 'plan_id',
       })
     }
@@ -51,7 +51,7 @@ export async function cancelSubscription(
       return { ...sub, ...changes, version: sub.version + 1 }
     }
   }
-  throw new GatewayError('conflict', 'The subscription kept changing; try again')
+  throw new DomainError('conflict', 'The subscription kept changing; try again')
 }
 
 /** Ends exactly the subscription the caller saw (false when it changed meanwhile: retry). */

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ZodError } from 'zod'
+import { DomainError, validationError as domainValidationError } from '../lib/errors.ts'
 
 /**
  * The one error module. Every error on every route leaves as OpenAI's envelope
@@ -62,25 +63,32 @@ export class GatewayError extends Error {
 
   readonly param: string | null
 
+  /**
+   * The envelope of a domain refusal: same code, message and param; its wait as Retry-After.
+   * Every DomainErrorCode must be a key of CODES above, or this does not compile.
+   */
+  static from(error: DomainError): GatewayError {
+    const { code, message, param, retryAfterSeconds } = error
+    const headers =
+      retryAfterSeconds === null ? undefined : { 'retry-after': String(retryAfterSeconds) }
+    return new GatewayError(code, message, { param, headers, cause: error.cause })
+  }
+
   toBody(): ErrorBody {
     return { error: { message: this.message, type: this.type, code: this.code, param: this.param } }
   }
 }
 
-/** A 400 that names every bad field, from a zod error. */
+/** A 400 that names every bad field, from a zod error (the domain's, as a GatewayError). */
 export function validationError(error: ZodError, prefix?: string): GatewayError {
-  const fields = error.issues.flatMap((issue) => {
-    // An unknown key is named by its own path (quotas.foo), not its parent object's.
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [null]
-    return keys.map((key) => {
-      const path = [prefix, ...issue.path.map(String), key].filter(Boolean).join('.')
-      return { path: path || '(body)', message: key ? 'unknown field' : issue.message }
-    })
-  })
-  const message = fields.map((f) => `${f.path}: ${f.message}`).join('; ')
-  return new GatewayError('validation_failed', `Invalid request: ${message}`, {
-    param: fields.map((f) => f.path).join(','),
-  })
+  return GatewayError.from(domainValidationError(error, prefix))
+}
+
+/** The envelope of a refusal, whether the domain (DomainError) or the HTTP layer threw it; else null. */
+export function asGatewayError(error: unknown): GatewayError | null {
+  if (error instanceof GatewayError) return error
+  if (error instanceof DomainError) return GatewayError.from(error)
+  return null
 }
 
 /** Writes a GatewayError as a response on the given context. */

@@ -2,7 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { isYooKassaError } from '../yookassa/errors.ts'
 import type { AppEnv } from './env.ts'
-import { errorResponse, GatewayError } from './errors.ts'
+import { asGatewayError, errorResponse, GatewayError } from './errors.ts'
 
 /** The one place an exception becomes a response: always the envelope, always x-request-id. */
 export const onError: ErrorHandler<AppEnv> = (error, c) => {
@@ -30,7 +30,8 @@ export const notFound: NotFoundHandler<AppEnv> = (c) =>
   errorResponse(c, new GatewayError('not_found', `No route for ${c.req.method} ${c.req.path}`))
 
 function toGatewayError(error: Error): GatewayError | null {
-  if (error instanceof GatewayError) return error
+  const refusal = asGatewayError(error)
+  if (refusal) return refusal
   if (error instanceof HTTPException) {
     // Hono's own: malformed JSON from c.req.json()/validators, and body-limit.
     if (error.status === 400)

@@ -1,20 +1,10 @@
-import type { Config } from '../config/schema.ts'
-import { globMatch } from '../pipeline/model-access.ts'
+import { globMatch } from './glob.ts'
 
 /** Label of every model that no configured pattern matches. */
 export const OTHER_MODEL = 'other'
 
 /** How many distinct model names keep their label memoised (past it the memo starts over). */
 const MEMO_ENTRIES = 1_000
-
-/** The patterns metrics may use as model labels: `metrics.modelLabels`, else every feature's and the open models'. */
-export function modelLabelPatterns(
-  config: Pick<Config, 'metrics' | 'features' | 'openModels'>,
-): string[] {
-  return (
-    config.metrics.modelLabels ?? [...Object.values(config.features).flat(), ...config.openModels]
-  )
-}
 
 /**
  * The one way a model name becomes a metric label. The model comes from the

@@ -1,9 +1,9 @@
+import type { Principal } from '../auth/principal.ts'
 import { planFromRow } from '../billing/plan.ts'
 import { findPlan } from '../billing/plans.repo.ts'
 import type { Deps } from '../deps.ts'
-import type { Principal } from '../http/env.ts'
-import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { DomainError } from '../lib/errors.ts'
 import { formatMoney } from '../lib/money.ts'
 import { isYooKassaError } from '../yookassa/errors.ts'
 import { mergeMeta } from './apply-helpers.ts'
@@ -37,19 +37,19 @@ export async function createCheckout(
 ): Promise<CheckoutResult> {
   const yookassa = deps.yookassa
   if (!yookassa) {
-    throw new GatewayError('billing_not_configured', 'Payments are not configured on this gateway')
+    throw new DomainError('billing_not_configured', 'Payments are not configured on this gateway')
   }
   const row = await findPlan(deps.database.db, input.planId)
-  if (!row?.is_active) throw new GatewayError('not_found', `No active plan ${input.planId}`)
+  if (!row?.is_active) throw new DomainError('not_found', `No active plan ${input.planId}`)
   const plan = planFromRow(row)
   if (plan.price <= 0 || plan.id === deps.config.billing.defaultPlanId) {
-    throw new GatewayError('invalid_request', `Plan ${plan.id} is free and needs no payment`, {
+    throw new DomainError('invalid_request', `Plan ${plan.id} is free and needs no payment`, {
       param: 'plan_id',
     })
   }
   const returnUrl = normalizeReturnUrl(deps.config, input.returnUrl)
   if (deps.config.yookassa.receipt.enabled && !principal.email) {
-    throw new GatewayError('invalid_request', 'A receipt (54-FZ) needs an email in the token', {
+    throw new DomainError('invalid_request', 'A receipt (54-FZ) needs an email in the token', {
       param: 'email',
     })
   }
@@ -102,13 +102,13 @@ export async function createCheckout(
         { transactionId, code: error.code, status: error.status },
         'BILLING YooKassa refused the payment',
       )
-      throw new GatewayError('upstream_error', `YooKassa refused the payment: ${error.code}`)
+      throw new DomainError('upstream_error', `YooKassa refused the payment: ${error.code}`)
     }
     deps.logger.error(
       { transactionId, err: error },
       'BILLING YooKassa unreachable, payment left pending',
     )
-    throw new GatewayError('provider_unavailable', 'The payment provider is unavailable, try again')
+    throw new DomainError('provider_unavailable', 'The payment provider is unavailable, try again')
   }
   await bindProviderId(deps.database.db, transactionId, payment.id, nowSeconds(deps.clock))
   let status: string = 'pending'

@@ -1,7 +1,7 @@
 import type { TransactionRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
-import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { DomainError } from '../lib/errors.ts'
 import type { CreateRefundRequest, YooKassaClient } from '../yookassa/client.ts'
 import { isYooKassaError } from '../yookassa/errors.ts'
 import { mergeMeta, readMeta } from './apply-helpers.ts'
@@ -28,14 +28,14 @@ export async function refundTransaction(
   const yookassa = requireClient(deps)
   const { db } = deps.database
   const payment = await findTransaction(db, input.transactionId)
-  if (!payment || payment.kind === 'refund') throw new GatewayError('not_found', 'No such payment')
+  if (!payment || payment.kind === 'refund') throw new DomainError('not_found', 'No such payment')
   if (!['succeeded', 'refunded'].includes(payment.status) || !payment.provider_payment_id) {
-    throw new GatewayError('conflict', `A ${payment.status} transaction cannot be refunded`)
+    throw new DomainError('conflict', `A ${payment.status} transaction cannot be refunded`)
   }
   const remaining = payment.amount - payment.refunded_amount
   const amount = input.amount ?? remaining
   if (amount <= 0 || amount > remaining) {
-    throw new GatewayError(
+    throw new DomainError(
       'invalid_request',
       `Refund amount must be between 0.01 and what remains`,
       {
@@ -44,7 +44,7 @@ export async function refundTransaction(
     )
   }
   if ((await countPendingRefunds(db, payment.id)) > 0) {
-    throw new GatewayError('conflict', 'A refund of this payment is still pending')
+    throw new DomainError('conflict', 'A refund of this payment is still pending')
   }
 
   const now = nowSeconds(deps.clock)
@@ -111,13 +111,13 @@ export async function sendRefund(deps: Deps, yookassa: YooKassaClient, row: Tran
         { transactionId: row.id, code: error.code },
         'BILLING YooKassa refused the refund',
       )
-      throw new GatewayError('upstream_error', `YooKassa refused the refund: ${error.code}`)
+      throw new DomainError('upstream_error', `YooKassa refused the refund: ${error.code}`)
     }
     deps.logger.error(
       { transactionId: row.id, err: error },
       'BILLING refund left pending, YooKassa unreachable',
     )
-    throw new GatewayError(
+    throw new DomainError(
       'provider_unavailable',
       'The payment provider is unavailable; the refund will be retried',
     )
@@ -138,7 +138,7 @@ function refundReceipt(deps: Deps, payment: TransactionRow, amount: number) {
 
 function requireClient(deps: Deps): YooKassaClient {
   if (!deps.yookassa) {
-    throw new GatewayError('billing_not_configured', 'Payments are not configured on this gateway')
+    throw new DomainError('billing_not_configured', 'Payments are not configured on this gateway')
   }
   return deps.yookassa
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts'
-import { GatewayError } from '../http/errors.ts'
+import { DomainError } from '../lib/errors.ts'
 
 /** YooKassa takes return_url up to 2048 characters (reference 2.1), after normalisation too. */
 const MAX_LENGTH = 2048
@@ -19,7 +19,7 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\s\\]/
  */
 export function normalizeReturnUrl(config: Readonly<Config>, raw: string): string {
   const refuse = (why: string) =>
-    new GatewayError('invalid_request', `return_url ${why}`, { param: 'return_url' })
+    new DomainError('invalid_request', `return_url ${why}`, { param: 'return_url' })
   if (UNSAFE.test(raw)) {
     throw refuse('must not contain whitespace, control characters or backslashes')
   }

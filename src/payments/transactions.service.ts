@@ -1,7 +1,7 @@
 import type { TransactionRow } from '../../db/tables.ts'
+import type { Principal } from '../auth/principal.ts'
 import type { Deps } from '../deps.ts'
-import type { Principal } from '../http/env.ts'
-import { GatewayError } from '../http/errors.ts'
+import { DomainError } from '../lib/errors.ts'
 import { formatMoney } from '../lib/money.ts'
 import { listTransactions } from './transactions.repo.ts'
 
@@ -35,7 +35,7 @@ export async function listCallerTransactions(
 ) {
   const userId = query.userId ?? principal.userId
   if (userId !== principal.userId && principal.role !== 'admin') {
-    throw new GatewayError(
+    throw new DomainError(
       'permission_denied',
       "Only an admin may list another user's transactions",
       {

@@ -1,7 +1,7 @@
 import type { WebhookEventRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
-import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { DomainError } from '../lib/errors.ts'
 import type { RateLimiter } from '../lib/rate-limit.ts'
 import { notificationSchema } from '../yookassa/schemas.ts'
 import { createSourceTrust } from '../yookassa/source-address.ts'
@@ -43,8 +43,8 @@ export async function receiveWebhook(
     deps.metrics.webhookEvents.inc({ event: 'other', outcome: 'rate_limited' })
     deps.logger.debug({ sourceIp }, 'webhook refused: over the per-address rate')
     const retryAfter = Math.ceil(60 / deps.config.yookassa.webhookRatePerMinute)
-    throw new GatewayError('rate_limit_exceeded', 'Too many notifications from this address', {
-      headers: { 'retry-after': String(retryAfter) },
+    throw new DomainError('rate_limit_exceeded', 'Too many notifications from this address', {
+      retryAfterSeconds: retryAfter,
     })
   }
   const raw = await delivery.body()
@@ -66,7 +66,7 @@ export async function receiveWebhook(
   if (!sourceIp || !trust.isTrusted(sourceIp)) {
     await reject(deps, event, 'untrusted source')
     log.warn({ sourceIp }, 'webhook rejected: sender outside YOOKASSA_TRUSTED_IPS')
-    throw new GatewayError('forbidden_source', 'Notifications are accepted from YooKassa only')
+    throw new DomainError('forbidden_source', 'Notifications are accepted from YooKassa only')
   }
   const secret = checkWebhookSecret({
     secret: deps.secrets.yookassaWebhookSecret,
@@ -77,7 +77,7 @@ export async function receiveWebhook(
   if (secret === 'missing' || secret === 'wrong') {
     await reject(deps, event, `${secret} secret`)
     log.warn({ sourceIp }, `webhook rejected: ${secret} secret`)
-    throw new GatewayError('invalid_webhook_secret', 'Missing or wrong webhook secret')
+    throw new DomainError('invalid_webhook_secret', 'Missing or wrong webhook secret')
   }
 
   // Recorded before acting: a crash after this point leaves an audit row, and the
@@ -93,14 +93,13 @@ export async function receiveWebhook(
   if (parsed.kind === 'invalid_json') {
     await finish('rejected: malformed JSON')
     log.warn('webhook rejected: malformed JSON')
-    throw new GatewayError('invalid_json', 'Malformed JSON body')
+    throw new DomainError('invalid_json', 'Malformed JSON body')
   }
   if (parsed.kind === 'not_notification' || !deps.yookassa) {
     const why = deps.yookassa ? 'not a notification' : 'billing not configured'
     await finish(`ignored: ${why}`)
     log.warn(`webhook ignored: ${why}`)
-    if (!deps.yookassa)
-      throw new GatewayError('billing_not_configured', 'Billing is not configured')
+    if (!deps.yookassa) throw new DomainError('billing_not_configured', 'Billing is not configured')
     return
   }
 
@@ -110,7 +109,7 @@ export async function receiveWebhook(
   } catch (error) {
     log.error({ err: error }, 'webhook failed, answering 500 so YooKassa delivers it again')
     await finish(`failed: ${(error as Error).message}`).catch(() => {})
-    throw new GatewayError('internal_error', 'Notification not processed, deliver it again', {
+    throw new DomainError('internal_error', 'Notification not processed, deliver it again', {
       cause: error,
     })
   }

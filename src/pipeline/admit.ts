@@ -2,10 +2,10 @@ import type { Context } from 'hono'
 import type { Entitlement } from '../billing/entitlements.ts'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
-import { firstHeader } from '../http/first-header.ts'
 import type { Amounts, Metric } from '../ledger/amounts.ts'
 import { reserve } from '../ledger/service.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { firstHeader } from '../lib/first-header.ts'
 import { type Endpoint, estimateOutputReserve } from './estimate.ts'
 import { isModelAllowed } from './model-access.ts'
 import type { ParsedRequest } from './parse.ts'
@@ -93,7 +93,11 @@ export async function admit(
       weights.outputMilli,
     ),
   }
-  const chatId = firstHeader(c, deps.config.billing.chatIdHeaders)?.slice(0, MAX_CHAT_ID) || null
+  const chatId =
+    firstHeader((name) => c.req.header(name), deps.config.billing.chatIdHeaders)?.slice(
+      0,
+      MAX_CHAT_ID,
+    ) || null
   const ledgerId = ledgerIdFor(c)
   const result = await reserve(deps, entitlement, {
     requestId: ledgerId,

@@ -1,3 +1,5 @@
+import type { Config } from '../config/schema.ts'
+import { globMatch } from '../lib/glob.ts'
 /**
  * Model access is granted, never assumed (docs/access.md). Config `features`
  * maps a feature to model name patterns (`*` matches any run of characters);
@@ -43,22 +45,11 @@ export function matchesAny(patterns: readonly string[], name: string): boolean {
   return false
 }
 
-/** `*`-only glob, no regex compiled per call: the pattern splits into literal parts matched in order. */
-export function globMatch(pattern: string, name: string): boolean {
-  const star = pattern.indexOf('*')
-  if (star === -1) return pattern === name
-  const parts = pattern.split('*')
-  const first = parts[0]!
-  const last = parts[parts.length - 1]!
-  if (name.length < first.length + last.length) return false
-  if (!name.startsWith(first) || !name.endsWith(last)) return false
-  let at = first.length
-  const end = name.length - last.length
-  for (let i = 1; i < parts.length - 1; i++) {
-    const part = parts[i]!
-    const found = name.indexOf(part, at)
-    if (found === -1 || found + part.length > end) return false
-    at = found + part.length
-  }
-  return true
+/** The patterns metrics may use as model labels: `metrics.modelLabels`, else every feature's and the open models'. */
+export function modelLabelPatterns(
+  config: Pick<Config, 'metrics' | 'features' | 'openModels'>,
+): string[] {
+  return (
+    config.metrics.modelLabels ?? [...Object.values(config.features).flat(), ...config.openModels]
+  )
 }

@@ -1,10 +1,10 @@
 import { Hono } from 'hono'
 import { createApiKey, revokeApiKey } from '../auth/api-keys.service.ts'
+import type { Principal } from '../auth/principal.ts'
 import { cancelSubscription } from '../billing/subscription-cancel.service.ts'
 import { ensureLiveSubscription } from '../billing/subscriptions.service.ts'
 import type { Deps } from '../deps.ts'
-import type { Principal } from '../http/env.ts'
-import { GatewayError } from '../http/errors.ts'
+import { asGatewayError, GatewayError } from '../http/errors.ts'
 import { readPeriodUsage } from '../ledger/usage.service.ts'
 import { createCheckout } from '../payments/checkout.service.ts'
 import { findTransaction } from '../payments/transactions.repo.ts'
@@ -48,8 +48,9 @@ export function createBillingPages() {
         })
         if (checkout.confirmation_url) return c.redirect(checkout.confirmation_url, 303)
         return c.redirect(`/billing/return?tx=${encodeURIComponent(checkout.transaction_id)}`, 303)
-      } catch (error) {
-        if (!(error instanceof GatewayError)) throw error
+      } catch (thrown) {
+        const error = asGatewayError(thrown)
+        if (!error) throw thrown
         return renderError(
           c,
           t(c.get('lang'), 'pay_failed', { reason: error.message }),
@@ -98,8 +99,9 @@ export function createBillingPages() {
       const immediate = body.when === 'now'
       try {
         await cancelSubscription(c.get('deps'), viewer(c).userId, { immediate })
-      } catch (error) {
-        if (!(error instanceof GatewayError)) throw error
+      } catch (thrown) {
+        const error = asGatewayError(thrown)
+        if (!error) throw thrown
         return renderError(c, error.message, pageStatus(error))
       }
       return c.redirect(`/billing?notice=${immediate ? 'canceled_now' : 'canceled_end'}`, 303)

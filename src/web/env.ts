@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
-import type { AppEnv, Principal } from '../http/env.ts'
+import type { Principal } from '../auth/principal.ts'
+import type { AppEnv } from '../http/env.ts'
 import type { Lang } from './i18n.ts'
 
 /** The pages' Hono environment: the app's, plus who is signed in and in which language. */

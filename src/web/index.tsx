@@ -3,7 +3,7 @@ import { Hono, type MiddlewareHandler } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
 import type { Authenticator } from '../auth/authenticate.ts'
 import { findUser } from '../auth/users.repo.ts'
-import { GatewayError } from '../http/errors.ts'
+import { asGatewayError } from '../http/errors.ts'
 import { notFound } from '../http/on-error.ts'
 import { createAdminPages } from './admin.routes.tsx'
 import { createBillingPages, pageStatus } from './billing.routes.tsx'
@@ -99,13 +99,14 @@ export function createWebRoutes(verify: Authenticator) {
   web.route('/admin', createAdminPages())
 
   // Errors of the pages are pages: a refused action shows its message, an outage says so.
-  web.onError((error, c) => {
+  web.onError((thrown, c) => {
     if (!c.get('lang')) c.set('lang', 'en')
-    if (error instanceof GatewayError) {
+    const error = asGatewayError(thrown)
+    if (error) {
       if (c.req.path.endsWith('/status')) return c.json(error.toBody(), error.status)
       return renderError(c, error.message, pageStatus(error))
     }
-    c.get('deps').logger.error({ err: error, requestId: c.get('requestId') }, 'page failed')
+    c.get('deps').logger.error({ err: thrown, requestId: c.get('requestId') }, 'page failed')
     return renderError(c, t(c.get('lang'), 'error_unavailable'), 503)
   })
   return web

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { globMatch, isModelAllowed, MODEL_NAME } from '../../src/pipeline/model-access.ts'
+import { globMatch } from '../../src/lib/glob.ts'
+import { isModelAllowed, MODEL_NAME } from '../../src/pipeline/model-access.ts'
 
 /** The seed's mapping (API.md), nothing open to every plan. */
 const grants = {

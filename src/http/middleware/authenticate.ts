@@ -8,7 +8,10 @@ export function authenticate(verify: Authenticator): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
     const principal = await verify(bearerToken(c.req.header('authorization')))
     // A trusted service key becomes the end user its request names (docs/open-webui.md).
-    c.set('principal', await c.get('deps').actingUsers.fromHeaders(c, principal))
+    c.set(
+      'principal',
+      await c.get('deps').actingUsers.fromHeaders((name) => c.req.header(name), principal),
+    )
     await next()
   }
 }
