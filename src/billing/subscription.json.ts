@@ -1,7 +1,7 @@
 import type { SubscriptionRow } from '../../db/tables.ts'
 
 /**
- * A subscription as the API shows it (API.md): booleans as booleans, plus
+ * A subscription as the API shows it (docs/reference/API.md): booleans as booleans, plus
  * paid_until (end of the time paid for; null on the default plan). Internal
  * columns (version, period_anchor, grace_until, payment_method_id) stay inside.
  */

@@ -162,7 +162,7 @@ export const configSchema = z.strictObject({
    */
   logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   upstreams: z.array(upstreamSchema).default([]),
-  /** Plan feature -> model name patterns it grants (API.md, "Plan features grant models"). */
+  /** Plan feature -> model name patterns it grants (docs/reference/API.md, "Plan features grant models"). */
   features: z.record(z.string(), z.array(z.string().min(1))).default({}),
   /** Model name patterns every plan may use whatever its features (docs/access.md); none by default. */
   openModels: z.array(z.string().min(1)).default([]),

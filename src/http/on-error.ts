@@ -8,7 +8,7 @@ import { asGatewayError, errorResponse, GatewayError } from './errors.ts'
 export const onError: ErrorHandler<AppEnv> = (error, c) => {
   const known = toGatewayError(error)
   if (known) return errorResponse(c, known)
-  // The YooKassa webhook keeps its documented 500 ("deliver it again", API.md) for a database down too.
+  // The YooKassa webhook keeps its documented 500 ("deliver it again", docs/reference/API.md) for a database down too.
   if (isDatabaseUnavailable(error) && !c.req.path.startsWith('/api/v1/billing/webhook/')) {
     logger(c).error({ err: error, requestId: c.get('requestId') }, 'database unavailable')
     return errorResponse(

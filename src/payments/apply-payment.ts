@@ -95,7 +95,7 @@ export async function applyPayment(
 
 async function credit(deps: Deps, transaction: TransactionRow, payment: Payment) {
   const now = nowSeconds(deps.clock)
-  // Only a method YooKassa actually saved can be charged later (reference section 9).
+  // Only a method YooKassa actually saved can be charged later (docs/reference/yookassa.md section 9).
   const savedMethod = payment.payment_method?.saved ? payment.payment_method.id : null
   const result = await inTransaction(deps, async (trx) => {
     const moved = await moveTransactionStatus(trx, transaction.id, OPEN, 'succeeded', {

@@ -2,7 +2,7 @@ import type { Plan } from '../billing/plan.ts'
 import type { Config } from '../config/schema.ts'
 import type { CreatePaymentRequest, Receipt } from '../yookassa/client.ts'
 
-/** YooKassa limits (reference section 2): description 128 chars, metadata values 512. */
+/** YooKassa limits (docs/reference/yookassa.md section 2): description 128 chars, metadata values 512. */
 const MAX_DESCRIPTION = 128
 const MAX_META_VALUE = 512
 

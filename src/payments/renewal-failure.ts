@@ -7,7 +7,7 @@ import { readMeta } from './apply-helpers.ts'
 
 /**
  * Reasons after which the saved method must not be charged again
- * (reference 9: the user revoked the permission, or the card cannot work).
+ * (docs/reference/yookassa.md 9: the user revoked the permission, or the card cannot work).
  */
 const METHOD_UNUSABLE = new Set(['permission_revoked', 'card_expired', 'payment_method_restricted'])
 

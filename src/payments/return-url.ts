@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.ts'
 import { DomainError } from '../lib/errors.ts'
 
-/** YooKassa takes return_url up to 2048 characters (reference 2.1), after normalisation too. */
+/** YooKassa takes return_url up to 2048 characters (docs/reference/yookassa.md 2.1), after normalisation too. */
 const MAX_LENGTH = 2048
 /** Hosts where plain http: is fine: the payer's own machine, during development. */
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts'
 import { describeTestPaymentsMode } from './test-payments.ts'
 
 /**
- * Start-up check that the keys point at the intended shop (reference section 13.10),
+ * Start-up check that the keys point at the intended shop (docs/reference/yookassa.md section 13.10),
  * and the log line that says whether test payments are credited: by default a
  * test shop's payments (all `test: true`) are, a live shop's never are; the
  * setting (yookassa.allowTestPayments, YOOKASSA_ALLOW_TEST_PAYMENTS) overrides.

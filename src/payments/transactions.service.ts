@@ -5,7 +5,7 @@ import { DomainError } from '../lib/errors.ts'
 import { formatMoney } from '../lib/money.ts'
 import { listTransactions } from './transactions.repo.ts'
 
-/** A transaction as the API shows it (API.md): money as a two-decimal string. */
+/** A transaction as the API shows it (docs/reference/API.md): money as a two-decimal string. */
 export function transactionToJson(row: TransactionRow) {
   return {
     id: row.id,

@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 
 /**
  * YOOKASSA_WEBHOOK_SECRET is the gateway's own guard, not a YooKassa feature
- * (YooKassa signs nothing, reference 6.5). Two forms are accepted:
+ * (YooKassa signs nothing, docs/reference/yookassa.md 6.5). Two forms are accepted:
  * - `?secret=<secret>` in the URL configured in YooKassa's cabinet (the only
  *   form YooKassa itself can send);
  * - `X-Webhook-Signature: <hex HMAC-SHA256(secret, raw body)>` from a relay.

@@ -21,7 +21,7 @@ export interface WebhookDelivery {
 
 /**
  * A YooKassa notification (POST /api/v1/billing/webhook/yookassa, public:
- * YooKassa sends no Bearer token). Three checks, as API.md says: sender address (403), the gateway's
+ * YooKassa sends no Bearer token). Three checks, as docs/reference/API.md says: sender address (403), the gateway's
  * own secret when configured (401), then the object is read back by GET and
  * only that answer counts. Every notification within the per-address rate
  * (429 past it, nothing stored) is stored first, bounded in size and pruned

@@ -66,7 +66,7 @@ export function checkModel(c: Context<AppEnv>, entitlement: Entitlement, model: 
 
 /**
  * Estimates and reserves in one atomic step (ledger/service.ts): requests 1, the
- * prompt's tokens, the output reserve. A refusal is the 429 of API.md and
+ * prompt's tokens, the output reserve. A refusal is the 429 of docs/reference/API.md and
  * nothing was reserved; nothing goes upstream.
  */
 export async function admit(

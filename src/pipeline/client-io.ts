@@ -6,7 +6,7 @@ import { GatewayError } from '../http/errors.ts'
 /*
  * @hono/node-server hands out a lightweight Request: touching its body or its
  * `signal` builds a real undici Request over Readable.toWeb(incoming), the
- * web-stream cost ARCHITECTURE.md measured. On the hot path the proxy reads
+ * web-stream cost docs/reference/ARCHITECTURE.md measured. On the hot path the proxy reads
  * the Node request and watches the Node response directly, and falls back to
  * the Request where there is no Node socket (app.request() in tests).
  */

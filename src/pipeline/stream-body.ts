@@ -27,7 +27,7 @@ export interface MeteredStreamOptions {
  * The client's body: a pull-based ReadableStream whose pull reads the next
  * chunk from undici, so bytes leave as soon as they arrive and backpressure
  * reaches the upstream. (Readable.toWeb() kills Node 20 when a client
- * disconnects mid-stream: ARCHITECTURE.md, "Pitfalls".)
+ * disconnects mid-stream: docs/reference/ARCHITECTURE.md, "Pitfalls".)
  *
  * @hono/node-server cancels this stream when the client goes away; from then
  * on nothing is enqueued, and exactly one of onEnd / onFailure / onClientGone

@@ -30,7 +30,7 @@ export interface Upstreams {
 /**
  * One undici Pool per configured upstream, with the config's connect, headers
  * and body timeouts. Pools are the only HTTP client the proxy uses: Node's
- * bundled fetch costs milliseconds per call on this stack (ARCHITECTURE.md).
+ * bundled fetch costs milliseconds per call on this stack (docs/reference/ARCHITECTURE.md).
  */
 export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secrets): Upstreams {
   const list: Upstream[] = config.upstreams.map((upstream) => {

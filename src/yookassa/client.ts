@@ -22,7 +22,7 @@ export interface ReceiptItem {
   payment_mode: string
 }
 
-/** 54-FZ receipt (reference 2.2): the items' sum must equal the payment amount. */
+/** 54-FZ receipt (docs/reference/yookassa.md 2.2): the items' sum must equal the payment amount. */
 export interface Receipt {
   customer: { email?: string; phone?: string }
   items: ReceiptItem[]

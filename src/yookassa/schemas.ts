@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { parseMoney } from '../lib/money.ts'
 
 /**
- * YooKassa's wire objects as zod schemas (reference/yookassa.md sections 3, 5, 7).
+ * YooKassa's wire objects as zod schemas (docs/reference/yookassa.md sections 3, 5, 7).
  * Objects are loose: YooKassa adds fields over time and we must not reject a
  * payment because of one. Amounts arrive as "990.00" strings and leave the
  * parser as integer kopecks, so no float ever touches money.

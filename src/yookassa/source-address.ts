@@ -5,7 +5,7 @@ type Address = ipaddr.IPv4 | ipaddr.IPv6
 /**
  * Who sent a notification, and may they. YooKassa does not sign v3
  * notifications, so the sender address is one of the three checks
- * (API.md, Webhook). X-Forwarded-For is read only as far as TRUST_PROXY says:
+ * (docs/reference/API.md, Webhook). X-Forwarded-For is read only as far as TRUST_PROXY says:
  * - false: the socket peer, the header is ignored (anyone can write it);
  * - a hop count n: n proxies in front of us each appended the address they
  *   saw, so the client is n entries left of the socket peer;

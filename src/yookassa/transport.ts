@@ -22,7 +22,7 @@ export interface TransportOptions {
 
 export interface CallOptions {
   body?: unknown
-  /** Required on every POST (reference 1.3); the caller persisted it before the call. */
+  /** Required on every POST (docs/reference/yookassa.md 1.3); the caller persisted it before the call. */
   idempotenceKey?: string
   /** Overrides maxAttempts, e.g. 1 for the webhook's GET (YooKassa redelivers anyway). */
   attempts?: number
@@ -44,7 +44,7 @@ const IDEMPOTENCE_KEY = /^[0-9a-zA-Z+\-_.]{1,64}$/
 /**
  * HTTP to YooKassa over one undici Agent. A POST is repeated only with the
  * same body and the same Idempotence-Key, so a retry can never create a second
- * payment or refund: YooKassa replays the first outcome (reference 1.3, 1.4).
+ * payment or refund: YooKassa replays the first outcome (docs/reference/yookassa.md 1.3, 1.4).
  */
 export function createTransport(options: TransportOptions): Transport {
   const base = options.apiUrl.replace(/\/+$/, '')

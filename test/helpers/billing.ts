@@ -3,7 +3,7 @@ import type { Entitlement } from '../../src/billing/entitlements.ts'
 import type { Amounts } from '../../src/ledger/amounts.ts'
 import type { Harness } from './harness.ts'
 
-/** The seed's curl body (reference/seed.md, "Через API"), exactly as documented. */
+/** The seed's curl body (docs/reference/seed.md, "Через API"), exactly as documented. */
 export const SEED_CURL_BODY = {
   name: 'Pro',
   name_ru: 'Профессиональный',

@@ -6,7 +6,7 @@ import { createPaymentsStore } from '../../src/demo/yookassa/payments-store.ts'
 import { type Json, precheck } from '../../src/demo/yookassa/wire.ts'
 
 /**
- * A fake YooKassa API v3 on 127.0.0.1, written from reference/yookassa.md:
+ * A fake YooKassa API v3 on 127.0.0.1, written from docs/reference/yookassa.md:
  * Basic auth and the simulated shop's state (payments, capture/cancel,
  * refunds, saved methods and Idempotence-Key replays, shared with the demo's
  * sandbox in src/demo/yookassa/payments-store.ts), plus what only tests need:

@@ -152,7 +152,7 @@ describe(`npm run demo (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
     )
     expect(refused).toBeInstanceOf(OpenAI.APIError)
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(429)
-    // The type is OpenAI's; the code is the gateway's own (API.md wants insufficient_quota there too).
+    // The type is OpenAI's; the code is the gateway's own (docs/reference/API.md wants insufficient_quota there too).
     expect((refused as InstanceType<typeof OpenAI.APIError>).type).toBe('insufficient_quota')
   }, 60_000)
 

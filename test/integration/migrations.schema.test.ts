@@ -4,7 +4,7 @@ import { migrationStatus } from '../../db/migrate.ts'
 import { migrations } from '../../db/migrations/index.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 
-/** Every table of ARCHITECTURE.md's data model (the seed's four plus what the gateway needs). */
+/** Every table of docs/reference/ARCHITECTURE.md's data model (the seed's four plus what the gateway needs). */
 const TABLES = [
   'billing_plan',
   'billing_subscription',

@@ -4,7 +4,7 @@ import type { ErrorBody } from '../../src/http/errors.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 
-/** Admission: quotas refuse before anything goes upstream, with the 429 of API.md. */
+/** Admission: quotas refuse before anything goes upstream, with the 429 of docs/reference/API.md. */
 let f: ProxyFixture | undefined
 afterEach(async () => {
   await f?.close()

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { globMatch } from '../../src/lib/glob.ts'
 import { isModelAllowed, MODEL_NAME } from '../../src/pipeline/model-access.ts'
 
-/** The seed's mapping (API.md), nothing open to every plan. */
+/** The seed's mapping (docs/reference/API.md), nothing open to every plan. */
 const grants = {
   features: {
     gpt35_access: ['gpt-3.5-*'],

@@ -13,7 +13,7 @@ import {
 } from './wire.ts'
 
 /**
- * The state of a simulated YooKassa shop, written from reference/yookassa.md:
+ * The state of a simulated YooKassa shop, written from docs/reference/yookassa.md:
  * payments and their status moves, capture/cancel, refunds, saved payment
  * methods for recurring charges, and Idempotence-Key semantics (same key and
  * same body replay the first answer, same key and another body is 400).
@@ -183,7 +183,7 @@ export function createPaymentsStore(options: PaymentsStoreOptions) {
     /**
      * An authenticated API call with YooKassa's Idempotence-Key rule: a POST
      * under a key seen before replays the first answer when the body is the
-     * same, and is refused when it differs (reference 1.3).
+     * same, and is refused when it differs (docs/reference/yookassa.md 1.3).
      */
     call(method: string, path: string, key: string | undefined, body: Json | undefined): Answer {
       const fingerprint = `${method} ${path} ${canonical(body)}`

@@ -74,7 +74,7 @@ export async function startYooKassaSandbox(options: SandboxOptions) {
     if (!payment) return c.text('No such payment in the sandbox', 404)
     if (payment.status !== 'pending') return c.html(checkoutPage(store.payment(payment.id)), 409)
     const returnUrl: string | undefined = payment.confirmation?.return_url
-    // A declined card: the bank refuses, as YooKassa reports it (reference, cancellation reasons).
+    // A declined card: the bank refuses, as YooKassa reports it (docs/reference/yookassa.md, cancellation reasons).
     const moved =
       choice === 'pay'
         ? store.pay(payment.id)

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto'
 
 /**
  * YooKassa's wire objects as the simulated shop (payments-store.ts) builds
- * them, written from reference/yookassa.md: validation of a create-payment
+ * them, written from docs/reference/yookassa.md: validation of a create-payment
  * body, a saved bank card, status moves, and the money helpers. Plain
  * functions, no server state. Shared by the demo's sandbox and the tests'
  * fake YooKassa (test/helpers/fake-yookassa.ts).
  */
-// biome-ignore lint/suspicious/noExplicitAny: free-form wire JSON, shaped by the reference
+// biome-ignore lint/suspicious/noExplicitAny: free-form wire JSON, shaped by docs/reference/yookassa.md
 export type Json = Record<string, any>
 
 export const MONEY = /^\d{1,13}\.\d{2}$/
@@ -16,7 +16,7 @@ export function error(status: number, code: string, description: string, paramet
   return { status, body: { type: 'error', id: randomUUID(), code, description, parameter } }
 }
 
-/** The 400s YooKassa answers for a bad create-payment body (reference 2, 7); null when valid. */
+/** The 400s YooKassa answers for a bad create-payment body (docs/reference/yookassa.md 2, 7); null when valid. */
 export function validatePaymentBody(body: Json) {
   const amount = body.amount
   if (!amount || typeof amount.value !== 'string' || !MONEY.test(amount.value)) {
@@ -93,7 +93,7 @@ export function canonical(value: unknown): string {
 }
 
 /**
- * What YooKassa answers before it looks at a call (reference 1.2, 1.3): 401
+ * What YooKassa answers before it looks at a call (docs/reference/yookassa.md 1.2, 1.3): 401
  * without the shop's Basic credentials; for a POST, 400 when the body is not
  * JSON or the Idempotence-Key is missing or longer than 64 characters.
  */

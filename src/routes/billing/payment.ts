@@ -8,7 +8,7 @@ import { PaymentStarted } from '../openapi/schemas.ts'
 
 const paymentBody = z.strictObject({
   plan_id: z.string().trim().min(1).max(100),
-  // YooKassa takes return_url up to 2048 characters (reference 2.1). Not trimmed: whitespace
+  // YooKassa takes return_url up to 2048 characters (docs/reference/yookassa.md 2.1). Not trimmed: whitespace
   // anywhere is refused by normalizeReturnUrl rather than silently dropped.
   return_url: z.string().min(1).max(2048),
 })
