@@ -1,6 +1,5 @@
-import type { Database } from '../../db/client.ts'
-import type { Config } from '../config/schema.ts'
-import { type Clock, nowSeconds } from '../lib/clock.ts'
+import type { Deps } from '../deps.ts'
+import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { firstHeader, type HeaderReader } from '../lib/first-header.ts'
 import { createTtlCache } from '../lib/ttl-cache.ts'
@@ -30,11 +29,7 @@ export type ActingUsers = ReturnType<typeof createActingUsers>
  * is never an admin through the key. Any other caller's headers and `user`
  * field change nothing: anyone can write them.
  */
-export function createActingUsers(ctx: {
-  config: Readonly<Config>
-  database: Database
-  clock: Clock
-}) {
+export function createActingUsers(ctx: Pick<Deps, 'config' | 'database' | 'clock'>) {
   const { userHeaders, emailHeaders, bodyUserField } = ctx.config.auth.actAs
   const seen = createTtlCache<true>(ctx.clock, 50_000)
 

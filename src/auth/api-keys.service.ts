@@ -30,7 +30,11 @@ export interface NewKeyInput {
  * the flags are an admin's to give: an admin's everyday key must not be a
  * permanent admin credential that outlives a role change or a leaked laptop.
  */
-export async function createApiKey(deps: Deps, principal: Principal, input: NewKeyInput) {
+export async function createApiKey(
+  deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'logger'>,
+  principal: Principal,
+  input: NewKeyInput,
+) {
   const now = nowSeconds(deps.clock)
   const flagged = input.admin ? 'admin' : input.actsForUsers ? 'acts_for_users' : null
   if (flagged && principal.role !== 'admin') {
@@ -94,7 +98,7 @@ function flags(row: { is_admin: number; acts_for_users: number; expires_at: numb
   }
 }
 
-export async function listApiKeys(deps: Deps, userId: string) {
+export async function listApiKeys(deps: Pick<Deps, 'database'>, userId: string) {
   const rows = await listLiveKeys(deps.database.db, userId)
   return rows.map((r) => ({
     id: r.id,
@@ -106,7 +110,11 @@ export async function listApiKeys(deps: Deps, userId: string) {
   }))
 }
 
-export async function revokeApiKey(deps: Deps, userId: string, keyId: string): Promise<boolean> {
+export async function revokeApiKey(
+  deps: Pick<Deps, 'apiKeys' | 'clock' | 'database' | 'logger'>,
+  userId: string,
+  keyId: string,
+): Promise<boolean> {
   const revoked = await revokeKey(deps.database.db, userId, keyId, nowSeconds(deps.clock))
   if (revoked) {
     // The cache is keyed by hash, which the id does not give: forget every key (rare).

@@ -45,7 +45,9 @@ function noExpDeadline(payload: JWTPayload, maxAgeSeconds: number | null, nowMs:
  * Turns a bearer token into a Principal: a gateway API key (sk-...) or a JWT
  * verified with jose (HS256 from JWT_SECRET, or a JWKS with issuer and audience).
  */
-export function createAuthenticator(deps: Deps): Authenticator {
+export function createAuthenticator(
+  deps: Pick<Deps, 'apiKeys' | 'clock' | 'config' | 'database' | 'secrets'>,
+): Authenticator {
   const { config, secrets, clock } = deps
   const jwks: JWTVerifyGetKey | null = config.auth.jwksUrl
     ? createRemoteJWKSet(new URL(config.auth.jwksUrl))

@@ -17,7 +17,7 @@ const MAX_ATTEMPTS = 8
  * (grantPlan). Inactive plans may be granted (special offers).
  */
 export async function grantSubscription(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   input: { userId: string; planId: string; periods: number },
 ): Promise<LiveSubscription> {
   const row = await findPlan(deps.database.db, input.planId)
@@ -56,7 +56,7 @@ export async function grantSubscription(
  * request would; a user who never had one is not given one by looking.
  */
 export async function listSubscriptionsWithUsage(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
   query: { userId?: string; limit: number; cursor?: string },
 ) {
   const { db } = deps.database

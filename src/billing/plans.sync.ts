@@ -19,7 +19,9 @@ export function parsePlanSeeds(entries: unknown, label = 'plans'): PlanSeed[] {
 }
 
 /** Upserts the plans of gateway.config.ts: at every start and by `gateway plans sync`. */
-export async function syncConfiguredPlans(deps: Deps) {
+export async function syncConfiguredPlans(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+) {
   const result = await upsertPlans(deps, parsePlanSeeds(deps.config.plans))
   if (deps.config.plans.length > 0) {
     deps.logger.info({ ...result }, 'BILLING plans from config synced')

@@ -12,7 +12,9 @@ const BATCH = 500
  * every read rolls over lazily; it keeps statuses and admin lists true. Safe
  * on several replicas at once: each change is guarded by the row's version.
  */
-export async function rollOverEndedSubscriptions(deps: Deps): Promise<number> {
+export async function rollOverEndedSubscriptions(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+): Promise<number> {
   const users = await listUsersDueForRollover(deps.database.db, nowSeconds(deps.clock), BATCH)
   let rolled = 0
   for (const userId of users) {

@@ -23,7 +23,7 @@ const MAX_ATTEMPTS = 8
  * canceled (or cancel-scheduled) subscription.
  */
 export async function cancelSubscription(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   userId: string,
   { immediate }: { immediate: boolean },
 ): Promise<SubscriptionRow> {
@@ -55,7 +55,11 @@ export async function cancelSubscription(
 }
 
 /** Ends exactly the subscription the caller saw (false when it changed meanwhile: retry). */
-async function endImmediately(deps: Deps, sub: SubscriptionRow, now: number): Promise<boolean> {
+async function endImmediately(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
+  sub: SubscriptionRow,
+  now: number,
+): Promise<boolean> {
   try {
     await deps.database.db.transaction().execute(async (trx) => {
       const live = await findLiveSubscription(trx, sub.user_id)

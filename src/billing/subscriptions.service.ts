@@ -1,10 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { DB, SubscriptionRow } from '../../db/tables.ts'
-import type { Config } from '../config/schema.ts'
-import type { Clock } from '../lib/clock.ts'
+import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
-import type { Ids } from '../lib/ids.ts'
-import type { Logger } from '../lib/logger.ts'
 import { addInterval, periodContaining } from './periods.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { findPlan } from './plans.repo.ts'
@@ -20,13 +17,7 @@ import {
 type Db = Kysely<DB> | Transaction<DB>
 
 /** What the subscription rules need; a subset of Deps so jobs and the CLI can call them too. */
-export interface SubscriptionContext {
-  config: Readonly<Config>
-  database: { db: Kysely<DB> }
-  clock: Clock
-  ids: Ids
-  logger: Logger
-}
+export type SubscriptionContext = Pick<Deps, 'config' | 'database' | 'clock' | 'ids' | 'logger'>
 
 export interface LiveSubscription {
   subscription: SubscriptionRow

@@ -13,7 +13,11 @@ const stdout: Write = (text) => process.stdout.write(text)
  * POST /plans shape, so `plans export > f.json` then `plans import f.json`
  * on another database reproduces them.
  */
-export async function runPlansCommand(deps: Deps, args: string[], write = stdout): Promise<void> {
+export async function runPlansCommand(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  args: string[],
+  write = stdout,
+): Promise<void> {
   const [command, file] = args
   if (command === 'sync') {
     const result = await syncConfiguredPlans(deps)

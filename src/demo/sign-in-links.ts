@@ -3,7 +3,7 @@ import { mintSignInLink } from '../web/sign-in.ts'
 
 /** One-time sign-in links to the pages (/billing, /admin) for the demo's user and admin. */
 export async function mintSignInLinks(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
   users: { user: string; admin: string },
 ): Promise<{ user: string; admin: string }> {
   return {

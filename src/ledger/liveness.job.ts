@@ -20,7 +20,10 @@ export interface Liveness {
  * owner's. It runs whether or not the other jobs do: a process that does not
  * beat is dead to the others.
  */
-export async function startLiveness(deps: Deps, options: { sweep: boolean }): Promise<Liveness> {
+export async function startLiveness(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
+  options: { sweep: boolean },
+): Promise<Liveness> {
   const { db } = deps.database
   const id = deps.instance.id
   await beat(db, id, nowSeconds(deps.clock))

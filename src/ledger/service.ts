@@ -53,7 +53,7 @@ export type ReserveResult =
 
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'instance' | 'ledger'>,
   entitlement: QuotaHolder,
   request: ReserveRequest,
 ): Promise<ReserveResult> {
@@ -131,7 +131,7 @@ export async function reserve(
 
 /** One atomic attempt: the counters after the change, or null when some metric refused. */
 async function reserveOnce(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'instance' | 'ledger'>,
   entitlement: QuotaHolder,
   request: ReserveRequest,
   key: CounterKey,
@@ -187,7 +187,7 @@ function refusingMetric(counters: Awaited<ReturnType<typeof readRefusal>>) {
  * nobody else ends a live owner's reservations.
  */
 export async function settle(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
   requestId: string,
   actual: Amounts,
   options: {
@@ -211,7 +211,10 @@ export async function settle(
 }
 
 /** Returns the reservation unused. Idempotent: false when there was nothing to release. */
-export async function release(deps: Deps, requestId: string): Promise<boolean> {
+export async function release(
+  deps: Pick<Deps, 'clock' | 'ids' | 'instance' | 'ledger' | 'logger'>,
+  requestId: string,
+): Promise<boolean> {
   try {
     const reservation = await closeReservation(deps, requestId, zeroAmounts(), false)
     deps.instance.unfinished.delete(requestId)
@@ -222,7 +225,11 @@ export async function release(deps: Deps, requestId: string): Promise<boolean> {
   }
 }
 
-function remember(deps: Deps, requestId: string, close: UnfinishedClose) {
+function remember(
+  deps: Pick<Deps, 'instance' | 'logger'>,
+  requestId: string,
+  close: UnfinishedClose,
+) {
   const { unfinished } = deps.instance
   if (unfinished.size >= MAX_UNFINISHED) {
     const oldest = unfinished.keys().next().value as string
@@ -237,7 +244,7 @@ function remember(deps: Deps, requestId: string, close: UnfinishedClose) {
 
 /** Deletes the reservation, moves its counters by (actual, reserved) and records usage rows. */
 export function closeReservation(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'ids' | 'ledger'>,
   requestId: string,
   actual: Amounts,
   estimated: boolean,
@@ -271,7 +278,7 @@ export interface UsageDetail {
  * once (pipeline/settle.ts), and only its owner settles with real usage.
  */
 async function recordLate(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'logger'>,
   requestId: string,
   actual: Amounts,
   estimated: boolean,

@@ -33,7 +33,9 @@ export interface SweepResult {
  * runs. Every close goes through the ledger's batched close, which deletes
  * the row first: several processes may sweep at once and each row ends once.
  */
-export async function sweepStaleReservations(deps: Deps): Promise<SweepResult> {
+export async function sweepStaleReservations(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
+): Promise<SweepResult> {
   const result: SweepResult = { settled: 0, released: 0 }
   await retryUnfinishedCloses(deps)
   const { db } = deps.database
@@ -71,7 +73,9 @@ export async function sweepStaleReservations(deps: Deps): Promise<SweepResult> {
 }
 
 /** Retries, in order, the closes the database refused; stops at the first that fails again. */
-export async function retryUnfinishedCloses(deps: Deps) {
+export async function retryUnfinishedCloses(
+  deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
+) {
   for (const [requestId, close] of [...deps.instance.unfinished]) {
     try {
       if (close.identity || close.actual.requests > 0) {

@@ -27,7 +27,7 @@ const OPEN = ['pending', 'waiting_for_capture'] as const
  * reconciliation job, checkout and renewals.
  */
 export async function applyPayment(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   yookassa: YooKassaClient,
   transaction: TransactionRow,
   payment: Payment,
@@ -93,7 +93,11 @@ export async function applyPayment(
   }
 }
 
-async function credit(deps: Deps, transaction: TransactionRow, payment: Payment) {
+async function credit(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  transaction: TransactionRow,
+  payment: Payment,
+) {
   const now = nowSeconds(deps.clock)
   // Only a method YooKassa actually saved can be charged later (docs/reference/yookassa.md section 9).
   const savedMethod = payment.payment_method?.saved ? payment.payment_method.id : null
@@ -131,7 +135,11 @@ async function credit(deps: Deps, transaction: TransactionRow, payment: Payment)
   return { outcome: 'credited' as const }
 }
 
-async function cancel(deps: Deps, transaction: TransactionRow, payment: Payment) {
+async function cancel(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
+  transaction: TransactionRow,
+  payment: Payment,
+) {
   const now = nowSeconds(deps.clock)
   const reason = payment.cancellation_details?.reason ?? 'unknown'
   const party = payment.cancellation_details?.party ?? 'unknown'
@@ -159,7 +167,11 @@ async function cancel(deps: Deps, transaction: TransactionRow, payment: Payment)
  * time, or the request could not be sent within the key's 24 h window).
  * A renewal that expires counts as a failed charge for its subscription.
  */
-export async function expireTransaction(deps: Deps, transaction: TransactionRow, why: string) {
+export async function expireTransaction(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
+  transaction: TransactionRow,
+  why: string,
+) {
   const now = nowSeconds(deps.clock)
   const moved = await inTransaction(deps, async (trx) => {
     const ok = await moveTransactionStatus(trx, transaction.id, OPEN, 'canceled', {

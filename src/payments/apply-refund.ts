@@ -33,7 +33,10 @@ export type RefundOutcome =
  * revokes what it bought: a user still on that plan returns to the default
  * plan now. A PARTIAL refund is a goodwill gesture: the paid period is kept.
  */
-export async function applyRefund(deps: Deps, refund: Refund): Promise<{ outcome: RefundOutcome }> {
+export async function applyRefund(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  refund: Refund,
+): Promise<{ outcome: RefundOutcome }> {
   const payment = await findTransactionByProviderId(deps.database.db, refund.payment_id)
   if (!payment || payment.kind === 'refund') return { outcome: 'unknown' }
   if (refund.status === 'pending') return { outcome: 'waiting' }

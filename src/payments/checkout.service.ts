@@ -31,7 +31,10 @@ export interface CheckoutResult {
  * stored key, which YooKassa answers with the same payment.
  */
 export async function createCheckout(
-  deps: Deps,
+  deps: Pick<
+    Deps,
+    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+  >,
   principal: Principal,
   input: { planId: string; returnUrl: string },
 ): Promise<CheckoutResult> {

@@ -20,7 +20,7 @@ export interface NotificationResult {
  * the route answers 500 and YooKassa delivers it again.
  */
 export async function handleNotification(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   yookassa: YooKassaClient,
   notification: { event: string; objectId: string },
 ): Promise<NotificationResult> {

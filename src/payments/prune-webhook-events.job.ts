@@ -13,7 +13,9 @@ const MAX_BATCHES = 10
  * anything: a repeat is recognised by the transaction's status, not by them.
  * Safe on several replicas at once (each deletes what is still there).
  */
-export async function pruneWebhookEvents(deps: Deps): Promise<number> {
+export async function pruneWebhookEvents(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'logger'>,
+): Promise<number> {
   const days = deps.config.yookassa.webhookEventRetentionDays
   const cutoff = nowSeconds(deps.clock) - days * 86_400
   let deleted = 0

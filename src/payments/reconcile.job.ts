@@ -21,7 +21,12 @@ const BATCH = 100
  * expired locally. Refunds are polled too: there is no refund.canceled event.
  * Safe on several replicas: every change is a conditional update.
  */
-export async function runReconcilePayments(deps: Deps) {
+export async function runReconcilePayments(
+  deps: Pick<
+    Deps,
+    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+  >,
+) {
   const yookassa = deps.yookassa
   const counts = { checked: 0, applied: 0, expired: 0, failed: 0 }
   if (!yookassa) return counts
@@ -81,7 +86,7 @@ export async function runReconcilePayments(deps: Deps) {
 }
 
 async function reconcilePayment(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   yookassa: YooKassaClient,
   row: TransactionRow,
   now: number,

@@ -22,7 +22,10 @@ import {
  * One refund at a time per payment: a second while one is pending is 409.
  */
 export async function refundTransaction(
-  deps: Deps,
+  deps: Pick<
+    Deps,
+    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+  >,
   input: { transactionId: string; amount?: number; adminId: string },
 ): Promise<{ refund: TransactionRow; payment: TransactionRow }> {
   const yookassa = requireClient(deps)
@@ -91,7 +94,11 @@ export async function refundTransaction(
  * Sends (or re-sends, same key and body) a stored refund request and applies
  * the answer. Used by the admin route and by reconciliation.
  */
-export async function sendRefund(deps: Deps, yookassa: YooKassaClient, row: TransactionRow) {
+export async function sendRefund(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  yookassa: YooKassaClient,
+  row: TransactionRow,
+) {
   const request = readMeta(row).request as CreateRefundRequest
   try {
     const refund = await yookassa.createRefund(request, row.idempotence_key!)
@@ -125,7 +132,7 @@ export async function sendRefund(deps: Deps, yookassa: YooKassaClient, row: Tran
 }
 
 /** With fiscalization on, a refund needs its own receipt, to the payment's customer. */
-function refundReceipt(deps: Deps, payment: TransactionRow, amount: number) {
+function refundReceipt(deps: Pick<Deps, 'config'>, payment: TransactionRow, amount: number) {
   if (!deps.config.yookassa.receipt.enabled) return undefined
   const paid = readMeta(payment).request as { receipt?: CreateRefundRequest['receipt'] } | undefined
   const first = paid?.receipt?.items[0]
@@ -136,7 +143,7 @@ function refundReceipt(deps: Deps, payment: TransactionRow, amount: number) {
   }
 }
 
-function requireClient(deps: Deps): YooKassaClient {
+function requireClient(deps: Pick<Deps, 'yookassa'>): YooKassaClient {
   if (!deps.yookassa) {
     throw new DomainError('billing_not_configured', 'Payments are not configured on this gateway')
   }

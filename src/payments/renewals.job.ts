@@ -28,7 +28,12 @@ const BATCH = 100
  * period; the period is not charged again (no dunning retries), and after
  * the grace the rollover returns the user to the default plan.
  */
-export async function runRenewSubscriptions(deps: Deps) {
+export async function runRenewSubscriptions(
+  deps: Pick<
+    Deps,
+    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+  >,
+) {
   const yookassa = deps.yookassa
   const counts = { due: 0, charged: 0, failed: 0, skipped: 0 }
   if (!yookassa) return counts
@@ -56,7 +61,7 @@ export async function runRenewSubscriptions(deps: Deps) {
 }
 
 async function renewOne(
-  deps: Deps,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   yookassa: YooKassaClient,
   sub: SubscriptionRow,
   now: number,

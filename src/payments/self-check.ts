@@ -8,7 +8,9 @@ import { describeTestPaymentsMode } from './test-payments.ts'
  * setting (yookassa.allowTestPayments, YOOKASSA_ALLOW_TEST_PAYMENTS) overrides.
  * Only logs: YooKassa being unreachable must not stop the gateway from starting.
  */
-export async function checkYooKassaShop(deps: Deps): Promise<void> {
+export async function checkYooKassaShop(
+  deps: Pick<Deps, 'config' | 'logger' | 'yookassa'>,
+): Promise<void> {
   if (!deps.yookassa) return
   const { allowTestPayments } = deps.config.yookassa
   try {

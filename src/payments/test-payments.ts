@@ -13,7 +13,10 @@ import type { YooKassaClient } from '../yookassa/client.ts'
  * webhook answers 500 and YooKassa delivers again, rather than a held
  * payment being canceled over a network blip.
  */
-export async function testPaymentsAllowed(deps: Deps, yookassa: YooKassaClient): Promise<boolean> {
+export async function testPaymentsAllowed(
+  deps: Pick<Deps, 'config'>,
+  yookassa: YooKassaClient,
+): Promise<boolean> {
   const setting = deps.config.yookassa.allowTestPayments
   if (setting !== undefined) return setting
   return (await yookassa.me()).test

@@ -29,7 +29,7 @@ export function transactionToJson(row: TransactionRow) {
  * rows arrive). Only an admin may name another user.
  */
 export async function listCallerTransactions(
-  deps: Deps,
+  deps: Pick<Deps, 'database'>,
   principal: Principal,
   query: { userId?: string; limit: number; cursor?: string },
 ) {

@@ -29,7 +29,18 @@ export interface WebhookDelivery {
  * deliberately ignored", 500 means "deliver it again".
  */
 export async function receiveWebhook(
-  deps: Deps,
+  deps: Pick<
+    Deps,
+    | 'clock'
+    | 'config'
+    | 'database'
+    | 'entitlements'
+    | 'ids'
+    | 'logger'
+    | 'metrics'
+    | 'secrets'
+    | 'yookassa'
+  >,
   limiter: RateLimiter,
   delivery: WebhookDelivery,
 ): Promise<void> {
@@ -137,7 +148,11 @@ function parseNotification(raw: string): Parsed {
   return { kind: 'ok', event: result.data.event.slice(0, 100), objectId: result.data.object.id }
 }
 
-async function reject(deps: Deps, event: Omit<WebhookEventRow, 'outcome'>, why: string) {
+async function reject(
+  deps: Pick<Deps, 'database' | 'logger' | 'metrics'>,
+  event: Omit<WebhookEventRow, 'outcome'>,
+  why: string,
+) {
   try {
     // From an unknown sender: only the start of the body, enough to see what it was.
     const body = event.body.slice(0, REJECTED_BODY_CHARS)

@@ -25,7 +25,10 @@ export interface Outcome {
  * usage even when the reservation was swept meanwhile (ledger/service.ts).
  */
 export function createOutcome(
-  deps: Deps,
+  deps: Pick<
+    Deps,
+    'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger' | 'metrics'
+  >,
   admission: Admission,
   context: { requestId: string; endpoint: string; upstream: string },
 ): Outcome {

@@ -17,7 +17,13 @@ const HISTORY_ROWS = 20
  * (the same subscription upkeep, counters, plans, transactions and keys as
  * GET /me, /plans, /transactions and /keys), so the page cannot disagree with the API.
  */
-export async function loadBillingView(deps: Deps, viewer: Principal) {
+export async function loadBillingView(
+  deps: Pick<
+    Deps,
+    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+  >,
+  viewer: Principal,
+) {
   const now = nowSeconds(deps.clock)
   const live = await ensureLiveSubscription(deps, viewer.userId)
   const [usage, daily, plans, history, keys] = await Promise.all([

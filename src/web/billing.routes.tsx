@@ -133,12 +133,12 @@ function ownOrigin(c: WebContext): string {
 }
 
 /** The viewer's own transaction by id, as the API shows it; someone else's is not found. */
-async function ownTransaction(deps: Deps, principal: Principal, id: string) {
+async function ownTransaction(deps: Pick<Deps, 'database'>, principal: Principal, id: string) {
   const row = id ? await findTransaction(deps.database.db, id) : undefined
   return row && row.user_id === principal.userId ? transactionToJson(row) : null
 }
 
-async function latestPayment(deps: Deps, principal: Principal) {
+async function latestPayment(deps: Pick<Deps, 'database'>, principal: Principal) {
   const { data } = await listCallerTransactions(deps, principal, { limit: 20 })
   return data.find((tx) => tx.kind === 'payment')?.id
 }

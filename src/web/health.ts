@@ -14,7 +14,7 @@ export interface UpstreamHealth {
 }
 
 /** The console's health: database (reachable, migrations applied) and each upstream's GET /models. */
-export async function checkHealth(deps: Deps) {
+export async function checkHealth(deps: Pick<Deps, 'database' | 'upstreams' | 'yookassa'>) {
   const started = performance.now()
   let database: { ok: boolean; pending: number; ms: number; dialect: string }
   try {

@@ -20,7 +20,10 @@ const checkBody = z.strictObject({
 })
 
 /** The caller's live subscription and its current period's usage, from the counters. */
-async function currentUsage(deps: Deps, userId: string) {
+async function currentUsage(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
+  userId: string,
+) {
   const live = await ensureLiveSubscription(deps, userId)
   if (!live) throw new GatewayError('not_found', 'You have no subscription')
   const usage = await readPeriodUsage(deps.database.db, live.subscription, live.plan)
