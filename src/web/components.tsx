@@ -1,7 +1,9 @@
-import type { Metric } from '../ledger/amounts.ts'
+import type { Child } from 'hono/jsx'
+import { METRICS, type Metric } from '../ledger/amounts.ts'
 import type { MetricUsage } from '../ledger/usage.service.ts'
 import { parseMoney } from '../lib/money.ts'
 import type { transactionToJson } from '../payments/transactions.service.ts'
+import { type Column, DataTable } from './data-table.tsx'
 import { formatDate, formatDateTime, formatMoney, formatNumber, type Lang, t } from './i18n.ts'
 
 /** Above this share of the limit a bar turns red: the user is about to hit the 429. */
@@ -162,50 +164,57 @@ export function TransactionTable(props: {
   lang: Lang
   rows: TxJson[]
   planNames: Map<string, string>
-  action?: (row: TxJson) => unknown
+  action?: (row: TxJson) => Child
 }) {
   const { lang } = props
-  if (props.rows.length === 0) return <p class="muted">{t(lang, 'history_empty')}</p>
+  const action = props.action
   return (
-    <div class="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t(lang, 'col_date')}</th>
-            <th scope="col">{t(lang, 'col_plan')}</th>
-            <th scope="col">{t(lang, 'col_kind')}</th>
-            <th scope="col" class="num">
-              {t(lang, 'col_amount')}
-            </th>
-            <th scope="col">{t(lang, 'col_status')}</th>
-            {props.action && <th scope="col">{t(lang, 'refund')}</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((row) => (
-            <tr data-tx={row.id}>
-              <td>{formatDateTime(lang, row.created_at)}</td>
-              <td>{row.plan_id ? (props.planNames.get(row.plan_id) ?? row.plan_id) : '—'}</td>
-              <td>{t(lang, `kind_${row.kind}`)}</td>
-              <td class="num">
-                {row.kind === 'refund' ? '−' : ''}
-                {formatMoney(lang, kopecks(row.amount), row.currency)}
-                {kopecks(row.refunded_amount) > 0 && (
-                  <div class="muted">
-                    {t(lang, 'refunded_part', {
-                      amount: formatMoney(lang, kopecks(row.refunded_amount), row.currency),
-                    })}
-                  </div>
-                )}
-              </td>
-              <td>
-                <TxStatus lang={lang} status={row.status} />
-              </td>
-              {props.action && <td>{props.action(row) as never}</td>}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      rows={props.rows}
+      empty={t(lang, 'history_empty')}
+      rowData={(row) => ({ 'data-tx': row.id })}
+      columns={[
+        { head: t(lang, 'col_date'), cell: (row) => formatDateTime(lang, row.created_at) },
+        {
+          head: t(lang, 'col_plan'),
+          cell: (row) => (row.plan_id ? (props.planNames.get(row.plan_id) ?? row.plan_id) : '—'),
+        },
+        { head: t(lang, 'col_kind'), cell: (row) => t(lang, `kind_${row.kind}`) },
+        {
+          head: t(lang, 'col_amount'),
+          num: true,
+          cell: (row) => (
+            <>
+              {row.kind === 'refund' ? '−' : ''}
+              {formatMoney(lang, kopecks(row.amount), row.currency)}
+              {kopecks(row.refunded_amount) > 0 && (
+                <div class="muted">
+                  {t(lang, 'refunded_part', {
+                    amount: formatMoney(lang, kopecks(row.refunded_amount), row.currency),
+                  })}
+                </div>
+              )}
+            </>
+          ),
+        },
+        {
+          head: t(lang, 'col_status'),
+          cell: (row) => <TxStatus lang={lang} status={row.status} />,
+        },
+        ...(action ? [{ head: t(lang, 'refund'), cell: action }] : []),
+      ]}
+    />
   )
+}
+
+/** One right-aligned column per metric (requests, tokens in, tokens out), headed by its name. */
+export function metricColumns<Row>(
+  lang: Lang,
+  cell: (row: Row, metric: Metric) => Child,
+): Array<Column<Row>> {
+  return METRICS.map((metric) => ({
+    head: t(lang, `metric_${metric}`),
+    num: true,
+    cell: (row: Row) => cell(row, metric),
+  }))
 }

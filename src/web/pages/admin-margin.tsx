@@ -1,8 +1,10 @@
 import type { MarginReport, MarginRow } from '../../payments/margin.service.ts'
+import { type Column, DataTable } from '../data-table.tsx'
 import type { WebContext } from '../env.ts'
 import { formatMoney, formatNumber, type Lang, t } from '../i18n.ts'
 import { renderPage } from '../layout.tsx'
 import type { MarginQuery } from '../margin-query.ts'
+import type { MessageKey } from '../messages.ts'
 import { AdminNav } from './admin-users.tsx'
 
 const MICROS_PER_MINOR = 10_000 // cost is in micro-units (10^-6), payments in minor units (10^-2)
@@ -28,25 +30,51 @@ function marginMicros(report: MarginReport, r: Figures): number | null {
   return (r.earned_minor[report.cost_currency] ?? 0) * MICROS_PER_MINOR - r.cost_micros
 }
 
-function Cells({ lang, report, r }: { lang: Lang; report: MarginReport; r: Figures }) {
-  const margin = marginMicros(report, r)
-  const earned = Object.entries(r.earned_minor)
-  return (
-    <>
-      <td class="num">{formatNumber(lang, r.requests)}</td>
-      <td class="num">{formatNumber(lang, r.tokens_input_raw)}</td>
-      <td class="num">{formatNumber(lang, r.tokens_input_weighted)}</td>
-      <td class="num">{formatNumber(lang, r.tokens_output_raw)}</td>
-      <td class="num">{formatNumber(lang, r.tokens_output_weighted)}</td>
-      <td class="num">{formatMicros(lang, r.cost_micros)}</td>
-      <td class="num">
-        {earned.length === 0
+/** A row of the table: its label (the group's key, or Total) and its figures. */
+interface Line {
+  label: string
+  data: Record<`data-${string}`, string>
+  figures: Figures
+}
+
+/** The figure columns, in the API's order, with the margin last. */
+function figureColumns(lang: Lang, report: MarginReport): Array<Column<Line>> {
+  const currency = report.cost_currency
+  const count = (head: MessageKey, pick: (r: Figures) => number): Column<Line> => ({
+    head: t(lang, head),
+    num: true,
+    cell: (line) => formatNumber(lang, pick(line.figures)),
+  })
+  return [
+    count('metric_requests', (r) => r.requests),
+    count('margin_input_raw', (r) => r.tokens_input_raw),
+    count('margin_input_weighted', (r) => r.tokens_input_weighted),
+    count('margin_output_raw', (r) => r.tokens_output_raw),
+    count('margin_output_weighted', (r) => r.tokens_output_weighted),
+    {
+      head: t(lang, 'margin_cost', { currency }),
+      num: true,
+      cell: (line) => formatMicros(lang, line.figures.cost_micros),
+    },
+    {
+      head: t(lang, 'margin_earned'),
+      num: true,
+      cell: (line) => {
+        const earned = Object.entries(line.figures.earned_minor)
+        return earned.length === 0
           ? '—'
-          : earned.map(([currency, minor]) => formatMoney(lang, minor, currency)).join(' + ')}
-      </td>
-      <td class="num">{margin === null ? '—' : formatMicros(lang, margin)}</td>
-    </>
-  )
+          : earned.map(([code, minor]) => formatMoney(lang, minor, code)).join(' + ')
+      },
+    },
+    {
+      head: t(lang, 'margin_margin', { currency }),
+      num: true,
+      cell: (line) => {
+        const margin = marginMicros(report, line.figures)
+        return margin === null ? '—' : formatMicros(lang, margin)
+      },
+    },
+  ]
 }
 
 const GROUP_LABELS = { user: 'col_user', plan: 'col_plan', model: 'col_model' } as const
@@ -92,60 +120,23 @@ export function renderMargin(c: WebContext, query: MarginQuery, report: MarginRe
           {t(lang, 'margin_csv')}
         </a>
       </p>
-      {report.rows.length === 0 ? (
-        <p class="muted">{t(lang, 'margin_empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <caption>
-              {t(lang, 'margin_caption', { from: query.fromDate, to: query.toDate })}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">{t(lang, GROUP_LABELS[query.group])}</th>
-                <th scope="col" class="num">
-                  {t(lang, 'metric_requests')}
-                </th>
-                <th scope="col" class="num">
-                  {t(lang, 'margin_input_raw')}
-                </th>
-                <th scope="col" class="num">
-                  {t(lang, 'margin_input_weighted')}
-                </th>
-                <th scope="col" class="num">
-                  {t(lang, 'margin_output_raw')}
-                </th>
-                <th scope="col" class="num">
-                  {t(lang, 'margin_output_weighted')}
-                </th>
-                <th scope="col" class="num">
-                  {t(lang, 'margin_cost', { currency })}
-                </th>
-                <th scope="col" class="num">
-                  {t(lang, 'margin_earned')}
-                </th>
-                <th scope="col" class="num">
-                  {t(lang, 'margin_margin', { currency })}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {report.rows.map((r) => (
-                <tr data-key={r.key ?? ''}>
-                  <th scope="row">{r.key ?? t(lang, 'margin_none')}</th>
-                  <Cells lang={lang} report={report} r={r} />
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr data-total="">
-                <th scope="row">{t(lang, 'margin_total')}</th>
-                <Cells lang={lang} report={report} r={report.totals} />
-              </tr>
-            </tfoot>
-          </table>
-        </div>
-      )}
+      <DataTable
+        rows={report.rows.map((r) => ({
+          label: r.key ?? t(lang, 'margin_none'),
+          data: { 'data-key': r.key ?? '' },
+          figures: r,
+        }))}
+        foot={[
+          { label: t(lang, 'margin_total'), data: { 'data-total': '' }, figures: report.totals },
+        ]}
+        empty={t(lang, 'margin_empty')}
+        caption={t(lang, 'margin_caption', { from: query.fromDate, to: query.toDate })}
+        rowData={(line) => line.data}
+        columns={[
+          { head: t(lang, GROUP_LABELS[query.group]), rowHeader: true, cell: (line) => line.label },
+          ...figureColumns(lang, report),
+        ]}
+      />
     </>,
   )
 }

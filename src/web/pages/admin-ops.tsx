@@ -1,5 +1,6 @@
 import type { listRecentWebhookEvents } from '../../payments/webhook-events.repo.ts'
 import { kopecks, type TxJson } from '../components.tsx'
+import { DataTable } from '../data-table.tsx'
 import type { WebContext } from '../env.ts'
 import type { checkHealth } from '../health.ts'
 import { formatDateTime, formatMoney, t } from '../i18n.ts'
@@ -22,36 +23,19 @@ export function renderWebhooks(c: WebContext, events: WebhookEvent[]) {
     t(lang, 'admin_webhooks'),
     <>
       <AdminNav lang={lang} />
-      {events.length === 0 ? (
-        <p class="muted">{t(lang, 'webhooks_empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t(lang, 'col_time')}</th>
-                <th scope="col">{t(lang, 'col_event')}</th>
-                <th scope="col">{t(lang, 'col_payment')}</th>
-                <th scope="col">{t(lang, 'col_outcome')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((e) => (
-                <tr>
-                  <td>{formatDateTime(lang, e.received_at)}</td>
-                  <td>{e.event}</td>
-                  <td>
-                    <code>{e.object_id ?? '—'}</code>
-                  </td>
-                  <td>
-                    <span class={`badge ${badge(e.outcome)}`}>{e.outcome}</span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        rows={events}
+        empty={t(lang, 'webhooks_empty')}
+        columns={[
+          { head: t(lang, 'col_time'), cell: (e) => formatDateTime(lang, e.received_at) },
+          { head: t(lang, 'col_event'), cell: (e) => e.event },
+          { head: t(lang, 'col_payment'), cell: (e) => <code>{e.object_id ?? '—'}</code> },
+          {
+            head: t(lang, 'col_outcome'),
+            cell: (e) => <span class={`badge ${badge(e.outcome)}`}>{e.outcome}</span>,
+          },
+        ]}
+      />
     </>,
   )
 }
@@ -78,28 +62,24 @@ export function renderHealth(c: WebContext, health: Awaited<ReturnType<typeof ch
         <dd>{health.payments ? t(lang, 'payments_on') : t(lang, 'payments_off')}</dd>
       </dl>
       <h2>{t(lang, 'health_upstreams')}</h2>
-      <div class="table-wrap">
-        <table>
-          <tbody>
-            {health.upstreams.map((u) => (
-              <tr data-upstream={u.name}>
-                <th scope="row">{u.name}</th>
-                <td>
-                  <code>{u.baseUrl}</code>
-                </td>
-                <td>{t(lang, u.hasKey ? 'health_key' : 'health_no_key')}</td>
-                <td>
-                  <span class={`badge ${u.status !== null && u.status < 400 ? 'ok' : 'bad'}`}>
-                    {u.status !== null
-                      ? t(lang, 'health_answered', { status: u.status, ms: u.ms })
-                      : t(lang, 'health_failed', { reason: u.error ?? '' })}
-                  </span>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        rows={health.upstreams}
+        rowData={(u) => ({ 'data-upstream': u.name })}
+        columns={[
+          { rowHeader: true, cell: (u) => u.name },
+          { cell: (u) => <code>{u.baseUrl}</code> },
+          { cell: (u) => t(lang, u.hasKey ? 'health_key' : 'health_no_key') },
+          {
+            cell: (u) => (
+              <span class={`badge ${u.status !== null && u.status < 400 ? 'ok' : 'bad'}`}>
+                {u.status !== null
+                  ? t(lang, 'health_answered', { status: u.status, ms: u.ms })
+                  : t(lang, 'health_failed', { reason: u.error ?? '' })}
+              </span>
+            ),
+          },
+        ]}
+      />
     </>,
   )
 }

@@ -1,5 +1,7 @@
 import type { Plan } from '../../billing/plan.ts'
 import { METRICS } from '../../ledger/amounts.ts'
+import { metricColumns } from '../components.tsx'
+import { DataTable } from '../data-table.tsx'
 import type { WebContext } from '../env.ts'
 import { formatMoney, formatNumber, planName, t } from '../i18n.ts'
 import { Form, renderPage } from '../layout.tsx'
@@ -21,82 +23,72 @@ export function renderPlans(c: WebContext, plans: Plan[], notice?: string) {
           {t(lang, 'plan_new')}
         </a>
       </p>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t(lang, 'col_order')}</th>
-              <th scope="col">{t(lang, 'col_plan')}</th>
-              <th scope="col" class="num">
-                {t(lang, 'col_price')}
-              </th>
-              {METRICS.map((m) => (
-                <th scope="col" class="num">
-                  {t(lang, `metric_${m}`)}
-                </th>
-              ))}
-              <th scope="col">{t(lang, 'col_active')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {plans.map((plan, index) => {
-              const name = planName(lang, plan)
+      <DataTable
+        rows={plans}
+        rowData={(plan) => ({ 'data-plan': plan.id })}
+        columns={[
+          {
+            head: t(lang, 'col_order'),
+            cell: (plan) => {
+              const index = plans.indexOf(plan)
               return (
-                <tr data-plan={plan.id}>
-                  <td>
-                    <div class="inline">
-                      {index > 0 && (
-                        <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/move`}>
-                          <input type="hidden" name="direction" value="up" />
-                          <button
-                            type="submit"
-                            class="secondary"
-                            aria-label={t(lang, 'plan_up', { name })}
-                          >
-                            ↑
-                          </button>
-                        </Form>
-                      )}
-                      {index < plans.length - 1 && (
-                        <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/move`}>
-                          <input type="hidden" name="direction" value="down" />
-                          <button
-                            type="submit"
-                            class="secondary"
-                            aria-label={t(lang, 'plan_down', { name })}
-                          >
-                            ↓
-                          </button>
-                        </Form>
-                      )}
-                    </div>
-                  </td>
-                  <td>
-                    <a href={`/admin/plans/${encodeURIComponent(plan.id)}`}>{name}</a>{' '}
-                    <span class="muted">({plan.id})</span>
-                  </td>
-                  <td class="num">{formatMoney(lang, plan.price, plan.currency)}</td>
-                  {METRICS.map((m) => (
-                    <td class="num">
-                      {plan.quotas[m] === null ? '∞' : formatNumber(lang, plan.quotas[m]!)}
-                    </td>
-                  ))}
-                  <td>
-                    <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/active`}>
-                      <input type="hidden" name="active" value={plan.is_active ? 'off' : 'on'} />
-                      {plan.is_active ? t(lang, 'yes') : t(lang, 'plan_inactive')}{' '}
-                      <button type="submit" class="secondary">
-                        {t(lang, plan.is_active ? 'plan_deactivate' : 'plan_activate')}
-                      </button>
-                    </Form>
-                  </td>
-                </tr>
+                <div class="inline">
+                  {index > 0 && <MoveButton c={c} plan={plan} direction="up" />}
+                  {index < plans.length - 1 && <MoveButton c={c} plan={plan} direction="down" />}
+                </div>
               )
-            })}
-          </tbody>
-        </table>
-      </div>
+            },
+          },
+          {
+            head: t(lang, 'col_plan'),
+            cell: (plan) => (
+              <>
+                <a href={`/admin/plans/${encodeURIComponent(plan.id)}`}>{planName(lang, plan)}</a>{' '}
+                <span class="muted">({plan.id})</span>
+              </>
+            ),
+          },
+          {
+            head: t(lang, 'col_price'),
+            num: true,
+            cell: (plan) => formatMoney(lang, plan.price, plan.currency),
+          },
+          ...metricColumns<Plan>(lang, (plan, m) =>
+            plan.quotas[m] === null ? '∞' : formatNumber(lang, plan.quotas[m]!),
+          ),
+          {
+            head: t(lang, 'col_active'),
+            cell: (plan) => (
+              <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/active`}>
+                <input type="hidden" name="active" value={plan.is_active ? 'off' : 'on'} />
+                {plan.is_active ? t(lang, 'yes') : t(lang, 'plan_inactive')}{' '}
+                <button type="submit" class="secondary">
+                  {t(lang, plan.is_active ? 'plan_deactivate' : 'plan_activate')}
+                </button>
+              </Form>
+            ),
+          },
+        ]}
+      />
     </>,
+  )
+}
+
+/** One step up or down the display order: ↑ or ↓, named for screen readers. */
+function MoveButton(props: { c: WebContext; plan: Plan; direction: 'up' | 'down' }) {
+  const lang = props.c.get('lang')
+  const name = planName(lang, props.plan)
+  return (
+    <Form c={props.c} action={`/admin/plans/${encodeURIComponent(props.plan.id)}/move`}>
+      <input type="hidden" name="direction" value={props.direction} />
+      <button
+        type="submit"
+        class="secondary"
+        aria-label={t(lang, props.direction === 'up' ? 'plan_up' : 'plan_down', { name })}
+      >
+        {props.direction === 'up' ? '↑' : '↓'}
+      </button>
+    </Form>
   )
 }
 

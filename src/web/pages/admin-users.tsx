@@ -1,15 +1,16 @@
 import type { SubscriptionRow } from '../../../db/tables.ts'
 import type { listUsersWithUsage } from '../../billing/admin-users.service.ts'
 import type { Plan } from '../../billing/plan.ts'
-import { METRICS } from '../../ledger/amounts.ts'
 import type { PeriodUsage } from '../../ledger/usage.service.ts'
 import {
   type DayUsage,
   kopecks,
+  metricColumns,
   TransactionTable,
   type TxJson,
   UsageChart,
 } from '../components.tsx'
+import { DataTable } from '../data-table.tsx'
 import type { WebContext } from '../env.ts'
 import { formatDate, formatDateTime, formatNumber, type Lang, planName, t } from '../i18n.ts'
 import { Form, renderPage } from '../layout.tsx'
@@ -70,48 +71,36 @@ export function renderUsers(c: WebContext, list: UserList, query: { q: string; s
         </div>
         <button type="submit">{t(lang, 'search_button')}</button>
       </form>
-      {list.rows.length === 0 ? (
-        <p class="muted">{t(lang, 'users_empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t(lang, 'col_user')}</th>
-                <th scope="col">{t(lang, 'col_email')}</th>
-                <th scope="col">{t(lang, 'col_plan')}</th>
-                <th scope="col">{t(lang, 'col_status')}</th>
-                {METRICS.map((m) => (
-                  <th scope="col" class="num">
-                    {t(lang, `metric_${m}`)}
-                  </th>
-                ))}
-                <th scope="col">{t(lang, 'col_last_request')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.rows.map((row) => (
-                <tr data-user={row.subscription.user_id}>
-                  <td>
-                    <a href={`/admin/users/${encodeURIComponent(row.subscription.user_id)}`}>
-                      {row.subscription.user_id}
-                    </a>
-                  </td>
-                  <td>{row.email ?? '—'}</td>
-                  <td>{row.plan ? planName(lang, row.plan) : row.subscription.plan_id}</td>
-                  <td>{t(lang, `status_${row.subscription.status}`)}</td>
-                  {METRICS.map((m) => (
-                    <td class="num">{percent(lang, row.usage[m])}</td>
-                  ))}
-                  <td>
-                    {row.lastRequestAt ? formatDateTime(lang, row.lastRequestAt) : t(lang, 'never')}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        rows={list.rows}
+        empty={t(lang, 'users_empty')}
+        rowData={(row) => ({ 'data-user': row.subscription.user_id })}
+        columns={[
+          {
+            head: t(lang, 'col_user'),
+            cell: (row) => (
+              <a href={`/admin/users/${encodeURIComponent(row.subscription.user_id)}`}>
+                {row.subscription.user_id}
+              </a>
+            ),
+          },
+          { head: t(lang, 'col_email'), cell: (row) => row.email ?? '—' },
+          {
+            head: t(lang, 'col_plan'),
+            cell: (row) => (row.plan ? planName(lang, row.plan) : row.subscription.plan_id),
+          },
+          {
+            head: t(lang, 'col_status'),
+            cell: (row) => t(lang, `status_${row.subscription.status}`),
+          },
+          ...metricColumns<UserList['rows'][number]>(lang, (row, m) => percent(lang, row.usage[m])),
+          {
+            head: t(lang, 'col_last_request'),
+            cell: (row) =>
+              row.lastRequestAt ? formatDateTime(lang, row.lastRequestAt) : t(lang, 'never'),
+          },
+        ]}
+      />
     </>,
   )
 }
@@ -143,42 +132,38 @@ export function renderUser(c: WebContext, view: UserView, notice?: string) {
       <Notice text={notice} />
       <section aria-labelledby="subs-h">
         <h2 id="subs-h">{t(lang, 'user_subscriptions')}</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t(lang, 'col_plan')}</th>
-                <th scope="col">{t(lang, 'col_status')}</th>
-                <th scope="col">{t(lang, 'col_period')}</th>
-                <th scope="col">{t(lang, 'paid_until')}</th>
-                {METRICS.map((m) => (
-                  <th scope="col" class="num">
-                    {t(lang, `metric_${m}`)}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {view.subscriptions.map(({ subscription: s, usage }) => (
-                <tr>
-                  <td>{planNames.get(s.plan_id) ?? s.plan_id}</td>
-                  <td>{t(lang, `status_${s.status}`)}</td>
-                  <td>
-                    {formatDate(lang, s.current_period_start)} –{' '}
-                    {formatDate(lang, s.current_period_end)}
-                  </td>
-                  <td>{formatDate(lang, s.paid_until)}</td>
-                  {METRICS.map((m) => (
-                    <td class="num">
-                      {formatNumber(lang, usage[m].used)} /{' '}
-                      {usage[m].limit === null ? '∞' : formatNumber(lang, usage[m].limit!)}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          rows={view.subscriptions}
+          columns={[
+            {
+              head: t(lang, 'col_plan'),
+              cell: ({ subscription: s }) => planNames.get(s.plan_id) ?? s.plan_id,
+            },
+            {
+              head: t(lang, 'col_status'),
+              cell: ({ subscription: s }) => t(lang, `status_${s.status}`),
+            },
+            {
+              head: t(lang, 'col_period'),
+              cell: ({ subscription: s }) => (
+                <>
+                  {formatDate(lang, s.current_period_start)} –{' '}
+                  {formatDate(lang, s.current_period_end)}
+                </>
+              ),
+            },
+            {
+              head: t(lang, 'paid_until'),
+              cell: ({ subscription: s }) => formatDate(lang, s.paid_until),
+            },
+            ...metricColumns<UserView['subscriptions'][number]>(lang, ({ usage }, m) => (
+              <>
+                {formatNumber(lang, usage[m].used)} /{' '}
+                {usage[m].limit === null ? '∞' : formatNumber(lang, usage[m].limit!)}
+              </>
+            )),
+          ]}
+        />
       </section>
       <section aria-labelledby="grant-h">
         <h2 id="grant-h">{t(lang, 'grant_title')}</h2>
@@ -204,34 +189,14 @@ export function renderUser(c: WebContext, view: UserView, notice?: string) {
       </section>
       <section aria-labelledby="models-h">
         <h2 id="models-h">{t(lang, 'user_usage_by_model')}</h2>
-        {models.length === 0 ? (
-          <p class="muted">{t(lang, 'chart_empty')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t(lang, 'col_model')}</th>
-                  {METRICS.map((m) => (
-                    <th scope="col" class="num">
-                      {t(lang, `metric_${m}`)}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {models.map((model) => (
-                  <tr>
-                    <td>{model}</td>
-                    {METRICS.map((m) => (
-                      <td class="num">{formatNumber(lang, amount(model, m))}</td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          rows={models}
+          empty={t(lang, 'chart_empty')}
+          columns={[
+            { head: t(lang, 'col_model'), cell: (model) => model },
+            ...metricColumns<string>(lang, (model, m) => formatNumber(lang, amount(model, m))),
+          ]}
+        />
       </section>
       <section aria-labelledby="tx-h">
         <h2 id="tx-h">{t(lang, 'history_title')}</h2>

@@ -2,6 +2,7 @@ import type { Plan } from '../../billing/plan.ts'
 import { METRICS } from '../../ledger/amounts.ts'
 import type { BillingView } from '../billing-view.ts'
 import { TransactionTable, UsageChart, UsageMeter } from '../components.tsx'
+import { DataTable } from '../data-table.tsx'
 import type { WebContext } from '../env.ts'
 import {
   formatDate,
@@ -195,48 +196,35 @@ function Keys({ c, view }: { c: WebContext; view: BillingView }) {
         </div>
         <button type="submit">{t(lang, 'key_create')}</button>
       </Form>
-      {view.keys.length === 0 ? (
-        <p class="muted">{t(lang, 'keys_empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t(lang, 'col_name')}</th>
-                <th scope="col">{t(lang, 'col_key')}</th>
-                <th scope="col">{t(lang, 'col_created')}</th>
-                <th scope="col">{t(lang, 'col_last_used')}</th>
-                <th scope="col">{t(lang, 'key_revoke')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {view.keys.map((key) => (
-                <tr data-key={key.id}>
-                  <td>{key.name}</td>
-                  <td>
-                    <code>{key.prefix}…</code>
-                  </td>
-                  <td>{formatDate(lang, key.created_at)}</td>
-                  <td>
-                    {key.last_used_at ? formatDate(lang, key.last_used_at) : t(lang, 'never')}
-                  </td>
-                  <td>
-                    <Form c={c} action={`/billing/keys/${encodeURIComponent(key.id)}/revoke`}>
-                      <button
-                        type="submit"
-                        class="secondary"
-                        aria-label={t(lang, 'key_revoke_named', { name: key.name })}
-                      >
-                        {t(lang, 'key_revoke')}
-                      </button>
-                    </Form>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        rows={view.keys}
+        empty={t(lang, 'keys_empty')}
+        rowData={(key) => ({ 'data-key': key.id })}
+        columns={[
+          { head: t(lang, 'col_name'), cell: (key) => key.name },
+          { head: t(lang, 'col_key'), cell: (key) => <code>{key.prefix}…</code> },
+          { head: t(lang, 'col_created'), cell: (key) => formatDate(lang, key.created_at) },
+          {
+            head: t(lang, 'col_last_used'),
+            cell: (key) =>
+              key.last_used_at ? formatDate(lang, key.last_used_at) : t(lang, 'never'),
+          },
+          {
+            head: t(lang, 'key_revoke'),
+            cell: (key) => (
+              <Form c={c} action={`/billing/keys/${encodeURIComponent(key.id)}/revoke`}>
+                <button
+                  type="submit"
+                  class="secondary"
+                  aria-label={t(lang, 'key_revoke_named', { name: key.name })}
+                >
+                  {t(lang, 'key_revoke')}
+                </button>
+              </Form>
+            ),
+          },
+        ]}
+      />
     </section>
   )
 }
