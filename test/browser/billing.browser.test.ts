@@ -1,16 +1,13 @@
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mintSignInLink } from '../../src/web/sign-in.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 import {
   BROWSER_TEST_MS,
-  type Browser,
   expectAccessible,
-  launch,
-  newContext,
   SCREENSHOTS,
   skipBrowser,
-  watchConsole,
+  useBrowser,
 } from './browser.ts'
 
 /** The payer's page in a real browser: sign in, usage, pay and return, cancel, keys, languages. */
@@ -20,11 +17,7 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
     // Return hosts carry the port: PUBLIC_URL names a fixed one (only the return URL uses it).
     env: { BILLING_RETURN_HOSTS: '127.0.0.1:9', PUBLIC_URL: 'http://127.0.0.1:9' },
   })
-  let browser: Browser
-  beforeAll(async () => {
-    browser = await launch()
-  })
-  afterAll(() => browser?.close())
+  const browser = useBrowser()
 
   const link = async (user: string) =>
     (await mintSignInLink(f.h.deps, user, { baseUrl: f.base, email: `${user}@example.com` })).url
@@ -45,9 +38,7 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
     async () => {
       await chat('payer')
       await chat('payer')
-      const context = await newContext(browser)
-      const page = await context.newPage()
-      const errors = watchConsole(page)
+      const { context, page, errors } = await browser.open()
 
       await page.goto(await link('payer'))
       expect(page.url()).toBe(`${f.base}/billing`)
@@ -94,10 +85,8 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
   it(
     'API keys: created and shown once, copied, revoked; in Russian, switchable to English',
     async () => {
-      const context = await newContext(browser, 'ru-RU')
+      const { context, page, errors } = await browser.open('ru-RU')
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: f.base })
-      const page = await context.newPage()
-      const errors = watchConsole(page)
 
       // No session: the sign-in page explains how to get in.
       await page.goto(`${f.base}/billing`)

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
 /**
@@ -43,6 +43,33 @@ export async function newContext(browser: Browser, locale: 'en-US' | 'ru-RU' = '
     viewport: { width: 1000, height: 760 },
     deviceScaleFactor: 1,
   })
+}
+
+/** A page in a fresh context, and the console errors it records (watchConsole). */
+export interface OpenedPage {
+  context: BrowserContext
+  page: Page
+  errors: string[]
+}
+
+/**
+ * Chromium for every test of the file: launched once before the first test
+ * (about a second on this machine, so not once per test) and closed after the last.
+ */
+export function useBrowser() {
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    browser = await launch()
+  })
+  afterAll(() => browser?.close())
+  return {
+    async open(locale?: 'en-US' | 'ru-RU'): Promise<OpenedPage> {
+      if (!browser) throw new Error('useBrowser: open() called outside a test')
+      const context = await newContext(browser, locale)
+      const page = await context.newPage()
+      return { context, page, errors: watchConsole(page) }
+    },
+  }
 }
 
 /** Records console errors (a CSP violation shows up there) so a test can assert there were none. */

@@ -1,40 +1,22 @@
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mintSignInLink } from '../../src/web/sign-in.ts'
-import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
-import {
-  BROWSER_TEST_MS,
-  type Browser,
-  expectAccessible,
-  launch,
-  newContext,
-  SCREENSHOTS,
-  skipBrowser,
-  watchConsole,
-} from './browser.ts'
+import { BROWSER_TEST_MS, expectAccessible, SCREENSHOTS, skipBrowser } from './browser.ts'
+import { useConsoleFixture } from './console-fixture.ts'
 
 /** The operator's console in a real browser, and what the payer sees of its actions. */
 describe.skipIf(skipBrowser)('console in Chromium', () => {
-  const f = usePaymentsFixture({ upstream: true })
-  let browser: Browser
-  beforeAll(async () => {
-    browser = await launch()
-  })
-  afterAll(() => browser?.close())
+  const { f, browser, paidPayerAndAdminLink } = useConsoleFixture()
 
   it(
     'a plan edit shows on the payer page at once; a refund shows in the payer history',
     async () => {
-      await f.creditedCheckout('payer', { email: 'payer@example.com' })
-      const adminLink = await mintSignInLink(f.h.deps, 'boss', { baseUrl: f.base, role: 'admin' })
+      const adminLink = await paidPayerAndAdminLink()
       const payerLink = await mintSignInLink(f.h.deps, 'payer', { baseUrl: f.base })
-      const adminContext = await newContext(browser)
-      const admin = await adminContext.newPage()
-      const errors = watchConsole(admin)
-      const payerContext = await newContext(browser)
-      const payer = await payerContext.newPage()
+      const { context: adminContext, page: admin, errors } = await browser.open()
+      const { context: payerContext, page: payer } = await browser.open()
 
-      await admin.goto(adminLink.url)
+      await admin.goto(adminLink)
       expect(admin.url()).toBe(`${f.base}/admin`)
       await admin.getByRole('link', { name: 'payer' }).waitFor()
       await expectAccessible(admin)

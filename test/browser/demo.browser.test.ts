@@ -6,16 +6,7 @@ import {
   type RunningGateway,
   startProcess,
 } from '../helpers/spawn-gateway.ts'
-import {
-  BROWSER_TEST_MS,
-  type Browser,
-  expectAccessible,
-  launch,
-  newContext,
-  type Page,
-  skipBrowser,
-  watchConsole,
-} from './browser.ts'
+import { BROWSER_TEST_MS, expectAccessible, type Page, skipBrowser, useBrowser } from './browser.ts'
 
 /**
  * `npm run demo` as a newcomer clicks through it: the real demo entry as a
@@ -38,9 +29,9 @@ async function waitForBanner(demo: RunningGateway) {
 }
 
 describe.skipIf(skipBrowser)('npm run demo in Chromium', () => {
+  const browser = useBrowser()
   let database: ProcessDatabase
   let demo: RunningGateway
-  let browser: Browser
   let banner: string
   let client: OpenAI
 
@@ -50,10 +41,8 @@ describe.skipIf(skipBrowser)('npm run demo in Chromium', () => {
     banner = await waitForBanner(demo)
     const apiKey = field(banner, 'API key (demo user)')!
     client = new OpenAI({ baseURL: `${field(banner, 'Gateway')}/v1`, apiKey, maxRetries: 0 })
-    browser = await launch()
   }, BROWSER_TEST_MS)
   afterAll(async () => {
-    await browser?.close()
     await demo?.stop('SIGTERM')
     await database?.drop()
   })
@@ -72,8 +61,7 @@ describe.skipIf(skipBrowser)('npm run demo in Chromium', () => {
     async () => {
       const gateway = field(banner, 'Gateway')!
       const sandbox = field(banner, 'YooKassa sandbox')!
-      const page = await (await newContext(browser)).newPage()
-      const errors = watchConsole(page)
+      const { page, errors } = await browser.open()
       await page.goto(field(banner, 'Sign in (demo user)')!)
       expect(new URL(page.url()).pathname).toBe('/billing')
       expect(await page.getByTestId('current-plan').textContent()).toBe('Free')

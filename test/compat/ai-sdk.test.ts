@@ -1,15 +1,12 @@
 import { createOpenAI } from '@ai-sdk/openai'
 import { APICallError, embedMany, generateText, streamText, tool } from 'ai'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { DEFAULT_TEXT } from '../helpers/fake-upstream.events.ts'
-import type { ProxyFixture } from '../helpers/proxy-fixture.ts'
 import {
-  expectLedger,
-  expectNothingBilled,
   FORBIDDEN_MODEL,
   OVERSIZED_PROMPT,
-  startCompatFixture,
+  useCompatFixture,
   WEATHER_ARGS,
 } from './compat-fixture.ts'
 
@@ -23,13 +20,7 @@ import {
  * Retry-After when under 60 s, else 2 s then 4 s, so a quota refusal would
  * reach the user about 6 s later and hit the gateway three times.
  */
-let f: ProxyFixture
-beforeAll(async () => {
-  f = await startCompatFixture()
-})
-afterAll(async () => {
-  await f?.close()
-})
+const f = useCompatFixture()
 
 async function provider(userId: string) {
   return createOpenAI({ baseURL: `${f.base}/v1`, apiKey: await f.token(userId) })
@@ -59,7 +50,7 @@ describe.each(models)('AI SDK, %s model', (kind) => {
     expect(f.upstream.requests.at(-1)?.path).toBe(
       kind === 'chat' ? '/v1/chat/completions' : '/v1/responses',
     )
-    await expectLedger(f, user, 31, 8)
+    await f.expectLedger(user, 31, 8)
   })
 
   it('streamText', async () => {
@@ -74,7 +65,7 @@ describe.each(models)('AI SDK, %s model', (kind) => {
     for await (const delta of result.textStream) text += delta
     expect(text).toBe(DEFAULT_TEXT)
     expect((await result.usage).outputTokens).toBe(9)
-    await expectLedger(f, user, 33, 9)
+    await f.expectLedger(user, 33, 9)
   })
 
   it('streamed tool call', async () => {
@@ -96,7 +87,7 @@ describe.each(models)('AI SDK, %s model', (kind) => {
       JSON.stringify(calls),
     ).toEqual([['get_weather', JSON.parse(WEATHER_ARGS)]])
     expect(await result.finishReason).toBe('tool-calls')
-    await expectLedger(f, user, 40, 12)
+    await f.expectLedger(user, 40, 12)
   })
 
   it('upstream fails mid-stream: the stream errors with the gateway message, not a type validation error', async () => {
@@ -137,7 +128,7 @@ describe.each(models)('AI SDK, %s model', (kind) => {
     expect(apiError.statusCode).toBe(429)
     expect(apiError.message).toContain('Quota exceeded for tokens_input')
     expect(apiError.isRetryable).toBe(true) // hence maxRetries: 0 (see the top of this file)
-    await expectNothingBilled(f, user, before)
+    await f.expectNothingBilled(user, before)
   })
 
   it('403: APICallError 403, not retryable, with the gateway message', async () => {
@@ -151,7 +142,7 @@ describe.each(models)('AI SDK, %s model', (kind) => {
     expect((error as APICallError).statusCode).toBe(403)
     expect((error as APICallError).isRetryable).toBe(false)
     expect((error as APICallError).message).toContain('is not included in your plan')
-    await expectNothingBilled(f, user, before)
+    await f.expectNothingBilled(user, before)
   })
 })
 
@@ -180,5 +171,5 @@ it('AI SDK embeddings', async () => {
   })
   expect(result.embeddings).toHaveLength(2)
   expect(result.usage.tokens).toBe(17)
-  await expectLedger(f, 'ai-embeddings', 17, 0)
+  await f.expectLedger('ai-embeddings', 17, 0)
 })

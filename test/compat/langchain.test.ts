@@ -1,15 +1,12 @@
 import { tool } from '@langchain/core/tools'
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { DEFAULT_TEXT } from '../helpers/fake-upstream.events.ts'
-import type { ProxyFixture } from '../helpers/proxy-fixture.ts'
 import {
-  expectLedger,
-  expectNothingBilled,
   FORBIDDEN_MODEL,
   OVERSIZED_PROMPT,
-  startCompatFixture,
+  useCompatFixture,
   WEATHER_ARGS,
 } from './compat-fixture.ts'
 
@@ -20,13 +17,7 @@ import {
  * `insufficient_quota` is InsufficientQuotaError (never retried), anything
  * else with a Retry-After is a retryable rate-limit error.
  */
-let f: ProxyFixture
-beforeAll(async () => {
-  f = await startCompatFixture()
-})
-afterAll(async () => {
-  await f?.close()
-})
+const f = useCompatFixture()
 
 async function chat(userId: string, options: { model?: string; responses?: boolean } = {}) {
   return new ChatOpenAI({
@@ -59,7 +50,7 @@ describe.each([false, true])('LangChain ChatOpenAI, useResponsesApi: %s', (respo
     expect(f.upstream.requests.at(-1)?.path).toBe(
       responses ? '/v1/responses' : '/v1/chat/completions',
     )
-    await expectLedger(f, user, 31, 8)
+    await f.expectLedger(user, 31, 8)
   })
 
   it('stream', async () => {
@@ -69,7 +60,7 @@ describe.each([false, true])('LangChain ChatOpenAI, useResponsesApi: %s', (respo
     for await (const chunk of await (await chat(user, { responses })).stream('Hi'))
       text += chunk.text
     expect(text).toBe(DEFAULT_TEXT)
-    await expectLedger(f, user, 33, 9)
+    await f.expectLedger(user, 33, 9)
   })
 
   it('streamed tool call', async () => {
@@ -88,7 +79,7 @@ describe.each([false, true])('LangChain ChatOpenAI, useResponsesApi: %s', (respo
       final?.tool_calls?.map((c) => [c.name, c.args]),
       JSON.stringify(final),
     ).toEqual([['get_weather', JSON.parse(WEATHER_ARGS)]])
-    await expectLedger(f, user, 40, 12)
+    await f.expectLedger(user, 40, 12)
   })
 
   it('upstream fails mid-stream: the stream raises the gateway error', async () => {
@@ -121,7 +112,7 @@ describe.each([false, true])('LangChain ChatOpenAI, useResponsesApi: %s', (respo
     expect((error as Error).name, String(error)).toBe('InsufficientQuotaError')
     expect(String(error)).toContain('Quota exceeded for tokens_input')
     expect(Date.now() - started).toBeLessThan(5_000)
-    await expectNothingBilled(f, user, before)
+    await f.expectNothingBilled(user, before)
   })
 
   it('403: PermissionDeniedError with the gateway message', async () => {
@@ -132,7 +123,7 @@ describe.each([false, true])('LangChain ChatOpenAI, useResponsesApi: %s', (respo
       .catch((e: unknown) => e)
     expect((error as { status?: number }).status, String(error)).toBe(403)
     expect(String(error)).toContain('is not included in your plan')
-    await expectNothingBilled(f, user, before)
+    await f.expectNothingBilled(user, before)
   })
 })
 
@@ -147,5 +138,5 @@ it('LangChain OpenAIEmbeddings', async () => {
   const vectors = await embeddings.embedDocuments(['a', 'b'])
   expect(vectors).toHaveLength(2)
   expect(vectors[0]?.length).toBe(8)
-  await expectLedger(f, 'lc-embeddings', 17, 0)
+  await f.expectLedger('lc-embeddings', 17, 0)
 })

@@ -1,24 +1,15 @@
 import OpenAI from 'openai'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DEFAULT_TEXT } from '../helpers/fake-upstream.events.ts'
-import type { ProxyFixture } from '../helpers/proxy-fixture.ts'
 import {
-  expectLedger,
-  expectNothingBilled,
   FORBIDDEN_MODEL,
   OVERSIZED_PROMPT,
-  startCompatFixture,
+  useCompatFixture,
   WEATHER_ARGS,
 } from './compat-fixture.ts'
 
 /** The openai SDK (6.x) as users call it, against the gateway: what it shows, and the ledger. */
-let f: ProxyFixture
-beforeAll(async () => {
-  f = await startCompatFixture()
-})
-afterAll(async () => {
-  await f?.close()
-})
+const f = useCompatFixture()
 
 const messages = [{ role: 'user' as const, content: 'What is the weather in Paris?' }]
 const weatherTool = {
@@ -35,7 +26,7 @@ describe('openai SDK', () => {
     const client = await f.client('oa-chat')
     const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages })
     expect(answer.choices[0]?.message.content, JSON.stringify(answer)).toBe(DEFAULT_TEXT)
-    await expectLedger(f, 'oa-chat', 31, 8)
+    await f.expectLedger('oa-chat', 31, 8)
   })
 
   it('chat stream', async () => {
@@ -52,7 +43,7 @@ describe('openai SDK', () => {
       text += chunk.choices[0]?.delta.content ?? ''
     }
     expect(text).toBe(DEFAULT_TEXT)
-    await expectLedger(f, 'oa-stream', 33, 9)
+    await f.expectLedger('oa-stream', 33, 9)
   })
 
   it('streamed tool call', async () => {
@@ -74,7 +65,7 @@ describe('openai SDK', () => {
       function: { name: 'get_weather', arguments: WEATHER_ARGS },
     })
     expect(final.choices[0]?.finish_reason).toBe('tool_calls')
-    await expectLedger(f, 'oa-tools', 40, 12)
+    await f.expectLedger('oa-tools', 40, 12)
   })
 
   it('responses', async () => {
@@ -82,7 +73,7 @@ describe('openai SDK', () => {
     const client = await f.client('oa-responses')
     const answer = await client.responses.create({ model: 'gpt-4o', input: 'Hi' })
     expect(answer.output_text, JSON.stringify(answer)).toBe(DEFAULT_TEXT)
-    await expectLedger(f, 'oa-responses', 21, 13)
+    await f.expectLedger('oa-responses', 21, 13)
   })
 
   it('responses stream', async () => {
@@ -99,7 +90,7 @@ describe('openai SDK', () => {
       DEFAULT_TEXT,
     )
     expect(final.usage?.output_tokens).toBe(14)
-    await expectLedger(f, 'oa-responses-stream', 22, 14)
+    await f.expectLedger('oa-responses-stream', 22, 14)
   })
 
   it('responses stream, upstream fails mid-way: the SDK raises the gateway error', async () => {
@@ -127,7 +118,7 @@ describe('openai SDK', () => {
       input: ['a', 'b'],
     })
     expect(answer.data).toHaveLength(2)
-    await expectLedger(f, 'oa-embeddings', 17, 0)
+    await f.expectLedger('oa-embeddings', 17, 0)
   })
 
   it('429: RateLimitError with code insufficient_quota, not retried', async () => {
@@ -141,7 +132,7 @@ describe('openai SDK', () => {
     expect(apiError.code).toBe('insufficient_quota')
     expect(apiError.type).toBe('insufficient_quota')
     expect(apiError.message).toContain('Quota exceeded for tokens_input')
-    await expectNothingBilled(f, 'oa-429', before)
+    await f.expectNothingBilled('oa-429', before)
   })
 
   it('403: PermissionDeniedError with the gateway message', async () => {
@@ -153,6 +144,6 @@ describe('openai SDK', () => {
     expect(error, String(error)).toBeInstanceOf(OpenAI.PermissionDeniedError)
     expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('model_not_allowed')
     expect(String(error)).toContain(`The model '${FORBIDDEN_MODEL}' is not included in your plan`)
-    await expectNothingBilled(f, 'oa-403', before)
+    await f.expectNothingBilled('oa-403', before)
   })
 })
