@@ -3,12 +3,7 @@ import { APICallError, embedMany, generateText, streamText, tool } from 'ai'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { DEFAULT_TEXT } from '../helpers/fake-upstream.events.ts'
-import {
-  FORBIDDEN_MODEL,
-  OVERSIZED_PROMPT,
-  useCompatFixture,
-  WEATHER_ARGS,
-} from './compat-fixture.ts'
+import * as compat from './compat-fixture.ts'
 
 /**
  * The Vercel AI SDK (`ai` 6 + `@ai-sdk/openai` 3) against the gateway, with
@@ -20,7 +15,7 @@ import {
  * Retry-After when under 60 s, else 2 s then 4 s, so a quota refusal would
  * reach the user about 6 s later and hit the gateway three times.
  */
-const f = useCompatFixture()
+const f = compat.useCompatFixture()
 
 async function provider(userId: string) {
   return createOpenAI({ baseURL: `${f.base}/v1`, apiKey: await f.token(userId) })
@@ -72,7 +67,7 @@ describe.each(models)('AI SDK, %s model', (kind) => {
     const user = `ai-${kind}-tools`
     f.upstream.once({
       usage: { input: 40, output: 12 },
-      toolCall: { name: 'get_weather', arguments: WEATHER_ARGS },
+      toolCall: { name: 'get_weather', arguments: compat.WEATHER_ARGS },
       chunks: 4,
     })
     const result = streamText({
@@ -85,7 +80,7 @@ describe.each(models)('AI SDK, %s model', (kind) => {
     expect(
       calls.map((c) => [c.toolName, c.input]),
       JSON.stringify(calls),
-    ).toEqual([['get_weather', JSON.parse(WEATHER_ARGS)]])
+    ).toEqual([['get_weather', JSON.parse(compat.WEATHER_ARGS)]])
     expect(await result.finishReason).toBe('tool-calls')
     await f.expectLedger(user, 40, 12)
   })
@@ -120,7 +115,7 @@ describe.each(models)('AI SDK, %s model', (kind) => {
     const before = f.upstream.requests.length
     const error = await generateText({
       model: pick(await provider(user), kind),
-      prompt: OVERSIZED_PROMPT,
+      prompt: compat.OVERSIZED_PROMPT,
       maxRetries: 0,
     }).catch((e: unknown) => e)
     expect(APICallError.isInstance(error), String(error)).toBe(true)
@@ -135,7 +130,7 @@ describe.each(models)('AI SDK, %s model', (kind) => {
     const user = `ai-${kind}-403`
     const before = f.upstream.requests.length
     const error = await generateText({
-      model: pick(await provider(user), kind, FORBIDDEN_MODEL),
+      model: pick(await provider(user), kind, compat.FORBIDDEN_MODEL),
       prompt: 'Hi',
     }).catch((e: unknown) => e)
     expect(APICallError.isInstance(error), String(error)).toBe(true)
@@ -154,7 +149,7 @@ it('why maxRetries: 0: without it the AI SDK asks again after a quota 429 (x-sho
   // One retry (2 s of backoff) shows the behaviour; the default of two costs about 6 s.
   const error = await generateText({
     model: openai('gpt-4o-mini'),
-    prompt: OVERSIZED_PROMPT,
+    prompt: compat.OVERSIZED_PROMPT,
     maxRetries: 1,
   }).catch((e: unknown) => e)
   expect(String(error)).toContain('Quota exceeded for tokens_input')

@@ -3,12 +3,7 @@ import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { DEFAULT_TEXT } from '../helpers/fake-upstream.events.ts'
-import {
-  FORBIDDEN_MODEL,
-  OVERSIZED_PROMPT,
-  useCompatFixture,
-  WEATHER_ARGS,
-} from './compat-fixture.ts'
+import * as compat from './compat-fixture.ts'
 
 /**
  * @langchain/openai (1.5, Node 20 and up) against the gateway: ChatOpenAI on
@@ -17,7 +12,7 @@ import {
  * `insufficient_quota` is InsufficientQuotaError (never retried), anything
  * else with a Retry-After is a retryable rate-limit error.
  */
-const f = useCompatFixture()
+const f = compat.useCompatFixture()
 
 async function chat(userId: string, options: { model?: string; responses?: boolean } = {}) {
   return new ChatOpenAI({
@@ -67,7 +62,7 @@ describe.each([false, true])('LangChain ChatOpenAI, useResponsesApi: %s', (respo
     const user = `lc-${tag}-tools`
     f.upstream.once({
       usage: { input: 40, output: 12 },
-      toolCall: { name: 'get_weather', arguments: WEATHER_ARGS },
+      toolCall: { name: 'get_weather', arguments: compat.WEATHER_ARGS },
       chunks: 4,
     })
     const model = (await chat(user, { responses })).bindTools([weather])
@@ -78,7 +73,7 @@ describe.each([false, true])('LangChain ChatOpenAI, useResponsesApi: %s', (respo
     expect(
       final?.tool_calls?.map((c) => [c.name, c.args]),
       JSON.stringify(final),
-    ).toEqual([['get_weather', JSON.parse(WEATHER_ARGS)]])
+    ).toEqual([['get_weather', JSON.parse(compat.WEATHER_ARGS)]])
     await f.expectLedger(user, 40, 12)
   })
 
@@ -108,7 +103,7 @@ describe.each([false, true])('LangChain ChatOpenAI, useResponsesApi: %s', (respo
       useResponsesApi: responses,
     })
     const started = Date.now()
-    const error = await model.invoke(OVERSIZED_PROMPT).catch((e: unknown) => e)
+    const error = await model.invoke(compat.OVERSIZED_PROMPT).catch((e: unknown) => e)
     expect((error as Error).name, String(error)).toBe('InsufficientQuotaError')
     expect(String(error)).toContain('Quota exceeded for tokens_input')
     expect(Date.now() - started).toBeLessThan(5_000)
@@ -118,7 +113,7 @@ describe.each([false, true])('LangChain ChatOpenAI, useResponsesApi: %s', (respo
   it('403: PermissionDeniedError with the gateway message', async () => {
     const user = `lc-${tag}-403`
     const before = f.upstream.requests.length
-    const error = await (await chat(user, { responses, model: FORBIDDEN_MODEL }))
+    const error = await (await chat(user, { responses, model: compat.FORBIDDEN_MODEL }))
       .invoke('Hi')
       .catch((e: unknown) => e)
     expect((error as { status?: number }).status, String(error)).toBe(403)

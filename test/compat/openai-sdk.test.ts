@@ -1,15 +1,10 @@
 import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_TEXT } from '../helpers/fake-upstream.events.ts'
-import {
-  FORBIDDEN_MODEL,
-  OVERSIZED_PROMPT,
-  useCompatFixture,
-  WEATHER_ARGS,
-} from './compat-fixture.ts'
+import * as compat from './compat-fixture.ts'
 
 /** The openai SDK (6.x) as users call it, against the gateway: what it shows, and the ledger. */
-const f = useCompatFixture()
+const f = compat.useCompatFixture()
 
 const messages = [{ role: 'user' as const, content: 'What is the weather in Paris?' }]
 const weatherTool = {
@@ -49,7 +44,7 @@ describe('openai SDK', () => {
   it('streamed tool call', async () => {
     f.upstream.once({
       usage: { input: 40, output: 12 },
-      toolCall: { name: 'get_weather', arguments: WEATHER_ARGS },
+      toolCall: { name: 'get_weather', arguments: compat.WEATHER_ARGS },
       chunks: 4,
     })
     const client = await f.client('oa-tools')
@@ -62,7 +57,7 @@ describe('openai SDK', () => {
     const call = final.choices[0]?.message.tool_calls?.[0]
     expect(call, JSON.stringify(final)).toMatchObject({
       type: 'function',
-      function: { name: 'get_weather', arguments: WEATHER_ARGS },
+      function: { name: 'get_weather', arguments: compat.WEATHER_ARGS },
     })
     expect(final.choices[0]?.finish_reason).toBe('tool_calls')
     await f.expectLedger('oa-tools', 40, 12)
@@ -125,7 +120,10 @@ describe('openai SDK', () => {
     const before = f.upstream.requests.length
     const client = await f.client('oa-429')
     const error = await client.chat.completions
-      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: OVERSIZED_PROMPT }] })
+      .create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: compat.OVERSIZED_PROMPT }],
+      })
       .catch((e: unknown) => e)
     expect(error, String(error)).toBeInstanceOf(OpenAI.RateLimitError)
     const apiError = error as InstanceType<typeof OpenAI.RateLimitError>
@@ -139,11 +137,13 @@ describe('openai SDK', () => {
     const before = f.upstream.requests.length
     const client = await f.client('oa-403')
     const error = await client.chat.completions
-      .create({ model: FORBIDDEN_MODEL, messages })
+      .create({ model: compat.FORBIDDEN_MODEL, messages })
       .catch((e: unknown) => e)
     expect(error, String(error)).toBeInstanceOf(OpenAI.PermissionDeniedError)
     expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('model_not_allowed')
-    expect(String(error)).toContain(`The model '${FORBIDDEN_MODEL}' is not included in your plan`)
+    expect(String(error)).toContain(
+      `The model '${compat.FORBIDDEN_MODEL}' is not included in your plan`,
+    )
     await f.expectNothingBilled('oa-403', before)
   })
 })
