@@ -141,16 +141,32 @@ export async function createPaymentsFixture(
  * and hooks only: between tests there is none.
  */
 export function usePaymentsFixture(options: PaymentsFixtureOptions = {}): PaymentsFixture {
+  const opened = usePaymentsFixtureOnDemand()
+  beforeEach(() => opened.start(options))
+  return opened
+}
+
+/** A fixture each test starts itself, with its own options, and an afterEach that closes it. */
+export interface PaymentsFixtureOnDemand extends PaymentsFixture {
+  start(options?: PaymentsFixtureOptions): Promise<void>
+}
+
+/**
+ * For files whose tests each choose their settings: `await f.start({ env })` as
+ * a test's first step, closed after it. Read the handle after start() only.
+ */
+export function usePaymentsFixtureOnDemand(): PaymentsFixtureOnDemand {
   let current: PaymentsFixture | undefined
-  beforeEach(async () => {
-    current = await createPaymentsFixture(options)
-  })
   afterEach(async () => {
     await current?.close()
     current = undefined
   })
-  return new Proxy({} as PaymentsFixture, {
-    get(_target, key) {
+  const start = async (options: PaymentsFixtureOptions = {}) => {
+    current = await createPaymentsFixture(options)
+  }
+  return new Proxy({ start } as PaymentsFixtureOnDemand, {
+    get(target, key) {
+      if (key === 'start') return target.start
       if (!current) throw new Error(`payments fixture read outside a test (${String(key)})`)
       return current[key as keyof PaymentsFixture]
     },

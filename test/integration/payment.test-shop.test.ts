@@ -1,12 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { checkYooKassaShop } from '../../src/payments/self-check.ts'
-import {
-  createPaymentsFixture,
-  type PaymentsFixture,
-  type PaymentsFixtureOptions,
-} from '../helpers/payments-fixture.ts'
+import { usePaymentsFixtureOnDemand } from '../helpers/payments-fixture.ts'
 
 /**
  * Test payments (`test: true`) from the environment alone: a test shop's are
@@ -14,17 +10,8 @@ import {
  * and the start-up log says which mode is on. The config file is the shipped
  * gateway.config.ts, untouched: every setting here is an environment variable.
  */
-let f: PaymentsFixture
-/** The fixture this test opened, closed after it (the last test opens none). */
-let open: PaymentsFixture | undefined
-async function setup(options: PaymentsFixtureOptions) {
-  f = await createPaymentsFixture(options)
-  open = f
-}
-afterEach(async () => {
-  await open?.close()
-  open = undefined
-})
+/** Each test opens its fixture (closed after it); the last test opens none. */
+const f = usePaymentsFixtureOnDemand()
 
 /** Checkout, paid at the fake, payment.succeeded delivered: the transaction's status and the user's plan. */
 async function payAndNotify(patch?: Record<string, unknown>) {
@@ -49,7 +36,7 @@ async function startupLine() {
 
 describe('test shop, configured by environment variables only', () => {
   it('credits its test payments, and the start-up log says so', async () => {
-    await setup({ fake: { test: true } })
+    await f.start({ fake: { test: true } })
     expect(f.h.deps.config.yookassa.allowTestPayments).toBeUndefined()
     const after = await payAndNotify()
     expect(after, after.row).toMatchObject({ status: 'succeeded', plan: 'pro' })
@@ -60,7 +47,7 @@ describe('test shop, configured by environment variables only', () => {
   })
 
   it('refuses them when YOOKASSA_ALLOW_TEST_PAYMENTS=false', async () => {
-    await setup({ fake: { test: true }, env: { YOOKASSA_ALLOW_TEST_PAYMENTS: 'false' } })
+    await f.start({ fake: { test: true }, env: { YOOKASSA_ALLOW_TEST_PAYMENTS: 'false' } })
     const after = await payAndNotify()
     expect(after, after.row).toMatchObject({ status: 'canceled', plan: null })
     expect((await startupLine())?.testPayments).toBe('refused')
@@ -69,7 +56,7 @@ describe('test shop, configured by environment variables only', () => {
 
 describe('live shop', () => {
   it('refuses a test: true payment by default, and the start-up log says so', async () => {
-    await setup({ fake: { test: false } })
+    await f.start({ fake: { test: false } })
     const after = await payAndNotify({ test: true })
     expect(after, after.row).toMatchObject({ status: 'canceled', plan: null })
     expect(after.row).toContain('test payment while test payments are not allowed')
@@ -80,7 +67,7 @@ describe('live shop', () => {
   })
 
   it('credits it when YOOKASSA_ALLOW_TEST_PAYMENTS=true overrides (and warns)', async () => {
-    await setup({ fake: { test: false }, env: { YOOKASSA_ALLOW_TEST_PAYMENTS: 'true' } })
+    await f.start({ fake: { test: false }, env: { YOOKASSA_ALLOW_TEST_PAYMENTS: 'true' } })
     const after = await payAndNotify({ test: true })
     expect(after, after.row).toMatchObject({ status: 'succeeded', plan: 'pro' })
     expect((await startupLine())?.testPayments).toBe('accepted')
@@ -88,7 +75,7 @@ describe('live shop', () => {
   })
 
   it('a live payment costs no extra call to GET /me', async () => {
-    await setup({ fake: { test: false } })
+    await f.start({ fake: { test: false } })
     const { payment_id } = await f.paidCheckout()
     expect((await f.deliver('payment.succeeded', payment_id)).status).toBe(200)
     expect(f.fake.requestsTo('GET', /^\/me$/)).toHaveLength(0)

@@ -1,19 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { JOBS } from '../../src/scheduler.ts'
 import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
-import {
-  createPaymentsFixture,
-  type PaymentsFixture,
-  type PaymentsFixtureOptions,
-} from '../helpers/payments-fixture.ts'
+import { usePaymentsFixtureOnDemand } from '../helpers/payments-fixture.ts'
 
-let f: PaymentsFixture
-async function setup(options: PaymentsFixtureOptions = {}) {
-  f = await createPaymentsFixture(options)
-}
-afterEach(async () => {
-  await f?.close()
-})
+const f = usePaymentsFixtureOnDemand()
 
 const DAY_MS = 86_400_000
 
@@ -30,7 +20,7 @@ const unhandled = (id: string, padding = '') => ({
 
 describe('stored webhook bodies are bounded', () => {
   it('a body rejected for its sender keeps its first KiB', async () => {
-    await setup({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27' } })
+    await f.start({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27' } })
     const big = 'x'.repeat(40_000)
     const rejected = await f.fake.notify(f.base + WEBHOOK_PATH, unhandled('d-rejected', big))
     expect(rejected.status, rejected.body).toBe(403)
@@ -41,7 +31,7 @@ describe('stored webhook bodies are bounded', () => {
   })
 
   it('an accepted body is cut at 16 KiB', async () => {
-    await setup()
+    await f.start()
     const res = await f.fake.notify(f.base + WEBHOOK_PATH, unhandled('d1', 'y'.repeat(40_000)))
     expect(res.status, res.body).toBe(200)
     const [row] = await events()
@@ -51,7 +41,7 @@ describe('stored webhook bodies are bounded', () => {
 
 describe('retention', () => {
   it('the prune-webhook-events job deletes events older than webhookEventRetentionDays', async () => {
-    await setup({ config: { yookassa: { webhookEventRetentionDays: 30 } } })
+    await f.start({ config: { yookassa: { webhookEventRetentionDays: 30 } } })
     const job = JOBS.find((j) => j.name === 'prune-webhook-events')
     expect(job, 'the job is scheduled with the others').toBeDefined()
     await f.fake.notify(f.base + WEBHOOK_PATH, unhandled('old-1'))
@@ -71,7 +61,7 @@ describe('retention', () => {
   })
 
   it('keeps 90 days by default', async () => {
-    await setup()
+    await f.start()
     await f.fake.notify(f.base + WEBHOOK_PATH, unhandled('d1'))
     f.h.clock.advance(89 * DAY_MS)
     const job = JOBS.find((j) => j.name === 'prune-webhook-events')!
@@ -85,7 +75,7 @@ describe('retention', () => {
 
 describe('per-address rate bound', () => {
   it('past webhookRatePerMinute an address gets 429 and nothing is stored; it refills', async () => {
-    await setup({ config: { yookassa: { webhookRatePerMinute: 3 } } })
+    await f.start({ config: { yookassa: { webhookRatePerMinute: 3 } } })
     const statuses: number[] = []
     let last = { status: 0, body: '' }
     for (let i = 0; i < 6; i++) {
@@ -107,7 +97,7 @@ describe('per-address rate bound', () => {
   })
 
   it('untrusted senders count too, so a flood from outside stores at most the rate', async () => {
-    await setup({
+    await f.start({
       env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27' },
       config: { yookassa: { webhookRatePerMinute: 2 } },
     })

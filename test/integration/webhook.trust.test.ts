@@ -1,21 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
 import { signWebhookBody } from '../../src/payments/webhook-secret.ts'
 import { WEBHOOK_PATH } from '../helpers/fake-yookassa.ts'
-import {
-  createPaymentsFixture,
-  type PaymentsFixture,
-  type PaymentsFixtureOptions,
-} from '../helpers/payments-fixture.ts'
+import { usePaymentsFixtureOnDemand } from '../helpers/payments-fixture.ts'
 
 /** Each test starts its own fixture: the trust settings differ from test to test. */
-let f: PaymentsFixture
-async function setup(options: PaymentsFixtureOptions = {}) {
-  f = await createPaymentsFixture(options)
-}
-afterEach(async () => {
-  await f?.close()
-})
+const f = usePaymentsFixtureOnDemand()
 
 async function state(transactionId: string, user = 'u1') {
   const row = await f.h.db
@@ -33,7 +23,7 @@ async function events() {
 
 describe('only the GET re-read counts', () => {
   it('a forged notification (body says succeeded, GET says pending) changes nothing', async () => {
-    await setup()
+    await f.start()
     const { transaction_id, payment_id } = await f.checkout()
     const forged = f.fake.notification('payment.succeeded', payment_id, {
       ...f.fake.payment(payment_id),
@@ -53,7 +43,7 @@ describe('only the GET re-read counts', () => {
   })
 
   it('a notification for a payment YooKassa does not know is ignored with 200', async () => {
-    await setup()
+    await f.start()
     const res = await f.fake.notify(f.base + WEBHOOK_PATH, {
       type: 'notification',
       event: 'payment.succeeded',
@@ -70,7 +60,7 @@ describe('only the GET re-read counts', () => {
     ['metadata', { metadata: { transaction_id: 'someone-else' } }],
     ['test flag', { test: true }],
   ])('a payment whose %s does not match is not credited', async (_what, patch) => {
-    await setup()
+    await f.start()
     const { transaction_id, payment_id } = await f.paidCheckout()
     f.fake.patch(payment_id, patch)
     const res = await f.deliver('payment.succeeded', payment_id)
@@ -83,7 +73,7 @@ describe('only the GET re-read counts', () => {
   })
 
   it('a test payment credits when the configuration allows test payments', async () => {
-    await setup({ config: { yookassa: { allowTestPayments: true } }, fake: { test: true } })
+    await f.start({ config: { yookassa: { allowTestPayments: true } }, fake: { test: true } })
     const { transaction_id, payment_id } = await f.paidCheckout()
     const res = await f.deliver('payment.succeeded', payment_id)
     expect(res.status, res.body).toBe(200)
@@ -91,7 +81,7 @@ describe('only the GET re-read counts', () => {
   })
 
   it('a two-stage payment is captured when it matches and canceled when it does not', async () => {
-    await setup()
+    await f.start()
     const good = await f.checkout('u1')
     const bad = await f.checkout('u2')
     for (const id of [good.payment_id, bad.payment_id]) {
@@ -117,7 +107,7 @@ describe('only the GET re-read counts', () => {
 
 describe('sender address', () => {
   it('403 from outside the trusted ranges, stored and logged, nothing read or changed', async () => {
-    await setup({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27,2a02:5180::/32' } })
+    await f.start({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27,2a02:5180::/32' } })
     const { transaction_id, payment_id } = await f.paidCheckout()
     const res = await f.deliver('payment.succeeded', payment_id)
     expect(res.status, res.body).toBe(403)
@@ -132,7 +122,7 @@ describe('sender address', () => {
   })
 
   it('X-Forwarded-For counts only as TRUST_PROXY allows', async () => {
-    await setup({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27', TRUST_PROXY: '1' } })
+    await f.start({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27', TRUST_PROXY: '1' } })
     const { payment_id } = await f.paidCheckout()
     const note = f.fake.notification('payment.succeeded', payment_id)
     // The sender wrote a YooKassa address itself; our one proxy appended the real one.
@@ -147,7 +137,7 @@ describe('sender address', () => {
   })
 
   it('without TRUST_PROXY the header is ignored', async () => {
-    await setup({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27' } })
+    await f.start({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27' } })
     const { payment_id } = await f.checkout()
     const res = await f.fake.notify(
       f.base + WEBHOOK_PATH,
@@ -164,7 +154,7 @@ describe('webhook secret', () => {
   const secret = 'whsec-0123456789abcdef'
 
   it('401 when missing or wrong; ?secret= and an HMAC of the raw body pass', async () => {
-    await setup({ env: { YOOKASSA_WEBHOOK_SECRET: secret } })
+    await f.start({ env: { YOOKASSA_WEBHOOK_SECRET: secret } })
     const { transaction_id, payment_id } = await f.paidCheckout()
     const note = JSON.stringify(f.fake.notification('payment.succeeded', payment_id))
     const missing = await f.fake.notify(f.base + WEBHOOK_PATH, note)
@@ -199,7 +189,7 @@ describe('webhook secret', () => {
 
 describe('malformed and unknown notifications', () => {
   it('malformed JSON is 400, an unknown event 200, both stored', async () => {
-    await setup()
+    await f.start()
     const bad = await f.fake.notify(f.base + WEBHOOK_PATH, '{"type":')
     expect(bad.status, bad.body).toBe(400)
     const other = await f.fake.notify(f.base + WEBHOOK_PATH, {
