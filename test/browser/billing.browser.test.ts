@@ -21,23 +21,12 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
 
   const link = async (user: string) =>
     (await mintSignInLink(f.h.deps, user, { baseUrl: f.base, email: `${user}@example.com` })).url
-  const chat = async (user: string) => {
-    const res = await fetch(`${f.base}/v1/chat/completions`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await f.h.token({ sub: user })}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }] }),
-    })
-    expect(res.status).toBe(200)
-  }
 
   it(
     'signs in by link, shows usage, pays on YooKassa, returns to the lifted quota, cancels',
     async () => {
-      await chat('payer')
-      await chat('payer')
+      await f.chat('payer')
+      await f.chat('payer')
       const { context, page, errors } = await browser.open()
 
       await page.goto(await link('payer'))

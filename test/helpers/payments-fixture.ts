@@ -67,6 +67,8 @@ export interface PaymentsFixture {
   creditedCheckout(user?: string, claims?: BuyerClaims): Promise<Checkout>
   /** The fake notifies `event` for the object (as it is now, or as `state`) to this gateway. */
   deliver(event: string, id: string, state?: Json): Promise<{ status: number; body: string }>
+  /** `times` chat completions as `user` through the gateway (needs `upstream`), each asserted 200. */
+  chat(user: string, times?: number, claims?: BuyerClaims): Promise<void>
   close(): Promise<void>
 }
 
@@ -124,6 +126,20 @@ export async function createPaymentsFixture(
     },
     deliver: (event, id, state) =>
       fake.notify(base + WEBHOOK_PATH, fake.notification(event, id, state)),
+    async chat(user, times = 1, claims = {}) {
+      const token = await h.token({ sub: user, ...claims })
+      for (let i = 0; i < times; i++) {
+        const res = await fetch(`${base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'gpt-3.5-turbo',
+            messages: [{ role: 'user', content: 'hi' }],
+          }),
+        })
+        expect(res.status, await res.text()).toBe(200)
+      }
+    },
     async close() {
       // Replicas share the main harness's database: they go first, the database last.
       for (const replica of replicas.splice(0).reverse()) await replica.close()

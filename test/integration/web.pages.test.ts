@@ -16,20 +16,7 @@ describe(`pages content and actions (${TEST_DIALECT})`, () => {
     env: { BILLING_RETURN_HOSTS: '127.0.0.1:9,app.example', PUBLIC_URL: 'http://127.0.0.1:9' },
   })
 
-  const chat = async (user: string, times = 1) => {
-    const token = await f.h.token({ sub: user, email: `${user}@example.com` })
-    for (let i = 0; i < times; i++) {
-      const res = await fetch(`${f.base}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model: 'gpt-3.5-turbo',
-          messages: [{ role: 'user', content: 'hi' }],
-        }),
-      })
-      expect(res.status, await res.text()).toBe(200)
-    }
-  }
+  const chat = (user: string, times = 1) => f.chat(user, times, { email: `${user}@example.com` })
 
   it('billing shows usage, the 30-day chart and the plans; the console sorts users by usage', async () => {
     await chat('light')
