@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
 import type { Amounts } from '../../src/ledger/amounts.ts'
+import type { ReserveResult } from '../../src/ledger/service.ts'
 import type { Harness } from './harness.ts'
-import type { Outcome } from './paced.ts'
+import { type Outcome, pacedReservations } from './paced.ts'
 
 const script = new URL('./reserve-worker.ts', import.meta.url).pathname
 
@@ -44,4 +45,23 @@ export async function startReserveWorker(
       }
     },
   }
+}
+
+/**
+ * Two processes reserving at once: the request ids at even positions reserved
+ * by a worker thread (its own database handle and event loop), the others here
+ * through `call`, both paced from the same wall-clock instant 200 ms ahead (time
+ * for both to be ready). Resolves with [the worker's outcomes, ours].
+ */
+export async function reserveFromTwoThreads(
+  h: Harness,
+  entitlement: Entitlement,
+  requestIds: string[],
+  amounts: Amounts,
+  call: (requestId: string) => Promise<ReserveResult>,
+): Promise<[Outcome[], Outcome[]]> {
+  const side = (parity: number) => requestIds.filter((_, i) => i % 2 === parity)
+  const worker = await startReserveWorker(h, entitlement, side(0), amounts)
+  const startAt = Date.now() + 200
+  return Promise.all([worker.go(startAt), pacedReservations(startAt, side(1), call)])
 }

@@ -116,6 +116,24 @@ export async function waitForOk(url: string, running: RunningGateway, timeoutMs 
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${running.output()}`)
 }
 
+/**
+ * `src/main.ts` (what `npm start` runs) on a free port of 127.0.0.1, with `env`
+ * added to its environment (DATABASE_URL at least), pushed onto `running` at
+ * once (so the caller's cleanup stops it even when it never gets up), and
+ * waited for until /healthz answers 200.
+ */
+export async function startGateway(
+  env: Record<string, string> & { DATABASE_URL: string },
+  running: RunningGateway[],
+): Promise<{ gateway: RunningGateway; base: string; health: Response }> {
+  const port = await freePort()
+  const gateway = startProcess('src/main.ts', [], { PORT: String(port), HOST: '127.0.0.1', ...env })
+  running.push(gateway)
+  const base = `http://127.0.0.1:${port}`
+  const health = await waitForOk(`${base}/healthz`, gateway)
+  return { gateway, base, health }
+}
+
 export interface ProcessDatabase {
   /** DATABASE_URL for a child process: a temp SQLite file, or a fresh PostgreSQL schema. */
   url: string

@@ -6,11 +6,9 @@ import { mintToken } from '../../src/cli/token.ts'
 import { type FakeUpstream, sleep, startFakeUpstream } from '../helpers/fake-upstream.ts'
 import {
   createProcessDatabase,
-  freePort,
   type ProcessDatabase,
   type RunningGateway,
-  startProcess,
-  waitForOk,
+  startGateway,
 } from '../helpers/spawn-gateway.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
@@ -37,23 +35,18 @@ describe(`billing integrity: a crashed gateway process (${TEST_DIALECT})`, () =>
     database = undefined
   })
 
-  async function start(configFile: string) {
-    const port = await freePort()
-    const gateway = startProcess('src/main.ts', [], {
-      DATABASE_URL: database!.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      JWT_SECRET,
-      GATEWAY_CONFIG: configFile,
-      UPSTREAM_BASE_URL: upstream!.url,
-      UPSTREAM_API_KEY: 'sk-upstream-crash-test',
-    })
-    running.push(gateway)
-    const base = `http://127.0.0.1:${port}`
-    await waitForOk(`${base}/healthz`, gateway)
-    return { gateway, base }
-  }
+  const start = (configFile: string) =>
+    startGateway(
+      {
+        DATABASE_URL: database!.url,
+        LOG_LEVEL: 'info',
+        JWT_SECRET,
+        GATEWAY_CONFIG: configFile,
+        UPSTREAM_BASE_URL: upstream!.url,
+        UPSTREAM_API_KEY: 'sk-upstream-crash-test',
+      },
+      running,
+    )
 
   it('bills the sent requests of a process killed with -9 as estimated within seconds; nothing stays reserved', async () => {
     database = await createProcessDatabase()

@@ -3,8 +3,7 @@ import type { Entitlement } from '../../src/billing/entitlements.ts'
 import { type ReserveResult, reserve, settle } from '../../src/ledger/service.ts'
 import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
-import { pacedReservations } from '../helpers/paced.ts'
-import { startReserveWorker } from '../helpers/reserve-in-worker.ts'
+import { reserveFromTwoThreads } from '../helpers/reserve-in-worker.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
 /**
@@ -76,21 +75,9 @@ describe(`ledger under concurrency (${TEST_DIALECT})`, () => {
     for (let round = 1; ; round++) {
       const { h, e } = await setup()
       const ids = Array.from({ length: CONCURRENT }, (_, i) => `w-${i}`)
-      const worker = await startReserveWorker(
-        h,
-        e,
-        ids.filter((_, i) => i % 2 === 0),
-        one,
+      const [theirs, mine] = await reserveFromTwoThreads(h, e, ids, one, (requestId) =>
+        reserve(h.deps, e, { requestId, amounts: one }),
       )
-      const startAt = Date.now() + 200
-      const [theirs, mine] = await Promise.all([
-        worker.go(startAt),
-        pacedReservations(
-          startAt,
-          ids.filter((_, i) => i % 2 === 1),
-          (requestId) => reserve(h.deps, e, { requestId, amounts: one }),
-        ),
-      ])
       await expectExactlyRemainingAdmitted(h, e, [...theirs, ...mine])
       const wins = [theirs, mine].map((side) => side.filter((o) => o.ok).length)
       if (wins.every((n) => n > 0)) return

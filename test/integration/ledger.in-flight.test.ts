@@ -5,9 +5,8 @@ import { release, reserve } from '../../src/ledger/service.ts'
 import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { type FakeUpstream, startFakeUpstream } from '../helpers/fake-upstream.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
-import { pacedReservations } from '../helpers/paced.ts'
 import { UPSTREAM_KEY } from '../helpers/proxy-fixture.ts'
-import { startReserveWorker } from '../helpers/reserve-in-worker.ts'
+import { reserveFromTwoThreads } from '../helpers/reserve-in-worker.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
 /**
@@ -93,21 +92,9 @@ describe(`in-flight limit in the ledger (${TEST_DIALECT})`, () => {
       const quotas = { requests: 1000, max_concurrent_requests: LIMIT }
       const e = await userOnPlan(h, 'u-procs', { id: 'procs', quotas })
       const ids = Array.from({ length: ATTEMPTS }, (_, i) => `p-${i}`)
-      const worker = await startReserveWorker(
-        h,
-        e,
-        ids.filter((_, i) => i % 2 === 0),
-        one,
+      const [theirs, mine] = await reserveFromTwoThreads(h, e, ids, one, (requestId) =>
+        reserve(h.deps, e, { requestId, amounts: one }),
       )
-      const startAt = Date.now() + 200
-      const [theirs, mine] = await Promise.all([
-        worker.go(startAt),
-        pacedReservations(
-          startAt,
-          ids.filter((_, i) => i % 2 === 1),
-          (requestId) => reserve(h.deps, e, { requestId, amounts: one }),
-        ),
-      ])
       const all = [...theirs, ...mine]
       const summary = JSON.stringify(all)
       expect(all.filter((o) => o.error).length, summary).toBe(0)

@@ -7,7 +7,7 @@ import {
   type ProcessDatabase,
   type RunningGateway,
   repoRoot,
-  startProcess,
+  startGateway,
   waitForOk,
 } from '../helpers/spawn-gateway.ts'
 
@@ -42,15 +42,7 @@ describe(`log format of npm start (${process.env.TEST_DATABASE ?? 'sqlite'})`, (
   async function startPiped(env: Record<string, string>) {
     const database = await createProcessDatabase()
     databases.push(database)
-    const port = await freePort()
-    const gateway = startProcess('src/main.ts', [], {
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ...env,
-    })
-    running.push(gateway)
-    await waitForOk(`http://127.0.0.1:${port}/healthz`, gateway)
+    const { gateway } = await startGateway({ DATABASE_URL: database.url, ...env }, running)
     await waitForLine(gateway, /gateway listening/)
     return gateway
   }

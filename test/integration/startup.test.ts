@@ -13,8 +13,7 @@ import {
   type RunningGateway,
   repoRoot,
   runToExit,
-  startProcess,
-  waitForOk,
+  startGateway,
 } from '../helpers/spawn-gateway.ts'
 
 const JWT_SECRET = 'startup-test-secret-0123456789abcdef'
@@ -32,21 +31,8 @@ describe(`npm start (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
     database = undefined
   })
 
-  async function start(env: Record<string, string> = {}) {
-    const port = await freePort()
-    const gateway = startProcess('src/main.ts', [], {
-      DATABASE_URL: database!.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      JWT_SECRET,
-      ...env,
-    })
-    running.push(gateway)
-    const base = `http://127.0.0.1:${port}`
-    const health = await waitForOk(`${base}/healthz`, gateway)
-    return { gateway, base, health }
-  }
+  const start = (env: Record<string, string> = {}) =>
+    startGateway({ DATABASE_URL: database!.url, LOG_LEVEL: 'info', JWT_SECRET, ...env }, running)
 
   it('starts, migrates, answers /healthz and stops cleanly on SIGTERM; a second start applies nothing', async () => {
     database = await createProcessDatabase()

@@ -13,11 +13,9 @@ import {
 import { type Checkout, postCheckout } from '../helpers/payments-fixture.ts'
 import {
   createProcessDatabase,
-  freePort,
   type ProcessDatabase,
   type RunningGateway,
-  startProcess,
-  waitForOk,
+  startGateway,
 } from '../helpers/spawn-gateway.ts'
 
 /**
@@ -39,21 +37,16 @@ afterEach(async () => {
   await database?.drop()
 })
 
-async function start() {
-  const port = await freePort()
-  const gateway = startProcess('src/main.ts', [], {
-    ...yookassaEnv(fake),
-    DATABASE_URL: database.url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    JWT_SECRET,
-    YOOKASSA_API_URL: fake.url,
-  })
-  running.push(gateway)
-  const base = `http://127.0.0.1:${port}`
-  await waitForOk(`${base}/healthz`, gateway)
-  return { gateway, base }
-}
+const start = () =>
+  startGateway(
+    {
+      ...yookassaEnv(fake),
+      DATABASE_URL: database.url,
+      JWT_SECRET,
+      YOOKASSA_API_URL: fake.url,
+    },
+    running,
+  )
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
   const deadline = Date.now() + 15_000
