@@ -1,4 +1,5 @@
 import OpenAI from 'openai'
+import { expect } from 'vitest'
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
 import type { Metric } from '../../src/ledger/amounts.ts'
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream.ts'
@@ -144,4 +145,15 @@ export async function startProxyFixture(
       await upstream.close()
     },
   }
+}
+
+/** One request billed exactly the upstream's usage (nothing estimated), nothing left reserved. */
+export function expectBilledExactly(ledger: Ledger, input: number, output: number) {
+  expect(ledger.used, JSON.stringify(ledger)).toEqual({
+    requests: 1,
+    tokens_input: input,
+    tokens_output: output,
+  })
+  expect(ledger.usage.every((row) => row.estimated === 0)).toBe(true)
+  expect(ledger.reserved).toEqual({ requests: 0, tokens_input: 0, tokens_output: 0 })
 }

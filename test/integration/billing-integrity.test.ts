@@ -3,7 +3,12 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { sweepStaleReservations } from '../../src/ledger/sweeper.ts'
 import { sleep } from '../helpers/fake-upstream.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
-import { type Ledger, type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
+import {
+  expectBilledExactly,
+  type Ledger,
+  type ProxyFixture,
+  startProxyFixture,
+} from '../helpers/proxy-fixture.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
 /**
@@ -114,13 +119,7 @@ describe(`billing integrity: disconnects (${TEST_DIALECT})`, () => {
     controller.abort()
     await pending
     const ledger = await billed('early-o3')
-    expect(ledger.used, JSON.stringify(ledger)).toEqual({
-      requests: 1,
-      tokens_input: 41,
-      tokens_output: 900,
-    })
-    expect(ledger.usage.every((row) => row.estimated === 0)).toBe(true)
-    expect(ledger.reserved).toEqual(zero)
+    expectBilledExactly(ledger, 41, 900)
     expect(f.upstream.requests[0]!.aborted).toBe(false)
   })
 
@@ -152,13 +151,7 @@ describe(`billing integrity: disconnects (${TEST_DIALECT})`, () => {
     expect(text).toBe('Hello from')
     held.open()
     const ledger = await billed('drain-o4')
-    expect(ledger.used, JSON.stringify(ledger)).toEqual({
-      requests: 1,
-      tokens_input: 41,
-      tokens_output: 1500,
-    })
-    expect(ledger.usage.every((row) => row.estimated === 0)).toBe(true)
-    expect(ledger.reserved).toEqual(zero)
+    expectBilledExactly(ledger, 41, 1500)
     expect(await reservationRows()).toBe(0)
     expect(f.upstream.requests[0]!.aborted).toBe(false)
   })
@@ -233,13 +226,7 @@ describe(`billing integrity: live reservations never expire (${TEST_DIALECT})`, 
     expect(sweeps).toHaveLength(12)
     expect(sweeps.every((s) => JSON.stringify(s) === '{"settled":0,"released":0}')).toBe(true)
     const ledger = await billed('long')
-    expect(ledger.used, JSON.stringify(ledger)).toEqual({
-      requests: 1,
-      tokens_input: 25,
-      tokens_output: 60,
-    })
-    expect(ledger.usage.every((row) => row.estimated === 0)).toBe(true)
-    expect(ledger.reserved).toEqual(zero)
+    expectBilledExactly(ledger, 25, 60)
   })
 
   it('a settle after the reservation was swept (its process looked dead) records the true usage exactly once', async () => {

@@ -3,7 +3,11 @@ import type OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
 import { estimateInputTokens } from '../../src/pipeline/estimate.ts'
 import { sleep } from '../helpers/fake-upstream.ts'
-import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
+import {
+  expectBilledExactly,
+  type ProxyFixture,
+  startProxyFixture,
+} from '../helpers/proxy-fixture.ts'
 
 /** Streams pass through as they arrive; a client that leaves aborts the upstream and pays what it got. */
 let f: ProxyFixture | undefined
@@ -113,13 +117,7 @@ describe('client abort mid-stream', () => {
       await sleep(20)
       ledger = await f.settled('drain-user')
     }
-    expect(ledger.used, JSON.stringify(ledger)).toEqual({
-      requests: 1,
-      tokens_input: 33,
-      tokens_output: 44,
-    })
-    expect(ledger.usage.every((u) => u.estimated === 0)).toBe(true)
-    expect(ledger.reserved).toEqual(zero)
+    expectBilledExactly(ledger, 33, 44)
     expect(f.upstream.requests.at(-1)!.aborted).toBe(false)
   })
 
