@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { marginToJson } from '../../src/billing/margin.service.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
+import type { marginToJson } from '../../src/payments/margin.service.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 import { signInWeb, textOf } from '../helpers/web-session.ts'
