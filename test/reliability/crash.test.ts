@@ -17,6 +17,12 @@ import {
  */
 const STREAMS = 100
 const RESERVE = 500
+/** A beat every 200 ms, dead 1 s after the last (so the sweep comes within seconds); RESERVE output tokens a stream. */
+const QUICK_SWEEP = {
+  heartbeatIntervalMs: 200,
+  ownerDeadAfterSeconds: 1,
+  defaultOutputReserve: RESERVE,
+}
 
 describe(`reliability: a replica dies with streams open (${TEST_DIALECT})`, () => {
   let cluster: Cluster | undefined
@@ -56,11 +62,7 @@ describe(`reliability: a replica dies with streams open (${TEST_DIALECT})`, () =
       planConfig(
         { requests: 10_000 },
         {
-          quota: {
-            heartbeatIntervalMs: 200,
-            ownerDeadAfterSeconds: 1,
-            defaultOutputReserve: RESERVE,
-          },
+          quota: QUICK_SWEEP,
         },
       ),
       2,
@@ -96,11 +98,7 @@ describe(`reliability: a replica dies with streams open (${TEST_DIALECT})`, () =
       planConfig(
         { requests: 10_000 },
         {
-          quota: {
-            heartbeatIntervalMs: 200,
-            ownerDeadAfterSeconds: 1,
-            defaultOutputReserve: RESERVE,
-          },
+          quota: QUICK_SWEEP,
           server: { shutdownGraceMs: 3_000 },
         },
       ),
