@@ -1,35 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from '../helpers/harness.ts'
-import {
-  BROWSER_TEST_MS,
-  type Browser,
-  launch,
-  newContext,
-  skipBrowser,
-  watchConsole,
-} from './browser.ts'
+import { BROWSER_TEST_MS, skipBrowser, useBrowser } from './browser.ts'
 
 /** /docs in a real browser: Swagger UI from the gateway alone renders the document, CSP intact. */
 describe.skipIf(skipBrowser)('the API docs page in Chromium', () => {
+  const browser = useBrowser()
   let h: Harness
   let base: string
-  let browser: Browser
   beforeAll(async () => {
     h = await createHarness()
     base = await h.listen()
-    browser = await launch()
   })
   afterAll(async () => {
-    await browser?.close()
     await h?.close()
   })
 
   it(
     'renders every tag and operation with no request to another host',
     async () => {
-      const context = await newContext(browser)
-      const page = await context.newPage()
-      const errors = watchConsole(page)
+      const { context, page, errors } = await browser.open()
       page.on('response', (response) => {
         if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`)
       })
