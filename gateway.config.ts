@@ -103,4 +103,9 @@ export default defineConfig({
     // each by its max_tokens (docs/quotas.md). A plan's quotas.max_concurrent_requests wins.
     defaultMaxConcurrentRequests: 8,
   },
+
+  // Raw usage rows (about 630 bytes a request on SQLite) are kept this many days; older ones are
+  // pruned by the jobs after the daily rollup took them, which keeps the history, the charts and
+  // the margin report (docs/usage-history.md). Rows of a current period always stay.
+  usage: { retentionDays: 90 },
 })

@@ -14,6 +14,8 @@ export interface DB {
   billing_quota_counter: QuotaCounterTable
   billing_reservation: ReservationTable
   billing_usage: UsageTable
+  billing_usage_daily: UsageDailyTable
+  billing_usage_rollup: UsageRollupTable
   billing_transaction: TransactionTable
   billing_webhook_event: WebhookEventTable
   gateway_instance: InstanceTable
@@ -155,6 +157,41 @@ export interface UsageTable {
   /** 1 when counted by the gateway's tokenizer because the upstream gave no usage. */
   estimated: number
   created_at: number
+}
+
+/**
+ * billing_usage summed per user, UTC day, subscription, model and metric (0006): what the
+ * history reads for rows already rolled up, and all that is left of rows past the retention.
+ */
+export interface UsageDailyTable {
+  user_id: string
+  /** Epoch seconds of the UTC day's start. */
+  day: number
+  /** '' when the usage rows had none (a primary key column takes no null on PostgreSQL). */
+  subscription_id: string
+  /** '' when the usage rows had none. */
+  model_id: string
+  metric: Metric
+  amount: number
+  /** Sum of raw_amount, nulls (unknown) as 0. */
+  raw_amount: number
+  /** Sum of cost_micros, nulls as 0. */
+  cost_micros: number
+  /** The newest created_at rolled in. */
+  last_at: number
+}
+
+/** The rollup's progress, one row named 'usage' (0006); ids are billing_usage ids (UUIDv7). */
+export interface UsageRollupTable {
+  name: string
+  /** Every billing_usage row with id <= this is in billing_usage_daily ('' = none yet). */
+  rolled_through: string
+  /** Where the prune scan of `prune_day` stopped. */
+  pruned_through: string
+  prune_day: number
+  /** No raw row created at or after this was ever pruned. */
+  complete_since: number
+  updated_at: number
 }
 
 export type TransactionStatus =

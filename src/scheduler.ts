@@ -1,5 +1,6 @@
 import { rollOverEndedSubscriptions } from './billing/rollover.job.ts'
 import type { Deps } from './deps.ts'
+import { runUsageRetention } from './ledger/usage-retention.job.ts'
 import { pruneWebhookEvents } from './payments/prune-webhook-events.job.ts'
 import { runReconcilePayments } from './payments/reconcile.job.ts'
 import { runRenewSubscriptions } from './payments/renewals.job.ts'
@@ -19,6 +20,8 @@ export const JOBS: Job[] = [
   { name: 'reconcile-payments', run: runReconcilePayments },
   { name: 'renew-subscriptions', run: runRenewSubscriptions },
   { name: 'prune-webhook-events', run: pruneWebhookEvents },
+  // After the rollover: the prune keeps the rows of each live subscription's current period.
+  { name: 'roll-up-usage', run: runUsageRetention },
 ]
 
 /**

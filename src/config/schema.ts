@@ -331,6 +331,16 @@ export const configSchema = z.strictObject({
       signInLinkTtlSeconds: z.number().int().positive().default(900),
     })
     .prefault({}),
+  usage: z
+    .strictObject({
+      /**
+       * Raw billing_usage rows (three per request, about 630 bytes on SQLite) are kept this many
+       * whole UTC days, then pruned by the jobs: the daily rollup keeps the history (docs/usage-history.md).
+       * At least 1: a swept request's late settle reads its rows within minutes.
+       */
+      retentionDays: z.number().int().min(1).default(90),
+    })
+    .prefault({}),
   jobs: z
     .strictObject({
       /** How often the background jobs (sweep, reconcile, renew, rollover, prune) run. */

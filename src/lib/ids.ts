@@ -13,3 +13,12 @@ export const randomIds: Ids = {
   next: () => uuidv7(),
   secret: (bytes = 32) => randomBytes(bytes).toString('base64url'),
 }
+
+/**
+ * The smallest UUIDv7 of millisecond `ms`: every id next() made before `ms` sorts
+ * below it, every one made at or after `ms` at or above it (ids compared as text).
+ */
+export function firstIdAt(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-0000-000000000000`
+}

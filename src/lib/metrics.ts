@@ -78,6 +78,16 @@ export function createMetrics({
       labelNames: ['event', 'outcome'] as const,
       registers: [registry],
     }),
+    usageRolledUp: new Counter({
+      name: 'gateway_usage_rows_rolled_up_total',
+      help: 'billing_usage rows summed into the daily rollup (billing_usage_daily)',
+      registers: [registry],
+    }),
+    usagePruned: new Counter({
+      name: 'gateway_usage_rows_pruned_total',
+      help: 'billing_usage rows deleted after the retention (usage.retentionDays), already rolled up',
+      registers: [registry],
+    }),
   }
 }
 export type Metrics = ReturnType<typeof createMetrics>

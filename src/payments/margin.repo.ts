@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { DB, Metric } from '../../db/tables.ts'
+import { notRolledUp } from '../ledger/usage-rollup.repo.ts'
 
 /** How the margin report groups: by the usage row's user, its subscription's plan, or its model. */
 export type MarginGroup = 'user' | 'plan' | 'model'
@@ -11,11 +12,30 @@ export interface Period {
   to: number
 }
 
+const DAY = 86_400
+
+/**
+ * A period as the usage history holds it: the whole UTC days inside it (read
+ * from the daily rollup plus the raw rows not rolled up yet) and the parts of
+ * days at its edges (read from raw rows, which must still be there).
+ */
+export function splitPeriod({ from, to }: Period): { days: Period | null; partial: Period[] } {
+  const firstWhole = Math.ceil(from / DAY) * DAY
+  const endWhole = Math.floor(to / DAY) * DAY
+  if (firstWhole >= endWhole) return { days: null, partial: [{ from, to }] }
+  const partial: Period[] = []
+  if (from < firstWhole) partial.push({ from, to: firstWhole })
+  if (endWhole < to) partial.push({ from: endWhole, to })
+  return { days: { from: firstWhole, to: endWhole }, partial }
+}
+
 /**
  * Usage of a period per group and metric: the counted amount (weighted),
  * the raw tokens (rows without raw_amount, from before migration 0005 or a
  * sweeper's estimate, count 0) and the upstream cost in micro-units. The
- * plan is the one the row's subscription has now.
+ * plan is the one the row's subscription has now. Whole days come from the
+ * daily rollup plus the raw rows it does not hold yet (a scan of the newest
+ * ids only); parts of days from the raw rows (a scan, as before the rollup).
  */
 export async function usageByGroup(db: Kysely<DB>, group: MarginGroup, period: Period) {
   const key =
@@ -24,23 +44,36 @@ export async function usageByGroup(db: Kysely<DB>, group: MarginGroup, period: P
       : group === 'plan'
         ? sql<string>`s.plan_id`
         : sql<string>`u.model_id`
-  const rows = await db
-    .selectFrom('billing_usage as u')
-    .leftJoin('billing_subscription as s', 's.id', 'u.subscription_id')
-    .select((eb) => [
-      key.as('key'),
-      'u.metric',
-      eb.fn.sum<number>('u.amount').as('amount'),
-      eb.fn.sum<number | null>('u.raw_amount').as('raw'),
-      eb.fn.sum<number | null>('u.cost_micros').as('cost'),
-    ])
-    .where('u.created_at', '>=', period.from)
-    .where('u.created_at', '<', period.to)
-    .groupBy([key, 'u.metric'])
-    .execute()
+  const columns = sql`user_id, subscription_id, model_id, metric, amount, raw_amount, cost_micros`
+  const { days, partial } = splitPeriod(period)
+  const parts = partial.map(
+    (p) =>
+      sql`SELECT ${columns} FROM billing_usage WHERE created_at >= ${p.from} AND created_at < ${p.to}`,
+  )
+  if (days) {
+    parts.push(
+      sql`SELECT user_id, NULLIF(subscription_id, '') AS subscription_id, NULLIF(model_id, '') AS model_id,
+          metric, amount, raw_amount, cost_micros
+        FROM billing_usage_daily WHERE day >= ${days.from} AND day < ${days.to}`,
+      sql`SELECT ${columns} FROM billing_usage
+        WHERE ${notRolledUp()} AND created_at >= ${days.from} AND created_at < ${days.to}`,
+    )
+  }
+  const { rows } = await sql<{
+    key: string | null
+    metric: Metric
+    amount: number
+    raw: number | null
+    cost: number | null
+  }>`
+    SELECT ${key} AS "key", u.metric AS metric, SUM(u.amount) AS amount,
+      SUM(u.raw_amount) AS raw, SUM(u.cost_micros) AS cost
+    FROM (${sql.join(parts, sql` UNION ALL `)}) AS u
+    LEFT JOIN billing_subscription s ON s.id = u.subscription_id
+    GROUP BY ${key}, u.metric`.execute(db)
   return rows.map((row) => ({
     key: row.key ?? null,
-    metric: row.metric as Metric,
+    metric: row.metric,
     amount: Number(row.amount),
     raw: Number(row.raw ?? 0),
     cost: Number(row.cost ?? 0),

@@ -1,8 +1,16 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/tables.ts'
+import { GatewayError } from '../http/errors.ts'
+import { completeSince } from '../ledger/usage-rollup.repo.ts'
 import { fromFixed } from '../lib/fixed.ts'
 import { formatMoney } from '../lib/money.ts'
-import { earnedByGroup, type MarginGroup, type Period, usageByGroup } from './margin.repo.ts'
+import {
+  earnedByGroup,
+  type MarginGroup,
+  type Period,
+  splitPeriod,
+  usageByGroup,
+} from './margin.repo.ts'
 
 /** One line of the margin report: what a user, plan or model used, cost upstream and earned. */
 export interface MarginRow {
@@ -44,7 +52,9 @@ const emptyRow = (key: string | null): MarginRow => ({
  * The operator's margin over [from, to): usage and upstream cost from
  * billing_usage, earnings from billing_transaction, joined by group key in
  * memory (a group may have usage and no payment, or the reverse). Sorted by
- * key, null last; integers throughout, decimals only when shown.
+ * key, null last; integers throughout, decimals only when shown. Bounds that
+ * are not UTC midnights need the raw rows of their day: before the oldest day
+ * whose rows were never pruned (usage.retentionDays), they are refused.
  */
 export async function marginReport(
   db: Kysely<DB>,
@@ -52,6 +62,16 @@ export async function marginReport(
   period: Period,
   costCurrency: string,
 ): Promise<MarginReport> {
+  const oldestComplete = await completeSince(db)
+  const cut = splitPeriod(period).partial.find((p) => p.from < oldestComplete)
+  if (cut) {
+    const since = new Date(oldestComplete * 1000).toISOString().slice(0, 10)
+    throw new GatewayError(
+      'validation_failed',
+      `Usage before ${since} is kept per UTC day: from and to must be midnights UTC there`,
+      { param: cut.from === period.from ? 'from' : 'to' },
+    )
+  }
   const rows = new Map<string | null, MarginRow>()
   const row = (key: string | null) => {
     const found = rows.get(key) ?? emptyRow(key)

@@ -7,7 +7,7 @@ import { listUsersWithUsage } from '../billing/admin-users.service.ts'
 import { planCreateSchema, planPatchSchema } from '../billing/plan.schema.ts'
 import { createPlan, listAllPlans, patchPlan } from '../billing/plans.service.ts'
 import { GatewayError } from '../http/errors.ts'
-import { usageByDay, usageByModel } from '../ledger/usage-history.repo.ts'
+import { startOfDay, usageByDay, usageByModel } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { parseMoney } from '../lib/money.ts'
 import { marginReport, marginToCsv } from '../payments/margin.service.ts'
@@ -51,7 +51,8 @@ export function createAdminPages() {
     .get('/users/:id', async (c) => {
       const deps = c.get('deps')
       const userId = c.req.param('id')
-      const since = nowSeconds(deps.clock) - DAYS * 86_400
+      // The chart's first day: the per-model totals cover the same whole UTC days as the chart.
+      const since = startOfDay(nowSeconds(deps.clock)) - (DAYS - 1) * 86_400
       const [subscriptions, plans, daily, byModel, transactions] = await Promise.all([
         listSubscriptionsWithUsage(deps, { userId, limit: 20 }),
         listAllPlans(deps),

@@ -4,7 +4,7 @@ import { listActivePlans } from '../billing/plans.service.ts'
 import { ensureLiveSubscription } from '../billing/subscriptions.service.ts'
 import type { Deps } from '../deps.ts'
 import { readPeriodUsage } from '../ledger/usage.service.ts'
-import { usageByDay } from '../ledger/usage-history.repo.ts'
+import { startOfDay, usageByDay } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { listCallerTransactions } from '../payments/transactions.service.ts'
 import { lastDays } from './components.tsx'
@@ -28,7 +28,7 @@ export async function loadBillingView(
   const live = await ensureLiveSubscription(deps, viewer.userId)
   const [usage, daily, plans, history, keys] = await Promise.all([
     live ? readPeriodUsage(deps.database.db, live.subscription, live.plan) : null,
-    usageByDay(deps.database.db, viewer.userId, now - CHART_DAYS * 86_400),
+    usageByDay(deps.database.db, viewer.userId, startOfDay(now) - (CHART_DAYS - 1) * 86_400),
     listActivePlans(deps),
     listCallerTransactions(deps, viewer, { limit: HISTORY_ROWS }),
     listApiKeys(deps, viewer.userId),
