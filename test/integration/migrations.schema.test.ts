@@ -15,6 +15,8 @@ const TABLES = [
   'gateway_api_key',
   'gateway_user',
   'billing_webhook_event',
+  'billing_usage_daily',
+  'billing_usage_rollup',
 ]
 
 async function listTables(h: Harness): Promise<string[]> {
@@ -105,6 +107,33 @@ describe(`migrations (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
     await expect(h.db.insertInto('billing_quota_counter').values(row).execute()).rejects.toThrow(
       /unique|duplicate/i,
     )
+  })
+
+  it('key the daily usage rollup per user, day, subscription, model and metric; start it at nothing', async () => {
+    h = await createHarness()
+    const row = {
+      user_id: 'u1',
+      day: 86_400,
+      subscription_id: '',
+      model_id: 'gpt-4o',
+      metric: 'requests' as const,
+      amount: 1,
+      raw_amount: 1,
+      cost_micros: 0,
+      last_at: 86_401,
+    }
+    await h.db.insertInto('billing_usage_daily').values(row).execute()
+    await h.db
+      .insertInto('billing_usage_daily')
+      .values({ ...row, model_id: '' })
+      .execute()
+    await expect(h.db.insertInto('billing_usage_daily').values(row).execute()).rejects.toThrow(
+      /unique|duplicate/i,
+    )
+    const state = await h.db.selectFrom('billing_usage_rollup').selectAll().execute()
+    expect(state.map((s) => [s.name, s.rolled_through, Number(s.complete_since)])).toEqual([
+      ['usage', '', 0],
+    ])
   })
 
   it('allow one live subscription per user at most', async () => {
