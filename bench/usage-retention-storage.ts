@@ -6,7 +6,7 @@
  *
  * Writes `requests` requests (three billing_usage rows each, as a settle does:
  * 1,000 users of two models each, half with a chat id) spread over 30 days,
- * then runs rollUpAndPrune (src/billing/usage-retention.job.ts) 91 days after
+ * then runs rollUpAndPrune (src/ledger/usage-retention.job.ts) 91 days after
  * the month, when every row is past the default 90-day retention, and reports
  * the bytes of billing_usage + billing_usage_daily (tables and indexes) per
  * request. SQLite: bytes in use (pages minus free pages; the file keeps its
@@ -22,8 +22,8 @@ import { sql } from 'kysely'
 import { v7 as uuidv7 } from 'uuid'
 import { createDb, type Database } from '../db/client.ts'
 import { migrateToLatest } from '../db/migrate.ts'
-import { rollUpAndPrune } from '../src/billing/usage-retention.job.ts'
 import { loadConfig } from '../src/config/load.ts'
+import { rollUpAndPrune } from '../src/ledger/usage-retention.job.ts'
 import { createLogger } from '../src/lib/logger.ts'
 import { createMetrics } from '../src/lib/metrics.ts'
 
