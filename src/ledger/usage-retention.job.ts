@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { firstIdAt } from '../lib/ids.ts'
@@ -38,7 +39,7 @@ export interface RetentionRun {
  * come from (the wall clock in production).
  */
 export async function rollUpAndPrune(
-  deps: Pick<Deps, 'database' | 'config' | 'logger' | 'metrics'>,
+  deps: Pick<Deps, 'database' | 'logger' | 'metrics'> & { config: Pick<Config, 'usage'> },
   now: number,
   { maxBatches = MAX_BATCHES }: { maxBatches?: number } = {},
 ): Promise<RetentionRun> {

@@ -106,7 +106,8 @@ export async function pruneBatch(
   return db.transaction().execute(async (trx) => {
     const state = await lockState(trx, input.now)
     const from = state.prune_day === input.today ? state.pruned_through : ''
-    const bound = input.idBound < state.rolled_through ? input.idBound : state.rolled_through
+    // The lower of two ids (text): never past what the rollup holds.
+    const bound = [input.idBound, state.rolled_through].sort()[0]!
     const ids = await trx
       .selectFrom('billing_usage')
       .select('id')
