@@ -340,4 +340,23 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
     at(fixture, D + 23 * HOUR)
     expect(await pages(fixture, ['user-a'])).toEqual(chartBefore)
   })
+
+  it('leaves the rows of the day still open to the raw reads, then rolls them up', async () => {
+    const fixture = await setUp()
+    // The wall clock: the rows' ids are minutes old at most, as in production.
+    fixture.h.clock.set(Date.now())
+    await call(fixture, 'user-a', 'gpt-4o-mini', 100)
+    const now = nowSeconds(fixture.h.clock)
+    const today = Math.floor(now / DAY) * DAY
+    const before = await margin(fixture, today, today + DAY)
+    expect(await rollUpAndPrune(fixture.h.deps, now)).toEqual({ rolledUp: 0, pruned: 0, kept: 0 })
+    // Later the same UTC day: still nothing.
+    const later = Math.min(now + 20 * 60, today + DAY - 1)
+    expect((await rollUpAndPrune(fixture.h.deps, later)).rolledUp).toBe(0)
+    expect(await daily(fixture)).toEqual([])
+    // The day closed 20 minutes ago: its rows are rolled up, and the reads do not move.
+    at(fixture, today + DAY + 20 * 60)
+    expect((await rollUpAndPrune(fixture.h.deps, nowSeconds(fixture.h.clock))).rolledUp).toBe(3)
+    expect(await margin(fixture, today, today + DAY)).toEqual(before)
+  })
 })
