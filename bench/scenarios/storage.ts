@@ -1,9 +1,13 @@
 import { rmSync } from 'node:fs'
 import { sql } from 'kysely'
+import { v7 as uuidv7 } from 'uuid'
 import { createDb, type Database } from '../../db/client.ts'
 import { migrateToLatest } from '../../db/migrate.ts'
 import { insertUsage } from '../../src/ledger/usage.repo.ts'
+import { rollUpAndPrune } from '../../src/ledger/usage-retention.job.ts'
 import { randomIds } from '../../src/lib/ids.ts'
+import { createLogger } from '../../src/lib/logger.ts'
+import { createMetrics } from '../../src/lib/metrics.ts'
 import { createBenchDatabase } from '../targets/postgres.ts'
 import { readStorage, type StorageReading, storageLine } from '../targets/storage.ts'
 
@@ -48,13 +52,15 @@ function* month(startS: number) {
     const user = users[Math.floor(next() * USERS)]!
     const model = MODELS[Math.floor(next() * MODELS.length)]!
     const createdAt = startS + Math.floor((i / REQUESTS) * DAYS * DAY_S)
-    const requestId = randomIds.next()
+    // Ids as the gateway makes them: UUIDv7 of the settle, the moment of created_at (the rollup
+    // and the prune go by the ids' time: docs/usage-history.md).
+    const requestId = uuidv7({ msecs: createdAt * 1000 })
     const input = 50 + Math.floor(next() * 4000)
     const output = 10 + Math.floor(next() * 1000)
     const amounts = { requests: 1, tokens_input: input, tokens_output: output } as const
     for (const [metric, amount] of Object.entries(amounts)) {
       yield {
-        id: randomIds.next(),
+        id: uuidv7({ msecs: createdAt * 1000 }),
         user_id: user.id,
         subscription_id: user.subscription,
         metric: metric as keyof typeof amounts,
@@ -85,19 +91,22 @@ async function fill(database: Database, startS: number) {
   if (batch.length > 0) await flush()
 }
 
-/**
- * HOOK (issue 17, point 4): the daily rollup and retention prune (migration 0006 and its job)
- * are not on this branch yet. When they land, call their entry point here, e.g.
- * `rollUpAndPrune(deps, nowS, { maxBatches: Infinity })` from src/ledger/usage-retention.job.ts
- * with usage.retentionDays = retentionDays, and return what it did. Until then nothing is
- * rolled up or pruned and the script prints the size as written.
- */
+/** The daily rollup and retention prune (issue 17, point 4), run to the end as the jobs would. */
 async function rollupAndPrune(
-  _database: Database,
-  _nowS: number,
-  _retentionDays: number,
+  database: Database,
+  nowS: number,
+  retentionDays: number,
 ): Promise<string | null> {
-  return null
+  const deps = {
+    database,
+    config: { usage: { retentionDays } },
+    logger: createLogger('warn'),
+    metrics: createMetrics({ defaults: false }),
+  }
+  const started = Date.now()
+  const run = await rollUpAndPrune(deps, nowS, { maxBatches: Number.POSITIVE_INFINITY })
+  const seconds = (Date.now() - started) / 1000
+  return `rolled up ${run.rolledUp.toLocaleString('en')} rows, pruned ${run.pruned.toLocaleString('en')}, kept ${run.kept.toLocaleString('en')} in ${seconds.toFixed(1)} s`
 }
 
 /** SQLite's VACUUM, PostgreSQL's VACUUM FULL: the free space given back, to read what is held. */
