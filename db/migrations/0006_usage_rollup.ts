@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, PostgresAdapter, sql } from 'kysely'
 
 // Frozen in time: this file never imports application code and never changes once released.
 
@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely'
  * rows it does not hold yet (id > rolled_through), so they stay exact.
  */
 export async function up(db: Kysely<any>): Promise<void> {
+  const sqlite = !(db.getExecutor().adapter instanceof PostgresAdapter)
   await db.schema
     .createTable('billing_usage_daily')
     .addColumn('user_id', 'text', (c) => c.notNull())
@@ -32,14 +33,13 @@ export async function up(db: Kysely<any>): Promise<void> {
       'model_id',
       'metric',
     ])
+    // SQLite: the rows live in the key's b-tree instead of a rowid table plus a key index that
+    // repeats the key. PostgreSQL has no such option. No other index: the per-user reads use the
+    // key, and the margin report (an admin's rare read) scans the rollup, about a tenth of the
+    // raw rows' size, as it scanned billing_usage before; an index on day would cost 61 bytes
+    // per request on SQLite (bench:storage, 100,000 requests: 133 instead of 72).
+    .$call((table) => (sqlite ? table.modifyEnd(sql`without rowid`) : table))
     .execute()
-  // The margin report reads a range of days across users.
-  await db.schema
-    .createIndex('billing_usage_daily_day')
-    .on('billing_usage_daily')
-    .column('day')
-    .execute()
-
   // One row ('usage'): how far the rollup and the prune got, in billing_usage ids (UUIDv7, time-ordered).
   await db.schema
     .createTable('billing_usage_rollup')
