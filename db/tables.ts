@@ -160,15 +160,15 @@ export interface UsageTable {
 }
 
 /**
- * billing_usage summed per user, UTC day, subscription, model and metric (0006): what the
+ * billing_usage summed per user, UTC day, plan, model and metric (0006): what the
  * history reads for rows already rolled up, and all that is left of rows past the retention.
  */
 export interface UsageDailyTable {
   user_id: string
   /** Epoch seconds of the UTC day's start. */
   day: number
-  /** '' when the usage rows had none (a primary key column takes no null on PostgreSQL). */
-  subscription_id: string
+  /** The plan of the rows' subscription; '' without one (a key column takes no null on PostgreSQL). */
+  plan_id: string
   /** '' when the usage rows had none. */
   model_id: string
   metric: Metric

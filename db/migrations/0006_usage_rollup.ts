@@ -4,7 +4,7 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely'
 
 /**
  * Usage history that does not grow without bound: a daily rollup of
- * billing_usage per user, day, subscription, model and metric, and the
+ * billing_usage per user, day, plan, model and metric, and the
  * rollup's progress. Raw rows are kept for a retention (config
  * usage.retentionDays) and pruned after; the reads add the rollup to the raw
  * rows it does not hold yet (id > rolled_through), so they stay exact.
@@ -16,8 +16,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('user_id', 'text', (c) => c.notNull())
     // Epoch seconds of the UTC day's start.
     .addColumn('day', 'bigint', (c) => c.notNull())
+    // The plan of the row's subscription (a subscription never changes plan: a change starts a
+    // new one), what the margin report groups by; shorter than the subscription's id.
     // '' for a usage row without subscription or model: a primary key takes no null on PostgreSQL.
-    .addColumn('subscription_id', 'text', (c) => c.notNull())
+    .addColumn('plan_id', 'text', (c) => c.notNull())
     .addColumn('model_id', 'text', (c) => c.notNull())
     .addColumn('metric', 'text', (c) => c.notNull())
     .addColumn('amount', 'bigint', (c) => c.notNull())
@@ -29,7 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('billing_usage_daily_pk', [
       'user_id',
       'day',
-      'subscription_id',
+      'plan_id',
       'model_id',
       'metric',
     ])

@@ -63,13 +63,14 @@ export async function rollUpBatch(
     if (!last) return 0
     await sql`
       INSERT INTO billing_usage_daily
-        (user_id, day, subscription_id, model_id, metric, amount, raw_amount, cost_micros, last_at)
-      SELECT user_id, ${dayOf('created_at')}, COALESCE(subscription_id, ''), COALESCE(model_id, ''),
-        metric, SUM(amount), SUM(COALESCE(raw_amount, 0)), SUM(COALESCE(cost_micros, 0)), MAX(created_at)
-      FROM billing_usage
-      WHERE id > ${cursor} AND id <= ${last}
-      GROUP BY user_id, ${dayOf('created_at')}, COALESCE(subscription_id, ''), COALESCE(model_id, ''), metric
-      ON CONFLICT (user_id, day, subscription_id, model_id, metric) DO UPDATE SET
+        (user_id, day, plan_id, model_id, metric, amount, raw_amount, cost_micros, last_at)
+      SELECT u.user_id, ${dayOf('u.created_at')}, COALESCE(s.plan_id, ''), COALESCE(u.model_id, ''),
+        u.metric, SUM(u.amount), SUM(COALESCE(u.raw_amount, 0)), SUM(COALESCE(u.cost_micros, 0)),
+        MAX(u.created_at)
+      FROM billing_usage u LEFT JOIN billing_subscription s ON s.id = u.subscription_id
+      WHERE u.id > ${cursor} AND u.id <= ${last}
+      GROUP BY u.user_id, ${dayOf('u.created_at')}, COALESCE(s.plan_id, ''), COALESCE(u.model_id, ''), u.metric
+      ON CONFLICT (user_id, day, plan_id, model_id, metric) DO UPDATE SET
         amount = billing_usage_daily.amount + excluded.amount,
         raw_amount = billing_usage_daily.raw_amount + excluded.raw_amount,
         cost_micros = billing_usage_daily.cost_micros + excluded.cost_micros,

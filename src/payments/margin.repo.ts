@@ -42,21 +42,23 @@ export async function usageByGroup(db: Kysely<DB>, group: MarginGroup, period: P
     group === 'user'
       ? sql<string>`u.user_id`
       : group === 'plan'
-        ? sql<string>`s.plan_id`
+        ? sql<string>`u.plan_id`
         : sql<string>`u.model_id`
-  const columns = sql`user_id, subscription_id, model_id, metric, amount, raw_amount, cost_micros`
+  // Raw rows take their plan from their subscription, as the rollup did when it summed them.
+  const raw = (where: ReturnType<typeof sql>) =>
+    sql`SELECT r.user_id, s.plan_id, r.model_id, r.metric, r.amount, r.raw_amount, r.cost_micros
+      FROM billing_usage r LEFT JOIN billing_subscription s ON s.id = r.subscription_id
+      WHERE ${where}`
   const { days, partial } = splitPeriod(period)
-  const parts = partial.map(
-    (p) =>
-      sql`SELECT ${columns} FROM billing_usage WHERE created_at >= ${p.from} AND created_at < ${p.to}`,
-  )
+  const parts = partial.map((p) => raw(sql`r.created_at >= ${p.from} AND r.created_at < ${p.to}`))
   if (days) {
     parts.push(
-      sql`SELECT user_id, NULLIF(subscription_id, '') AS subscription_id, NULLIF(model_id, '') AS model_id,
+      sql`SELECT user_id, NULLIF(plan_id, '') AS plan_id, NULLIF(model_id, '') AS model_id,
           metric, amount, raw_amount, cost_micros
         FROM billing_usage_daily WHERE day >= ${days.from} AND day < ${days.to}`,
-      sql`SELECT ${columns} FROM billing_usage
-        WHERE ${notRolledUp()} AND created_at >= ${days.from} AND created_at < ${days.to}`,
+      raw(
+        sql`${notRolledUp('r.id')} AND r.created_at >= ${days.from} AND r.created_at < ${days.to}`,
+      ),
     )
   }
   const { rows } = await sql<{
@@ -69,7 +71,6 @@ export async function usageByGroup(db: Kysely<DB>, group: MarginGroup, period: P
     SELECT ${key} AS "key", u.metric AS metric, SUM(u.amount) AS amount,
       SUM(u.raw_amount) AS raw, SUM(u.cost_micros) AS cost
     FROM (${sql.join(parts, sql` UNION ALL `)}) AS u
-    LEFT JOIN billing_subscription s ON s.id = u.subscription_id
     GROUP BY ${key}, u.metric`.execute(db)
   return rows.map((row) => ({
     key: row.key ?? null,

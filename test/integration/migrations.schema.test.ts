@@ -109,12 +109,12 @@ describe(`migrations (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
     )
   })
 
-  it('key the daily usage rollup per user, day, subscription, model and metric; start it at nothing', async () => {
+  it('key the daily usage rollup per user, day, plan, model and metric; start it at nothing', async () => {
     h = await createHarness()
     const row = {
       user_id: 'u1',
       day: 86_400,
-      subscription_id: '',
+      plan_id: '',
       model_id: 'gpt-4o',
       metric: 'requests' as const,
       amount: 1,
