@@ -38,8 +38,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     // SQLite: the rows live in the key's b-tree instead of a rowid table plus a key index that
     // repeats the key. PostgreSQL has no such option. No other index: the per-user reads use the
     // key, and the margin report (an admin's rare read) scans the rollup, about a tenth of the
-    // raw rows' size, as it scanned billing_usage before; an index on day would cost 61 bytes
-    // per request on SQLite (bench:storage, 100,000 requests: 133 instead of 72).
+    // raw rows' size, as it scanned billing_usage before; an index on day cost 61 bytes per
+    // request on SQLite (bench:storage's defaults, with the subscription id in the key: 133
+    // instead of 72).
     .$call((table) => (sqlite ? table.modifyEnd(sql`without rowid`) : table))
     .execute()
   // One row ('usage'): how far the rollup and the prune got, in billing_usage ids (UUIDv7, time-ordered).
