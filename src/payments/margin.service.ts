@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/tables.ts'
-import { GatewayError } from '../http/errors.ts'
 import { completeSince } from '../ledger/usage-rollup.repo.ts'
+import { DomainError } from '../lib/errors.ts'
 import { fromFixed } from '../lib/fixed.ts'
 import { formatMoney } from '../lib/money.ts'
 import {
@@ -66,7 +66,7 @@ export async function marginReport(
   const cut = splitPeriod(period).partial.find((p) => p.from < oldestComplete)
   if (cut) {
     const since = new Date(oldestComplete * 1000).toISOString().slice(0, 10)
-    throw new GatewayError(
+    throw new DomainError(
       'validation_failed',
       `Usage before ${since} is kept per UTC day: from and to must be midnights UTC there`,
       { param: cut.from === period.from ? 'from' : 'to' },
