@@ -14,6 +14,7 @@ import { type Ids, randomIds } from './lib/ids.ts'
 import { prettyDestination, resolveLogFormat } from './lib/log-format.ts'
 import { createLogger, type Logger } from './lib/logger.ts'
 import { createMetrics, type Metrics } from './lib/metrics.ts'
+import { createPendingWrites } from './lib/pending-writes.ts'
 import { createTtlCache } from './lib/ttl-cache.ts'
 import { modelLabelPatterns } from './pipeline/model-access.ts'
 import { createUpstreams } from './pipeline/upstreams.ts'
@@ -81,6 +82,7 @@ export function createDeps(options: CreateDepsOptions): Deps {
     actingUsers: createActingUsers(base),
     ledger: createLedgerStore(database, observeLedger),
     instance: createInstance(),
+    pendingSettles: createPendingWrites(),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
   }

@@ -10,6 +10,7 @@ import type { Clock } from './lib/clock.ts'
 import type { Ids } from './lib/ids.ts'
 import type { Logger } from './lib/logger.ts'
 import type { Metrics } from './lib/metrics.ts'
+import type { PendingWrites } from './lib/pending-writes.ts'
 import type { TtlCache } from './lib/ttl-cache.ts'
 import type { Upstreams } from './pipeline/upstreams.ts'
 import type { YooKassaClient } from './yookassa/client.ts'
@@ -37,6 +38,11 @@ export interface Deps {
   ledger: LedgerStore
   /** This process as its reservations' owner (random id at start, unfinished closes). */
   instance: Instance
+  /**
+   * The proxy's settles and releases still on their way, by user id: the answer
+   * leaves first, and the user's own usage reads wait for these (read-your-writes).
+   */
+  pendingSettles: PendingWrites
   /** One undici Pool per configured upstream. */
   upstreams: Upstreams
   /** null when YOOKASSA_SHOP_ID / YOOKASSA_SECRET_KEY are not set. */

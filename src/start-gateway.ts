@@ -77,6 +77,12 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     hardStop.unref()
     server.close(async () => {
       await jobs.done()
+      // The last answers left before their settles landed (pipeline/settle.ts): those writes
+      // end first, else the heartbeat row would go while this process still settles, and
+      // another replica's sweeper could bill a reservation as estimated that its owner was
+      // about to settle exactly.
+      const settled = await deps.pendingSettles.idle(config.server.shutdownGraceMs)
+      if (!settled) logger.error('settles still pending at shutdown: the sweepers will end them')
       // After the in-flight requests drained: retries any refused settle, then leaves
       // gateway_instance, so what this process still owns is swept at once elsewhere.
       await liveness.tick()

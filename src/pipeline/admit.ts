@@ -6,6 +6,7 @@ import type { Amounts, Metric } from '../ledger/amounts.ts'
 import { reserve } from '../ledger/service.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { firstHeader } from '../lib/first-header.ts'
+import { OWN_SETTLES_WAIT_MS } from '../lib/pending-writes.ts'
 import { type Endpoint, estimateOutputReserve } from './estimate.ts'
 import { isModelAllowed } from './model-access.ts'
 import type { ParsedRequest } from './parse.ts'
@@ -99,12 +100,14 @@ export async function admit(
       MAX_CHAT_ID,
     ) || null
   const ledgerId = ledgerIdFor(c)
-  const result = await reserve(deps, entitlement, {
-    requestId: ledgerId,
-    amounts,
-    modelId: model,
-    chatId,
-  })
+  const ask = { requestId: ledgerId, amounts, modelId: model, chatId }
+  let result = await reserve(deps, entitlement, ask)
+  // The user's previous answers may have left before their settles landed (settle.ts): a
+  // refusal is decided again once those writes end, as if each settle had come first.
+  if (!result.ok && deps.pendingSettles.has(entitlement.userId)) {
+    await deps.pendingSettles.settled(entitlement.userId, OWN_SETTLES_WAIT_MS)
+    result = await reserve(deps, entitlement, ask)
+  }
   if (!result.ok && result.reason === 'concurrency') throw tooManyInFlight(c, result.limit)
   if (!result.ok) {
     deps.metrics.quotaRefusals.inc({ metric: result.metric })

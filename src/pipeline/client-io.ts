@@ -11,7 +11,8 @@ import { GatewayError } from '../http/errors.ts'
  * the Request where there is no Node socket (app.request() in tests).
  */
 
-function node(c: Context<AppEnv>): HttpBindings | undefined {
+/** The Node request and response behind the context; undefined under app.request(). */
+export function nodeBindings(c: Context<AppEnv>): HttpBindings | undefined {
   const env = c.env as Partial<HttpBindings> | undefined
   return env?.incoming && env.outgoing ? (env as HttpBindings) : undefined
 }
@@ -22,7 +23,7 @@ function node(c: Context<AppEnv>): HttpBindings | undefined {
  * goes through the Request that the bodyLimit middleware already wrapped.
  */
 export async function readRequestBody(c: Context<AppEnv>): Promise<Buffer> {
-  const bindings = node(c)
+  const bindings = nodeBindings(c)
   if (!bindings || c.req.header('content-length') === undefined) {
     return Buffer.from(await c.req.arrayBuffer())
   }
@@ -50,7 +51,7 @@ export async function readRequestBody(c: Context<AppEnv>): Promise<Buffer> {
  * complete, to pass to undici so the upstream call stops too.
  */
 export function clientGoneSignal(c: Context<AppEnv>): AbortSignal {
-  const bindings = node(c)
+  const bindings = nodeBindings(c)
   if (!bindings) return c.req.raw.signal
   const controller = new AbortController()
   const { outgoing } = bindings

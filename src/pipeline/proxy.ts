@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../http/env.ts'
 import { type Admission, admit } from './admit.ts'
 import { clientGoneSignal, readRequestBody } from './client-io.ts'
+import { openClientStream } from './client-stream.ts'
 import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './disconnect.ts'
 import type { Endpoint } from './estimate.ts'
 import {
@@ -17,7 +18,7 @@ import { clientWantsUsage, parseProxyBody, upstreamBody } from './parse.ts'
 import { quotaHeaders, sseErrorEvent } from './respond.ts'
 import { createOutcome, type Outcome } from './settle.ts'
 import { createSseMeter } from './sse-meter.ts'
-import { createMeteredStream, drainRest } from './stream-body.ts'
+import { drainRest, pumpMeteredStream } from './stream-body.ts'
 import { counterForModel } from './tokenizer.ts'
 import type { Upstream } from './upstreams.ts'
 import { usageFromJsonBody } from './usage.ts'
@@ -66,7 +67,7 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
   const call: Call = { c, route, admission, upstream, outcome, clientGone, link }
   try {
     if (clientGone.aborted) {
-      await outcome.release('the client disconnected before the request was sent')
+      outcome.release('the client disconnected before the request was sent')
       return clientClosed()
     }
     let response: UpstreamResponse
@@ -74,8 +75,8 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
       const body = upstreamBody(request, route.injectUsage)
       response = await forward(c, upstream, route.path, body, link.signal)
     } catch (error) {
-      if (clientGone.aborted) return await leftUnanswered(call)
-      throw await failed(call, error)
+      if (clientGone.aborted) return leftUnanswered(call)
+      throw failed(call, error)
     }
     if (response.statusCode >= 400) return await upstreamRefused(call, response)
     const contentType = response.headers['content-type']
@@ -90,16 +91,16 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
     }
     return await jsonAnswer(call, response)
   } catch (error) {
-    await outcome.release('the request failed in the gateway')
+    outcome.release('the request failed in the gateway')
     throw error
   }
 }
 
 /** Releases after an upstream that never answered a client still waiting; the 502/504 to throw. */
-async function failed(call: Call, error: unknown) {
+function failed(call: Call, error: unknown) {
   const kind = failureKind(error)
   call.c.get('deps').metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
-  await call.outcome.release(`upstream ${kind}`)
+  call.outcome.release(`upstream ${kind}`)
   return upstreamFailure(error)
 }
 
@@ -113,9 +114,9 @@ function clientClosed(): Response {
  * billed the request and the input estimate, plus the output reserve when a
  * drain ran out of time (the upstream kept working, unseen).
  */
-async function leftUnanswered(call: Call): Promise<Response> {
+function leftUnanswered(call: Call): Response {
   const reserve = call.admission.rawOutputReserve
-  await call.outcome.settle(
+  call.outcome.settle(
     null,
     () => outputAfterDisconnect(call.link, 0, null, reserve),
     LEFT_BEFORE_ANSWER,
@@ -135,7 +136,7 @@ async function drainUnread(call: Call, response: UpstreamResponse): Promise<Resp
       : await drainRest(body, body[Symbol.asyncIterator]() as AsyncIterator<Buffer>, meter, timeout)
   const counted = () => counterForModel(call.admission.model)(textOfSse(meter.deliveredText()))
   const reserve = call.admission.rawOutputReserve
-  await call.outcome.settle(
+  call.outcome.settle(
     meter.usage(),
     () => outputAfterDisconnect(call.link, counted(), drained, reserve),
     LEFT_BEFORE_ANSWER,
@@ -153,7 +154,7 @@ async function upstreamRefused(call: Call, response: UpstreamResponse): Promise<
   const deps = call.c.get('deps')
   const bytes = Buffer.from(await response.body.arrayBuffer().catch(() => new ArrayBuffer(0)))
   deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind: 'status' })
-  await call.outcome.release(`upstream answered ${statusCode}`)
+  call.outcome.release(`upstream answered ${statusCode}`)
   if (statusCode === 401) {
     deps.logger.error(
       { upstream: call.upstream.name },
@@ -169,12 +170,13 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
   try {
     bytes = Buffer.from(await response.body.arrayBuffer())
   } catch (error) {
-    if (call.clientGone.aborted) return await leftUnanswered(call)
-    throw await failed(call, error)
+    if (call.clientGone.aborted) return leftUnanswered(call)
+    throw failed(call, error)
   }
   // A client gone meanwhile (drain let the answer arrive) is billed the answer's usage all the same.
   const gone = call.clientGone.aborted
-  const credited = await call.outcome.settle(
+  // Answer first: the settle's write runs while the answer leaves (settle.ts).
+  const credited = call.outcome.settle(
     usageFromJsonBody(bytes),
     () => countJson(call, bytes),
     gone ? LEFT_BEFORE_ANSWER : undefined,
@@ -184,7 +186,7 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
   return call.c.body(bytes, response.statusCode as 200, headers)
 }
 
-function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean) {
+function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean): Response {
   const { c, outcome, route } = call
   const deps = c.get('deps')
   const meter = createSseMeter({
@@ -193,31 +195,40 @@ function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean
   })
   const countDelivered = () =>
     counterForModel(call.admission.model)(textOfSse(meter.deliveredText()))
-  const stream = createMeteredStream({
-    body: response.body,
+  const headers = quotaHeaders(call.admission, null, clientResponseHeaders(response.headers))
+  const { body } = response
+  const opened = openClientStream(c, response.statusCode, headers, body.readableLength > 0)
+  pumpMeteredStream({
+    body,
     meter,
+    sink: opened.sink,
     drainTimeoutMs: call.link.drainTimeoutMs,
-    onEnd: async () => {
-      await outcome.settle(meter.usage(), countDelivered)
+    // Answer first: the client sees the end while the settle's write runs (settle.ts).
+    onEnd: () => {
+      outcome.settle(meter.usage(), countDelivered)
     },
-    onFailure: async (error) => {
+    onFailure: (error) => {
       const kind = failureKind(error)
       deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
       // What was delivered is billed, as for a client that leaves mid-stream.
-      await outcome.settle(meter.usage(), countDelivered, `upstream ${kind} mid-stream`)
+      outcome.settle(meter.usage(), countDelivered, `upstream ${kind} mid-stream`)
       return sseErrorEvent(route.endpoint, upstreamFailure(error), meter.lastSequence())
     },
-    onClientGone: async (drained) => {
+    onClientGone: (drained) => {
       const reserve = call.admission.rawOutputReserve
-      await outcome.settle(
+      outcome.settle(
         meter.usage(),
         () => outputAfterDisconnect(call.link, countDelivered(), drained, reserve),
         'the client disconnected mid-stream',
       )
     },
+  }).catch((error) => {
+    // Nothing above throws; should it, the reservation still ends (and the bug shows in the log).
+    deps.logger.error({ err: error, requestId: c.get('requestId') }, 'The stream failed')
+    outcome.settle(meter.usage(), countDelivered, 'the stream failed in the gateway')
+    opened.sink.end(new Uint8Array(0))
   })
-  const headers = quotaHeaders(call.admission, null, clientResponseHeaders(response.headers))
-  return c.body(stream, response.statusCode as 200, headers)
+  return opened.response
 }
 
 function countJson(call: Call, bytes: Buffer): number {

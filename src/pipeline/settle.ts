@@ -9,25 +9,40 @@ export interface Outcome {
   /**
    * Credits the upstream's usage; when there is none, or it is negative or
    * absurd (refused and logged, never credited), the prompt estimate plus
-   * `countOutput()` tokens, marked estimated. Returns what was credited.
+   * `countOutput()` tokens, marked estimated. Returns at once what it credits:
+   * the database write goes on after the answer (tracked in
+   * deps.pendingSettles, which the user's usage reads wait for).
    */
-  settle(usage: RawUsage | null, countOutput: () => number, reason?: string): Promise<Amounts>
-  /** Returns the whole reservation: the request is not billed. */
-  release(reason: string): Promise<void>
+  settle(usage: RawUsage | null, countOutput: () => number, reason?: string): Amounts
+  /** Returns the whole reservation: the request is not billed. Written after the answer too. */
+  release(reason: string): void
   readonly ended: boolean
 }
 
 /**
  * Every reservation ends exactly once: the first call to settle or release
- * wins, later ones (an abort racing the end of a stream) do nothing. A ledger
- * failure is logged, never thrown into a response already on its way; the
- * ledger keeps it and this process's sweeper retries it. A settle records the
- * usage even when the reservation was swept meanwhile (ledger/service.ts).
+ * wins, later ones (an abort racing the end of a stream) do nothing. Answer
+ * first, settle right after: the amounts are decided here, at once, and the
+ * write runs while the answer leaves, so the client never waits for its
+ * round trip (about 0.3-1 ms on PostgreSQL, a commit on SQLite). The write is
+ * tracked per user until it ends: the user's own usage reads and a refused
+ * reservation wait for it, graceful shutdown too. A ledger failure is logged,
+ * never thrown into a response already on its way; the ledger keeps it and
+ * this process's sweeper retries it. A settle records the usage even when the
+ * reservation was swept meanwhile (ledger/service.ts).
  */
 export function createOutcome(
   deps: Pick<
     Deps,
-    'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger' | 'metrics'
+    | 'clock'
+    | 'config'
+    | 'database'
+    | 'ids'
+    | 'instance'
+    | 'ledger'
+    | 'logger'
+    | 'metrics'
+    | 'pendingSettles'
   >,
   admission: Admission,
   context: { requestId: string; endpoint: string; upstream: string },
@@ -54,9 +69,8 @@ export function createOutcome(
     get ended() {
       return ended
     },
-    async settle(usage, countOutput, reason) {
-      const none: Amounts = { requests: 0, tokens_input: 0, tokens_output: 0 }
-      if (ended) return none
+    settle(usage, countOutput, reason) {
+      if (ended) return { requests: 0, tokens_input: 0, tokens_output: 0 }
       ended = true
       const max = deps.config.quota.maxTokensPerRequest
       let counted = usage ? validUsage(usage, max) : null
@@ -81,46 +95,55 @@ export function createOutcome(
         raw,
         cost: admission.prices ? upstreamCost(raw, admission.prices) : undefined,
       }
-      let recorded: boolean
-      try {
-        recorded = await settle(deps, admission.ledgerId, actual, { estimated, identity, detail })
-      } catch (error) {
-        deps.logger.error(
-          { ...fields, err: error },
-          'Settling the reservation failed; retried later',
-        )
-        return none
-      }
-      if (!recorded) {
-        deps.logger.warn(
-          { ...fields, ...actual, estimated, reason },
-          'Usage of this request was already recorded: nothing more billed',
-        )
-        return none
-      }
-      // The upstream's tokens (raw), not the weighted amounts the quota counts.
-      const model = deps.metrics.modelLabel(admission.model)
-      deps.metrics.tokens.inc({ metric: 'tokens_input', model }, raw.tokens_input)
-      deps.metrics.tokens.inc({ metric: 'tokens_output', model }, raw.tokens_output)
-      // Built only when it will be written: this runs once per proxied request.
-      if (deps.logger.isLevelEnabled('info')) {
-        deps.logger.info(
-          { ...fields, ...actual, raw, estimated, reason },
-          `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
-        )
-      }
+      const write = record(actual, { estimated, identity, detail }, raw, reason)
+      deps.pendingSettles.track(admission.userId, write)
       return actual
     },
-    async release(reason) {
+    release(reason) {
       if (ended) return
       ended = true
-      try {
-        await release(deps, admission.ledgerId)
-        deps.logger.info({ ...fields, reason }, `Released the reservation: ${reason}`)
-      } catch (error) {
-        deps.logger.error({ ...fields, err: error, reason }, 'Releasing the reservation failed')
-      }
+      const write = release(deps, admission.ledgerId).then(
+        () => deps.logger.info({ ...fields, reason }, `Released the reservation: ${reason}`),
+        (error) =>
+          deps.logger.error({ ...fields, err: error, reason }, 'Releasing the reservation failed'),
+      )
+      deps.pendingSettles.track(admission.userId, write)
     },
+  }
+
+  /** The settle's write, then its metrics and log line; never rejects. */
+  async function record(
+    actual: Amounts,
+    options: Parameters<typeof settle>[3],
+    raw: Amounts,
+    reason: string | undefined,
+  ): Promise<void> {
+    const estimated = options?.estimated ?? false
+    let recorded: boolean
+    try {
+      recorded = await settle(deps, admission.ledgerId, actual, options)
+    } catch (error) {
+      deps.logger.error({ ...fields, err: error }, 'Settling the reservation failed; retried later')
+      return
+    }
+    if (!recorded) {
+      deps.logger.warn(
+        { ...fields, ...actual, estimated, reason },
+        'Usage of this request was already recorded: nothing more billed',
+      )
+      return
+    }
+    // The upstream's tokens (raw), not the weighted amounts the quota counts.
+    const model = deps.metrics.modelLabel(admission.model)
+    deps.metrics.tokens.inc({ metric: 'tokens_input', model }, raw.tokens_input)
+    deps.metrics.tokens.inc({ metric: 'tokens_output', model }, raw.tokens_output)
+    // Built only when it will be written: this runs once per proxied request.
+    if (deps.logger.isLevelEnabled('info')) {
+      deps.logger.info(
+        { ...fields, ...actual, raw, estimated, reason },
+        `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
+      )
+    }
   }
 }
 

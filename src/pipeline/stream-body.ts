@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import type { ClientSink } from './client-stream.ts'
 
 /** The part of the SSE meter the stream drives. */
 export interface StreamMeter {
@@ -10,86 +11,62 @@ export interface MeteredStreamOptions {
   /** The upstream's body (undici). */
   body: Readable
   meter: StreamMeter
-  /** The upstream body ended: settle, before the client sees the end of the stream. */
-  onEnd(): Promise<void>
+  /** Where the bytes go (client-stream.ts: Node's response, or the app.request() adapter). */
+  sink: ClientSink
+  /** The upstream body ended: settle (at once; the write follows), then the client sees the end. */
+  onEnd(): void
   /** The upstream failed after the stream began: end the reservation, return the final error event. */
-  onFailure(error: unknown): Promise<Uint8Array>
+  onFailure(error: unknown): Uint8Array
   /**
    * The client went away; after draining the upstream when `drainTimeoutMs` is set:
    * `drained` says whether the drain read the upstream to its end (null: no drain).
    */
-  onClientGone(drained: boolean | null): Promise<void>
+  onClientGone(drained: boolean | null): void
   /** Keep reading the upstream this long after a disconnect, for its usage (policy `drain`). */
   drainTimeoutMs: number | null
 }
 
 /**
- * The client's body: a pull-based ReadableStream whose pull reads the next
- * chunk from undici, so bytes leave as soon as they arrive and backpressure
- * reaches the upstream. (Readable.toWeb() kills Node 20 when a client
- * disconnects mid-stream: docs/reference/ARCHITECTURE.md, "Pitfalls".)
- *
- * @hono/node-server cancels this stream when the client goes away; from then
- * on nothing is enqueued, and exactly one of onEnd / onFailure / onClientGone
- * decides the bill (the outcome guards against a second).
+ * Pipes the upstream's SSE body through the meter to the client, chunk by
+ * chunk as they arrive: a chunk is read from undici only once the client took
+ * the previous one (write() false -> wait for drained()), so backpressure
+ * reaches the upstream and nothing piles up in the gateway. Exactly one of
+ * onEnd / onFailure / onClientGone decides the bill (the outcome guards
+ * against a second). Never rejects.
  */
-export function createMeteredStream(options: MeteredStreamOptions): ReadableStream<Uint8Array> {
-  const { body, meter } = options
+export async function pumpMeteredStream(options: MeteredStreamOptions): Promise<void> {
+  const { body, meter, sink } = options
   const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-  let clientGone = false
-  let inflight: Promise<void> | null = null
-
-  async function step(controller: ReadableStreamDefaultController<Uint8Array>) {
-    // Loop until something can be enqueued: a pull that enqueues nothing is never called again.
-    for (;;) {
-      let next: IteratorResult<Buffer>
-      try {
-        next = await chunks.next()
-      } catch (error) {
-        if (clientGone) return
-        const event = await options.onFailure(error)
-        if (!clientGone) finish(controller, event)
-        return
-      }
-      if (next.done) {
-        const rest = meter.end()
-        if (clientGone) return
-        await options.onEnd()
-        if (!clientGone) finish(controller, rest)
-        return
-      }
-      const out = meter.push(next.value)
-      if (clientGone) return
-      if (out.length > 0) {
-        controller.enqueue(out)
-        return
-      }
+  // Cancel: stop the upstream at once (on a socket undici's signal does it too).
+  if (options.drainTimeoutMs === null) sink.onGone(() => body.destroy())
+  for (;;) {
+    let next: IteratorResult<Buffer>
+    try {
+      next = await chunks.next()
+    } catch (error) {
+      if (sink.gone) return clientLeft(options, chunks)
+      sink.end(options.onFailure(error))
+      return
     }
+    if (next.done) {
+      const rest = meter.end()
+      if (sink.gone) return clientLeft(options, chunks)
+      options.onEnd()
+      sink.end(rest)
+      return
+    }
+    const out = meter.push(next.value)
+    if (sink.gone) return clientLeft(options, chunks)
+    if (out.length > 0 && !sink.write(out)) await sink.drained()
   }
-
-  return new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        inflight = step(controller)
-        return inflight
-      },
-      async cancel() {
-        clientGone = true
-        const { drainTimeoutMs } = options
-        if (drainTimeoutMs === null) body.destroy()
-        await inflight?.catch(() => {})
-        const drained =
-          drainTimeoutMs === null ? null : await drainRest(body, chunks, meter, drainTimeoutMs)
-        await options.onClientGone(drained)
-      },
-    },
-    { highWaterMark: 0 },
-  )
 }
 
-function finish(controller: ReadableStreamDefaultController<Uint8Array>, last: Uint8Array) {
-  if (last.length > 0) controller.enqueue(last)
-  controller.close()
+async function clientLeft(options: MeteredStreamOptions, chunks: AsyncIterator<Buffer>) {
+  const { body, meter, drainTimeoutMs } = options
+  if (drainTimeoutMs === null) body.destroy()
+  const drained =
+    drainTimeoutMs === null ? null : await drainRest(body, chunks, meter, drainTimeoutMs)
+  options.onClientGone(drained)
 }
 
 /**

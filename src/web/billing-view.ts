@@ -6,6 +6,7 @@ import type { Deps } from '../deps.ts'
 import { readPeriodUsage } from '../ledger/usage.service.ts'
 import { startOfDay, usageByDay } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { OWN_SETTLES_WAIT_MS } from '../lib/pending-writes.ts'
 import { listCallerTransactions } from '../payments/transactions.service.ts'
 import { lastDays } from './components.tsx'
 
@@ -20,11 +21,20 @@ const HISTORY_ROWS = 20
 export async function loadBillingView(
   deps: Pick<
     Deps,
-    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+    | 'clock'
+    | 'config'
+    | 'database'
+    | 'entitlements'
+    | 'ids'
+    | 'logger'
+    | 'pendingSettles'
+    | 'yookassa'
   >,
   viewer: Principal,
 ) {
   const now = nowSeconds(deps.clock)
+  // Read-your-writes, as the API's usage reads (http/middleware/read-your-writes.ts).
+  await deps.pendingSettles.settled(viewer.userId, OWN_SETTLES_WAIT_MS)
   const live = await ensureLiveSubscription(deps, viewer.userId)
   const [usage, daily, plans, history, keys] = await Promise.all([
     live ? readPeriodUsage(deps.database.db, live.subscription, live.plan) : null,

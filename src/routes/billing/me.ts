@@ -3,6 +3,7 @@ import { planToJson } from '../../billing/plan.ts'
 import { subscriptionToJson } from '../../billing/subscription.json.ts'
 import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
+import { readYourWrites } from '../../http/middleware/read-your-writes.ts'
 import { readPeriodUsage } from '../../ledger/usage.service.ts'
 import { unitOf } from '../../pipeline/weights.ts'
 import { describe } from '../openapi/describe.ts'
@@ -15,7 +16,7 @@ export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
     tag: 'billing',
     responses: { '200': { description: 'Everything a billing page shows', json: Me } },
   })
-  return new Hono<AppEnv>().use(auth).get('/', doc, async (c) => {
+  return new Hono<AppEnv>().use(auth, readYourWrites()).get('/', doc, async (c) => {
     const deps = c.get('deps')
     const { userId, email, role } = c.get('principal')
     const user = { id: userId, email, role }

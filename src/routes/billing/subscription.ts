@@ -6,6 +6,7 @@ import { cancelSubscription } from '../../billing/subscription-cancel.service.ts
 import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
+import { readYourWrites } from '../../http/middleware/read-your-writes.ts'
 import { validate } from '../../http/validate.ts'
 import { describe } from '../openapi/describe.ts'
 import { Subscription, SubscriptionWithPlan } from '../openapi/schemas.ts'
@@ -18,7 +19,7 @@ const cancelBody = z.strictObject({ immediate: z.boolean().default(false) })
  */
 export function createSubscriptionRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>()
-    .use(auth)
+    .use(auth, readYourWrites())
     .get(
       '/',
       describe({

@@ -4,6 +4,7 @@ import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import type { Deps } from '../../deps.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
+import { readYourWrites } from '../../http/middleware/read-your-writes.ts'
 import { validate } from '../../http/validate.ts'
 import { isMetric, METRICS } from '../../ledger/amounts.ts'
 import { readPeriodUsage, wouldFit } from '../../ledger/usage.service.ts'
@@ -33,7 +34,7 @@ async function currentUsage(
 /** /api/v1/billing/usage: what the caller used and has left in the current period. */
 export function createUsageRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>()
-    .use(auth)
+    .use(auth, readYourWrites())
     .post(
       '/check',
       describe({
