@@ -72,6 +72,14 @@ function alreadySent(status: number): Response {
 
 function nodeSink(outgoing: ServerResponse): ClientSink {
   let ended = false
+  // Chunks that arrive in one event-loop turn (undici often reads several SSE events at once)
+  // leave in one writev at the end of the turn instead of one syscall each; nothing waits
+  // past the turn. end() uncorks fully by itself (Node's OutgoingMessage.end).
+  let corked = false
+  const uncork = () => {
+    corked = false
+    outgoing.uncork()
+  }
   let gone = outgoing.destroyed
   const listeners: Array<() => void> = []
   outgoing.once('close', () => {
@@ -80,7 +88,14 @@ function nodeSink(outgoing: ServerResponse): ClientSink {
     for (const listener of listeners) listener()
   })
   return {
-    write: (chunk) => outgoing.write(chunk),
+    write(chunk) {
+      if (!corked) {
+        corked = true
+        outgoing.cork()
+        process.nextTick(uncork)
+      }
+      return outgoing.write(chunk)
+    },
     drained: () =>
       gone || !outgoing.writableNeedDrain
         ? Promise.resolve()
