@@ -226,6 +226,7 @@ describe('logs', () => {
   it('one line per billed request in the agreed form, and never the upstream key or the user token', async () => {
     f.upstream.once({ usage: { input: 5, output: 6 } })
     await post('u-log')
+    await f.ledger('u-log') // the settle, and its log line, land right after the answer
     const lines = f.h.logs.filter(
       (l) => l.userId === 'u-log' && String(l.msg).startsWith('Tracked'),
     )
