@@ -95,6 +95,11 @@ export function createOutcome(
         raw,
         cost: admission.prices ? upstreamCost(raw, admission.prices) : undefined,
       }
+      // The upstream's tokens (raw), not the weighted amounts the quota counts: what the upstream
+      // spent, counted with the answer (the write that bills them follows, retried if refused).
+      const model = deps.metrics.modelLabel(admission.model)
+      deps.metrics.tokens.inc({ metric: 'tokens_input', model }, raw.tokens_input)
+      deps.metrics.tokens.inc({ metric: 'tokens_output', model }, raw.tokens_output)
       const write = record(actual, { estimated, identity, detail }, raw, reason)
       deps.pendingSettles.track(admission.userId, write)
       return actual
@@ -133,10 +138,6 @@ export function createOutcome(
       )
       return
     }
-    // The upstream's tokens (raw), not the weighted amounts the quota counts.
-    const model = deps.metrics.modelLabel(admission.model)
-    deps.metrics.tokens.inc({ metric: 'tokens_input', model }, raw.tokens_input)
-    deps.metrics.tokens.inc({ metric: 'tokens_output', model }, raw.tokens_output)
     // Built only when it will be written: this runs once per proxied request.
     if (deps.logger.isLevelEnabled('info')) {
       deps.logger.info(
