@@ -21,6 +21,8 @@ const WEIGHTS = {
 const hi = { role: 'user' as const, content: 'hi' }
 
 async function usageRows(fixture: ProxyFixture, userId: string) {
+  // The proxy answers before its settle lands (src/pipeline/settle.ts): read after it.
+  await fixture.h.deps.pendingSettles.idle(5_000)
   const rows = await fixture.h.db
     .selectFrom('billing_usage')
     .select(['model_id', 'metric', 'amount', 'raw_amount', 'request_id'])
