@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely'
 
 /**
  * The Kysely view of the database, snake_case like the tables.
@@ -22,6 +22,9 @@ export interface DB {
   web_sign_in_link: SignInLinkTable
   web_session: WebSessionTable
 }
+
+/** A handle repos accept: the database itself or an open transaction, so one query serves both. */
+export type Db = Kysely<DB> | Transaction<DB>
 
 export interface GatewayUserTable {
   id: string

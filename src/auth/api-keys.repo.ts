@@ -1,8 +1,6 @@
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
-import type { ApiKeyRow, DB } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import type { ApiKeyRow, DB, Db } from '../../db/tables.ts'
 
 export async function insertApiKey(db: Db, row: Omit<ApiKeyRow, 'last_used_at' | 'revoked_at'>) {
   await db

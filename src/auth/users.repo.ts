@@ -1,7 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { DB, UserRow } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import type { Db, UserRow } from '../../db/tables.ts'
 
 /** Records a user on first sight and refreshes what their token says about them. */
 export async function upsertUser(

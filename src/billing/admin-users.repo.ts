@@ -1,7 +1,5 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
-import type { DB } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import { sql } from 'kysely'
+import type { Db } from '../../db/tables.ts'
 
 /**
  * Live subscriptions with their user's email, for the console's user list:

@@ -1,7 +1,5 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
-import type { DB, NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import { sql } from 'kysely'
+import type { Db, NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
 
 export async function findPlan(db: Db, id: string): Promise<PlanRow | undefined> {
   return db.selectFrom('billing_plan').selectAll().where('id', '=', id).executeTakeFirst()

@@ -1,5 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { DB, SubscriptionRow } from '../../db/tables.ts'
+import type { Db, SubscriptionRow } from '../../db/tables.ts'
 import { periodContaining } from './periods.ts'
 import type { Plan } from './plan.ts'
 import {
@@ -20,8 +19,6 @@ import {
  * Callers invalidate the entitlement cache after commit.
  */
 
-type Trx = Transaction<DB> | Kysely<DB>
-
 export class SubscriptionConflict extends Error {
   constructor() {
     super('the subscription changed concurrently')
@@ -30,7 +27,7 @@ export class SubscriptionConflict extends Error {
 
 /** Ends the live subscription (if any) and starts `row` in its place. */
 export async function replaceLiveSubscription(
-  trx: Trx,
+  trx: Db,
   userId: string,
   row: SubscriptionRow,
   endAs: 'canceled' | 'expired',
@@ -52,7 +49,7 @@ export async function replaceLiveSubscription(
  */
 export async function grantPlan(
   ctx: SubscriptionContext,
-  trx: Trx,
+  trx: Db,
   { userId, plan, periods, now }: { userId: string; plan: Plan; periods: number; now: number },
 ): Promise<SubscriptionRow> {
   if (plan.id !== ctx.config.billing.defaultPlanId) {
@@ -81,7 +78,7 @@ export async function grantPlan(
  */
 export async function applyPaidPeriod(
   ctx: SubscriptionContext,
-  trx: Trx,
+  trx: Db,
   input: { userId: string; plan: Plan; now: number; paymentMethodId?: string | null },
 ): Promise<SubscriptionRow> {
   const { userId, plan, now } = input
@@ -112,7 +109,7 @@ export async function applyPaidPeriod(
 /** Ends the live subscription now and puts the user back on the default plan (their own, see above). */
 export async function endNowToDefault(
   ctx: SubscriptionContext,
-  trx: Trx,
+  trx: Db,
   { userId, now, endAs }: { userId: string; now: number; endAs: 'canceled' | 'expired' },
 ): Promise<void> {
   const live = await findLiveSubscription(trx, userId)

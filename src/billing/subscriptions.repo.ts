@@ -1,7 +1,5 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
-import type { DB, SubscriptionRow, SubscriptionStatus } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import { sql } from 'kysely'
+import type { Db, SubscriptionRow, SubscriptionStatus } from '../../db/tables.ts'
 
 const LIVE: SubscriptionStatus[] = ['active', 'past_due']
 

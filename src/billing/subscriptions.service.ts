@@ -1,5 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { DB, SubscriptionRow } from '../../db/tables.ts'
+import type { Db, SubscriptionRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { addInterval, periodContaining } from './periods.ts'
@@ -13,8 +12,6 @@ import {
   reviveSubscriptionIf,
   updateSubscriptionIf,
 } from './subscriptions.repo.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
 
 /** What the subscription rules need; a subset of Deps so jobs and the CLI can call them too. */
 export type SubscriptionContext = Pick<Deps, 'config' | 'database' | 'clock' | 'ids' | 'logger'>

@@ -1,11 +1,9 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { sql } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
-import type { DB, Metric } from '../../db/tables.ts'
+import type { Db, Metric } from '../../db/tables.ts'
 import { METRICS } from './amounts.ts'
 import { int, perMetric, refusalColumns, reserveArgs, singleRuleColumns } from './store.sql.ts'
 import type { CounterKey, ReserveAsk } from './store.types.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
 
 /** Creates the period's counters if missing (idempotent; done once per cache fill, not per request). */
 export async function ensureCounters(db: Db, key: CounterKey, now: number): Promise<void> {

@@ -1,7 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { DB } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import type { Db } from '../../db/tables.ts'
 
 /** Writes this process's heartbeat (the first one creates its row). */
 export async function beat(db: Db, id: string, now: number): Promise<void> {

@@ -1,7 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { DB } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import type { Db } from '../../db/tables.ts'
 
 /**
  * Reservations whose request can no longer end by itself: those of another

@@ -1,6 +1,6 @@
-import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
-import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
+import type { Db, Metric, ReservationRow } from '../../db/tables.ts'
 import {
   admissionRule,
   batchRuleColumns,
@@ -24,8 +24,6 @@ export const postgresStore: DialectStore = {
   reserveAll: (db, inputs) => reserveMany(db, inputs),
   close: (db, inputs) => closeReservations(db, inputs),
 }
-
-type Db = Kysely<DB> | Transaction<DB>
 
 /**
  * The counter rows of the keys (subscription_id, period_start) in `keys`,

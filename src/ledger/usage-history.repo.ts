@@ -1,8 +1,6 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
-import type { DB, Metric } from '../../db/tables.ts'
+import { sql } from 'kysely'
+import type { Db, Metric } from '../../db/tables.ts'
 import { dayOf, notRolledUp } from './usage-rollup.repo.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
 
 const DAY = 86_400
 

@@ -1,7 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
-import type { DB } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import type { DB, Db } from '../../db/tables.ts'
 
 const DAY = 86_400
 /** The UTC day of created_at, as epoch seconds; literals, since better-sqlite3 binds numbers as REAL. */

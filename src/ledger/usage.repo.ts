@@ -1,7 +1,5 @@
-import type { Insertable, Kysely, Transaction } from 'kysely'
-import type { DB, Metric, UsageTable } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import type { Insertable } from 'kysely'
+import type { Db, Metric, UsageTable } from '../../db/tables.ts'
 
 /** What billing_usage already holds for a request, per metric (the settle of a swept reservation). */
 export async function recordedUsage(db: Db, requestId: string): Promise<Record<Metric, number>> {

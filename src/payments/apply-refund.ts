@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely'
-import type { DB, TransactionRow } from '../../db/tables.ts'
+import type { DB, Db, TransactionRow } from '../../db/tables.ts'
 import { endNowToDefault } from '../billing/subscription-changes.ts'
 import { findLiveSubscription } from '../billing/subscriptions.repo.ts'
 import type { Deps } from '../deps.ts'
@@ -92,7 +92,7 @@ export async function applyRefund(
 }
 
 /** Our row for this refund: bound to its id, or created by us and named in its metadata. */
-async function findRefundRow(db: Deps['database']['db'] | Transaction<DB>, refund: Refund) {
+async function findRefundRow(db: Db, refund: Refund) {
   const bound = await findTransactionByProviderId(db, refund.id)
   if (bound) return bound
   const ours = refund.metadata?.transaction_id

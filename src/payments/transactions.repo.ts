@@ -1,7 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { DB, TransactionRow, TransactionStatus } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import type { Db, TransactionRow, TransactionStatus } from '../../db/tables.ts'
 
 /**
  * billing_transaction: one row per payment, renewal charge or refund. The

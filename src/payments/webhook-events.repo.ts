@@ -1,7 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { DB, WebhookEventRow } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import type { Db, WebhookEventRow } from '../../db/tables.ts'
 
 /** Bodies are kept for audit; a forged flood must not fill the disk, so they are capped. */
 const MAX_BODY_CHARS = 16_384

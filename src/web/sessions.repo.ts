@@ -1,7 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { DB } from '../../db/tables.ts'
-
-type Db = Kysely<DB> | Transaction<DB>
+import type { Db } from '../../db/tables.ts'
 
 /** The pages' sign-in rows. Callers pass SHA-256 hashes only; the secrets never reach the database. */
 export async function insertSignInLink(
