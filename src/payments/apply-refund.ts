@@ -6,6 +6,7 @@ import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { Refund } from '../yookassa/schemas.ts'
 import { inTransaction, mergeMeta } from './apply-helpers.ts'
+import { newTransactionRow } from './transaction-row.ts'
 import {
   addRefundedAmount,
   findTransaction,
@@ -115,7 +116,8 @@ async function claimRefund(
       now,
     })
   }
-  return insertTransactionIfAbsent(trx, {
+  // Made outside the gateway (the YooKassa dashboard): no request of ours, so no key.
+  const outside = newTransactionRow({
     id: newId,
     user_id: payment.user_id,
     plan_id: payment.plan_id,
@@ -123,14 +125,12 @@ async function claimRefund(
     amount: refund.amount.kopecks,
     currency: refund.amount.currency,
     status: 'succeeded',
-    provider: 'yookassa',
     provider_payment_id: refund.id,
     idempotence_key: null,
     description: refund.description ?? 'Refund made outside the gateway',
-    metadata: JSON.stringify({ payment_transaction_id: payment.id }),
-    refunded_amount: 0,
+    metadata: { payment_transaction_id: payment.id },
     parent_id: payment.id,
-    created_at: now,
-    updated_at: now,
+    now,
   })
+  return insertTransactionIfAbsent(trx, outside)
 }

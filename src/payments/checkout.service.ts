@@ -10,6 +10,7 @@ import { mergeMeta } from './apply-helpers.ts'
 import { applyPayment } from './apply-payment.ts'
 import { buildPaymentRequest } from './payment-request.ts'
 import { normalizeReturnUrl } from './return-url.ts'
+import { newTransactionRow } from './transaction-row.ts'
 import { bindProviderId, insertTransaction, moveTransactionStatus } from './transactions.repo.ts'
 
 export interface CheckoutResult {
@@ -69,24 +70,18 @@ export async function createCheckout(
     email: principal.email,
     returnUrl,
   })
-  const transaction = {
+  const transaction = newTransactionRow({
     id: transactionId,
     user_id: principal.userId,
     plan_id: plan.id,
-    kind: 'payment' as const,
+    kind: 'payment',
     amount: plan.price,
     currency: plan.currency,
-    status: 'pending' as const,
-    provider: 'yookassa',
-    provider_payment_id: null,
     idempotence_key: idempotenceKey,
     description: request.description,
-    metadata: JSON.stringify({ request }),
-    refunded_amount: 0,
-    parent_id: null,
-    created_at: now,
-    updated_at: now,
-  }
+    metadata: { request },
+    now,
+  })
   await insertTransaction(deps.database.db, transaction)
 
   let payment: Awaited<ReturnType<typeof yookassa.createPayment>>

@@ -7,6 +7,7 @@ import { isYooKassaError } from '../yookassa/errors.ts'
 import { mergeMeta, readMeta } from './apply-helpers.ts'
 import { applyRefund } from './apply-refund.ts'
 import { clip } from './payment-request.ts'
+import { newTransactionRow } from './transaction-row.ts'
 import {
   bindProviderId,
   countPendingRefunds,
@@ -60,28 +61,19 @@ export async function refundTransaction(
   }
   const receipt = refundReceipt(deps, payment, amount)
   if (receipt) request.receipt = receipt
-  const row: TransactionRow = {
+  const row = newTransactionRow({
     id,
     user_id: payment.user_id,
     plan_id: payment.plan_id,
     kind: 'refund',
     amount,
     currency: payment.currency,
-    status: 'pending',
-    provider: 'yookassa',
-    provider_payment_id: null,
     idempotence_key: deps.ids.next(),
     description: request.description ?? null,
-    metadata: JSON.stringify({
-      payment_transaction_id: payment.id,
-      requested_by: input.adminId,
-      request,
-    }),
-    refunded_amount: 0,
+    metadata: { payment_transaction_id: payment.id, requested_by: input.adminId, request },
     parent_id: payment.id,
-    created_at: now,
-    updated_at: now,
-  }
+    now,
+  })
   await insertTransaction(db, row)
   await sendRefund(deps, yookassa, row)
   return {

@@ -1,4 +1,4 @@
-import type { SubscriptionRow, TransactionRow } from '../../db/tables.ts'
+import type { SubscriptionRow } from '../../db/tables.ts'
 import { findUser } from '../auth/users.repo.ts'
 import { planFromRow } from '../billing/plan.ts'
 import { findPlan } from '../billing/plans.repo.ts'
@@ -9,6 +9,7 @@ import { readMeta } from './apply-helpers.ts'
 import { applyPayment } from './apply-payment.ts'
 import { buildPaymentRequest } from './payment-request.ts'
 import { listDueRenewals } from './renewals.repo.ts'
+import { newTransactionRow } from './transaction-row.ts'
 import {
   bindProviderId,
   findTransactionByKey,
@@ -84,24 +85,18 @@ async function renewOne(
     email: user?.email ?? null,
     paymentMethodId: sub.payment_method_id!,
   })
-  const fresh: TransactionRow = {
+  const fresh = newTransactionRow({
     id,
     user_id: sub.user_id,
     plan_id: plan.id,
     kind: 'renewal',
     amount: plan.price,
     currency: plan.currency,
-    status: 'pending',
-    provider: 'yookassa',
-    provider_payment_id: null,
     idempotence_key: key,
     description: request.description,
-    metadata: JSON.stringify({ subscription_id: sub.id, period_start: periodStart, request }),
-    refunded_amount: 0,
-    parent_id: null,
-    created_at: now,
-    updated_at: now,
-  }
+    metadata: { subscription_id: sub.id, period_start: periodStart, request },
+    now,
+  })
   // Whoever inserts first owns the row; everyone else works on that same row and body.
   const row = (await insertTransactionIfAbsent(db, fresh))
     ? fresh
