@@ -4,11 +4,10 @@ import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { findPlan, listPlans } from './plans.repo.ts'
-import { grantPlan, SubscriptionConflict } from './subscription-changes.ts'
+import { grantPlan } from './subscription-changes.ts'
+import { retryOnConflict } from './subscription-races.ts'
 import { findLiveSubscription, listSubscriptions } from './subscriptions.repo.ts'
 import { ensureLiveSubscription, type LiveSubscription } from './subscriptions.service.ts'
-
-const MAX_ATTEMPTS = 8
 
 /**
  * An admin gives `userId` the plan for `periods` periods from now: the live
@@ -25,28 +24,23 @@ export async function grantSubscription(
     throw new DomainError('not_found', `No plan with id "${input.planId}"`, { param: 'plan_id' })
   }
   const plan = planFromRow(row)
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    try {
-      const subscription = await deps.database.db.transaction().execute((trx) =>
-        grantPlan(deps, trx, {
-          userId: input.userId,
-          plan,
-          periods: input.periods,
-          now: nowSeconds(deps.clock),
-        }),
-      )
-      deps.entitlements.invalidate(input.userId)
-      deps.logger.info(
-        { userId: input.userId, planId: plan.id, periods: input.periods },
-        'BILLING plan granted by an admin',
-      )
-      return { subscription, plan }
-    } catch (error) {
-      // A concurrent request put the user on the default plan between our read and insert.
-      if (!(error instanceof SubscriptionConflict)) throw error
-    }
-  }
-  throw new DomainError('conflict', 'The subscription kept changing; try again')
+  // A concurrent request may put the user on the default plan between our read and insert.
+  const subscription = await retryOnConflict(() =>
+    deps.database.db.transaction().execute((trx) =>
+      grantPlan(deps, trx, {
+        userId: input.userId,
+        plan,
+        periods: input.periods,
+        now: nowSeconds(deps.clock),
+      }),
+    ),
+  )
+  deps.entitlements.invalidate(input.userId)
+  deps.logger.info(
+    { userId: input.userId, planId: plan.id, periods: input.periods },
+    'BILLING plan granted by an admin',
+  )
+  return { subscription, plan }
 }
 
 /**

@@ -2,16 +2,14 @@ import type { SubscriptionRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
-import { endNowToDefault, SubscriptionConflict } from './subscription-changes.ts'
+import { endNowToDefault } from './subscription-changes.ts'
+import { AGAIN, retryOnConflict, SubscriptionConflict } from './subscription-races.ts'
 import {
   findLiveSubscription,
   findSubscription,
   updateSubscriptionIf,
 } from './subscriptions.repo.ts'
 import { ensureLiveSubscription } from './subscriptions.service.ts'
-
-/** Lost optimistic races before giving up; each one means another writer progressed. */
-const MAX_ATTEMPTS = 8
 
 /**
  * POST /subscription/cancel. `immediate`: the subscription ends now (canceled)
@@ -27,7 +25,7 @@ export async function cancelSubscription(
   userId: string,
   { immediate }: { immediate: boolean },
 ): Promise<SubscriptionRow> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  return retryOnConflict(async () => {
     const live = await ensureLiveSubscription(deps, userId)
     if (!live) throw new DomainError('not_found', 'You have no subscription')
     const sub = live.subscription
@@ -39,7 +37,7 @@ export async function cancelSubscription(
     const now = nowSeconds(deps.clock)
     if (immediate) {
       const ended = await endImmediately(deps, sub, now)
-      if (!ended) continue
+      if (!ended) return AGAIN
       deps.entitlements.invalidate(userId)
       return (await findSubscription(deps.database.db, sub.id)) ?? sub
     }
@@ -50,8 +48,8 @@ export async function cancelSubscription(
       deps.entitlements.invalidate(userId)
       return { ...sub, ...changes, version: sub.version + 1 }
     }
-  }
-  throw new DomainError('conflict', 'The subscription kept changing; try again')
+    return AGAIN
+  })
 }
 
 /** Ends exactly the subscription the caller saw (false when it changed meanwhile: retry). */

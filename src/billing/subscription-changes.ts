@@ -1,6 +1,7 @@
 import type { Db, SubscriptionRow } from '../../db/tables.ts'
 import { periodContaining } from './periods.ts'
 import type { Plan } from './plan.ts'
+import { SubscriptionConflict } from './subscription-races.ts'
 import {
   findLiveSubscription,
   insertLiveSubscription,
@@ -18,12 +19,6 @@ import {
  * subscription change together, and each returns the resulting live row.
  * Callers invalidate the entitlement cache after commit.
  */
-
-export class SubscriptionConflict extends Error {
-  constructor() {
-    super('the subscription changed concurrently')
-  }
-}
 
 /** Ends the live subscription (if any) and starts `row` in its place. */
 export async function replaceLiveSubscription(

@@ -5,6 +5,7 @@ import { addInterval, periodContaining } from './periods.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { findPlan } from './plans.repo.ts'
 import { decideRollover } from './rollover.ts'
+import { AGAIN, retryOnConflict } from './subscription-races.ts'
 import {
   findLatestSubscriptionToPlan,
   findLiveSubscription,
@@ -21,9 +22,6 @@ export interface LiveSubscription {
   plan: Plan
 }
 
-/** Rounds of optimistic retry before giving up: each lost race means another writer progressed. */
-const MAX_ATTEMPTS = 8
-
 /**
  * The user's live subscription at this moment, with its plan: periods rolled
  * over lazily, ended subscriptions replaced by the default plan, and a user
@@ -34,13 +32,13 @@ export async function ensureLiveSubscription(
   userId: string,
 ): Promise<LiveSubscription | null> {
   const { db } = ctx.database
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  return retryOnConflict(async () => {
     const now = nowSeconds(ctx.clock)
     const sub = await findLiveSubscription(db, userId)
     if (!sub) {
       const started = await startDefaultSubscription(ctx, db, userId, now)
       if (started === 'no_default_plan') return null
-      continue
+      return AGAIN
     }
     const planRow = await findPlan(db, sub.plan_id)
     const plan = planRow ? planFromRow(planRow) : undefined
@@ -67,7 +65,7 @@ export async function ensureLiveSubscription(
           'BILLING subscription period rolled over',
         )
       }
-      continue
+      return AGAIN
     }
     if (decision.kind === 'end') {
       if (await updateSubscriptionIf(db, sub, { status: decision.status, updated_at: now })) {
@@ -77,8 +75,8 @@ export async function ensureLiveSubscription(
         )
       }
     }
-  }
-  throw new Error(`subscription of ${userId} kept changing under us`)
+    return AGAIN
+  })
 }
 
 /**

@@ -1,10 +1,7 @@
 import type { Transaction } from 'kysely'
 import type { DB, TransactionRow } from '../../db/tables.ts'
-import { SubscriptionConflict } from '../billing/subscription-changes.ts'
+import { retryOnConflict } from '../billing/subscription-races.ts'
 import type { Deps } from '../deps.ts'
-
-/** Lost races with another writer of the same subscription before giving up (each means progress). */
-const MAX_ATTEMPTS = 6
 
 /**
  * Runs `work` in one short database transaction and retries it when the
@@ -15,13 +12,7 @@ export async function inTransaction<T>(
   deps: Pick<Deps, 'database'>,
   work: (trx: Transaction<DB>) => Promise<T>,
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await deps.database.db.transaction().execute(work)
-    } catch (error) {
-      if (!(error instanceof SubscriptionConflict) || attempt >= MAX_ATTEMPTS) throw error
-    }
-  }
+  return retryOnConflict(() => deps.database.db.transaction().execute(work))
 }
 
 export type TransactionMeta = Record<string, unknown>

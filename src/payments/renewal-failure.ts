@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely'
 import type { DB, TransactionRow } from '../../db/tables.ts'
-import { SubscriptionConflict } from '../billing/subscription-changes.ts'
+import { SubscriptionConflict } from '../billing/subscription-races.ts'
 import { findSubscription, updateSubscriptionIf } from '../billing/subscriptions.repo.ts'
 import type { Deps } from '../deps.ts'
 import { readMeta } from './apply-helpers.ts'
