@@ -1,6 +1,6 @@
+import { type PlanSeed, planSeedSchema } from '../config/plan.schema.ts'
 import type { Deps } from '../deps.ts'
 import { validationError } from '../lib/errors.ts'
-import { type PlanSeed, planSeedSchema } from './plan.schema.ts'
 import { upsertPlans } from './plans.service.ts'
 
 /**

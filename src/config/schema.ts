@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { parseFixed } from '../lib/fixed.ts'
+import { type PlanSeedInput, planSeedSchema } from './plan.schema.ts'
 
 /**
  * The operator's configuration, as gateway.config.ts writes it and the
@@ -57,17 +58,6 @@ const upstreamSchema = z.strictObject({
   forwardClientHeaders: z.array(headerName).default([]),
 })
 
-const metricQuotas = z
-  .strictObject({
-    tokens_input: z.number().int().nonnegative().nullable().optional(),
-    tokens_output: z.number().int().nonnegative().nullable().optional(),
-    requests: z.number().int().nonnegative().nullable().optional(),
-    /** In-flight requests per user at once; null = unlimited, absent = quota.defaultMaxConcurrentRequests. */
-    max_concurrent_requests: z.number().int().positive().nullable().optional(),
-  })
-  .nullable()
-  .optional()
-
 /** A decimal with at most `places` places (number or string), as an integer of 10^-places units. */
 const fixed = (places: number, what: string) =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -92,15 +82,15 @@ const modelPrice = z
   .strictObject({ input: fixed(6, 'price'), output: fixed(6, 'price') })
   .transform(({ input, output }) => ({ inputMicros: input, outputMicros: output }))
 
-/** A plan seeded from the config file (same shape as POST /api/v1/billing/plans). */
-export const seedPlanSchema = z.looseObject({
-  id: z.string().min(1),
-  name: z.string().min(1),
-  price: z.union([z.number(), z.string()]),
-  currency: z.string().default('RUB'),
-  interval: z.enum(['day', 'week', 'month', 'year']).default('month'),
-  quotas: metricQuotas,
-  features: z.array(z.string()).default([]),
+/**
+ * A plan seeded from the config file: checked here by the one plan schema
+ * (plan.schema.ts, the shape of POST /api/v1/billing/plans) so a bad entry stops
+ * the start with its field named, and kept as written (price "990.00"): the
+ * sync turns it into kopecks with the same schema (billing/plans.sync.ts).
+ */
+const seedPlan = z.custom<PlanSeedInput>().superRefine((entry, ctx) => {
+  const parsed = planSeedSchema.safeParse(entry)
+  if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue })
 })
 
 export const configSchema = z.strictObject({
@@ -184,7 +174,7 @@ export const configSchema = z.strictObject({
     .default({}),
   /** service_tier values other than auto and default, and the plan feature each needs (else 403). */
   serviceTiers: z.record(z.string(), z.string().min(1)).default({}),
-  plans: z.array(seedPlanSchema).default([]),
+  plans: z.array(seedPlan).default([]),
   /**
    * Model pattern -> weights (docs/weights.md): quotas count tokens x weight, ceil, in integers.
    * The first pattern in written order that matches wins (put `gpt-4o-mini*` before `gpt-4o*`);

@@ -4,8 +4,8 @@ import {
   listSubscriptionsWithUsage,
 } from '../billing/admin-subscriptions.service.ts'
 import { listUsersWithUsage } from '../billing/admin-users.service.ts'
-import { planCreateSchema, planPatchSchema } from '../billing/plan.schema.ts'
 import { createPlan, listAllPlans, patchPlan } from '../billing/plans.service.ts'
+import { planCreateSchema, planPatchSchema } from '../config/plan.schema.ts'
 import { GatewayError } from '../http/errors.ts'
 import { startOfDay, usageByDay, usageByModel } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'

@@ -3,7 +3,9 @@ import { parseMoney } from '../lib/money.ts'
 
 /**
  * The one plan schema: POST /plans, PATCH /plans/{id} (every field optional),
- * config `plans` synced at start, and `gateway plans import`. It takes the
+ * config `plans` (checked at load, synced at start), and `gateway plans import`.
+ * It lives in config/ because the config file carries plans and config/ stands
+ * below billing/, which reads it. It takes the
  * seed's bodies as they are (the curl body, the Python PlanModel fields), and
  * turns a price given as 990.00 or "990.00" into exact kopecks.
  */
@@ -112,3 +114,5 @@ export const planSeedSchema = planCreateSchema.extend({ id: planCreateSchema.sha
 export type PlanCreate = z.output<typeof planCreateSchema>
 export type PlanPatch = z.output<typeof planPatchSchema>
 export type PlanSeed = z.output<typeof planSeedSchema>
+/** A config or import entry as written (price "990.00", defaults not yet applied). */
+export type PlanSeedInput = z.input<typeof planSeedSchema>
