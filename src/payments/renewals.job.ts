@@ -8,7 +8,7 @@ import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts
 import { readMeta } from './apply-helpers.ts'
 import { applyPayment } from './apply-payment.ts'
 import { buildPaymentRequest } from './payment-request.ts'
-import { listDueRenewals } from './renewals.repo.ts'
+import { listDueRenewals, renewalKey } from './renewals.repo.ts'
 import { newTransactionRow } from './transaction-row.ts'
 import {
   bindProviderId,
@@ -72,7 +72,7 @@ async function renewOne(
   const periodStart = sub.paid_until!
   if (!planRow?.is_active || planRow.price <= 0) return 'skipped'
   const plan = planFromRow(planRow)
-  const key = `renew-${sub.id}-${periodStart}`
+  const key = renewalKey(sub.id, periodStart)
 
   const id = deps.ids.next()
   const user = await findUser(db, sub.user_id)

@@ -2,11 +2,23 @@ import { sql } from 'kysely'
 import type { Db } from '../../db/tables.ts'
 
 /**
+ * The Idempotence-Key of a renewal charge, `renew-<subscription id>-<paid_until>`:
+ * one per subscription and paid period, so two replicas (or a retry) charging
+ * the same period send the same key and YooKassa charges once. Built here
+ * twice, in TypeScript for the job and in SQL for the due list: keep the two
+ * expressions side by side.
+ */
+export function renewalKey(subscriptionId: string, paidUntil: number): string {
+  return `renew-${subscriptionId}-${paidUntil}`
+}
+
+/** renewalKey() of the billing_subscription row, in SQL. */
+const renewalKeyOfRow = sql<string>`'renew-' || billing_subscription.id || '-' || billing_subscription.paid_until`
+
+/**
  * Live subscriptions whose paid time ends within the renewal window and that
  * renew automatically with a saved method; past_due ones only while their
  * grace lasts (after it the rollover sends the user to the default plan).
- * The renewal key `renew-<subscription id>-<paid_until>` is built here in SQL
- * and in the renewal job in TypeScript: keep the two in step.
  */
 export async function listDueRenewals(
   db: Db,
@@ -30,9 +42,7 @@ export async function listDueRenewals(
           exists(
             selectFrom('billing_transaction as t')
               .select('t.id')
-              .where(
-                sql<boolean>`t.idempotence_key = 'renew-' || billing_subscription.id || '-' || billing_subscription.paid_until`,
-              ),
+              .where(sql<boolean>`t.idempotence_key = ${renewalKeyOfRow}`),
           ),
         ),
       )
