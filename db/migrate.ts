@@ -14,7 +14,7 @@ import { migrations } from './migrations/index.ts'
  * database (another app's, a parallel test's) as its own, skips creating it, then
  * fails with `relation "kysely_migration_lock" does not exist` on its search_path.
  */
-export async function createMigrator(db: Kysely<any>): Promise<Migrator> {
+async function createMigrator(db: Kysely<any>): Promise<Migrator> {
   const provider = { getMigrations: async () => migrations }
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return new Migrator({ db, provider })
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db)

@@ -44,7 +44,7 @@ export async function listUsersWithUsage(
 }
 
 /** The largest (used + reserved) / limit over the metrics; 0 when every metric is unlimited. */
-export function highestShare(usage: PeriodUsage): number {
+function highestShare(usage: PeriodUsage): number {
   return Math.max(
     0,
     ...METRICS.map((m) => {

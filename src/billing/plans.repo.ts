@@ -14,10 +14,6 @@ export async function listPlans(
   return query.orderBy('display_order').orderBy('id').execute()
 }
 
-export async function insertPlan(db: Db, row: NewPlanRow): Promise<void> {
-  await db.insertInto('billing_plan').values(row).execute()
-}
-
 /** Inserts unless the id is taken; false on a duplicate (no read-then-write race). */
 export async function insertPlanIfAbsent(db: Db, row: NewPlanRow): Promise<boolean> {
   const result = await db
@@ -35,11 +31,6 @@ export async function updatePlan(db: Db, id: string, changes: PlanUpdate): Promi
     .where('id', '=', id)
     .executeTakeFirst()
   return result.numUpdatedRows > 0n
-}
-
-export async function deletePlan(db: Db, id: string): Promise<boolean> {
-  const result = await db.deleteFrom('billing_plan').where('id', '=', id).executeTakeFirst()
-  return result.numDeletedRows > 0n
 }
 
 /**

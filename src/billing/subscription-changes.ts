@@ -21,7 +21,7 @@ import {
  */
 
 /** Ends the live subscription (if any) and starts `row` in its place. */
-export async function replaceLiveSubscription(
+async function replaceLiveSubscription(
   trx: Db,
   userId: string,
   row: SubscriptionRow,

@@ -8,7 +8,7 @@ import { DomainError } from '../lib/errors.ts'
  * test sends 10 and all settle), and the caller is then told to try again.
  * The payment transactions had 6 and the subscription services 8: one limit now.
  */
-export const MAX_SUBSCRIPTION_ROUNDS = 8
+const MAX_SUBSCRIPTION_ROUNDS = 8
 
 /** A round lost to another writer of the subscription: its transaction rolls back and it runs again. */
 export class SubscriptionConflict extends Error {

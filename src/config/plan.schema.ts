@@ -44,7 +44,7 @@ const limit = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullab
 const concurrency = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional()
 
 /** Known metrics only: an unknown one is a 400 naming it (quotas.foo). */
-export const quotasSchema = z
+const quotasSchema = z
   .strictObject({
     tokens_input: limit,
     tokens_output: limit,

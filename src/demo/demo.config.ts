@@ -8,7 +8,7 @@ type SeedPlan = NonNullable<GatewayConfigInput['plans']>[number]
  * Requests a Free user gets in the demo: small enough that a newcomer meets the
  * 429 within a minute of playing (the shipped plan allows 1,000 a month).
  */
-export const DEMO_FREE_REQUESTS = 20
+const DEMO_FREE_REQUESTS = 20
 
 /** The shipped plans, with the one demo-only change: Free allows DEMO_FREE_REQUESTS requests. */
 function demoPlan(plan: SeedPlan): SeedPlan {

@@ -1,7 +1,7 @@
 import { globMatch } from './glob.ts'
 
 /** Label of every model that no configured pattern matches. */
-export const OTHER_MODEL = 'other'
+const OTHER_MODEL = 'other'
 
 /** How many distinct model names keep their label memoised (past it the memo starts over). */
 const MEMO_ENTRIES = 1_000

@@ -47,7 +47,7 @@ export async function handleNotification(
  * crashed before storing that id) by the transaction id we put in its
  * metadata, only if that row is still unbound.
  */
-export async function findPaymentTransaction(
+async function findPaymentTransaction(
   deps: Pick<Deps, 'database'>,
   payment: Payment,
 ): Promise<TransactionRow | undefined> {

@@ -99,14 +99,6 @@ export async function addRefundedAmount(db: Db, id: string, kopecks: number, now
   return result.numUpdatedRows > 0n
 }
 
-export async function updateTransactionMetadata(db: Db, id: string, metadata: string, now: number) {
-  await db
-    .updateTable('billing_transaction')
-    .set({ metadata, updated_at: now })
-    .where('id', '=', id)
-    .execute()
-}
-
 /** A caller's transactions, newest first (ids are UUIDv7, so id order is time order). */
 export async function listTransactions(
   db: Db,

@@ -20,15 +20,6 @@ export async function setWebhookOutcome(db: Db, id: string, outcome: string): Pr
     .execute()
 }
 
-export async function listWebhookEvents(db: Db, objectId: string) {
-  return db
-    .selectFrom('billing_webhook_event')
-    .selectAll()
-    .where('object_id', '=', objectId)
-    .orderBy('id')
-    .execute()
-}
-
 /** Deletes up to `limit` events received before `cutoff` (epoch seconds); returns how many. */
 export async function deleteWebhookEventsBefore(db: Db, cutoff: number, limit: number) {
   const result = await db

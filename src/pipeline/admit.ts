@@ -55,7 +55,7 @@ export async function entitle(c: Context<AppEnv>): Promise<Entitlement> {
 }
 
 /** 403 before anything is reserved when the plan's features do not grant the model. */
-export function checkModel(c: Context<AppEnv>, entitlement: Entitlement, model: string) {
+function checkModel(c: Context<AppEnv>, entitlement: Entitlement, model: string) {
   if (!isModelAllowed(c.get('deps').config, entitlement.plan.features, model)) {
     throw new GatewayError(
       'model_not_allowed',

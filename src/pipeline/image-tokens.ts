@@ -45,7 +45,7 @@ const MAX_PATCHES = 1536
 /** The most tiles any size can give: 768 x 2048 stays as it is and needs 2 x 4 tiles. */
 const MAX_TILES = 8
 
-export function imageScheme(model: string): Scheme {
+function imageScheme(model: string): Scheme {
   const name = model.toLowerCase()
   for (const [prefix, scheme] of SCHEMES) if (name.startsWith(prefix)) return scheme
   return DEFAULT_SCHEME

@@ -64,7 +64,7 @@ function fileTokens(model: string, data: string): number {
 }
 
 /** Decoded size of base64 data, or of a base64 data URL's payload, without decoding it. */
-export function decodedBytes(value: unknown): number {
+function decodedBytes(value: unknown): number {
   if (typeof value !== 'string') return 0
   const comma = value.startsWith('data:') ? value.indexOf(',') + 1 : 0
   const length = value.length - comma

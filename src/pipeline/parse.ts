@@ -42,7 +42,7 @@ export interface ParsedRequest {
  * far below (a tool's JSON schema is rarely 10 deep); the estimator and
  * JSON.stringify recurse, so a body 100,000 deep would overflow the stack.
  */
-export const MAX_JSON_DEPTH = 128
+const MAX_JSON_DEPTH = 128
 
 export function parseProxyBody(raw: Buffer): ParsedRequest {
   const text = raw.toString('utf8')

@@ -23,7 +23,7 @@ export interface Prices {
   outputMicros: number
 }
 
-export const UNIT_WEIGHTS: Weights = Object.freeze({ inputMilli: 1000, outputMilli: 1000 })
+const UNIT_WEIGHTS: Weights = Object.freeze({ inputMilli: 1000, outputMilli: 1000 })
 
 /** The first pattern (in the config's written order) that matches the model, case ignored. */
 function firstMatch<T>(map: Readonly<Record<string, T>>, model: string): T | undefined {

@@ -151,7 +151,7 @@ export type TxJson = ReturnType<typeof transactionToJson>
 /** "990.00" -> kopecks, for formatting in the reader's language. */
 export const kopecks = (amount: string) => parseMoney(amount) ?? 0
 
-export function TxStatus(props: { lang: Lang; status: TxJson['status'] }) {
+function TxStatus(props: { lang: Lang; status: TxJson['status'] }) {
   return (
     <span class={`badge ${TX_BADGE[props.status] ?? ''}`}>
       {t(props.lang, `tx_${props.status}`)}

@@ -3,7 +3,6 @@ import { MESSAGES, type MessageKey } from './messages.ts'
 
 /** The pages speak Russian and English; the seed's plans carry name_ru and description_ru. */
 export type Lang = 'en' | 'ru'
-export const LANGS: readonly Lang[] = ['en', 'ru']
 export const LANG_COOKIE = 'lang'
 
 /**

@@ -111,7 +111,7 @@ export function createYooKassaHttpClient(options: YooKassaClientOptions): YooKas
   }
 }
 
-export function moneyToWire(money: Money): { value: string; currency: string } {
+function moneyToWire(money: Money): { value: string; currency: string } {
   return { value: formatMoney(money.kopecks), currency: money.currency }
 }
 

@@ -34,12 +34,7 @@ const metadataSchema = z
     ),
   )
 
-export const paymentStatusSchema = z.enum([
-  'pending',
-  'waiting_for_capture',
-  'succeeded',
-  'canceled',
-])
+const paymentStatusSchema = z.enum(['pending', 'waiting_for_capture', 'succeeded', 'canceled'])
 export type PaymentStatus = z.infer<typeof paymentStatusSchema>
 
 export const paymentSchema = z.looseObject({

@@ -76,7 +76,7 @@ export function parseRange(text: string): [Address, number] {
  * with a port as proxies sometimes write it; IPv4-mapped IPv6 (the socket
  * form of an IPv4 peer on a dual-stack listener) becomes plain IPv4.
  */
-export function parseAddress(raw: string): Address | null {
+function parseAddress(raw: string): Address | null {
   let text = raw.trim()
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text)
   if (bracketed) text = bracketed[1]!

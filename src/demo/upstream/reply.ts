@@ -11,7 +11,7 @@ import * as o200k from 'gpt-tokenizer/encoding/o200k_base'
 type Encoding = Pick<typeof cl100k, 'encode' | 'decode' | 'countTokens'>
 
 /** GPT-4o and later, and the o-series, use o200k_base; GPT-4, 3.5 and the rest cl100k_base. */
-export function encodingFor(model: string): Encoding {
+function encodingFor(model: string): Encoding {
   return /^(gpt-4o|gpt-4\.1|gpt-5|o\d)/i.test(model) ? o200k : cl100k
 }
 

@@ -29,7 +29,7 @@ import {
  * given, so the demo also shows that a client's own key never goes upstream.
  * Only src/demo/main.ts starts it; nothing on the production path knows it.
  */
-export const DEMO_MODELS = ['gpt-3.5-turbo', 'gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small']
+const DEMO_MODELS = ['gpt-3.5-turbo', 'gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small']
 
 export interface SimulatedUpstreamOptions {
   apiKey: string

@@ -24,7 +24,7 @@ export interface Notice {
 const STATUS_BADGE = { active: 'ok', past_due: 'warn', canceled: 'bad', expired: 'bad' } as const
 
 /** "RUB 990/month" or "990 ₽/мес". */
-export function priceLabel(lang: Lang, plan: Plan): string {
+function priceLabel(lang: Lang, plan: Plan): string {
   return `${formatMoney(lang, plan.price, plan.currency, true)}${perInterval(lang, plan.interval)}`
 }
 
