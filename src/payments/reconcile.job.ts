@@ -5,6 +5,7 @@ import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts
 import { readMeta } from './apply-helpers.ts'
 import { applyPayment, expireTransaction } from './apply-payment.ts'
 import { applyRefund } from './apply-refund.ts'
+import { runForEach } from './job-pass.ts'
 import { sendRefund } from './refund.service.ts'
 import { bindProviderId, listOpenTransactions } from './transactions.repo.ts'
 
@@ -40,20 +41,16 @@ export async function runReconcilePayments(
     createdBefore,
     limit: BATCH,
   })
-  for (const row of payments) {
+  const paymentFailed = {
+    idKey: 'transactionId',
+    message: 'BILLING reconciliation of a payment failed, will retry',
+  } as const
+  await runForEach(deps, payments, counts, paymentFailed, async (row) => {
     counts.checked++
-    try {
-      const outcome = await reconcilePayment(deps, yookassa, row, now)
-      if (outcome === 'applied') counts.applied++
-      if (outcome === 'expired') counts.expired++
-    } catch (error) {
-      counts.failed++
-      deps.logger.warn(
-        { err: error, transactionId: row.id },
-        'BILLING reconciliation of a payment failed, will retry',
-      )
-    }
-  }
+    const outcome = await reconcilePayment(deps, yookassa, row, now)
+    if (outcome === 'applied') counts.applied++
+    if (outcome === 'expired') counts.expired++
+  })
 
   const refunds = await listOpenTransactions(db, {
     kinds: ['refund'],
@@ -61,26 +58,22 @@ export async function runReconcilePayments(
     createdBefore,
     limit: BATCH,
   })
-  for (const row of refunds) {
+  const refundFailed = {
+    idKey: 'transactionId',
+    message: 'BILLING reconciliation of a refund failed, will retry',
+  } as const
+  await runForEach(deps, refunds, counts, refundFailed, async (row) => {
     counts.checked++
-    try {
-      if (row.provider_payment_id) {
-        const result = await applyRefund(deps, await yookassa.getRefund(row.provider_payment_id))
-        if (result.outcome === 'refunded' || result.outcome === 'canceled') counts.applied++
-      } else if (now - row.created_at < KEY_REPLAY_WINDOW) {
-        await sendRefund(deps, yookassa, row)
-        counts.applied++
-      } else if (await expireTransaction(deps, row, 'refund never reached YooKassa')) {
-        counts.expired++
-      }
-    } catch (error) {
-      counts.failed++
-      deps.logger.warn(
-        { err: error, transactionId: row.id },
-        'BILLING reconciliation of a refund failed, will retry',
-      )
+    if (row.provider_payment_id) {
+      const result = await applyRefund(deps, await yookassa.getRefund(row.provider_payment_id))
+      if (result.outcome === 'refunded' || result.outcome === 'canceled') counts.applied++
+    } else if (now - row.created_at < KEY_REPLAY_WINDOW) {
+      await sendRefund(deps, yookassa, row)
+      counts.applied++
+    } else if (await expireTransaction(deps, row, 'refund never reached YooKassa')) {
+      counts.expired++
     }
-  }
+  })
   if (counts.checked > 0) deps.logger.info(counts, 'BILLING reconciliation pass')
   return counts
 }

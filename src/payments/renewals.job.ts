@@ -7,6 +7,7 @@ import { nowSeconds } from '../lib/clock.ts'
 import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts'
 import { readMeta } from './apply-helpers.ts'
 import { applyPayment } from './apply-payment.ts'
+import { runForEach } from './job-pass.ts'
 import { buildPaymentRequest } from './payment-request.ts'
 import { listDueRenewals, renewalKey } from './renewals.repo.ts'
 import { newTransactionRow } from './transaction-row.ts'
@@ -44,19 +45,14 @@ export async function runRenewSubscriptions(
     dueBefore: now + deps.config.yookassa.renewBeforeSeconds,
     limit: BATCH,
   })
-  for (const sub of due) {
+  const failed = {
+    idKey: 'subscriptionId',
+    message: 'BILLING renewal attempt failed, will retry',
+  } as const
+  await runForEach(deps, due, counts, failed, async (sub) => {
     counts.due++
-    try {
-      const outcome = await renewOne(deps, yookassa, sub, now)
-      counts[outcome]++
-    } catch (error) {
-      counts.failed++
-      deps.logger.warn(
-        { err: error, subscriptionId: sub.id },
-        'BILLING renewal attempt failed, will retry',
-      )
-    }
-  }
+    counts[await renewOne(deps, yookassa, sub, now)]++
+  })
   if (counts.due > 0) deps.logger.info(counts, 'BILLING renewal pass')
   return counts
 }
