@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { planCreateSchema } from '../../billing/plan.schema.ts'
+import { planCreateSchema } from '../../config/plan.schema.ts'
 
 /**
  * The answers' shapes, for the document only: requests are described by the
