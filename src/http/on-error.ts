@@ -60,7 +60,7 @@ const PG_CLIENT_MESSAGES =
  * changed nothing that matters (a reservation is all-or-none, a settle the
  * database refused is retried by the sweeper), so the client may retry: 503.
  */
-function isDatabaseUnavailable(error: unknown): boolean {
+export function isDatabaseUnavailable(error: unknown): boolean {
   // YooKassa's transport errors carry network codes too: they are not the database's.
   if (isYooKassaError(error)) return false
   for (let e = error, depth = 0; e && depth < 5; e = (e as Error).cause, depth++) {
