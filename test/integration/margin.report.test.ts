@@ -26,6 +26,8 @@ async function call(fixture: ProxyFixture, userId: string, model: string) {
     json: { model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5000 },
   })
   expect(response.status, await response.clone().text()).toBe(200)
+  // The answer leaves before its settle is written ("Answer first"); the report reads the rows.
+  await fixture.h.deps.pendingSettles.idle(5_000)
 }
 
 function transaction(

@@ -73,6 +73,9 @@ async function call(fixture: ProxyFixture, userId: string, model: string, input:
     body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5000 }),
   })
   expect(response.status, await response.text()).toBe(200)
+  // The answer leaves before its settle is written (docs/billing-integrity.md, "Answer first"):
+  // the rollup below reads the rows, so wait for them.
+  await fixture.h.deps.pendingSettles.idle(5_000)
 }
 
 /** A late settle of `userId`'s newest request (a swept reservation's owner settling with the truth). */
