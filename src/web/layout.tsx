@@ -1,20 +1,9 @@
 import type { Child } from 'hono/jsx'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { PAGE_CSP as CSP } from '../http/page-csp.ts'
 import { CSRF_FIELD } from './csrf.ts'
 import type { WebContext } from './env.ts'
 import { type Lang, t } from './i18n.ts'
-
-/** Only the gateway's own origin: no CDN, no inline script or style (bars are SVG attributes). */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ')
 
 /** A POST form with this viewer's CSRF token. */
 export function Form(props: {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { Hono } from 'hono'
 import type { AppEnv } from '../../http/env.ts'
+import { PAGE_CSP as CSP } from '../../http/page-csp.ts'
 
 /*
  * The /docs page renders /openapi.json with Swagger UI served from the
@@ -33,18 +34,6 @@ const INIT_SCRIPT = `window.addEventListener('load', () => {
 })
 `
 const INIT_PATH = `${DOCS_ASSETS}/init-${createHash('sha256').update(INIT_SCRIPT).digest('hex').slice(0, 12)}.js`
-
-/** The pages' policy (src/web/layout.tsx): Swagger UI 5 runs under it (test/browser/docs.browser.test.ts). */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ')
 
 const PAGE = `<!DOCTYPE html>
 <html lang="en">
