@@ -21,7 +21,7 @@ export interface BenchOptions {
    * (written to Node's response). It should be the one the gateway's streams take.
    */
   floorStream: FloorStream
-  /** Target names to run: direct, floor, sqlite, postgres (the -key variants follow their gateway). */
+  /** Target names to run: direct, floor, floor+ledger, sqlite, postgres (the -key variants follow their gateway). */
   targets: Set<string>
   /** Scenario ids to run; empty means all. */
   scenarios: Set<string>
@@ -58,7 +58,7 @@ export function readOptions(env: Record<string, string | undefined>): BenchOptio
     inspect: env.BENCH_INSPECT !== '0',
     // The gateway writes its streams to Node's response (issue 17): the floor does the same.
     floorStream: env.BENCH_FLOOR_STREAM === 'web' ? 'web' : 'node',
-    targets: list(env.BENCH_TARGETS, ['direct', 'floor', 'sqlite', 'postgres']),
+    targets: list(env.BENCH_TARGETS, ['direct', 'floor', 'floor+ledger', 'sqlite', 'postgres']),
     scenarios: list(env.BENCH_SCENARIOS, []),
   }
 }

@@ -41,6 +41,12 @@ async function startTargets(options: BenchOptions, mock: Mock, notes: string[]):
       `floor: JSON answers buffered, streams written ${FLOOR_STREAMS[options.floorStream]}`,
     )
   }
+  if (options.targets.has('floor+ledger')) {
+    const ledgerPath = `/tmp/bench-floor-ledger-${process.pid}.db`
+    const started = await startFloor(mock.origin, 'node', await inspectPort(), ledgerPath)
+    targets.push(started.target)
+    notes.push('floor+ledger: the floor plus the least metering (bench/targets/floor-ledger.ts)')
+  }
   for (const db of ['sqlite', 'postgres'] as const) {
     if (!options.targets.has(db)) continue
     if (db === 'postgres' && !(await postgresReachable())) {

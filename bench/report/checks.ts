@@ -47,6 +47,26 @@ function extraFor8k(long: Row | undefined, short: Row | undefined): number | und
   return long.p50MinusFloor - short.p50MinusFloor
 }
 
+/**
+ * What the least metering costs (the floor+ledger target, bench/targets/floor-ledger.ts): a
+ * bound no metering gateway on this stack goes below, shown beside the issue's targets.
+ */
+function leastMeteringBound(find: (scenario: string, target: string) => Row | undefined): Check[] {
+  const info = (what: string, value: number | undefined): Check => ({
+    ...check('floor+ledger', what, value, 'x', 'info', () => true),
+    pass: null,
+  })
+  const c16 = find('chat-c16', 'floor+ledger')
+  const stream16 = find('stream-c16', 'floor+ledger')
+  if (!c16 && !stream16) return []
+  return [
+    info('least metering: chat throughput at 16 concurrent, x floor', c16?.rpsVsFloor),
+    info('least metering: chat CPU per request at 16 concurrent, x floor', c16?.cpuVsFloor),
+    info('least metering: stream throughput at 16 concurrent, x floor', stream16?.rpsVsFloor),
+    info('least metering: stream CPU per request at 16 concurrent, x floor', stream16?.cpuVsFloor),
+  ]
+}
+
 /** The targets for each gateway target (sqlite, postgres) found in the rows. */
 export function evaluate(
   rows: Row[],
@@ -181,6 +201,7 @@ export function evaluate(
       .reduce((n, r) => n + r.errors, 0)
     checks.push(check(gw, 'failed requests over the whole run', errors, '', '= 0', (v) => v === 0))
   }
+  checks.push(...leastMeteringBound(find))
   if (estimator) {
     checks.push(
       check(

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Readable } from 'node:stream'
@@ -5,6 +6,7 @@ import { type HttpBindings, serve } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { Hono } from 'hono'
 import { Pool } from 'undici'
+import { type FloorLedger, openFloorLedger } from './floor-ledger.ts'
 
 /**
  * The floor the gateway is measured against: the best bare pass-through the gateway's stack
@@ -18,11 +20,17 @@ import { Pool } from 'undici'
  * - a stream goes through the path the gateway's streams take, chosen by FLOOR_STREAM:
  *   `web`, a pull-based ReadableStream (highWaterMark 0) handed to @hono/node-server, or
  *   `node`, written to Node's response directly (RESPONSE_ALREADY_SENT tells hono it was).
+ * With FLOOR_LEDGER (a SQLite file's path) it is the `floor+ledger` target: the same, plus the
+ * least a metering gateway must write per call (floor-ledger.ts), the request and the answer's
+ * usage parsed as JSON, a stream's usage read from its last event.
  */
 const upstream = new URL(process.env.UPSTREAM_BASE_URL ?? 'http://127.0.0.1:1/v1')
 const basePath = upstream.pathname.replace(/\/$/, '')
 const apiKey = process.env.UPSTREAM_API_KEY ?? 'bench'
 const streamPath = process.env.FLOOR_STREAM === 'node' ? 'node' : 'web'
+const ledger: FloorLedger | null = process.env.FLOOR_LEDGER
+  ? openFloorLedger(process.env.FLOOR_LEDGER)
+  : null
 const pool = new Pool(upstream.origin, {
   connections: Number(process.env.FLOOR_CONNECTIONS ?? 2048),
   headersTimeout: 300_000,
@@ -62,10 +70,33 @@ function webStream(body: Readable): ReadableStream<Uint8Array> {
   )
 }
 
+interface Usage {
+  prompt_tokens?: number
+  completion_tokens?: number
+}
+
+/** The usage object of a JSON answer or of a stream's last event holding one. */
+function usageIn(text: string): Usage {
+  const at = text.lastIndexOf('data: {')
+  const eol = at === -1 ? -1 : text.indexOf('\n', at)
+  const json = at === -1 ? text : text.slice(at + 6, eol === -1 ? undefined : eol)
+  try {
+    return (JSON.parse(json) as { usage?: Usage }).usage ?? {}
+  } catch {
+    return {}
+  }
+}
+
 /** Upstream bytes written to Node's response, waiting for 'drain' when its buffer is full. */
-async function writeToNode(body: Readable, outgoing: ServerResponse): Promise<void> {
+async function writeToNode(
+  body: Readable,
+  outgoing: ServerResponse,
+  onEnd: (last: Buffer | undefined) => void = () => {},
+): Promise<void> {
+  let last: Buffer | undefined
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
+      last = chunk
       if (outgoing.destroyed) break
       if (!outgoing.write(chunk)) {
         await new Promise<void>((resolve) => {
@@ -75,6 +106,7 @@ async function writeToNode(body: Readable, outgoing: ServerResponse): Promise<vo
       }
     }
     outgoing.end()
+    onEnd(last)
   } catch {
     // The client left (the abort destroyed the upstream body) or the upstream failed mid-stream.
     outgoing.destroy()
@@ -84,13 +116,24 @@ async function writeToNode(body: Readable, outgoing: ServerResponse): Promise<vo
 const app = new Hono<{ Bindings: HttpBindings }>()
 app.post('/v1/*', async (c) => {
   const { incoming, outgoing } = c.env
+  const body = await readBody(incoming)
+  const metered = ledger ? await reserve(c.req.header('authorization') ?? '', body) : null
   const answer = await pool.request({
     method: 'POST',
     path: basePath + c.req.path.slice('/v1'.length),
     headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: await readBody(incoming),
+    body,
     signal: clientGone(outgoing),
   })
+  const settle = (usage: Usage) =>
+    metered &&
+    ledger?.settle(
+      metered.requestId,
+      metered.userId,
+      metered.model,
+      usage.prompt_tokens ?? metered.tokens,
+      usage.completion_tokens ?? 0,
+    )
   const type = answer.headers['content-type']
   const headers: Record<string, string> = typeof type === 'string' ? { 'content-type': type } : {}
   if (typeof type === 'string' && type.startsWith('text/event-stream')) {
@@ -98,12 +141,27 @@ app.post('/v1/*', async (c) => {
       return new Response(webStream(answer.body), { status: answer.statusCode, headers })
     }
     outgoing.writeHead(answer.statusCode, headers)
-    void writeToNode(answer.body, outgoing)
+    void writeToNode(answer.body, outgoing, (last) => settle(usageIn(last?.toString() ?? '')))
     return RESPONSE_ALREADY_SENT
   }
   const bytes = Buffer.from(await answer.body.arrayBuffer())
-  return c.body(bytes, answer.statusCode as 200, headers)
+  const sent = c.body(bytes, answer.statusCode as 200, headers)
+  if (metered) settle(usageIn(bytes.toString()))
+  return sent
 })
+
+/** The request parsed (model), its tokens guessed from its size, and the reservation committed. */
+async function reserve(authorization: string, body: Buffer) {
+  const { model } = JSON.parse(body.toString()) as { model: string }
+  const metered = {
+    requestId: randomUUID(),
+    userId: authorization,
+    model,
+    tokens: body.length >> 2,
+  }
+  await ledger?.reserve(metered.requestId, metered.userId, metered.tokens)
+  return metered
+}
 app.get('/healthz', (c) => c.json({ status: 'ok' }))
 
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
@@ -112,6 +170,12 @@ const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info
     process.stdout.write(`floor proxy on http://127.0.0.1:${info.port} (streams: ${streamPath})\n`)
 })
 process.on('SIGTERM', () => {
-  server.close(() => void pool.close().finally(() => process.exit(0)))
+  server.close(
+    () =>
+      void pool.close().finally(() => {
+        ledger?.close()
+        process.exit(0)
+      }),
+  )
   if ('closeAllConnections' in server) server.closeAllConnections()
 })

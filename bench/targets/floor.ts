@@ -9,8 +9,11 @@ export async function startFloor(
   mockOrigin: string,
   stream: FloorStream,
   inspectPort?: number,
+  /** A SQLite file: the `floor+ledger` target, the floor plus the least metering (floor-ledger.ts). */
+  ledgerPath?: string,
 ): Promise<{ child: Child; target: Target }> {
-  const child = startNode('floor proxy', 'bench/targets/floor-proxy.ts', {
+  const name = ledgerPath ? 'floor+ledger' : 'floor'
+  const child = startNode(name, 'bench/targets/floor-proxy.ts', {
     ipc: true,
     nodeArgs: inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
     env: {
@@ -18,6 +21,7 @@ export async function startFloor(
       UPSTREAM_API_KEY: UPSTREAM_KEY,
       FLOOR_CONNECTIONS: '2048',
       FLOOR_STREAM: stream,
+      ...(ledgerPath ? { FLOOR_LEDGER: ledgerPath } : {}),
     },
   })
   const origin = `http://127.0.0.1:${await waitForPort(child)}`
@@ -25,6 +29,6 @@ export async function startFloor(
   const headers = { 'content-type': 'application/json', authorization: 'Bearer not-checked' }
   return {
     child,
-    target: { name: 'floor', kind: 'floor', pid: child.pid, origin, headers, inspectPort },
+    target: { name, kind: 'floor', pid: child.pid, origin, headers, inspectPort },
   }
 }
