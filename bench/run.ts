@@ -15,7 +15,7 @@ import { measureSlow, type SlowSample } from './scenarios/slow-streams.ts'
 import { startFloor } from './targets/floor.ts'
 import { type GatewayHandle, startGateway } from './targets/gateway.ts'
 import { type Mock, startMock } from './targets/mock.ts'
-import { postgresReachable } from './targets/postgres.ts'
+import { type BenchDatabase, createBenchDatabase, postgresReachable } from './targets/postgres.ts'
 import { CHAT_PATH, type Target } from './targets/target.ts'
 
 /**
@@ -29,6 +29,7 @@ const FLOOR_STREAMS = {
 }
 const log = (line: string) => process.stderr.write(`${line}\n`)
 const gateways: GatewayHandle[] = []
+const boundDatabases: BenchDatabase[] = []
 
 async function startTargets(options: BenchOptions, mock: Mock, notes: string[]): Promise<Target[]> {
   const targets: Target[] = []
@@ -41,12 +42,8 @@ async function startTargets(options: BenchOptions, mock: Mock, notes: string[]):
       `floor: JSON answers buffered, streams written ${FLOOR_STREAMS[options.floorStream]}`,
     )
   }
-  if (options.targets.has('floor+ledger')) {
-    const ledgerPath = `/tmp/bench-floor-ledger-${process.pid}.db`
-    const started = await startFloor(mock.origin, 'node', await inspectPort(), ledgerPath)
-    targets.push(started.target)
-    notes.push('floor+ledger: the floor plus the least metering (bench/targets/floor-ledger.ts)')
-  }
+  if (options.targets.has('floor+ledger'))
+    targets.push(...(await startBounds(options, mock, notes)))
   for (const db of ['sqlite', 'postgres'] as const) {
     if (!options.targets.has(db)) continue
     if (db === 'postgres' && !(await postgresReachable())) {
@@ -69,6 +66,33 @@ async function startTargets(options: BenchOptions, mock: Mock, notes: string[]):
       log(`gateway ${db} failed to start:\n${(error as Error).message}`)
     }
   }
+  return targets
+}
+
+/** The scenarios the floor+ledger bounds are measured in: the issue's throughput and CPU targets. */
+const BOUND_SCENARIOS = ['chat-c1', 'chat-c16', 'stream-c16']
+
+/**
+ * The floor plus the least metering (bench/targets/floor-ledger.ts), on SQLite, and on
+ * PostgreSQL (a database of its own) when the postgres target runs too.
+ */
+async function startBounds(options: BenchOptions, mock: Mock, notes: string[]): Promise<Target[]> {
+  const bound = async (name: string, where: string) => {
+    const { target } = await startFloor(mock.origin, 'node', undefined, { name, where })
+    return { ...target, scenarios: BOUND_SCENARIOS }
+  }
+  const targets = [await bound('floor+ledger', `/tmp/bench-floor-ledger-${process.pid}.db`)]
+  if (options.targets.has('postgres') && (await postgresReachable())) {
+    const database = await createBenchDatabase('_floor_ledger')
+    boundDatabases.push(database)
+    targets.push({
+      ...(await bound('floor+ledger-pg', database.url)),
+      dbPids: database.backendPids,
+    })
+  }
+  notes.push(
+    `${targets.map((t) => t.name).join(', ')}: the floor plus the least metering (bench/targets/floor-ledger.ts), in ${BOUND_SCENARIOS.join(', ')}`,
+  )
   return targets
 }
 
@@ -98,7 +122,9 @@ async function runRounds(
     const order = round % 2 === 0 ? targets : [...targets].reverse()
     for (const scenario of scenarios) {
       if (!scenario.everyRound && round > 0) continue
-      for (const target of order.filter((t) => scenario.applies(t))) {
+      const runs = (t: Target) =>
+        scenario.applies(t) && (t.scenarios?.includes(scenario.id) ?? true)
+      for (const target of order.filter(runs)) {
         const s = await measure(driver, mock.child.pid, scenario, target, round, options)
         samples.push(s)
         const error = s.errors > 0 ? `  ERRORS ${s.errors}: ${s.firstError ?? ''}` : ''
@@ -142,7 +168,8 @@ async function main() {
   const samples = await runRounds(driver, mock, targets, options)
   const slow: SlowSample[] = []
   if (options.scenarios.size === 0 || options.scenarios.has('slow-streams')) {
-    for (const target of targets.filter((t) => t.kind !== 'direct' && !t.name.endsWith('-key'))) {
+    const measured = (t: Target) => t.kind !== 'direct' && !t.name.endsWith('-key') && !t.scenarios
+    for (const target of targets.filter(measured)) {
       const s = await measureSlow(driver, mock, target, options)
       slow.push(s)
       log(
@@ -197,6 +224,7 @@ async function main() {
 async function cleanup() {
   await Promise.allSettled(gateways.map((g) => g.stop()))
   await stopAll()
+  await Promise.allSettled(boundDatabases.map((database) => database.drop()))
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -52,19 +52,21 @@ function extraFor8k(long: Row | undefined, short: Row | undefined): number | und
  * bound no metering gateway on this stack goes below, shown beside the issue's targets.
  */
 function leastMeteringBound(find: (scenario: string, target: string) => Row | undefined): Check[] {
-  const info = (what: string, value: number | undefined): Check => ({
-    ...check('floor+ledger', what, value, 'x', 'info', () => true),
-    pass: null,
+  return ['floor+ledger', 'floor+ledger-pg'].flatMap((bound) => {
+    const info = (what: string, value: number | undefined): Check => ({
+      ...check(bound, `least metering: ${what}`, value, 'x', 'info', () => true),
+      pass: null,
+    })
+    const c16 = find('chat-c16', bound)
+    const stream16 = find('stream-c16', bound)
+    if (!c16 && !stream16) return []
+    return [
+      info('chat throughput at 16 concurrent, x floor', c16?.rpsVsFloor),
+      info('chat CPU per request at 16 concurrent, x floor', c16?.cpuVsFloor),
+      info('stream throughput at 16 concurrent, x floor', stream16?.rpsVsFloor),
+      info('stream CPU per request at 16 concurrent, x floor', stream16?.cpuVsFloor),
+    ]
   })
-  const c16 = find('chat-c16', 'floor+ledger')
-  const stream16 = find('stream-c16', 'floor+ledger')
-  if (!c16 && !stream16) return []
-  return [
-    info('least metering: chat throughput at 16 concurrent, x floor', c16?.rpsVsFloor),
-    info('least metering: chat CPU per request at 16 concurrent, x floor', c16?.cpuVsFloor),
-    info('least metering: stream throughput at 16 concurrent, x floor', stream16?.rpsVsFloor),
-    info('least metering: stream CPU per request at 16 concurrent, x floor', stream16?.cpuVsFloor),
-  ]
 }
 
 /** The issue's targets for each gateway target (sqlite, postgres) found in the rows. */

@@ -20,7 +20,7 @@ import { type FloorLedger, openFloorLedger } from './floor-ledger.ts'
  * - a stream goes through the path the gateway's streams take, chosen by FLOOR_STREAM:
  *   `web`, a pull-based ReadableStream (highWaterMark 0) handed to @hono/node-server, or
  *   `node`, written to Node's response directly (RESPONSE_ALREADY_SENT tells hono it was).
- * With FLOOR_LEDGER (a SQLite file's path) it is the `floor+ledger` target: the same, plus the
+ * With FLOOR_LEDGER (a SQLite file's path or a postgres:// URL) it is a `floor+ledger` target: the same, plus the
  * least a metering gateway must write per call (floor-ledger.ts), the request and the answer's
  * usage parsed as JSON, a stream's usage read from its last event.
  */
@@ -29,7 +29,7 @@ const basePath = upstream.pathname.replace(/\/$/, '')
 const apiKey = process.env.UPSTREAM_API_KEY ?? 'bench'
 const streamPath = process.env.FLOOR_STREAM === 'node' ? 'node' : 'web'
 const ledger: FloorLedger | null = process.env.FLOOR_LEDGER
-  ? openFloorLedger(process.env.FLOOR_LEDGER)
+  ? await openFloorLedger(process.env.FLOOR_LEDGER)
   : null
 const pool = new Pool(upstream.origin, {
   connections: Number(process.env.FLOOR_CONNECTIONS ?? 2048),

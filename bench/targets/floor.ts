@@ -9,10 +9,10 @@ export async function startFloor(
   mockOrigin: string,
   stream: FloorStream,
   inspectPort?: number,
-  /** A SQLite file: the `floor+ledger` target, the floor plus the least metering (floor-ledger.ts). */
-  ledgerPath?: string,
+  /** The floor plus the least metering (floor-ledger.ts), on a SQLite file or a postgres:// URL. */
+  ledger?: { name: string; where: string },
 ): Promise<{ child: Child; target: Target }> {
-  const name = ledgerPath ? 'floor+ledger' : 'floor'
+  const name = ledger?.name ?? 'floor'
   const child = startNode(name, 'bench/targets/floor-proxy.ts', {
     ipc: true,
     nodeArgs: inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [],
@@ -21,7 +21,7 @@ export async function startFloor(
       UPSTREAM_API_KEY: UPSTREAM_KEY,
       FLOOR_CONNECTIONS: '2048',
       FLOOR_STREAM: stream,
-      ...(ledgerPath ? { FLOOR_LEDGER: ledgerPath } : {}),
+      ...(ledger ? { FLOOR_LEDGER: ledger.where } : {}),
     },
   })
   const origin = `http://127.0.0.1:${await waitForPort(child)}`

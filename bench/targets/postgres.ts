@@ -24,9 +24,9 @@ export interface BenchDatabase {
   drop(): Promise<void>
 }
 
-/** A database of this run's own (bench_<pid>), dropped afterwards; nothing else is touched. */
-export async function createBenchDatabase(): Promise<BenchDatabase> {
-  const name = `bench_${process.pid}`
+/** A database of this run's own (bench_<pid><suffix>), dropped afterwards; nothing else is touched. */
+export async function createBenchDatabase(suffix = ''): Promise<BenchDatabase> {
+  const name = `bench_${process.pid}${suffix}`
   await adminQuery(`DROP DATABASE IF EXISTS ${name}`)
   await adminQuery(`CREATE DATABASE ${name}`)
   return {

@@ -11,6 +11,8 @@ export interface Target {
   inspectPort?: number
   /** PostgreSQL server processes serving this target, whose CPU is counted beside the target's. */
   dbPids?: () => Promise<number[]>
+  /** Only these scenarios are run against it (the floor+ledger bounds); all when absent. */
+  scenarios?: string[]
   /** One header set per distinct user, for the many-users scenario (gateways only). */
   userHeaders?: Array<Record<string, string>>
 }
