@@ -22,8 +22,16 @@ export type Dialect = 'sqlite' | 'postgres'
 export interface Database {
   db: Kysely<DB>
   dialect: Dialect
+  /**
+   * SQLite only: the connection Kysely runs on, for the ledger's synchronous
+   * transactions (src/ledger/store.sqlite.ts). Whoever uses it must not run while
+   * a Kysely transaction is open on it (Kysely's own spans awaits): see sqliteExclusive.
+   */
+  sqlite?: SqliteHandle
   close(): Promise<void>
 }
+
+export type SqliteHandle = SqliteDatabase.Database
 
 export interface DbOptions {
   /** PostgreSQL schema to use (tests give each run its own). */
@@ -56,7 +64,7 @@ function openSqlite(path: string): Database {
       () => handle.inTransaction,
     ),
   })
-  return { db, dialect: 'sqlite', close: () => db.destroy() }
+  return { db, dialect: 'sqlite', sqlite: handle, close: () => db.destroy() }
 }
 
 function openPostgres(url: string, { schema, poolSize = 10 }: DbOptions): Database {
@@ -192,5 +200,29 @@ class ImmediateSqliteDriver extends SqliteDriver {
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     if (!this.#inTransaction()) return
     await super.rollbackTransaction(connection)
+  }
+}
+
+/**
+ * Runs `work` (synchronous: it may BEGIN and COMMIT on the handle itself) on
+ * SQLite's one connection while no Kysely transaction is open there. Kysely's
+ * SqliteDriver serializes users of the connection with a mutex held from
+ * acquireConnection to releaseConnection; a transaction holds it from before its
+ * BEGIN until after its COMMIT or ROLLBACK, across every await in between, and
+ * between those two the handle reports inTransaction. So when the handle is in
+ * no transaction, nothing can interleave with `work` (it never yields) and it
+ * runs at once; otherwise it waits for the connection through Kysely
+ * (db.connection()), which it gets only after that transaction has ended.
+ */
+export function onSqliteConnection<T>(
+  db: Kysely<DB>,
+  handle: SqliteHandle,
+  work: () => T,
+): Promise<T> {
+  if (handle.inTransaction) return db.connection().execute(async () => work())
+  try {
+    return Promise.resolve(work())
+  } catch (error) {
+    return Promise.reject(error)
   }
 }

@@ -24,9 +24,20 @@ interface Compilable<Row> {
  * value goes; the compiled SQL's parameters are mapped back to arguments by
  * those placeholders, so any Kysely query (builder or sql``) works unchanged.
  */
+/** A prepared() query: run it through Kysely, or take its compiled text to run elsewhere. */
+export interface PreparedQuery<Args extends unknown[], Row> {
+  (db: Kysely<any>, ...args: Args): Promise<QueryResult<Row>>
+  /**
+   * The SQL text for `db`'s dialect and, per parameter, the index of the argument it
+   * binds: what a raw better-sqlite3 statement needs (src/ledger/store.sqlite.ts).
+   */
+  compiled(db: Kysely<any>, arity: number): { sql: string; order: number[] }
+  readonly rowType?: Row
+}
+
 export function prepared<Args extends unknown[], Row>(
   build: (db: Kysely<any>, ...args: Args) => Compilable<Row>,
-) {
+): PreparedQuery<Args, Row> {
   const compiled = new Map<unknown, { sql: string; order: number[] }>()
 
   function compile(db: Kysely<any>, arity: number) {
@@ -49,7 +60,7 @@ export function prepared<Args extends unknown[], Row>(
     return entry
   }
 
-  return async (db: Kysely<any>, ...args: Args): Promise<QueryResult<Row>> => {
+  const run = async (db: Kysely<any>, ...args: Args): Promise<QueryResult<Row>> => {
     const { sql, order } = compile(db, args.length)
     return db.executeQuery<Row>(
       CompiledQuery.raw(
@@ -58,4 +69,5 @@ export function prepared<Args extends unknown[], Row>(
       ),
     )
   }
+  return Object.assign(run, { compiled: compile })
 }

@@ -75,14 +75,16 @@ export function createDeps(options: CreateDepsOptions): Deps {
     onBatch: (kind, size) => metrics.ledgerBatchSize.observe({ kind }, size),
     onRetryAlone: (kind) => metrics.ledgerBatchRetries.inc({ kind }),
   }
+  const ledger = createLedgerStore(database, observeLedger)
   return {
     ...base,
     entitlements: overrides.entitlements ?? createEntitlementCache(base),
     apiKeys: createTtlCache<LiveKey>(clock, 10_000),
     actingUsers: createActingUsers(base),
-    ledger: createLedgerStore(database, observeLedger),
+    ledger,
     instance: createInstance(),
-    pendingSettles: createPendingWrites(),
+    // A reader of a user's usage must not wait out the window closes may wait in.
+    pendingSettles: createPendingWrites(() => ledger.hurry()),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
   }

@@ -1,5 +1,6 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
-import { prepared } from '../../db/prepared.ts'
+import { type Kysely, sql } from 'kysely'
+import { type Database, onSqliteConnection, type SqliteHandle } from '../../db/client.ts'
+import { type PreparedQuery, prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
 import { METRICS } from './amounts.ts'
 import {
@@ -10,65 +11,132 @@ import {
   reserveArgs,
   reserveOneSql,
 } from './store.sql.ts'
-import type { CloseInput, CounterAfter, DialectStore, ReserveInput } from './store.types.ts'
+import type { CloseInput, CounterAfter, ReserveInput } from './store.types.ts'
 
 /**
- * The ledger's writes on SQLite: each a transaction (immediate, so exclusive:
- * db/client.ts) of a few statements, a batch's rows passed as one JSON
- * argument. SQLite has no data-modifying CTEs, so what PostgreSQL does in one
- * statement (store.pg.ts) takes a transaction of two or three here.
+ * The ledger's writes on SQLite. A turn's closes and reserves (store.ts) are
+ * one synchronous better-sqlite3 transaction (BEGIN IMMEDIATE: it takes the
+ * write lock at once, and waits busy_timeout for another process's), so one
+ * commit, one WAL write, per turn: the closes first (they free room), then the
+ * reserves. Statements are the same SQL as through Kysely (the admission rule
+ * is store.sql.ts's), compiled once to text and prepared once on the handle;
+ * no Kysely executeQuery (two promise layers per statement) is on the way.
+ * A batch's rows pass as one JSON argument. SQLite has no data-modifying CTEs,
+ * so what PostgreSQL does in one statement (store.pg.ts) takes two or three.
  */
-export const sqliteStore: DialectStore = {
-  reserve: reserveOne,
-  reserveAll: (db, inputs) =>
-    db.transaction().execute(async (trx) => {
-      const after = await reserveManyInTransaction(trx, inputs)
-      if (!after) throw new Refused() // rolls the batch back; each then runs alone
-      return after
-    }),
-  close: (db, inputs) =>
-    db.transaction().execute((trx) => closeReservationsInTransaction(trx, inputs)),
+export interface SqliteLedger {
+  /**
+   * Writes the closes, then the reserves, in ONE transaction; throws, having
+   * changed nothing, when the database fails (the caller then writes each item
+   * alone). Reserves go all or none as a batch; when the batch cannot admit
+   * every request in full it is undone (a savepoint) and each request is
+   * decided alone inside the same transaction (`reservesAlone`).
+   */
+  writeTurn(closes: CloseInput[], reserves: ReserveInput[]): Promise<TurnResult>
 }
+
+export interface TurnResult {
+  /** Per close, the reservation it closed, or undefined when it was already closed. */
+  closed: Array<ReservationRow | undefined>
+  /** Per reserve, the counters after it, or null when some metric refused. */
+  reserved: Array<CounterAfter[] | null>
+  /** The reserves did not fit as a batch and were decided one by one. */
+  reservesAlone: boolean
+}
+
+export function sqliteLedger(database: Database): SqliteLedger {
+  const { db, sqlite: handle } = database
+  if (!handle) throw new Error('sqliteLedger needs a SQLite database')
+  const statements = new Map<string, SqliteStatement>()
+
+  /** Runs a prepared() query on the raw handle: its rows (none for a statement that returns none). */
+  function rows<Args extends unknown[], Row>(
+    query: PreparedQuery<Args, Row>,
+    ...args: Args
+  ): Row[] {
+    const { sql, order } = query.compiled(db, args.length)
+    let statement = statements.get(sql)
+    if (!statement) {
+      statement = handle!.prepare(sql)
+      statements.set(sql, statement)
+    }
+    const values = order.map((i) => args[i])
+    if (statement.reader) return statement.all(values) as Row[]
+    statement.run(values)
+    return []
+  }
+
+  const turn = handle.transaction((closes: CloseInput[], reserves: ReserveInput[]) => {
+    const closed = closes.length > 0 ? closeMany(rows, closes) : []
+    if (reserves.length <= 1) {
+      return { closed, reserved: reserves.map(reserveAlone), reservesAlone: false }
+    }
+    try {
+      return { closed, reserved: allOrNone(reserves), reservesAlone: false }
+    } catch (error) {
+      if (!(error instanceof Refused)) throw error
+      return { closed, reserved: reserves.map(reserveAlone), reservesAlone: true }
+    }
+  })
+  // Nested in `turn`, these run in a savepoint, rolled back when they throw.
+  const allOrNone = handle.transaction((reserves: ReserveInput[]) => {
+    const after = reserveMany(rows, reserves)
+    if (!after) throw new Refused() // some counter may have moved: undone
+    return after
+  })
+  const reserveOneNested = handle.transaction((input: ReserveInput) => reserveOne(rows, input))
+  const reserveAlone = (input: ReserveInput) => {
+    try {
+      return reserveOneNested(input)
+    } catch (error) {
+      if (error instanceof Refused) return null
+      throw error
+    }
+  }
+
+  return {
+    writeTurn: (closes, reserves) =>
+      onSqliteConnection(db, handle, () => turn.immediate(closes, reserves)),
+  }
+}
+
+type SqliteStatement = ReturnType<SqliteHandle['prepare']>
+type Rows = <Args extends unknown[], Row>(query: PreparedQuery<Args, Row>, ...args: Args) => Row[]
 
 /** Thrown inside a transaction to roll it back when a metric refused. */
 class Refused extends Error {}
 
 /**
  * One reservation: the counters' UPDATE (reserveOneSql) and the reservation's
- * INSERT in one transaction, rolled back unless all three counters took their share.
+ * INSERT; throws Refused (the caller's savepoint undoes the UPDATE) unless all
+ * three counters took their share.
  */
-async function reserveOne(db: Kysely<DB>, { key, ask, fields }: ReserveInput) {
-  try {
-    return await db.transaction().execute(async (trx) => {
-      const { rows } = await reserveOneQuery(trx, ...reserveArgs(key, ask, fields.now))
-      if (rows.length < METRICS.length) throw new Refused()
-      const after = rows.map((row) => ({
-        metric: row.metric,
-        used: Number(row.used),
-        reserved: Number(row.reserved),
-        last_reserved: Number(row.last_reserved),
-      }))
-      const amount = (m: Metric) => after.find((row) => row.metric === m)!.last_reserved
-      await insertReservation(trx, {
-        request_id: fields.requestId,
-        user_id: fields.userId,
-        subscription_id: key.subscriptionId,
-        period_start: key.periodStart,
-        requests: amount('requests'),
-        tokens_input: amount('tokens_input'),
-        tokens_output: amount('tokens_output'),
-        model_id: fields.modelId,
-        chat_id: fields.chatId,
-        created_at: fields.now,
-        owner: fields.owner,
-        sent_at: fields.sentAt,
-      })
-      return after
-    })
-  } catch (error) {
-    if (error instanceof Refused) return null
-    throw error
+function reserveOne(rows: Rows, { key, ask, fields }: ReserveInput): CounterAfter[] {
+  const updated = rows(reserveOneQuery, ...reserveArgs(key, ask, fields.now))
+  if (updated.length < METRICS.length) throw new Refused()
+  const after = updated.map((row) => ({
+    metric: row.metric,
+    used: Number(row.used),
+    reserved: Number(row.reserved),
+    last_reserved: Number(row.last_reserved),
+  }))
+  const amount = (m: Metric) => after.find((row) => row.metric === m)!.last_reserved
+  const row: ReservationRow = {
+    request_id: fields.requestId,
+    user_id: fields.userId,
+    subscription_id: key.subscriptionId,
+    period_start: key.periodStart,
+    requests: amount('requests'),
+    tokens_input: amount('tokens_input'),
+    tokens_output: amount('tokens_output'),
+    model_id: fields.modelId,
+    chat_id: fields.chatId,
+    created_at: fields.now,
+    owner: fields.owner,
+    sent_at: fields.sentAt,
   }
+  rows(insertReservationQuery, ...RESERVATION_COLUMNS.map((column) => row[column]))
+  return after
 }
 
 const reserveOneQuery = prepared((_db, ...args: ReserveArgs) => reserveOneSql(...args))
@@ -88,10 +156,6 @@ const RESERVATION_COLUMNS = [
   'sent_at',
 ] as const satisfies ReadonlyArray<keyof ReservationRow>
 
-async function insertReservation(db: Transaction<DB>, row: ReservationRow): Promise<void> {
-  await insertReservationQuery(db, ...RESERVATION_COLUMNS.map((column) => row[column]))
-}
-
 const insertReservationQuery = prepared((db, ...values: unknown[]) =>
   db
     .insertInto('billing_reservation')
@@ -99,7 +163,7 @@ const insertReservationQuery = prepared((db, ...values: unknown[]) =>
 )
 
 /**
- * The reservations of many requests in the caller's transaction, all or none,
+ * The reservations of many requests in the caller's transaction (savepoint), all or none,
  * by the rule of PostgreSQL's reserveMany: each counter row takes the SUM of
  * its requests' asks under reserveOneSql's conditions, whole (admissionRule `whole`), so it succeeds only
  * when every request would have been admitted in full one after the other.
@@ -109,10 +173,7 @@ const insertReservationQuery = prepared((db, ...values: unknown[]) =>
  * must then roll back (some rows may have been updated) and reserve one at a
  * time, which decides refusals and caps exactly.
  */
-async function reserveManyInTransaction(
-  trx: Transaction<DB>,
-  inputs: ReserveInput[],
-): Promise<CounterAfter[][] | null> {
+function reserveMany(rows: Rows, inputs: ReserveInput[]): CounterAfter[][] | null {
   const asks = new Map<string, AskSum>()
   for (const { key, ask } of inputs) {
     const id = keyId(key.subscriptionId, key.periodStart)
@@ -139,10 +200,10 @@ async function reserveManyInTransaction(
     asks.set(id, sum)
   }
   const now = Math.max(...inputs.map((input) => input.fields.now))
-  const { rows } = await reserveSumsQuery(trx, JSON.stringify([...asks.values()]), now)
-  if (rows.length < asks.size * METRICS.length) return null
-  await insertReservationsQuery(
-    trx,
+  const updated = rows(reserveSumsQuery, JSON.stringify([...asks.values()]), now)
+  if (updated.length < asks.size * METRICS.length) return null
+  rows(
+    insertReservationsQuery,
     JSON.stringify(
       inputs.map(({ key, ask, fields }) => [
         fields.requestId,
@@ -161,7 +222,7 @@ async function reserveManyInTransaction(
     now,
   )
   const after = new Map<string, Array<{ metric: Metric; used: number; reserved: number }>>()
-  for (const row of rows) {
+  for (const row of updated) {
     const id = keyId(row.subscription_id, row.period_start)
     after.set(id, [...(after.get(id) ?? []), row])
   }
@@ -237,14 +298,8 @@ const insertReservationsQuery = prepared(
  * reservations, and one usage row is written per metric with a non-zero
  * amount. Returns, per input, the reservation it closed, or undefined.
  */
-async function closeReservationsInTransaction(
-  trx: Transaction<DB>,
-  inputs: CloseInput[],
-): Promise<Array<ReservationRow | undefined>> {
-  const { rows: taken } = await takeReservationsQuery(
-    trx,
-    JSON.stringify(inputs.map((input) => input.requestId)),
-  )
+function closeMany(rows: Rows, inputs: CloseInput[]): Array<ReservationRow | undefined> {
+  const taken = rows(takeReservationsQuery, JSON.stringify(inputs.map((input) => input.requestId)))
   const byRequest = new Map(taken.map((row) => [row.request_id, row]))
   const closed = inputs.map((input) => {
     const row = byRequest.get(input.requestId)
@@ -287,8 +342,8 @@ async function closeReservationsInTransaction(
     }
   }
   const now = Math.max(...inputs.map((input) => input.now))
-  if (sums.size > 0) await moveSumsQuery(trx, JSON.stringify([...sums.values()]), now)
-  if (usage.length > 0) await insertUsageQuery(trx, JSON.stringify(usage))
+  if (sums.size > 0) rows(moveSumsQuery, JSON.stringify([...sums.values()]), now)
+  if (usage.length > 0) rows(insertUsageQuery, JSON.stringify(usage))
   return closed
 }
 

@@ -68,8 +68,9 @@ export type ReserveAsk = Record<Metric, MetricAsk> & {
 }
 
 /**
- * The ledger's writes on one database: store.sqlite.ts and store.pg.ts each
- * implement it once, with this same shape, and store.ts batches over it.
+ * The ledger's writes on PostgreSQL (store.pg.ts), which store.ts batches over.
+ * SQLite's (store.sqlite.ts) are the same operations, synchronous, and a
+ * turn's reserves and closes share one transaction there.
  */
 export interface DialectStore {
   /** One reservation (three counters and its row): the counters after it, or null when some metric refused. */

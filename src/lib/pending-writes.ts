@@ -28,7 +28,12 @@ export interface PendingWrites {
   readonly size: number
 }
 
-export function createPendingWrites(): PendingWrites {
+/**
+ * `hurry` is told when someone starts waiting for writes: the ledger's closes
+ * may wait a few ms for company (ledger/store.ts), and a reader or shutdown
+ * must not sit that window out.
+ */
+export function createPendingWrites(hurry: () => void = () => {}): PendingWrites {
   const byKey = new Map<string, Set<Promise<unknown>>>()
   let size = 0
 
@@ -64,11 +69,14 @@ export function createPendingWrites(): PendingWrites {
     has: (key) => byKey.has(key),
     settled(key, boundMs) {
       const writes = byKey.get(key)
-      return within(writes ? [...writes] : [], boundMs)
+      if (!writes) return within([], boundMs)
+      hurry()
+      return within([...writes], boundMs)
     },
     idle(boundMs) {
       const all: Array<Promise<unknown>> = []
       for (const writes of byKey.values()) all.push(...writes)
+      if (all.length > 0) hurry()
       return within(all, boundMs)
     },
     get size() {
