@@ -1,0 +1,95 @@
+import { rmSync } from 'node:fs'
+import { createDb } from '../../db/client.ts'
+import { migrateToLatest } from '../../db/migrate.ts'
+import { grantSubscription } from '../../src/billing/admin-subscriptions.service.ts'
+import { upsertUser } from '../../src/auth/users.repo.ts'
+import { createDeps } from '../../src/boot.ts'
+import { loadConfig } from '../../src/config/load.ts'
+import { reserve, settle } from '../../src/ledger/service.ts'
+import { createLedgerStore } from '../../src/ledger/store.ts'
+import { createLogger } from '../../src/lib/logger.ts'
+import { median } from '../proc/stats.ts'
+
+/**
+ * The ledger under concurrency, in-process on SQLite (db/client.ts as the gateway opens it):
+ * LEDGER_CLIENTS clients (default 16), each reserving, waiting one event-loop turn (the
+ * upstream), then settling without waiting for it (the answer leaves first) and reserving
+ * again. Prints CPU per request and commits per request, per close window.
+ * `npx tsx bench/scenarios/ledger-turns.ts` (LEDGER_WINDOWS=0,3 LEDGER_REQUESTS=4000)
+ */
+const CLIENTS = Number(process.env.LEDGER_CLIENTS ?? 16)
+const REQUESTS = Number(process.env.LEDGER_REQUESTS ?? 4000)
+const WINDOWS = (process.env.LEDGER_WINDOWS ?? '0,3').split(',').map(Number)
+
+async function run(windowMs: number) {
+  const path = `/tmp/bench-ledger-turns-${process.pid}.db`
+  const database = createDb(path)
+  await migrateToLatest(database.db)
+  const { config, secrets } = loadConfig({
+    file: { plans: [{ id: 'unlimited', name: 'Unlimited', price: 0, quotas: null }] },
+    env: {},
+  })
+  const base = createDeps({ config, secrets, database, logger: createLogger('silent') })
+  let commits = 0
+  const observer = {
+    onCommit: () => commits++,
+    // Before the turns there was no onCommit: each batch was its own commit.
+    onBatch: () => commits++,
+  }
+  const ledger = createLedgerStore(database, observer, { closeWindowMs: windowMs })
+  const hasOnCommit = 'hurry' in ledger
+  const deps = { ...base, ledger }
+  const now = Math.floor(Date.now() / 1000)
+  await database.db
+    .insertInto('billing_plan')
+    .values({
+      ...{ id: 'unlimited', name: 'Unlimited', name_ru: null, description: null },
+      ...{ description_ru: null, price: 0, currency: 'RUB', interval: 'month', quotas: '{}' },
+      ...{ features: '[]', is_active: 1, display_order: 0, created_at: now, updated_at: now },
+    })
+    .execute()
+  await upsertUser(database.db, { id: 'u1', email: null, role: 'user', now })
+  await grantSubscription(deps, { userId: 'u1', planId: 'unlimited', periods: 1 })
+  const entitlement = await deps.entitlements.get('u1')
+  if (!entitlement) throw new Error('no entitlement')
+  const amounts = { requests: 1, tokens_input: 12, tokens_output: 256 }
+  const actual = { requests: 1, tokens_input: 14, tokens_output: 9 }
+  const pending = new Set<Promise<unknown>>()
+
+  async function load(requests: number) {
+    let left = requests
+    const client = async () => {
+      while (left-- > 0) {
+        const requestId = deps.ids.next()
+        const result = await reserve(deps, entitlement!, { requestId, amounts })
+        if (!result.ok) throw new Error('refused')
+        await new Promise((resolve) => setImmediate(resolve))
+        const write = settle(deps, requestId, actual)
+        pending.add(write)
+        write.finally(() => pending.delete(write))
+      }
+    }
+    await Promise.all(Array.from({ length: CLIENTS }, client))
+    ledger.hurry?.()
+    await Promise.all(pending)
+  }
+
+  await load(1000)
+  const cpu: number[] = []
+  const perCommit: number[] = []
+  for (let round = 0; round < 3; round++) {
+    commits = 0
+    const start = process.cpuUsage()
+    await load(REQUESTS)
+    const used = process.cpuUsage(start)
+    cpu.push((used.user + used.system) / REQUESTS)
+    perCommit.push(commits / REQUESTS)
+  }
+  process.stdout.write(
+    `${CLIENTS} clients, close window ${windowMs} ms${hasOnCommit ? '' : ' (no turns)'}: ${median(cpu).toFixed(0)} µs CPU per request, ${median(perCommit).toFixed(2)} commits per request\n`,
+  )
+  await database.close()
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
+}
+
+for (const windowMs of WINDOWS) await run(windowMs)
