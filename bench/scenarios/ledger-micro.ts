@@ -10,6 +10,7 @@ import { grantSubscription } from '../../src/billing/admin-subscriptions.service
 import { createDeps } from '../../src/boot.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { reserve, settle } from '../../src/ledger/service.ts'
+import { createLedgerStore } from '../../src/ledger/store.ts'
 import { createLogger } from '../../src/lib/logger.ts'
 import { median } from '../proc/stats.ts'
 import { createRawLedger } from './ledger-raw.ts'
@@ -17,8 +18,9 @@ import { createRawLedger } from './ledger-raw.ts'
 /**
  * The hot path's ledger alone, in-process on SQLite: one reserve and one settle per iteration
  * (the gateway's own ledger.service functions, unlimited plan), CPU per iteration: without and
- * with better-sqlite3 statements cached by SQL text (kysely's SqliteDriver prepares every query
- * anew; db/client.ts caches), then hand-written SQL on raw prepared statements (bench/scenarios/ledger-raw.ts)
+ * with better-sqlite3 statements cached by SQL text for the queries that still go through Kysely
+ * (kysely's SqliteDriver prepares every query anew; db/client.ts caches; the ledger's own writes
+ * run on raw statements either way, store.sqlite.ts), then hand-written SQL on raw prepared statements (bench/scenarios/ledger-raw.ts)
  * as the lower bound. `npx tsx bench/scenarios/ledger-micro.ts`
  */
 const ITERATIONS = Number(process.env.LEDGER_ITERATIONS ?? 3000)
@@ -51,7 +53,7 @@ function openSqlite(
       }
     : handle
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) })
-  return { db, dialect: 'sqlite', close: () => db.destroy(), handle }
+  return { db, dialect: 'sqlite', sqlite: handle, close: () => db.destroy(), handle }
 }
 
 type Variant = 'plain' | 'cached' | 'raw' | 'raw-merged'
@@ -65,7 +67,10 @@ async function run(label: string, variant: Variant) {
     file: { plans: [{ id: 'unlimited', name: 'Unlimited', price: 0, quotas: null }] },
     env: {},
   })
-  const deps = createDeps({ config, secrets, database, logger: createLogger('silent') })
+  const base = createDeps({ config, secrets, database, logger: createLogger('silent') })
+  // One reserve and one settle at a time: a settle must not wait for a next reserve (the close
+  // window, ledger/store.ts), which this loop only sends once the settle is done.
+  const deps = { ...base, ledger: createLedgerStore(database, {}, { closeWindowMs: 0 }) }
   const now = Math.floor(Date.now() / 1000)
   await database.db
     .insertInto('billing_plan')

@@ -66,14 +66,16 @@ export async function reserve(
   const { quota } = deps.config
   // Asking 0 never refuses (an embedding needs no output even when the output quota is
   // overrun), and an unlimited metric is counted without a check.
+  const metricAsk = (m: Metric): MetricAsk => {
+    const n = request.amounts[m]
+    const limit = plan.quotas[m]
+    return { n, limit: limit === null || n === 0 ? NO_LIMIT : limit }
+  }
+  // A literal, not Object.fromEntries over METRICS: this runs for every request.
   const ask: ReserveAsk = {
-    ...(Object.fromEntries(
-      METRICS.map((m) => {
-        const n = request.amounts[m]
-        const limit = plan.quotas[m]
-        return [m, { n, limit: limit === null || n === 0 ? NO_LIMIT : limit }]
-      }),
-    ) as Record<Metric, MetricAsk>),
+    requests: metricAsk('requests'),
+    tokens_input: metricAsk('tokens_input'),
+    tokens_output: metricAsk('tokens_output'),
     inFlightLimit: maxConcurrentRequests(plan, quota) ?? NO_LIMIT,
     outputAdmission: quota.outputAdmission,
   }

@@ -40,7 +40,7 @@ export interface LedgerStoreOptions {
 }
 
 /** The default close window per dialect: measured in docs/performance.md ("Ledger writes"). */
-export const CLOSE_WINDOW_MS = { sqlite: 3, postgres: 0 } as const
+export const CLOSE_WINDOW_MS = { sqlite: 3, postgres: 2 } as const
 const MAX_WAITING_CLOSES = 64
 
 /**
