@@ -47,7 +47,7 @@ export async function sweepStaleReservations(
     ttlBefore: now - quota.reservationTtlSeconds,
     limit: BATCH,
   })
-  await Promise.all(
+  const sweeps = Promise.all(
     stale.map(async (row) => {
       const sent = row.sent_at !== null
       const actual = sent
@@ -62,6 +62,8 @@ export async function sweepStaleReservations(
       else if (closed) result.released++
     }),
   )
+  deps.ledger.hurry() // the sweep's closes are one batch, with no reserve to wait for
+  await sweeps
   if (result.settled + result.released > 0) {
     deps.logger.warn(
       { ...result, requestIds: stale.map((row) => row.request_id) },
@@ -78,11 +80,13 @@ export async function retryUnfinishedCloses(
 ) {
   for (const [requestId, close] of [...deps.instance.unfinished]) {
     try {
-      if (close.identity || close.actual.requests > 0) {
-        await settle(deps, requestId, close.actual, close)
-      } else {
-        await release(deps, requestId)
-      }
+      const write =
+        close.identity || close.actual.requests > 0
+          ? settle(deps, requestId, close.actual, close)
+          : release(deps, requestId)
+      // One at a time, in order: none waits for company (ledger/store.ts, the close window).
+      deps.ledger.hurry()
+      await write
     } catch (error) {
       deps.logger.error({ err: error, requestId }, 'BILLING retrying an unfinished settle failed')
       return
