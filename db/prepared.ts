@@ -32,7 +32,6 @@ export interface PreparedQuery<Args extends unknown[], Row> {
    * binds: what a raw better-sqlite3 statement needs (src/ledger/store.sqlite.ts).
    */
   compiled(db: Kysely<any>, arity: number): { sql: string; order: number[] }
-  readonly rowType?: Row
 }
 
 export function prepared<Args extends unknown[], Row>(
