@@ -6,8 +6,8 @@ import { nodeBindings } from './client-io.ts'
 /**
  * Where a stream's bytes go to the client. On a real socket that is Node's
  * ServerResponse, written directly: the status and headers leave with the
- * first chunk (one write), the last chunk with the chunked terminator (one
- * more), and nothing goes through a Web ReadableStream (its setup,
+ * first chunk, and an answer read at once (headers, chunks, end) in one
+ * writev; nothing goes through a Web ReadableStream (its setup,
  * makeTransferable and per-chunk promises cost about 60 µs a stream, issue 17).
  * Without a socket (app.request() in tests) the same bytes go into a
  * ReadableStream that the returned Response carries; stream-body.ts drives
@@ -60,7 +60,7 @@ export function openClientStream(
   headers['x-request-id'] = c.get('requestId')
   outgoing.writeHead(status, headers)
   if (!firstChunkReady) outgoing.flushHeaders()
-  return { sink: nodeSink(outgoing), response: alreadySent(status) }
+  return { sink: new NodeSink(outgoing), response: alreadySent(status) }
 }
 
 /** Carries the status the request log and metrics read (c.res.status); shared when it is 200. */
@@ -70,57 +70,64 @@ function alreadySent(status: number): Response {
   return sent200
 }
 
-function nodeSink(outgoing: ServerResponse): ClientSink {
-  let ended = false
-  // Chunks that arrive in one event-loop turn (undici often reads several SSE events at once)
-  // leave in one writev at the end of the turn instead of one syscall each; nothing waits
-  // past the turn. end() uncorks fully by itself (Node's OutgoingMessage.end).
-  let corked = false
-  const uncork = () => {
-    corked = false
-    outgoing.uncork()
+/**
+ * Node's response as a sink. No corking here: Node corks the socket itself on
+ * the first chunked write of a tick and uncorks it on the next, so the chunks
+ * of one event-loop turn (undici often reads several SSE events at once) and
+ * the headers before them leave in one writev, and end() uncorks fully. A
+ * class, not a closure: tsx (esbuild's keepNames) names every inner function
+ * on every call.
+ */
+class NodeSink implements ClientSink {
+  readonly #outgoing: ServerResponse
+  #ended = false
+  #gone: boolean
+  #listeners: Array<() => void> = []
+
+  constructor(outgoing: ServerResponse) {
+    this.#outgoing = outgoing
+    this.#gone = outgoing.destroyed
+    outgoing.once('close', () => this.#closed())
   }
-  let gone = outgoing.destroyed
-  const listeners: Array<() => void> = []
-  outgoing.once('close', () => {
-    if (ended) return // a close after the end is not a client leaving: everything was sent
-    gone = true
-    for (const listener of listeners) listener()
-  })
-  return {
-    write(chunk) {
-      if (!corked) {
-        corked = true
-        outgoing.cork()
-        process.nextTick(uncork)
+
+  #closed() {
+    if (this.#ended) return // a close after the end is not a client leaving: everything was sent
+    this.#gone = true
+    for (const listener of this.#listeners) listener()
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.#outgoing.write(chunk)
+  }
+
+  drained(): Promise<void> {
+    const outgoing = this.#outgoing
+    if (this.#gone || !outgoing.writableNeedDrain) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        outgoing.off('drain', done)
+        outgoing.off('close', done)
+        resolve()
       }
-      return outgoing.write(chunk)
-    },
-    drained: () =>
-      gone || !outgoing.writableNeedDrain
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            const done = () => {
-              outgoing.off('drain', done)
-              outgoing.off('close', done)
-              resolve()
-            }
-            outgoing.once('drain', done)
-            outgoing.once('close', done)
-          }),
-    end(last) {
-      ended = true
-      if (gone) return
-      if (last.length > 0) outgoing.end(last)
-      else outgoing.end()
-    },
-    get gone() {
-      return gone
-    },
-    onGone(listener) {
-      if (gone) queueMicrotask(listener)
-      else listeners.push(listener)
-    },
+      outgoing.once('drain', done)
+      outgoing.once('close', done)
+    })
+  }
+
+  end(last: Uint8Array) {
+    this.#ended = true
+    if (this.#gone) return
+    if (last.length > 0) this.#outgoing.end(last)
+    else this.#outgoing.end()
+  }
+
+  get gone() {
+    return this.#gone
+  }
+
+  onGone(listener: () => void) {
+    if (this.#gone) queueMicrotask(listener)
+    else this.#listeners.push(listener)
   }
 }
 

@@ -31,42 +31,129 @@ export interface MeteredStreamOptions {
  * chunk as they arrive: a chunk is read from undici only once the client took
  * the previous one (write() false -> wait for drained()), so backpressure
  * reaches the upstream and nothing piles up in the gateway. Exactly one of
- * onEnd / onFailure / onClientGone decides the bill (the outcome guards
- * against a second). Never rejects.
+ * onEnd / onFailure / onClientGone decides the bill. Never rejects unless the
+ * gateway itself throws (a bug: the caller still ends the reservation).
  */
-export async function pumpMeteredStream(options: MeteredStreamOptions): Promise<void> {
-  const { body, meter, sink } = options
-  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-  // Cancel: stop the upstream at once (on a socket undici's signal does it too).
-  if (options.drainTimeoutMs === null) sink.onGone(() => body.destroy())
-  for (;;) {
-    let next: IteratorResult<Buffer>
+export function pumpMeteredStream(options: MeteredStreamOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => new Pump(options, resolve, reject).start())
+}
+
+/**
+ * The pump runs on the body's 'readable' events and read(), not its async
+ * iterator: no promise per chunk, and the order of events lets an answer that
+ * arrived whole leave in one writev. read() takes the last bytes and queues
+ * 'end' (a tick away) before the write below queues Node's uncork, so the end
+ * (and the chunked terminator) joins the corked write instead of a second
+ * syscall. A class, not closures: tsx names every inner function per call.
+ */
+class Pump {
+  readonly #options: MeteredStreamOptions
+  readonly #resolve: () => void
+  readonly #reject: (error: unknown) => void
+  /** The client's buffer is full: read nothing until drained(). */
+  #waiting = false
+  /** One of end, failure or client gone took over; the body's later events are ignored. */
+  #done = false
+
+  constructor(
+    options: MeteredStreamOptions,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#options = options
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  start() {
+    const { body, sink, drainTimeoutMs } = this.#options
+    // Cancel: stop the upstream at once (on a socket undici's signal does it too).
+    if (drainTimeoutMs === null) sink.onGone(() => body.destroy())
+    body.on('readable', () => this.#guard(() => this.#read()))
+    body.once('end', () => this.#guard(() => this.#ended()))
+    body.once('error', (error) => this.#guard(() => this.#failed(error)))
+    // Destroyed without an error (a cancel after the client left): no 'end' will come.
+    body.once('close', () => this.#guard(() => this.#failed(prematureClose())))
+  }
+
+  /** Handlers run from the body's events: what a bug throws rejects the pump instead. */
+  #guard(step: () => void) {
     try {
-      next = await chunks.next()
+      step()
     } catch (error) {
-      if (sink.gone) return clientLeft(options, chunks)
-      sink.end(options.onFailure(error))
-      return
+      this.#done = true
+      this.#reject(error)
     }
-    if (next.done) {
-      const rest = meter.end()
-      if (sink.gone) return clientLeft(options, chunks)
-      options.onEnd()
-      sink.end(rest)
-      return
+  }
+
+  #read() {
+    if (this.#waiting || this.#done) return
+    const { body, meter, sink } = this.#options
+    for (let chunk: Buffer | null = body.read(); chunk !== null; chunk = body.read()) {
+      const out = meter.push(chunk)
+      if (sink.gone) return this.#clientLeft(null)
+      if (out.length > 0 && !sink.write(out)) {
+        this.#waiting = true
+        sink.drained().then(() => {
+          this.#waiting = false
+          this.#guard(() => this.#read())
+        }, this.#reject)
+        return
+      }
     }
-    const out = meter.push(next.value)
-    if (sink.gone) return clientLeft(options, chunks)
-    if (out.length > 0 && !sink.write(out)) await sink.drained()
+  }
+
+  #ended() {
+    if (this.#done) return
+    const { meter, sink } = this.#options
+    const rest = meter.end()
+    // The upstream's whole answer was read: a drain has nothing left to wait for.
+    if (sink.gone) return this.#clientLeft(true)
+    this.#done = true
+    this.#options.onEnd()
+    sink.end(rest)
+    this.#resolve()
+  }
+
+  #failed(error: unknown) {
+    if (this.#done) return
+    if (this.#options.sink.gone) return this.#clientLeft(false)
+    this.#done = true
+    this.#options.sink.end(this.#options.onFailure(error))
+    this.#resolve()
+  }
+
+  /**
+   * The client went away. `upstreamDone`: the body already ended (true) or
+   * failed (false); null: it is still open, and a drain reads on.
+   */
+  #clientLeft(upstreamDone: boolean | null) {
+    this.#done = true
+    const options = this.#options
+    const { body, meter, drainTimeoutMs } = options
+    if (drainTimeoutMs === null) {
+      body.destroy()
+      options.onClientGone(null)
+      return this.#resolve()
+    }
+    if (upstreamDone !== null) {
+      options.onClientGone(upstreamDone)
+      return this.#resolve()
+    }
+    const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+    drainRest(body, chunks, meter, drainTimeoutMs)
+      .then((drained) => {
+        options.onClientGone(drained)
+        this.#resolve()
+      })
+      .catch(this.#reject)
   }
 }
 
-async function clientLeft(options: MeteredStreamOptions, chunks: AsyncIterator<Buffer>) {
-  const { body, meter, drainTimeoutMs } = options
-  if (drainTimeoutMs === null) body.destroy()
-  const drained =
-    drainTimeoutMs === null ? null : await drainRest(body, chunks, meter, drainTimeoutMs)
-  options.onClientGone(drained)
+function prematureClose(): Error {
+  return Object.assign(new Error('The upstream body closed before its end'), {
+    code: 'ERR_STREAM_PREMATURE_CLOSE',
+  })
 }
 
 /**
