@@ -1,21 +1,42 @@
+/** SSE line breaks: LF, CRLF or a lone CR (the SSE spec allows all three). */
+const LINE_BREAK = /\r\n|\r|\n/
+
 /**
  * The generated text of an answer, for counting output tokens when the
  * upstream gave no usage (or when a stream was cut short). Only this slow
- * path parses every SSE event; the metered pass-through never does.
+ * path parses every SSE event; the metered pass-through never does. An
+ * event's data lines are joined as the SSE spec says; data that is no JSON
+ * as a whole (events not separated by a blank line) is read line by line.
  */
 export function textOfSse(sse: string): string {
   const texts: string[] = []
-  for (const line of sse.split('\n')) {
-    if (!line.startsWith('data:')) continue
-    const payload = line.slice(5).trim()
-    if (payload === '' || payload === '[DONE]') continue
-    try {
-      collectEvent(JSON.parse(payload), texts)
-    } catch {
-      // A partial last line (cut mid-event): nothing countable in it.
-    }
+  let data: string[] = []
+  for (const line of sse.split(LINE_BREAK)) {
+    if (line === '') {
+      collectData(data, texts)
+      data = []
+    } else if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5))
   }
+  collectData(data, texts)
   return texts.join('')
+}
+
+function collectData(lines: string[], texts: string[]) {
+  if (lines.length === 0) return
+  if (lines.length > 1 && collectPayload(lines.join('\n'), texts)) return
+  for (const line of lines) collectPayload(line, texts)
+}
+
+/** False when the payload is no JSON (a partial last line, cut mid-event: nothing countable). */
+function collectPayload(payload: string, texts: string[]): boolean {
+  const trimmed = payload.trim()
+  if (trimmed === '' || trimmed === '[DONE]') return true
+  try {
+    collectEvent(JSON.parse(trimmed), texts)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Text of a non-stream answer: chat message contents, completion texts, Responses output. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { textOfSse } from '../../src/pipeline/output-text.ts'
-import { createSseMeter } from '../../src/pipeline/sse-meter.ts'
+import { createSseMeter, LINE_LIMIT } from '../../src/pipeline/sse-meter.ts'
 
 const chunk = (choices: unknown[], usage?: unknown) =>
   `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model: 'gpt-4o', choices, ...(usage !== undefined ? { usage } : {}) })}\n\n`
@@ -144,5 +144,53 @@ describe('SSE meter', () => {
     expect(out).toBe(events)
     expect(meter.usage()).toEqual({ input: 5, output: 2 })
     expect(textOfSse(meter.deliveredText())).toBe('Hi')
+  })
+
+  it('passes a line longer than LINE_LIMIT on unread instead of holding it, and meters again after it', () => {
+    const meter = createSseMeter({ dropUsageChunk: true })
+    const piece = Buffer.alloc(1024 * 1024, 'a')
+    let sent = 0
+    let out = 0
+    sent += piece.length
+    out += meter.push(Buffer.concat([Buffer.from('data: {"x":"'), piece])).length
+    while (sent <= LINE_LIMIT + piece.length) {
+      out += meter.push(Buffer.from(piece)).length
+      sent += piece.length
+      // Held at most LINE_LIMIT bytes: what is over it has gone on to the client.
+      expect(sent + 12 - out).toBeLessThanOrEqual(LINE_LIMIT)
+    }
+    const rest = meter.push(Buffer.from(`"}\n\n${usageEvent}data: [DONE]\n\n`)).toString()
+    expect(rest).toBe('"}\n\ndata: [DONE]\n\n')
+    expect(meter.usage()).toEqual({ input: 31, output: 9 })
+  })
+
+  it('meters a last event without a line break when the body ends', () => {
+    const last = usageEvent.trimEnd()
+    const kept = run(`${body.join('')}${last}`, [40], false)
+    expect(kept.out).toBe(`${body.join('')}${last}`)
+    expect(kept.meter.usage()).toEqual({ input: 31, output: 9 })
+    const dropped = run(`${body.join('')}${last}`, [40], true)
+    expect(dropped.out).toBe(withoutUsage.replace('data: [DONE]\n\n', ''))
+    expect(dropped.meter.usage()).toEqual({ input: 31, output: 9 })
+  })
+})
+
+describe('text of an SSE answer (what a disconnect counts)', () => {
+  const events = [chunk(delta('Hel')), chunk(delta('lo')), 'data: [DONE]\n\n']
+
+  it('reads LF, CRLF and lone-CR streams alike', () => {
+    for (const eol of ['\n', '\r\n', '\r']) {
+      expect(textOfSse(events.join('').replaceAll('\n', eol)), JSON.stringify(eol)).toBe('Hello')
+    }
+  })
+
+  it('joins the data lines of one event (SSE spec), and reads events with no blank line between them', () => {
+    const multiLine = `data: {"choices":[{"delta":\ndata: {"content":"Hel"}}]}\n\n${chunk(delta('lo'))}`
+    expect(textOfSse(multiLine)).toBe('Hello')
+    expect(textOfSse(events.join('').replaceAll('\n\n', '\n'))).toBe('Hello')
+  })
+
+  it('counts nothing of a last event cut short', () => {
+    expect(textOfSse(`${chunk(delta('Hel'))}data: {"choices":[{"delta":{"content":"lo`)).toBe('Hel')
   })
 })
