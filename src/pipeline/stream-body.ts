@@ -72,8 +72,11 @@ class Pump {
     body.on('readable', () => this.#guard(() => this.#read()))
     body.once('end', () => this.#guard(() => this.#ended()))
     body.once('error', (error) => this.#guard(() => this.#failed(error)))
-    // Destroyed without an error (a cancel after the client left): no 'end' will come.
-    body.once('close', () => this.#guard(() => this.#failed(prematureClose())))
+    // Destroyed without an error (a cancel after the client left): no 'end' will come. The
+    // check first: 'close' follows every end too, and an Error's stack trace is not free.
+    body.once('close', () => {
+      if (!this.#done) this.#guard(() => this.#failed(prematureClose()))
+    })
   }
 
   /** Handlers run from the body's events: what a bug throws rejects the pump instead. */
