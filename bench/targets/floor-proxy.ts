@@ -87,30 +87,42 @@ function usageIn(text: string): Usage {
   }
 }
 
-/** Upstream bytes written to Node's response, waiting for 'drain' when its buffer is full. */
-async function writeToNode(
+/**
+ * Upstream bytes written to Node's response, waiting for 'drain' when its buffer is full. Read
+ * on 'readable' events, as the gateway's pump (src/pipeline/stream-body.ts) reads: an answer
+ * that arrived whole leaves in one writev with its end, where an async iterator costs a second
+ * write (and a promise per chunk).
+ */
+function writeToNode(
   body: Readable,
   outgoing: ServerResponse,
   onEnd: (last: Buffer | undefined) => void = () => {},
-): Promise<void> {
+): void {
   let last: Buffer | undefined
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+  let waiting = false
+  const pump = () => {
+    if (waiting || outgoing.destroyed) return
+    while (true) {
+      const chunk = body.read() as Buffer | null
+      if (chunk === null) return
       last = chunk
-      if (outgoing.destroyed) break
       if (!outgoing.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          outgoing.once('drain', resolve)
-          outgoing.once('close', resolve)
+        waiting = true
+        outgoing.once('drain', () => {
+          waiting = false
+          pump()
         })
+        return
       }
     }
+  }
+  body.on('readable', pump)
+  body.once('end', () => {
     outgoing.end()
     onEnd(last)
-  } catch {
-    // The client left (the abort destroyed the upstream body) or the upstream failed mid-stream.
-    outgoing.destroy()
-  }
+  })
+  // The client left (the abort destroyed the upstream body) or the upstream failed mid-stream.
+  body.once('error', () => outgoing.destroy())
 }
 
 const app = new Hono<{ Bindings: HttpBindings }>()
@@ -141,7 +153,7 @@ app.post('/v1/*', async (c) => {
       return new Response(webStream(answer.body), { status: answer.statusCode, headers })
     }
     outgoing.writeHead(answer.statusCode, headers)
-    void writeToNode(answer.body, outgoing, (last) => settle(usageIn(last?.toString() ?? '')))
+    writeToNode(answer.body, outgoing, (last) => settle(usageIn(last?.toString() ?? '')))
     return RESPONSE_ALREADY_SENT
   }
   const bytes = Buffer.from(await answer.body.arrayBuffer())
