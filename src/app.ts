@@ -6,9 +6,10 @@ import type { AppEnv } from './http/env.ts'
 import { GatewayError } from './http/errors.ts'
 import { authenticate, requireAdmin } from './http/middleware/authenticate.ts'
 import { metricsAccess } from './http/middleware/metrics-access.ts'
-import { requestId } from './http/middleware/request-id.ts'
-import { requestLog } from './http/middleware/request-log.ts'
+import { assignRequestId } from './http/middleware/request-id.ts'
+import { logRequest } from './http/middleware/request-log.ts'
 import { notFound, onError } from './http/on-error.ts'
+import { requestHeader } from './http/request-headers.ts'
 import { createRateLimiter } from './lib/rate-limit.ts'
 import { createAdminMarginRoutes } from './routes/billing/admin-margin.ts'
 import { createAdminRefundRoutes } from './routes/billing/admin-refunds.ts'
@@ -23,19 +24,22 @@ import { createWebRoutes } from './web/index.tsx'
 
 /**
  * Builds the whole HTTP app from explicit dependencies. Middleware runs in
- * pipeline order: deps -> request id -> log -> body limit -> (per surface) auth.
+ * pipeline order: deps, request id, log (one middleware) -> body limit -> (per surface) auth.
  */
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>()
   const verify = createAuthenticator(deps)
   const auth = authenticate(verify)
 
-  app.use(async function injectDeps(c, next) {
+  // One middleware for deps, request id and request log: each level of hono's chain costs
+  // a promise and a dispatch per request, and these three always run together, in this order.
+  app.use(async function requestScope(c, next) {
     c.set('deps', deps)
+    assignRequestId(c)
+    const started = performance.now()
     await next()
+    logRequest(c, started)
   })
-  app.use(requestId())
-  app.use(requestLog())
   const maxBody = deps.config.server.bodyLimitBytes
   const limitStreamedBody = bodyLimit({
     maxSize: maxBody,
@@ -45,10 +49,10 @@ export function createApp(deps: Deps) {
   })
   // Hono's bodyLimit reads c.req.raw.body, which makes @hono/node-server build a full Request
   // over Readable.toWeb() for every call; a declared content-length is checked from the header.
-  app.use(async function limitBody(c, next) {
+  app.use(function limitBody(c, next) {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
-    const length = c.req.header('content-length')
-    if (length === undefined || c.req.header('transfer-encoding') !== undefined) {
+    const length = requestHeader(c, 'content-length')
+    if (length === undefined || requestHeader(c, 'transfer-encoding') !== undefined) {
       return limitStreamedBody(c, next)
     }
     if (Number(length) > maxBody)

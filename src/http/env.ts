@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.ts'
 import type { Deps } from '../deps.ts'
+import type { HeaderSource } from './request-headers.ts'
 
 /** The typed Hono environment every sub-app uses. */
 export interface AppEnv {
@@ -7,5 +8,7 @@ export interface AppEnv {
     deps: Deps
     requestId: string
     principal: Principal
+    /** The request's headers without a WHATWG Headers (request-headers.ts), read once. */
+    requestHeaders: HeaderSource
   }
 }

@@ -1,4 +1,11 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import {
+  Counter,
+  type CounterConfiguration,
+  collectDefaultMetrics,
+  Histogram,
+  type LabelValues,
+  Registry,
+} from 'prom-client'
 import { createModelLabeler } from './model-label.ts'
 
 /** Known YooKassa events; any other event name (a notification's text) is labelled `other`. */
@@ -28,7 +35,7 @@ export function createMetrics({
     registry,
     modelLabel: createModelLabeler(modelPatterns),
     webhookEventLabel: (event: string) => (WEBHOOK_EVENTS.has(event) ? event : 'other'),
-    httpRequests: new Counter({
+    httpRequests: batchedCounter({
       name: 'gateway_http_requests_total',
       help: 'HTTP requests answered, by route and status',
       labelNames: ['method', 'route', 'status'] as const,
@@ -41,7 +48,7 @@ export function createMetrics({
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers: [registry],
     }),
-    tokens: new Counter({
+    tokens: batchedCounter({
       name: 'gateway_tokens_total',
       help: 'Tokens metered, by metric and model (a configured model pattern, or other)',
       labelNames: ['metric', 'model'] as const,
@@ -91,3 +98,35 @@ export function createMetrics({
   }
 }
 export type Metrics = ReturnType<typeof createMetrics>
+
+/**
+ * A prom-client Counter that the request path increments through `add`: the amounts
+ * are summed in a Map under a key the caller builds from the label values, and handed
+ * to the Counter whenever it is read (its collect hook runs on /metrics,
+ * registry.metrics() and counter.get()). Counter.inc() validates and hashes its labels
+ * on every call; the proxy counts three times a request. Exposition is unchanged:
+ * the same series, values and order (a series appears where its first add put it).
+ */
+function batchedCounter<T extends string>(config: CounterConfiguration<T>) {
+  const pending = new Map<string, { labels: LabelValues<T>; value: number }>()
+  const counter = new Counter<T>({
+    ...config,
+    collect() {
+      for (const entry of pending.values()) counter.inc(entry.labels, entry.value)
+      pending.clear()
+    },
+  })
+  return Object.assign(counter, {
+    /** inc(labels, value), deferred; `key` must differ whenever a label value does. */
+    add(key: string, labels: LabelValues<T>, value = 1): void {
+      // What Counter.inc would refuse is refused now, not at the next scrape.
+      if (!Number.isFinite(value) || value < 0) {
+        counter.inc(labels, value)
+        return
+      }
+      const entry = pending.get(key)
+      if (entry) entry.value += value
+      else pending.set(key, { labels, value })
+    },
+  })
+}

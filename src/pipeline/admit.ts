@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { Entitlement } from '../billing/entitlements.ts'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
+import { requestHeader } from '../http/request-headers.ts'
 import type { Amounts, Metric } from '../ledger/amounts.ts'
 import { reserve } from '../ledger/service.ts'
 import { nowSeconds } from '../lib/clock.ts'
@@ -95,7 +96,7 @@ export async function admit(
     ),
   }
   const chatId =
-    firstHeader((name) => c.req.header(name), deps.config.billing.chatIdHeaders)?.slice(
+    firstHeader((name) => requestHeader(c, name), deps.config.billing.chatIdHeaders)?.slice(
       0,
       MAX_CHAT_ID,
     ) || null
@@ -162,5 +163,5 @@ function tooManyInFlight(c: Context<AppEnv>, limit: number): GatewayError {
  */
 function ledgerIdFor(c: Context<AppEnv>): string {
   const requestId = c.get('requestId')
-  return c.req.header('x-request-id') === requestId ? c.get('deps').ids.next() : requestId
+  return requestHeader(c, 'x-request-id') === requestId ? c.get('deps').ids.next() : requestId
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts'
+import type { ClientGone } from './client-io.ts'
 import { matchesAny } from './model-access.ts'
 
 /**
@@ -16,7 +17,7 @@ import { matchesAny } from './model-access.ts'
  */
 export interface UpstreamLink {
   /** For undici: aborts when the client leaves (cancel) or drainTimeoutMs later (drain). */
-  signal: AbortSignal
+  signal: ClientGone
   /** How long to read on after the client left, or null: not at all (cancel). */
   drainTimeoutMs: number | null
   /** The drain bound passed before the upstream finished. */
@@ -28,7 +29,7 @@ type QuotaConfig = Pick<Config['quota'], 'disconnectPolicy' | 'drainModels' | 'd
 export function linkUpstream(
   quota: QuotaConfig,
   model: string,
-  clientGone: AbortSignal,
+  clientGone: ClientGone,
 ): UpstreamLink {
   const drain = quota.disconnectPolicy === 'drain' || matchesAny(quota.drainModels, model)
   // Cancel costs nothing per request: undici gets the client's own signal.

@@ -2,6 +2,8 @@ import type { Context } from 'hono'
 import type { Dispatcher } from 'undici'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
+import { requestHeaders } from '../http/request-headers.ts'
+import type { ClientGone } from './client-io.ts'
 import { upstreamRequestHeaders } from './headers.ts'
 import type { Upstream } from './upstreams.ts'
 
@@ -18,16 +20,17 @@ export function forward(
   upstream: Upstream,
   path: string,
   body: Buffer | null,
-  signal: AbortSignal | undefined,
+  signal: ClientGone | undefined,
 ): Promise<UpstreamResponse> {
   const url = c.req.url
   const query = url.indexOf('?')
   return upstream.pool.request({
     method: body ? 'POST' : 'GET',
     path: upstream.basePath + path + (query === -1 ? '' : url.slice(query)),
-    headers: upstreamRequestHeaders(c.req.raw.headers, upstream.headers),
+    headers: upstreamRequestHeaders(requestHeaders(c), upstream.headers),
     body,
-    signal,
+    // undici takes any object with addEventListener (api-request.js); its types name AbortSignal.
+    signal: signal as AbortSignal | undefined,
   })
 }
 

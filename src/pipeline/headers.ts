@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { HeaderSource } from '../http/request-headers.ts'
 
 /**
  * Headers cross the proxy by allow-list, both ways (docs/access.md). A deny-list
@@ -45,7 +46,7 @@ export interface UpstreamHeaderPolicy {
  * of the answer, so it must not be compressed).
  */
 export function upstreamRequestHeaders(
-  incoming: Headers,
+  incoming: HeaderSource,
   policy: UpstreamHeaderPolicy,
 ): Record<string, string> {
   const out: Record<string, string> = {}
@@ -64,7 +65,7 @@ export function upstreamRequestHeaders(
   return out
 }
 
-function copy(incoming: Headers, name: string, out: Record<string, string>) {
+function copy(incoming: HeaderSource, name: string, out: Record<string, string>) {
   const value = incoming.get(name)
   if (value !== null) out[name] = value
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts'
-import { globMatch } from '../lib/glob.ts'
+import { compileGlob } from '../lib/glob.ts'
 /**
  * Model access is granted, never assumed (docs/access.md). Config `features`
  * maps a feature to model name patterns (`*` matches any run of characters);
@@ -41,8 +41,24 @@ export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}$/
 
 export function matchesAny(patterns: readonly string[], name: string): boolean {
   const lower = name.toLowerCase()
-  for (const pattern of patterns) if (globMatch(pattern.toLowerCase(), lower)) return true
+  for (const matches of compiledPatterns(patterns)) if (matches(lower)) return true
   return false
+}
+
+/**
+ * Config's pattern lists, lower-cased and compiled once per list: each proxied request
+ * matches its model against several of them. Only a frozen list (config is frozen once
+ * loaded) is kept; any other is compiled again on each call, as it may have changed.
+ */
+const compiled = new WeakMap<readonly string[], ReadonlyArray<(lowerName: string) => boolean>>()
+
+function compiledPatterns(patterns: readonly string[]) {
+  let matchers = compiled.get(patterns)
+  if (matchers === undefined || !Object.isFrozen(patterns)) {
+    matchers = patterns.map((pattern) => compileGlob(pattern.toLowerCase()))
+    if (Object.isFrozen(patterns)) compiled.set(patterns, matchers)
+  }
+  return matchers
 }
 
 /** The patterns metrics may use as model labels: `metrics.modelLabels`, else every feature's and the open models'. */

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../http/env.ts'
 import { type Admission, admit } from './admit.ts'
-import { clientGoneSignal, readRequestBody } from './client-io.ts'
+import { type ClientGone, clientGoneSignal, readRequestBody } from './client-io.ts'
 import { openClientStream } from './client-stream.ts'
 import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './disconnect.ts'
 import type { Endpoint } from './estimate.ts'
@@ -38,7 +38,7 @@ interface Call {
   upstream: Upstream
   outcome: Outcome
   /** Aborts when the client goes away before its answer is complete. */
-  clientGone: AbortSignal
+  clientGone: ClientGone
   link: UpstreamLink
 }
 
@@ -183,7 +183,11 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
   )
   if (gone) return clientClosed()
   const headers = quotaHeaders(call.admission, credited, clientResponseHeaders(response.headers))
-  return call.c.body(bytes, response.statusCode as 200, headers)
+  // A Response over plain headers, not c.body(): hono would copy them into a Headers (and
+  // @hono/node-server back out), a few microseconds a call. So hono's prepared headers are
+  // not merged in; the one this path has is x-request-id (request-id.ts), set here.
+  headers['x-request-id'] = call.c.get('requestId')
+  return new Response(bytes, { status: response.statusCode, headers })
 }
 
 function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean): Response {

@@ -54,27 +54,44 @@ export function grantExtras(
       )
     }
   }
+  // No closures here: this runs on every proxied request (and under tsx each named
+  // closure costs a __name() call per request).
   let surcharge = 0
-  const grant = (type: string, param: string) => {
-    const tool = config.hostedTools[type]
-    if (!tool || !plan.features.includes(tool.feature)) {
-      throw new GatewayError(
-        'tool_not_allowed',
-        `The hosted tool '${type}' is not included in your plan (${plan.id})`,
-        { param },
+  if (Array.isArray(body.tools)) {
+    for (let index = 0; index < body.tools.length; index++) {
+      const tool: unknown = body.tools[index]
+      const type = typeof tool === 'object' && tool !== null ? (tool as Body).type : undefined
+      if (CLIENT_TOOLS.has(type)) continue
+      surcharge += hostedToolSurcharge(
+        config,
+        plan,
+        String(type).replace(DATE_SUFFIX, ''),
+        `tools[${index}].type`,
       )
     }
-    surcharge += tool.surchargeTokens
   }
-  if (Array.isArray(body.tools)) {
-    body.tools.forEach((tool, index) => {
-      const type = typeof tool === 'object' && tool !== null ? (tool as Body).type : undefined
-      if (CLIENT_TOOLS.has(type)) return
-      grant(String(type).replace(DATE_SUFFIX, ''), `tools[${index}].type`)
-    })
+  if (body.web_search_options != null) {
+    surcharge += hostedToolSurcharge(config, plan, 'web_search', 'web_search_options')
   }
-  if (body.web_search_options != null) grant('web_search', 'web_search_options')
   return surcharge
+}
+
+/** A hosted tool's surcharge, or 403 when the plan lacks its feature. */
+function hostedToolSurcharge(
+  config: Pick<Config, 'hostedTools'>,
+  plan: Pick<Plan, 'id' | 'features'>,
+  type: string,
+  param: string,
+): number {
+  const tool = config.hostedTools[type]
+  if (!tool || !plan.features.includes(tool.feature)) {
+    throw new GatewayError(
+      'tool_not_allowed',
+      `The hosted tool '${type}' is not included in your plan (${plan.id})`,
+      { param },
+    )
+  }
+  return tool.surchargeTokens
 }
 
 /**

@@ -31,19 +31,32 @@ export interface Outcome {
  * this process's sweeper retries it. A settle records the usage even when the
  * reservation was swept meanwhile (ledger/service.ts).
  */
+type OutcomeDeps = Pick<
+  Deps,
+  | 'clock'
+  | 'config'
+  | 'database'
+  | 'ids'
+  | 'instance'
+  | 'ledger'
+  | 'logger'
+  | 'metrics'
+  | 'pendingSettles'
+>
+
+/** What every log line about this request's reservation names. */
+interface LogFields {
+  requestId: string
+  ledgerId: string | undefined
+  userId: string
+  model: string
+  chatId: string | undefined
+  endpoint: string
+  upstream: string
+}
+
 export function createOutcome(
-  deps: Pick<
-    Deps,
-    | 'clock'
-    | 'config'
-    | 'database'
-    | 'ids'
-    | 'instance'
-    | 'ledger'
-    | 'logger'
-    | 'metrics'
-    | 'pendingSettles'
-  >,
+  deps: OutcomeDeps,
   admission: Admission,
   context: { requestId: string; endpoint: string; upstream: string },
 ): Outcome {
@@ -98,9 +111,18 @@ export function createOutcome(
       // The upstream's tokens (raw), not the weighted amounts the quota counts: what the upstream
       // spent, counted with the answer (the write that bills them follows, retried if refused).
       const model = deps.metrics.modelLabel(admission.model)
-      deps.metrics.tokens.inc({ metric: 'tokens_input', model }, raw.tokens_input)
-      deps.metrics.tokens.inc({ metric: 'tokens_output', model }, raw.tokens_output)
-      const write = record(actual, { estimated, identity, detail }, raw, reason)
+      const { tokens } = deps.metrics
+      tokens.add(`in ${model}`, { metric: 'tokens_input', model }, raw.tokens_input)
+      tokens.add(`out ${model}`, { metric: 'tokens_output', model }, raw.tokens_output)
+      const write = record(
+        deps,
+        admission,
+        fields,
+        actual,
+        { estimated, identity, detail },
+        raw,
+        reason,
+      )
       deps.pendingSettles.track(admission.userId, write)
       return actual
     },
@@ -115,36 +137,42 @@ export function createOutcome(
       deps.pendingSettles.track(admission.userId, write)
     },
   }
+}
 
-  /** The settle's write, then its metrics and log line; never rejects. */
-  async function record(
-    actual: Amounts,
-    options: Parameters<typeof settle>[3],
-    raw: Amounts,
-    reason: string | undefined,
-  ): Promise<void> {
-    const estimated = options?.estimated ?? false
-    let recorded: boolean
-    try {
-      recorded = await settle(deps, admission.ledgerId, actual, options)
-    } catch (error) {
-      deps.logger.error({ ...fields, err: error }, 'Settling the reservation failed; retried later')
-      return
-    }
-    if (!recorded) {
-      deps.logger.warn(
-        { ...fields, ...actual, estimated, reason },
-        'Usage of this request was already recorded: nothing more billed',
-      )
-      return
-    }
-    // Built only when it will be written: this runs once per proxied request.
-    if (deps.logger.isLevelEnabled('info')) {
-      deps.logger.info(
-        { ...fields, ...actual, raw, estimated, reason },
-        `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
-      )
-    }
+/**
+ * The settle's write, then its metrics and log line; never rejects. At module level: a
+ * function declared inside createOutcome costs a __name() call per request under tsx.
+ */
+async function record(
+  deps: OutcomeDeps,
+  admission: Admission,
+  fields: LogFields,
+  actual: Amounts,
+  options: Parameters<typeof settle>[3],
+  raw: Amounts,
+  reason: string | undefined,
+): Promise<void> {
+  const estimated = options?.estimated ?? false
+  let recorded: boolean
+  try {
+    recorded = await settle(deps, admission.ledgerId, actual, options)
+  } catch (error) {
+    deps.logger.error({ ...fields, err: error }, 'Settling the reservation failed; retried later')
+    return
+  }
+  if (!recorded) {
+    deps.logger.warn(
+      { ...fields, ...actual, estimated, reason },
+      'Usage of this request was already recorded: nothing more billed',
+    )
+    return
+  }
+  // Built only when it will be written: this runs once per proxied request.
+  if (deps.logger.isLevelEnabled('info')) {
+    deps.logger.info(
+      { ...fields, ...actual, raw, estimated, reason },
+      `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
+    )
   }
 }
 

@@ -1,4 +1,4 @@
-import { matchesAny } from './model-access.ts'
+import { compileGlob } from '../lib/glob.ts'
 
 /**
  * Model weights and upstream prices (docs/weights.md). Weights are exact: the
@@ -27,10 +27,28 @@ const UNIT_WEIGHTS: Weights = Object.freeze({ inputMilli: 1000, outputMilli: 100
 
 /** The first pattern (in the config's written order) that matches the model, case ignored. */
 function firstMatch<T>(map: Readonly<Record<string, T>>, model: string): T | undefined {
-  for (const [pattern, value] of Object.entries(map)) {
-    if (matchesAny([pattern], model)) return value
-  }
+  const lower = model.toLowerCase()
+  for (const entry of compiledEntries(map)) if (entry.matches(lower)) return entry.value
   return undefined
+}
+
+/** A pattern map's entries compiled once per map (config is frozen once loaded): read on every request. */
+const compiled = new WeakMap<object, ReadonlyArray<CompiledEntry<unknown>>>()
+interface CompiledEntry<T> {
+  matches: (lowerName: string) => boolean
+  value: T
+}
+
+function compiledEntries<T>(map: Readonly<Record<string, T>>): ReadonlyArray<CompiledEntry<T>> {
+  let entries = compiled.get(map) as ReadonlyArray<CompiledEntry<T>> | undefined
+  if (entries === undefined || !Object.isFrozen(map)) {
+    entries = Object.entries(map).map(([pattern, value]) => ({
+      matches: compileGlob(pattern.toLowerCase()),
+      value,
+    }))
+    if (Object.isFrozen(map)) compiled.set(map, entries)
+  }
+  return entries
 }
 
 export function weightsFor(

@@ -2,15 +2,16 @@ import type { MiddlewareHandler } from 'hono'
 import type { Authenticator } from '../../auth/authenticate.ts'
 import type { AppEnv } from '../env.ts'
 import { GatewayError } from '../errors.ts'
+import { requestHeader } from '../request-headers.ts'
 
 /** Requires `Authorization: Bearer <JWT or sk-key>` and sets the principal. */
 export function authenticate(verify: Authenticator): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
-    const principal = await verify(bearerToken(c.req.header('authorization')))
+    const principal = await verify(bearerToken(requestHeader(c, 'authorization')))
     // A trusted service key becomes the end user its request names (docs/open-webui.md).
     c.set(
       'principal',
-      await c.get('deps').actingUsers.fromHeaders((name) => c.req.header(name), principal),
+      await c.get('deps').actingUsers.fromHeaders((name) => requestHeader(c, name), principal),
     )
     await next()
   }

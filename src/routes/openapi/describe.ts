@@ -40,3 +40,15 @@ export function describe(doc: RouteDoc): MiddlewareHandler {
   const describeRoute: MiddlewareHandler = (_c, next) => next()
   return Object.assign(describeRoute, { [DESCRIBED]: doc })
 }
+
+/**
+ * describe() for the hot routes: the RouteDoc rides on the route's handler itself, so
+ * the chain has no extra middleware (each one a promise and a dispatch per request).
+ * document.ts reads it off the handler all the same. A handler already described
+ * (mounted twice) is wrapped instead, so that each route keeps its own doc.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any handler signature; the type passes through.
+export function described<H extends (...args: any[]) => unknown>(doc: RouteDoc, handler: H): H {
+  const target: H = DESCRIBED in handler ? (((...args) => handler(...args)) as H) : handler
+  return Object.assign(target, { [DESCRIBED]: doc })
+}

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import type { AppEnv } from '../../http/env.ts'
-import { describe } from '../openapi/describe.ts'
+import { described } from '../openapi/describe.ts'
 import { chatCompletions } from './chat-completions.ts'
 import { completions } from './completions.ts'
 import { embeddings } from './embeddings.ts'
@@ -29,47 +29,59 @@ export function createV1Routes() {
   return new Hono<AppEnv>()
     .post(
       '/chat/completions',
-      describe({
-        summary: 'OpenAI Chat Completions, stream and non-stream, within the plan quota',
-        tag: 'openai',
-        responses: {
-          ...proxied(true),
-          '429': 'Quota exceeded (insufficient_quota); Retry-After = seconds to period end',
+      described(
+        {
+          summary: 'OpenAI Chat Completions, stream and non-stream, within the plan quota',
+          tag: 'openai',
+          responses: {
+            ...proxied(true),
+            '429': 'Quota exceeded (insufficient_quota); Retry-After = seconds to period end',
+          },
         },
-      }),
-      chatCompletions,
+        chatCompletions,
+      ),
     )
     .post(
       '/completions',
-      describe({ summary: 'OpenAI Completions', tag: 'openai', responses: proxied(true) }),
-      completions,
+      described(
+        { summary: 'OpenAI Completions', tag: 'openai', responses: proxied(true) },
+        completions,
+      ),
     )
     .post(
       '/embeddings',
-      describe({ summary: 'OpenAI Embeddings', tag: 'openai', responses: proxied(false) }),
-      embeddings,
+      described(
+        { summary: 'OpenAI Embeddings', tag: 'openai', responses: proxied(false) },
+        embeddings,
+      ),
     )
     .post(
       '/responses',
-      describe({ summary: 'OpenAI Responses', tag: 'openai', responses: proxied(true) }),
-      responses,
+      described(
+        { summary: 'OpenAI Responses', tag: 'openai', responses: proxied(true) },
+        responses,
+      ),
     )
     .get(
       '/models',
-      describe({
-        summary: 'Models the plan allows',
-        tag: 'openai',
-        responses: { '200': 'OpenAI model list' },
-      }),
-      listModels,
+      described(
+        {
+          summary: 'Models the plan allows',
+          tag: 'openai',
+          responses: { '200': 'OpenAI model list' },
+        },
+        listModels,
+      ),
     )
     .get(
       '/models/:model{.+}',
-      describe({
-        summary: 'One model, if the plan allows it',
-        tag: 'openai',
-        responses: { '200': 'OpenAI model object', '404': 'Unknown or not in the plan' },
-      }),
-      getModel,
+      described(
+        {
+          summary: 'One model, if the plan allows it',
+          tag: 'openai',
+          responses: { '200': 'OpenAI model object', '404': 'Unknown or not in the plan' },
+        },
+        getModel,
+      ),
     )
 }
