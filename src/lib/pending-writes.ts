@@ -49,6 +49,12 @@ export function createPendingWrites(hurry: () => void = () => {}): PendingWrites
     })
   }
 
+  function forget(own: Set<Promise<unknown>>, write: Promise<unknown>, key: string) {
+    own.delete(write)
+    size--
+    if (own.size === 0 && byKey.get(key) === own) byKey.delete(key)
+  }
+
   return {
     track(key, write) {
       let writes = byKey.get(key)
@@ -59,12 +65,12 @@ export function createPendingWrites(hurry: () => void = () => {}): PendingWrites
       const own = writes
       own.add(write)
       size++
-      const done = () => {
-        own.delete(write)
-        size--
-        if (own.size === 0 && byKey.get(key) === own) byKey.delete(key)
-      }
-      write.then(done, done)
+      // Inline arrows, not a named `const done`: under tsx (esbuild's keepNames) a named
+      // closure costs a __name() call on every request (docs/performance.md).
+      write.then(
+        () => forget(own, write, key),
+        () => forget(own, write, key),
+      )
     },
     has: (key) => byKey.has(key),
     settled(key, boundMs) {
