@@ -5,15 +5,11 @@ import { Kysely, SqliteDialect } from 'kysely'
 import type { Database } from '../../db/client.ts'
 import { migrateToLatest } from '../../db/migrate.ts'
 import type { DB } from '../../db/tables.ts'
-import { upsertUser } from '../../src/auth/users.repo.ts'
-import { grantSubscription } from '../../src/billing/admin-subscriptions.service.ts'
-import { createDeps } from '../../src/boot.ts'
-import { loadConfig } from '../../src/config/load.ts'
 import { reserve, settle } from '../../src/ledger/service.ts'
 import { createLedgerStore } from '../../src/ledger/store.ts'
-import { createLogger } from '../../src/lib/logger.ts'
 import { median } from '../proc/stats.ts'
 import { createRawLedger } from './ledger-raw.ts'
+import { ACTUAL, ASK, benchUser } from './ledger-setup.ts'
 
 /**
  * The hot path's ledger alone, in-process on SQLite: one reserve and one settle per iteration
@@ -63,40 +59,13 @@ async function run(label: string, variant: Variant) {
   const path = `/tmp/bench-ledger-${process.pid}-${variant}.db`
   const database = openSqlite(path, cacheStatements)
   await migrateToLatest(database.db)
-  const { config, secrets } = loadConfig({
-    file: { plans: [{ id: 'unlimited', name: 'Unlimited', price: 0, quotas: null }] },
-    env: {},
-  })
-  const base = createDeps({ config, secrets, database, logger: createLogger('silent') })
   // One reserve and one settle at a time: a settle must not wait for a next reserve (the close
   // window, ledger/store.ts), which this loop only sends once the settle is done.
-  const deps = { ...base, ledger: createLedgerStore(database, {}, { closeWindowMs: 0 }) }
-  const now = Math.floor(Date.now() / 1000)
-  await database.db
-    .insertInto('billing_plan')
-    .values({
-      id: 'unlimited',
-      name: 'Unlimited',
-      name_ru: null,
-      description: null,
-      description_ru: null,
-      price: 0,
-      currency: 'RUB',
-      interval: 'month',
-      quotas: '{}',
-      features: '[]',
-      is_active: 1,
-      display_order: 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute()
-  await upsertUser(database.db, { id: 'u1', email: null, role: 'user', now })
-  await grantSubscription(deps, { userId: 'u1', planId: 'unlimited', periods: 1 })
-  const entitlement = await deps.entitlements.get('u1')
-  if (!entitlement) throw new Error('no entitlement')
-  const amounts = { requests: 1, tokens_input: 12, tokens_output: 256 }
-  const actual = { requests: 1, tokens_input: 14, tokens_output: 9 }
+  const { deps, entitlement } = await benchUser(database, (db) =>
+    createLedgerStore(db, {}, { closeWindowMs: 0 }),
+  )
+  const amounts = ASK
+  const actual = ACTUAL
   const raw = createRawLedger(database.handle, variant === 'raw-merged')
   const key = {
     id: entitlement.subscription.id,

@@ -1,15 +1,11 @@
 import { rmSync } from 'node:fs'
 import { createDb } from '../../db/client.ts'
 import { migrateToLatest } from '../../db/migrate.ts'
-import { upsertUser } from '../../src/auth/users.repo.ts'
-import { grantSubscription } from '../../src/billing/admin-subscriptions.service.ts'
-import { createDeps } from '../../src/boot.ts'
-import { loadConfig } from '../../src/config/load.ts'
 import { reserve, settle } from '../../src/ledger/service.ts'
 import { createLedgerStore } from '../../src/ledger/store.ts'
-import { createLogger } from '../../src/lib/logger.ts'
 import { cpuMicros, median } from '../proc/stats.ts'
 import { createBenchDatabase } from '../targets/postgres.ts'
+import { ACTUAL, ASK, benchUser } from './ledger-setup.ts'
 
 /**
  * The ledger under concurrency, in-process on SQLite (db/client.ts as the gateway opens it):
@@ -29,11 +25,6 @@ async function run(windowMs: number) {
   const pg = POSTGRES ? await createBenchDatabase() : undefined
   const database = createDb(pg ? pg.url : path)
   await migrateToLatest(database.db)
-  const { config, secrets } = loadConfig({
-    file: { plans: [{ id: 'unlimited', name: 'Unlimited', price: 0, quotas: null }] },
-    env: {},
-  })
-  const base = createDeps({ config, secrets, database, logger: createLogger('silent') })
   let commits = 0
   let batches = 0
   const observer = {
@@ -41,24 +32,14 @@ async function run(windowMs: number) {
     // Before the turns there was no onCommit: each batch was its own commit.
     onBatch: () => batches++,
   }
-  const ledger = createLedgerStore(database, observer, { closeWindowMs: windowMs })
-  const hasOnCommit = 'hurry' in ledger
-  const deps = { ...base, ledger }
-  const now = Math.floor(Date.now() / 1000)
-  await database.db
-    .insertInto('billing_plan')
-    .values({
-      ...{ id: 'unlimited', name: 'Unlimited', name_ru: null, description: null },
-      ...{ description_ru: null, price: 0, currency: 'RUB', interval: 'month', quotas: '{}' },
-      ...{ features: '[]', is_active: 1, display_order: 0, created_at: now, updated_at: now },
-    })
-    .execute()
-  await upsertUser(database.db, { id: 'u1', email: null, role: 'user', now })
-  await grantSubscription(deps, { userId: 'u1', planId: 'unlimited', periods: 1 })
-  const entitlement = await deps.entitlements.get('u1')
-  if (!entitlement) throw new Error('no entitlement')
-  const amounts = { requests: 1, tokens_input: 12, tokens_output: 256 }
-  const actual = { requests: 1, tokens_input: 14, tokens_output: 9 }
+  let hasOnCommit = false
+  const { deps, entitlement } = await benchUser(database, (db) => {
+    const ledger = createLedgerStore(db, observer, { closeWindowMs: windowMs })
+    hasOnCommit = 'hurry' in ledger
+    return ledger
+  })
+  const amounts = ASK
+  const actual = ACTUAL
   const pending = new Set<Promise<unknown>>()
 
   async function load(requests: number) {
@@ -66,7 +47,7 @@ async function run(windowMs: number) {
     const client = async () => {
       while (left-- > 0) {
         const requestId = deps.ids.next()
-        const result = await reserve(deps, entitlement!, { requestId, amounts })
+        const result = await reserve(deps, entitlement, { requestId, amounts })
         if (!result.ok) throw new Error('refused')
         await new Promise((resolve) => setImmediate(resolve))
         const write = settle(deps, requestId, actual)
@@ -75,7 +56,7 @@ async function run(windowMs: number) {
       }
     }
     await Promise.all(Array.from({ length: CLIENTS }, client))
-    ledger.hurry?.()
+    deps.ledger.hurry?.()
     await Promise.all(pending)
   }
 

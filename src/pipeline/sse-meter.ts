@@ -78,7 +78,10 @@ export class SseMeter {
     this.#trackSequence = trackSequence
   }
 
-  /** Feeds one upstream chunk; returns the bytes to send on (the chunk itself unless dropping; possibly empty). */
+  /**
+   * Feeds one upstream chunk; returns the bytes to send on (the chunk itself unless dropping;
+   * possibly empty). The chunk is the meter's from then on: dropping cuts bytes out of it in place.
+   */
   push(chunk: Buffer): Buffer {
     if (!this.#drop) {
       this.#retain(chunk)

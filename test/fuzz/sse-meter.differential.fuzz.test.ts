@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { textOfSse } from '../../src/pipeline/output-text.ts'
 import { createSseMeter } from '../../src/pipeline/sse-meter.ts'
 import { readUsage } from '../../src/pipeline/usage.ts'
+import { cutAt } from '../helpers/chunks.ts'
 
 /*
  * The SSE meter scans bytes and parses only the lines a byte search points
@@ -208,22 +209,6 @@ function reference(events: string[][], drop: boolean) {
 function toStream(events: string[][]): Stream & { events: string[][] } {
   const full = events.map((lines) => lines.join('') + lineEnding(lines[0]!)).join('')
   return { full, withoutUsage: reference(events, true).out, events }
-}
-
-/** Cuts bytes at the given fractions of their length (anywhere: inside a UTF-8 sequence too). */
-function cutAt(bytes: Buffer, fractions: number[]): Buffer[] {
-  const points = [...new Set(fractions.map((f) => Math.floor(f * bytes.length)))].sort(
-    (a, b) => a - b,
-  )
-  const parts: Buffer[] = []
-  let at = 0
-  for (const point of [...points, bytes.length]) {
-    if (point <= at) continue
-    // A copy: the meter may compact a chunk in place, as it does undici's.
-    parts.push(Buffer.from(bytes.subarray(at, point)))
-    at = point
-  }
-  return parts
 }
 
 function meter(parts: Buffer[], drop: boolean, trackSequence: boolean) {
