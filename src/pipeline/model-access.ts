@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts'
+import { oncePerFrozen } from '../lib/frozen-cache.ts'
 import { compileGlob } from '../lib/glob.ts'
 /**
  * Model access is granted, never assumed (docs/access.md). Config `features`
@@ -45,21 +46,10 @@ export function matchesAny(patterns: readonly string[], name: string): boolean {
   return false
 }
 
-/**
- * Config's pattern lists, lower-cased and compiled once per list: each proxied request
- * matches its model against several of them. Only a frozen list (config is frozen once
- * loaded) is kept; any other is compiled again on each call, as it may have changed.
- */
-const compiled = new WeakMap<readonly string[], ReadonlyArray<(lowerName: string) => boolean>>()
-
-function compiledPatterns(patterns: readonly string[]) {
-  let matchers = compiled.get(patterns)
-  if (matchers === undefined || !Object.isFrozen(patterns)) {
-    matchers = patterns.map((pattern) => compileGlob(pattern.toLowerCase()))
-    if (Object.isFrozen(patterns)) compiled.set(patterns, matchers)
-  }
-  return matchers
-}
+/** Config's pattern lists, lower-cased and compiled once per list: each proxied request matches several. */
+const compiledPatterns = oncePerFrozen((patterns: readonly string[]) =>
+  patterns.map((pattern) => compileGlob(pattern.toLowerCase())),
+)
 
 /** The patterns metrics may use as model labels: `metrics.modelLabels`, else every feature's and the open models'. */
 export function modelLabelPatterns(

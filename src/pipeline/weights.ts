@@ -1,3 +1,4 @@
+import { oncePerFrozen } from '../lib/frozen-cache.ts'
 import { compileGlob } from '../lib/glob.ts'
 
 /**
@@ -33,23 +34,21 @@ function firstMatch<T>(map: Readonly<Record<string, T>>, model: string): T | und
 }
 
 /** A pattern map's entries compiled once per map (config is frozen once loaded): read on every request. */
-const compiled = new WeakMap<object, ReadonlyArray<CompiledEntry<unknown>>>()
 interface CompiledEntry<T> {
   matches: (lowerName: string) => boolean
   value: T
 }
 
-function compiledEntries<T>(map: Readonly<Record<string, T>>): ReadonlyArray<CompiledEntry<T>> {
-  let entries = compiled.get(map) as ReadonlyArray<CompiledEntry<T>> | undefined
-  if (entries === undefined || !Object.isFrozen(map)) {
-    entries = Object.entries(map).map(([pattern, value]) => ({
+const compiledMap = oncePerFrozen(
+  (map: Readonly<Record<string, unknown>>): ReadonlyArray<CompiledEntry<unknown>> =>
+    Object.entries(map).map(([pattern, value]) => ({
       matches: compileGlob(pattern.toLowerCase()),
       value,
-    }))
-    if (Object.isFrozen(map)) compiled.set(map, entries)
-  }
-  return entries
-}
+    })),
+)
+
+const compiledEntries = <T>(map: Readonly<Record<string, T>>) =>
+  compiledMap(map) as ReadonlyArray<CompiledEntry<T>>
 
 export function weightsFor(
   config: { modelWeights: Readonly<Record<string, Weights>> },
