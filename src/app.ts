@@ -51,6 +51,9 @@ export function createApp(deps: Deps) {
   // over Readable.toWeb() for every call; a declared content-length is checked from the header.
   app.use(function limitBody(c, next) {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    // The webhook reads its own body, 64 KiB at most, and only once its sender is judged:
+    // the streamed limit below would buffer a stranger's body before that.
+    if (c.req.path.startsWith(`${WEBHOOK_MOUNT}/`)) return next()
     const length = requestHeader(c, 'content-length')
     if (length === undefined || requestHeader(c, 'transfer-encoding') !== undefined) {
       return limitStreamedBody(c, next)
@@ -77,8 +80,14 @@ export function createApp(deps: Deps) {
 
   // YooKassa payments (issue 5). The webhook is public (YooKassa sends no token; it is
   // checked by source address, secret and a GET re-read instead); the rest need a token.
-  const webhookLimiter = createRateLimiter(deps.clock, deps.config.yookassa.webhookRatePerMinute)
-  app.route('/api/v1/billing/webhook', createWebhookRoutes({ limiter: webhookLimiter }))
+  const { webhookRatePerMinute, webhookRejectedStoredPerHour } = deps.config.yookassa
+  const webhookLimits = {
+    perSender: createRateLimiter(deps.clock, webhookRatePerMinute),
+    rejectedStored: createRateLimiter(deps.clock, webhookRejectedStoredPerHour / 60, {
+      burst: webhookRejectedStoredPerHour,
+    }),
+  }
+  app.route(WEBHOOK_MOUNT, createWebhookRoutes(webhookLimits))
   app.use('/api/v1/billing/payment', auth)
   app.route('/api/v1/billing/payment', createPaymentRoutes())
   app.use('/api/v1/billing/transactions', auth)
@@ -96,5 +105,8 @@ export function createApp(deps: Deps) {
   app.notFound(notFound)
   return app
 }
+
+/** Where the YooKassa webhook is mounted. */
+const WEBHOOK_MOUNT = '/api/v1/billing/webhook'
 
 export type App = ReturnType<typeof createApp>

@@ -287,6 +287,11 @@ export const configSchema = z.strictObject({
       webhookEventRetentionDays: z.number().int().positive().default(90),
       /** Notifications accepted per source address per minute (a burst of as many); more: 429. */
       webhookRatePerMinute: z.number().int().positive().default(60),
+      /**
+       * Refused notifications (sender, secret, size) stored per hour by one process, all senders
+       * together (a burst of as many); past it they are refused all the same, counted, not stored.
+       */
+      webhookRejectedStoredPerHour: z.number().int().nonnegative().default(60),
       receipt: z
         .strictObject({
           enabled: z.boolean().default(false),

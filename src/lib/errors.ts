@@ -16,6 +16,7 @@ export type DomainErrorCode =
   | 'permission_denied'
   | 'not_found'
   | 'conflict'
+  | 'payload_too_large'
   | 'rate_limit_exceeded'
   | 'internal_error'
   | 'upstream_error'

@@ -2,12 +2,16 @@ import type { Clock } from './clock.ts'
 
 /**
  * Token buckets keyed by a string (a source address), in this process's
- * memory: each key holds up to `perMinute` tokens and regains them at
- * `perMinute` a minute. The map is bounded: past `maxKeys` the key seen
+ * memory: each key holds up to `burst` tokens (default `perMinute`) and regains
+ * them at `perMinute` a minute. The map is bounded: past `maxKeys` the key seen
  * least recently is forgotten (a forgotten key starts full again, so a flood
  * from many addresses costs fairness to no one but itself).
  */
-export function createRateLimiter(clock: Clock, perMinute: number, maxKeys = 10_000) {
+export function createRateLimiter(
+  clock: Clock,
+  perMinute: number,
+  { maxKeys = 10_000, burst = perMinute }: { maxKeys?: number; burst?: number } = {},
+) {
   const buckets = new Map<string, { tokens: number; at: number }>()
   const perMs = perMinute / 60_000
   return {
@@ -15,9 +19,9 @@ export function createRateLimiter(clock: Clock, perMinute: number, maxKeys = 10_
     take(key: string): boolean {
       const now = clock.now()
       const bucket = buckets.get(key)
-      let tokens = perMinute
+      let tokens = burst
       if (bucket) {
-        tokens = Math.min(perMinute, bucket.tokens + (now - bucket.at) * perMs)
+        tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * perMs)
         buckets.delete(key) // re-inserted below: Map order is then least recently seen first
       } else if (buckets.size >= maxKeys) {
         buckets.delete(buckets.keys().next().value!)

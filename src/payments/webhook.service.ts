@@ -6,6 +6,7 @@ import type { RateLimiter } from '../lib/rate-limit.ts'
 import { notificationSchema } from '../yookassa/schemas.ts'
 import { createSourceTrust } from '../yookassa/source-address.ts'
 import { handleNotification } from './notification.service.ts'
+import { storedNotificationBody } from './webhook-body.ts'
 import { insertWebhookEvent, setWebhookOutcome } from './webhook-events.repo.ts'
 import { checkWebhookSecret } from './webhook-secret.ts'
 
@@ -16,17 +17,31 @@ export interface WebhookDelivery {
   forwardedFor: string | undefined
   querySecret: string | undefined
   signatureHeader: string | undefined
-  body(): Promise<string>
+  /** The body as text, or null when it is longer than `maxBytes` (the reading stops there). */
+  body(maxBytes: number): Promise<string | null>
 }
+
+/** The two budgets of the webhook, in this process's memory. */
+export interface WebhookLimits {
+  /** Per sender path (`Source.path`): every notification takes a token before anything else. */
+  perSender: RateLimiter
+  /** One bucket for every sender: each refusal stored takes a token; without one it is only counted. */
+  rejectedStored: RateLimiter
+}
+
+/** The largest body read: YooKassa's notifications are a few KiB (metadata at most 16 x 512 characters). */
+export const MAX_NOTIFICATION_BYTES = 64 * 1024
 
 /**
  * A YooKassa notification (POST /api/v1/billing/webhook/yookassa, public:
  * YooKassa sends no Bearer token). Three checks, as docs/reference/API.md says: sender address (403), the gateway's
  * own secret when configured (401), then the object is read back by GET and
- * only that answer counts. Every notification within the per-address rate
- * (429 past it, nothing stored) is stored first, bounded in size and pruned
- * after yookassa.webhookEventRetentionDays; 200 means "recorded or
- * deliberately ignored", 500 means "deliver it again".
+ * only that answer counts. The sender is judged before a byte of the body is
+ * read, and the body is read up to MAX_NOTIFICATION_BYTES (413 past it). Every
+ * notification within its sender's rate (429 past it, nothing stored) is
+ * stored first, the kept fields only (webhook-body.ts), refusals within one
+ * bound for all senders, and pruned after yookassa.webhookEventRetentionDays;
+ * 200 means "recorded or deliberately ignored", 500 means "deliver it again".
  */
 export async function receiveWebhook(
   deps: Pick<
@@ -41,16 +56,18 @@ export async function receiveWebhook(
     | 'secrets'
     | 'yookassa'
   >,
-  limiter: RateLimiter,
+  limits: WebhookLimits,
   delivery: WebhookDelivery,
 ): Promise<void> {
   const trust = createSourceTrust({
     trustedIps: deps.config.yookassa.trustedIps,
     trustProxy: deps.config.server.trustProxy,
   })
-  const sourceIp = trust.clientAddress(delivery.socketAddress, delivery.forwardedFor)
+  const sender = trust.source(delivery.socketAddress, delivery.forwardedFor)
+  const sourceIp = sender.address
   // Before the body is read or anything stored: a flood costs a map lookup per request.
-  if (!limiter.take(sourceIp ?? 'unknown')) {
+  // Keyed by the whole path, so no hop can spend the budget of a path it is not on.
+  if (!limits.perSender.take(sender.path)) {
     deps.metrics.webhookEvents.inc({ event: 'other', outcome: 'rate_limited' })
     deps.logger.debug({ sourceIp }, 'webhook refused: over the per-address rate')
     const retryAfter = Math.ceil(60 / deps.config.yookassa.webhookRatePerMinute)
@@ -58,15 +75,35 @@ export async function receiveWebhook(
       retryAfterSeconds: retryAfter,
     })
   }
-  const raw = await delivery.body()
+  const unread = {
+    id: deps.ids.next(),
+    event: 'unread',
+    object_id: null,
+    source_ip: sourceIp,
+    body: '',
+    received_at: nowSeconds(deps.clock),
+  }
+  if (!sourceIp || !trust.isTrusted(sourceIp)) {
+    // Not a byte of the body is read: a stranger's 10 MiB costs nothing but this answer.
+    await reject(deps, limits, unread, 'untrusted source')
+    deps.logger.warn(
+      { webhookEventId: unread.id, sourceIp },
+      'webhook rejected: sender outside YOOKASSA_TRUSTED_IPS',
+    )
+    throw new DomainError('forbidden_source', 'Notifications are accepted from YooKassa only')
+  }
+  const raw = await delivery.body(MAX_NOTIFICATION_BYTES)
+  if (raw === null) {
+    await reject(deps, limits, unread, 'body too large')
+    deps.logger.warn({ webhookEventId: unread.id, sourceIp }, 'webhook rejected: body too large')
+    throw new DomainError('payload_too_large', 'A notification is 64 KiB at most')
+  }
   const parsed = parseNotification(raw)
   const event = {
-    id: deps.ids.next(),
+    ...unread,
     event: parsed.kind === 'ok' ? parsed.event : 'unparsed',
     object_id: parsed.kind === 'ok' ? parsed.objectId : null,
-    source_ip: sourceIp,
-    body: raw,
-    received_at: nowSeconds(deps.clock),
+    body: parsed.kind === 'invalid_json' ? '' : storedNotificationBody(parsed.json),
   }
   const log = deps.logger.child({
     webhookEventId: event.id,
@@ -74,11 +111,6 @@ export async function receiveWebhook(
     objectId: event.object_id,
   })
 
-  if (!sourceIp || !trust.isTrusted(sourceIp)) {
-    await reject(deps, event, 'untrusted source')
-    log.warn({ sourceIp }, 'webhook rejected: sender outside YOOKASSA_TRUSTED_IPS')
-    throw new DomainError('forbidden_source', 'Notifications are accepted from YooKassa only')
-  }
   const secret = checkWebhookSecret({
     secret: deps.secrets.yookassaWebhookSecret,
     querySecret: delivery.querySecret,
@@ -86,7 +118,7 @@ export async function receiveWebhook(
     rawBody: raw,
   })
   if (secret === 'missing' || secret === 'wrong') {
-    await reject(deps, event, `${secret} secret`)
+    await reject(deps, limits, event, `${secret} secret`)
     log.warn({ sourceIp }, `webhook rejected: ${secret} secret`)
     throw new DomainError('invalid_webhook_secret', 'Missing or wrong webhook secret')
   }
@@ -128,13 +160,13 @@ export async function receiveWebhook(
   log.info({ outcome: result.outcome }, `webhook ${event.event} ${result.outcome}`)
 }
 
-/** Stored characters of a notification refused for its sender or secret (accepted ones: 16 KiB). */
+/** Stored characters of a notification refused for its secret (accepted ones: 16 KiB). */
 const REJECTED_BODY_CHARS = 1_024
 
 type Parsed =
-  | { kind: 'ok'; event: string; objectId: string }
+  | { kind: 'ok'; event: string; objectId: string; json: unknown }
   | { kind: 'invalid_json' }
-  | { kind: 'not_notification' }
+  | { kind: 'not_notification'; json: unknown }
 
 function parseNotification(raw: string): Parsed {
   let json: unknown
@@ -144,24 +176,31 @@ function parseNotification(raw: string): Parsed {
     return { kind: 'invalid_json' }
   }
   const result = notificationSchema.safeParse(json)
-  if (!result.success) return { kind: 'not_notification' }
-  return { kind: 'ok', event: result.data.event.slice(0, 100), objectId: result.data.object.id }
+  if (!result.success) return { kind: 'not_notification', json }
+  const { event, object } = result.data
+  return { kind: 'ok', event: event.slice(0, 100), objectId: object.id, json }
 }
 
+/**
+ * Stores a refusal while the bucket shared by all senders has a token, else only counts it:
+ * how fast refusals can grow the table does not depend on how many addresses send them.
+ */
 async function reject(
   deps: Pick<Deps, 'database' | 'logger' | 'metrics'>,
+  limits: WebhookLimits,
   event: Omit<WebhookEventRow, 'outcome'>,
   why: string,
 ) {
+  const label = deps.metrics.webhookEventLabel(event.event)
+  if (!limits.rejectedStored.take('all')) {
+    deps.metrics.webhookEvents.inc({ event: label, outcome: 'rejected_unstored' })
+    return
+  }
   try {
-    // From an unknown sender: only the start of the body, enough to see what it was.
     const body = event.body.slice(0, REJECTED_BODY_CHARS)
     await insertWebhookEvent(deps.database.db, { ...event, body, outcome: `rejected: ${why}` })
   } catch (error) {
     deps.logger.error({ err: error }, 'webhook rejection could not be recorded')
   }
-  deps.metrics.webhookEvents.inc({
-    event: deps.metrics.webhookEventLabel(event.event),
-    outcome: 'rejected',
-  })
+  deps.metrics.webhookEvents.inc({ event: label, outcome: 'rejected' })
 }

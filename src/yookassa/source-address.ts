@@ -16,7 +16,21 @@ type Address = ipaddr.IPv4 | ipaddr.IPv6
 export interface SourceTrust {
   /** The client address to judge, or null when the chain holds garbage. */
   clientAddress(socketAddress: string | undefined, forwardedFor: string | undefined): string | null
+  /** The client address and the path it came by: see `Source`. */
+  source(socketAddress: string | undefined, forwardedFor: string | undefined): Source
   isTrusted(address: string): boolean
+}
+
+/**
+ * A sender as the socket and TRUST_PROXY show it. `path` is the client address followed by
+ * every hop walked over to reach it, the socket peer last ("185.71.76.1,10.0.0.2"): what a
+ * per-sender budget is keyed by. Two senders share a path only when every hop that wrote it
+ * is the same, so a host that writes YooKassa's address into X-Forwarded-For, whether
+ * through our proxy or around it, spends a budget of its own, never YooKassa's.
+ */
+export interface Source {
+  address: string | null
+  path: string
 }
 
 const PROXY_RANGES = new Set(['private', 'loopback', 'linkLocal', 'uniqueLocal', 'carrierGradeNat'])
@@ -26,28 +40,20 @@ export function createSourceTrust(options: {
   trustProxy: boolean | number
 }): SourceTrust {
   const ranges = options.trustedIps.map(parseRange)
+  const source = (socketAddress: string | undefined, forwardedFor: string | undefined): Source => {
+    const peer = socketAddress ? parseAddress(socketAddress) : null
+    if (!peer) return { address: null, path: 'unknown' }
+    if (options.trustProxy === false || options.trustProxy === 0 || !forwardedFor) {
+      return { address: peer.toString(), path: peer.toString() }
+    }
+    const chain = [...forwardedFor.split(',').map((hop) => parseAddress(hop)), peer]
+    const { index, garbage } = walk(chain, options.trustProxy)
+    const walked = chain.slice(index).map((hop) => hop?.toString() ?? 'garbage')
+    return { address: garbage ? null : walked[0]!, path: walked.join(',') }
+  }
   return {
-    clientAddress(socketAddress, forwardedFor) {
-      const peer = socketAddress ? parseAddress(socketAddress) : null
-      if (!peer) return null
-      if (options.trustProxy === false || options.trustProxy === 0 || !forwardedFor) {
-        return peer.toString()
-      }
-      const hops = forwardedFor.split(',').map((hop) => parseAddress(hop))
-      const chain = [...hops, peer]
-      if (options.trustProxy === true) {
-        for (let i = chain.length - 1; i >= 0; i--) {
-          const hop = chain[i]
-          if (!hop) return null
-          if (!PROXY_RANGES.has(hop.range()) || i === 0) return hop.toString()
-        }
-        return null
-      }
-      const index = Math.max(0, chain.length - 1 - options.trustProxy)
-      // Every hop we walk over must be an address, or the chain cannot be trusted.
-      if (chain.slice(index).some((hop) => hop === null)) return null
-      return chain[index]!.toString()
-    },
+    clientAddress: (socketAddress, forwardedFor) => source(socketAddress, forwardedFor).address,
+    source,
     isTrusted(address) {
       const parsed = parseAddress(address)
       if (!parsed) return false
@@ -56,6 +62,25 @@ export function createSourceTrust(options: {
       )
     },
   }
+}
+
+/**
+ * Where the walk from the socket peer leftwards stops in the chain (X-Forwarded-For's hops,
+ * then the peer): at the client, or at a hop that should be walked over but is not an
+ * address (`garbage`: then no client can be told).
+ */
+function walk(
+  chain: ReadonlyArray<Address | null>,
+  trustProxy: true | number,
+): { index: number; garbage: boolean } {
+  const last = chain.length - 1
+  const stop = trustProxy === true ? 0 : Math.max(0, last - trustProxy)
+  for (let i = last; i >= stop; i--) {
+    const hop = chain[i]
+    if (!hop) return { index: i, garbage: true }
+    if (trustProxy === true && !PROXY_RANGES.has(hop.range())) return { index: i, garbage: false }
+  }
+  return { index: stop, garbage: false }
 }
 
 /** A CIDR, or a bare address meaning just that host. Throws on garbage: a config error. */

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -144,5 +145,53 @@ describe('the one error envelope', () => {
     const err = logged!.err as { message?: string; stack?: string }
     expect(err.message, h.logText()).toMatch(/no such table/)
     expect(err.stack, h.logText()).toMatch(/\n\s+at /)
+  })
+
+  describe("Node's own refusals, before any route", () => {
+    /** Writes raw bytes to the gateway's socket and reads the answer until the server closes. */
+    async function exchange(base: string, bytes: string): Promise<Response> {
+      const { port } = new URL(base)
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes))
+        let text = ''
+        socket.on('data', (chunk) => {
+          text += chunk
+        })
+        socket.on('close', () => resolve(text))
+        socket.on('error', reject)
+      })
+      const [head = '', body = ''] = raw.split('\r\n\r\n')
+      const [statusLine = '', ...lines] = head.split('\r\n')
+      const headers = new Headers(
+        lines.map((line) => [
+          line.slice(0, line.indexOf(':')),
+          line.slice(line.indexOf(':') + 1).trim(),
+        ]),
+      )
+      return new Response(body, { status: Number(statusLine.split(' ')[1]), headers })
+    }
+
+    it('400 in the envelope for a malformed request line', async () => {
+      h = await createHarness()
+      const base = await h.listen()
+      const res = await exchange(base, 'GARBAGE\r\nAuthorization: Bearer sk-secret-123\r\n\r\n')
+      await expectEnvelope(res, 400, 'invalid_request_error', 'invalid_request')
+      expect(h.logText()).not.toContain('sk-secret-123')
+    })
+
+    it('431 in the envelope for headers over the limit, the headers never logged', async () => {
+      h = await createHarness()
+      const base = await h.listen()
+      const huge = `GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-secret-456\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`
+      const res = await exchange(base, huge)
+      const error = await expectEnvelope(
+        res,
+        431,
+        'invalid_request_error',
+        'request_header_fields_too_large',
+      )
+      expect(error.message).toMatch(/headers/i)
+      expect(h.logText()).not.toContain('sk-secret-456')
+    })
   })
 })

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { findLiveSubscription } from '../../src/billing/subscriptions.repo.ts'
 import { signWebhookBody } from '../../src/payments/webhook-secret.ts'
@@ -202,5 +203,127 @@ describe('malformed and unknown notifications', () => {
       'rejected: malformed JSON',
       'ignored: unhandled event deal.closed',
     ])
+  })
+})
+
+/** A POST from a given loopback address (127.0.0.x: each one its own socket peer). */
+function postFrom(
+  localAddress: string,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let text = ''
+        res.on('data', (chunk) => {
+          text += chunk
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+      },
+    )
+    req.on('error', reject)
+    req.end(JSON.stringify(body))
+  })
+}
+
+describe('the sender is judged before its body is read', () => {
+  it('an untrusted sender gets its 403 while its body is still arriving; nothing of it is kept', async () => {
+    await f.start({ env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27' } })
+    const { payment_id } = await f.paidCheckout()
+    const started = performance.now()
+    // A chunked body that never ends: answered only if the gateway does not wait for it.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${f.base}${WEBHOOK_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      })
+      req.on('response', (res) => {
+        let text = ''
+        res.on('data', (chunk) => {
+          text += chunk
+        })
+        res.on('end', () => {
+          req.destroy()
+          resolve({ status: res.statusCode ?? 0, body: text })
+        })
+      })
+      req.on('error', reject)
+      req.write(JSON.stringify(f.fake.notification('payment.succeeded', payment_id)).slice(0, 40))
+      setTimeout(() => reject(new Error('no answer while the body was unfinished')), 3_000)
+    })
+    expect(answer.status, answer.body).toBe(403)
+    expect(JSON.parse(answer.body).error.code).toBe('forbidden_source')
+    expect(performance.now() - started).toBeLessThan(2_000)
+    const [event] = await events()
+    expect(event).toMatchObject({
+      event: 'unread',
+      object_id: null,
+      body: '',
+      outcome: 'rejected: untrusted source',
+    })
+    expect(f.fake.requestsTo('GET', /payments/)).toHaveLength(0)
+  })
+
+  it('a trusted sender may send 64 KiB at most: past it 413, nothing read on, nothing applied', async () => {
+    await f.start()
+    const { transaction_id, payment_id } = await f.paidCheckout()
+    const note = f.fake.notification('payment.succeeded', payment_id)
+    const big = { ...note, padding: 'x'.repeat(64 * 1024) }
+    const declared = await f.fake.notify(f.base + WEBHOOK_PATH, big)
+    expect(declared.status, declared.body).toBe(413)
+    expect(JSON.parse(declared.body).error.code).toBe('payload_too_large')
+    // Chunked, so no content-length to refuse it by: the reading stops at the cap.
+    const streamed = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${f.base}${WEBHOOK_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      })
+      req.on('response', (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', reject)
+      req.end(JSON.stringify(big))
+    })
+    expect(streamed).toBe(413)
+    expect(await state(transaction_id)).toMatchObject({ status: 'pending', plan: null })
+    expect(f.fake.requestsTo('GET', /payments/)).toHaveLength(0)
+    for (const event of await events()) expect(event.body).toBe('')
+  })
+})
+
+describe("a forwarded address spends only its own path's budget", () => {
+  const unhandled = (id: string) => ({ type: 'notification', event: 'deal.closed', object: { id } })
+
+  it("private hosts writing YooKassa's address cannot make YooKassa's notifications 429", async () => {
+    await f.start({
+      env: { YOOKASSA_TRUSTED_IPS: '185.71.76.0/27', TRUST_PROXY: 'true' },
+      config: { yookassa: { webhookRatePerMinute: 3 } },
+    })
+    const { transaction_id, payment_id } = await f.paidCheckout()
+    const url = f.base + WEBHOOK_PATH
+    const yookassa = { 'x-forwarded-for': '185.71.76.1' }
+    // The proxy is 127.0.0.1. A private host behind it writes YooKassa's address itself (the proxy
+    // appends the host's own), and another one skips the proxy and talks to the gateway directly.
+    const viaProxy = { 'x-forwarded-for': '185.71.76.1, 10.0.0.5' }
+    const refused: number[] = []
+    for (let i = 0; i < 5; i++) {
+      refused.push((await postFrom('127.0.0.1', url, unhandled(`p${i}`), viaProxy)).status)
+      refused.push((await postFrom('127.0.0.2', url, unhandled(`d${i}`), yookassa)).status)
+    }
+    expect(refused.filter((s) => s === 429)).toHaveLength(4)
+
+    const note = f.fake.notification('payment.succeeded', payment_id)
+    const genuine = await postFrom('127.0.0.1', url, note, yookassa)
+    expect(genuine.status, genuine.body).toBe(200)
+    const again = await postFrom('127.0.0.1', url, note, yookassa)
+    expect(again.status, again.body).toBe(200)
+    expect(await state(transaction_id)).toMatchObject({ status: 'succeeded', plan: 'pro' })
+    const outcomes = (await events()).filter((e) => e.object_id === payment_id)
+    expect(outcomes.map((e) => e.outcome)).toEqual(['applied: credited', 'ignored: duplicate'])
   })
 })

@@ -50,6 +50,29 @@ describe('notification sender address', () => {
     expect(trust.clientAddress('203.0.113.9', '185.71.76.1')).toBe('203.0.113.9')
   })
 
+  it('the path of a sender names every hop that wrote it, so no other sender shares it', () => {
+    const trust = createSourceTrust({ trustedIps: OFFICIAL, trustProxy: true })
+    // YooKassa through our proxy, and a private host that writes YooKassa's address itself.
+    expect(trust.source('10.0.0.1', '185.71.76.1')).toEqual({
+      address: '185.71.76.1',
+      path: '185.71.76.1,10.0.0.1',
+    })
+    expect(trust.source('10.0.0.1', '185.71.76.1, 10.0.0.5')).toEqual({
+      address: '185.71.76.1',
+      path: '185.71.76.1,10.0.0.5,10.0.0.1',
+    })
+    expect(trust.source('10.0.0.5', '185.71.76.1').path).toBe('185.71.76.1,10.0.0.5')
+    // What a sender writes left of its client address is not part of its path.
+    expect(trust.source('10.0.0.1', '1.2.3.4, 203.0.113.9').path).toBe('203.0.113.9,10.0.0.1')
+    expect(trust.source('10.0.0.1', 'garbage, 10.0.0.5')).toEqual({
+      address: null,
+      path: 'garbage,10.0.0.5,10.0.0.1',
+    })
+    const hops = createSourceTrust({ trustedIps: OFFICIAL, trustProxy: 1 })
+    expect(hops.source('10.0.0.2', '185.71.76.1').path).toBe('185.71.76.1,10.0.0.2')
+    expect(hops.source(undefined, '185.71.76.1')).toEqual({ address: null, path: 'unknown' })
+  })
+
   it('rejects a configuration that is not an address or CIDR', () => {
     expect(() => parseRange('185.71.76.0/99')).toThrow(/CIDR/)
     expect(() => parseRange('yookassa.ru')).toThrow(/address/)
