@@ -6,6 +6,7 @@ import { syncConfiguredPlans } from './billing/plans.sync.ts'
 import { createDeps, openDatabase } from './boot.ts'
 import type { LoadedConfig } from './config/load.ts'
 import type { Deps } from './deps.ts'
+import { answerClientErrors } from './http/client-error.ts'
 import { startLiveness } from './ledger/liveness.job.ts'
 import type { Logger } from './lib/logger.ts'
 import { checkYooKassaShop } from './payments/self-check.ts'
@@ -54,6 +55,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     )
     started.once('error', reject)
   })
+  answerClientErrors(server, logger)
   const port = (server.address() as AddressInfo).port
   logger.info({ port, host: config.server.host, database: database.dialect }, 'gateway listening')
   const jobs = startJobs(deps)

@@ -26,6 +26,9 @@ const CODES = {
   method_not_allowed: [405, 'invalid_request_error'],
   conflict: [409, 'conflict_error'],
   payload_too_large: [413, 'invalid_request_error'],
+  // Node's own refusals, before routing (client-error.ts).
+  request_timeout: [408, 'timeout_error'],
+  request_header_fields_too_large: [431, 'invalid_request_error'],
   // OpenAI's own quota refusal: type and code both insufficient_quota (LangChain and apps test the code).
   insufficient_quota: [429, 'insufficient_quota'],
   rate_limit_exceeded: [429, 'rate_limit_exceeded'],

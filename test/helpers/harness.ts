@@ -15,6 +15,7 @@
  * the file section by section; `options.env` plays the environment.
  */
 
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { type ServerType, serve } from '@hono/node-server'
@@ -28,6 +29,7 @@ import { createDeps } from '../../src/boot.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
 import type { Deps } from '../../src/deps.ts'
+import { answerClientErrors } from '../../src/http/client-error.ts'
 import { type Liveness, startLiveness } from '../../src/ledger/liveness.job.ts'
 import { createTestClock, type TestClock } from '../../src/lib/clock.ts'
 import { createLogger } from '../../src/lib/logger.ts'
@@ -147,6 +149,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
       })
       servers.push(server)
+      // As src/start-gateway.ts does: Node's own refusals in the envelope.
+      answerClientErrors(server as Server, logger)
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     },
     close: async () => {

@@ -149,7 +149,11 @@ describe('card data is never stored or logged', () => {
       ])
       .execute()
     await scrubMigration.up(f.h.db)
-    const after = await events()
+    const after = await f.h.db
+      .selectFrom('billing_webhook_event')
+      .selectAll()
+      .orderBy('id')
+      .execute()
     for (const event of after) for (const secret of CARD) expect(event.body).not.toContain(secret)
     expect(JSON.parse(after[0]!.body).object).toMatchObject({ id: payment_id, paid: true })
     expect(after[1]!.body).toBe('')
