@@ -77,7 +77,11 @@ export class DeliveredOutput {
   #read(): SseOutputReader {
     this.#reader ??= new SseOutputReader(this.#limits.lineChars)
     this.#decoder ??= new StringDecoder('utf8')
-    for (const bytes of this.#raw) this.#reader.push(this.#decoder.write(bytes))
+    // One string a read, not one a chunk: the reader scans each push from the held line's end.
+    if (this.#raw.length > 0) {
+      const raw = this.#raw.length === 1 ? this.#raw[0]! : Buffer.concat(this.#raw)
+      this.#reader.push(this.#decoder.write(raw))
+    }
     this.#raw = []
     this.#rawBytes = 0
     this.#countText(false)

@@ -57,6 +57,9 @@ export class SseOutputReader {
   }
 
   push(text: string) {
+    // The held line has no break but perhaps a last CR: the search starts there, not at 0
+    // (nothing is held while a line is skipped).
+    const from = Math.max(0, this.#partial.length - 1)
     let s = this.#partial + text
     this.#partial = ''
     if (this.#skipping) {
@@ -67,7 +70,7 @@ export class SseOutputReader {
       // an event boundary, where a line that long already broke the event).
       s = s.slice(next + (s.startsWith('\r\n', next) ? 2 : 1))
     }
-    LINE_BREAK.lastIndex = 0
+    LINE_BREAK.lastIndex = from
     let at = 0
     for (let match = LINE_BREAK.exec(s); match; match = LINE_BREAK.exec(s)) {
       // A CR that ends what has arrived may be the first half of a CRLF: wait for the next byte.
