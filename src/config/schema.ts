@@ -244,8 +244,20 @@ export const configSchema = z.strictObject({
        * what remains (one answer at a time can take the rest).
        */
       outputAdmission: z.enum(['settled', 'reserved']).default('settled'),
-      /** max_concurrent_requests of a plan that sets none; null = unlimited. */
-      defaultMaxConcurrentRequests: z.number().int().positive().nullable().default(null),
+      /**
+       * max_concurrent_requests of a plan that sets none. Settled output admission lets the
+       * answers in flight together pass the output limit by up to this many times one answer
+       * (docs/quotas.md), so the default is a bound, never unlimited; null (unlimited) must be
+       * asked for.
+       */
+      defaultMaxConcurrentRequests: z.number().int().positive().nullable().default(8),
+      /**
+       * The most answers one request may ask for: chat's and completions' `n`, completions'
+       * `best_of`, and one per prompt of a completions prompt list, multiplied. Each answer
+       * can produce up to max_tokens, so this bounds one request's output (docs/quotas.md);
+       * more is a 400 naming the parameter.
+       */
+      maxAnswersPerRequest: z.number().int().positive().default(8),
     })
     .prefault({}),
   yookassa: z

@@ -8,6 +8,7 @@ import { reserve } from '../ledger/service.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { firstHeader } from '../lib/first-header.ts'
 import { OWN_SETTLES_WAIT_MS } from '../lib/pending-writes.ts'
+import { refuseTooManyAnswers } from './answers.ts'
 import { type Endpoint, estimateOutputReserve } from './estimate.ts'
 import { isModelAllowed } from './model-access.ts'
 import type { ParsedRequest } from './parse.ts'
@@ -78,6 +79,7 @@ export async function admit(
 ): Promise<Admission> {
   const deps = c.get('deps')
   refuseBackground(request.body)
+  refuseTooManyAnswers(endpoint, request.body, deps.config.quota.maxAnswersPerRequest)
   const entitlement = await entitle(c)
   const model = request.body.model
   checkModel(c, entitlement, model)
@@ -90,9 +92,9 @@ export async function admit(
   const amounts: Amounts = {
     requests: 1,
     tokens_input: weigh(inputEstimate, weights.inputMilli) + surchargeTokens,
-    tokens_output: weigh(
-      estimateOutputReserve(endpoint, request.body, deps.config.quota),
-      weights.outputMilli,
+    tokens_output: outputReserve(
+      weigh(estimateOutputReserve(endpoint, request.body, deps.config.quota), weights.outputMilli),
+      entitlement.plan.quotas.tokens_output,
     ),
   }
   const chatId =
@@ -140,6 +142,22 @@ export async function admit(
     remaining: result.remaining,
     periodEnd: result.periodEnd,
   }
+}
+
+/**
+ * One request never reserves more output than the plan's whole output limit
+ * (weighted, as the limit is): n x max_tokens can ask for millions, and under
+ * settled output admission every such reserve is held whole. The cap is the
+ * limit, not what remains of it: the remainder is only known inside the
+ * ledger's atomic step, and the limit already bounds what the reservations in
+ * flight can hold (C x L) and what a drain that runs out of time or a sweep
+ * bills for one request (docs/quotas.md). What the upstream may produce is
+ * bounded separately, by max_tokens and quota.maxAnswersPerRequest.
+ */
+function outputReserve(weighted: number, limit: number | null): number {
+  // At least 1 when anything is asked: an ask of 0 is never refused, and a plan whose output
+  // limit is 0 must still refuse a chat request.
+  return limit === null ? weighted : Math.min(weighted, Math.max(limit, 1))
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts'
+import { answersAsked } from './answers.ts'
 import { mediaCost, PAYLOAD_KEYS } from './media-tokens.ts'
 import { counterForModel } from './tokenizer.ts'
 
@@ -175,7 +176,9 @@ function tokenIds(value: unknown): number | null {
  * Output tokens to reserve: the request's own ceiling (max_completion_tokens,
  * max_tokens, or max_output_tokens for the Responses API) clamped to
  * quota.maxOutputReserve, else quota.defaultOutputReserve; times the number
- * of answers the request asks for (n, best_of, one per prompt).
+ * of answers the request asks for (answers.ts: n, best_of, one per prompt;
+ * admit refuses more than quota.maxAnswersPerRequest before this, and caps the
+ * result at the plan's output limit).
  */
 export function estimateOutputReserve(
   endpoint: Endpoint,
@@ -188,16 +191,7 @@ export function estimateOutputReserve(
       ? positiveInt(body.max_output_tokens)
       : (positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens))
   const each = Math.min(asked ?? quota.defaultOutputReserve, quota.maxOutputReserve)
-  if (endpoint === 'responses') return each
-  let answers = Math.max(positiveInt(body.n) ?? 1, positiveInt(body.best_of) ?? 1)
-  if (
-    endpoint === 'completions' &&
-    Array.isArray(body.prompt) &&
-    typeof body.prompt[0] !== 'number'
-  ) {
-    answers *= Math.max(body.prompt.length, 1)
-  }
-  return each * answers
+  return each * answersAsked(endpoint, body).total
 }
 
 function positiveInt(value: unknown): number | undefined {

@@ -13,7 +13,7 @@ import {
   upstreamStatusError,
 } from './forward.ts'
 import { clientResponseHeaders } from './headers.ts'
-import { textOfJsonAnswer, textOfSse } from './output-text.ts'
+import { outputOfJsonAnswer, tokensOfOutput } from './output-text.ts'
 import { clientWantsUsage, parseProxyBody, upstreamBody } from './parse.ts'
 import { quotaHeaders, sseErrorEvent } from './respond.ts'
 import { createOutcome, type Outcome } from './settle.ts'
@@ -126,7 +126,10 @@ function leftUnanswered(call: Call): Response {
 
 /** A stream whose client left before its headers: read for usage (drain) or dropped (cancel). */
 async function drainUnread(call: Call, response: UpstreamResponse): Promise<Response> {
-  const meter = createSseMeter({ dropUsageChunk: false })
+  const meter = createSseMeter({
+    dropUsageChunk: false,
+    countTokens: counterForModel(call.admission.model),
+  })
   const { body } = response
   const timeout = call.link.drainTimeoutMs
   if (timeout === null) body.destroy()
@@ -134,7 +137,7 @@ async function drainUnread(call: Call, response: UpstreamResponse): Promise<Resp
     timeout === null
       ? null
       : await drainRest(body, body[Symbol.asyncIterator]() as AsyncIterator<Buffer>, meter, timeout)
-  const counted = () => counterForModel(call.admission.model)(textOfSse(meter.deliveredText()))
+  const counted = () => meter.deliveredTokens()
   const reserve = call.admission.rawOutputReserve
   call.outcome.settle(
     meter.usage(),
@@ -196,9 +199,9 @@ function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean
   const meter = createSseMeter({
     dropUsageChunk: dropUsage,
     trackSequence: route.endpoint === 'responses',
+    countTokens: counterForModel(call.admission.model),
   })
-  const countDelivered = () =>
-    counterForModel(call.admission.model)(textOfSse(meter.deliveredText()))
+  const countDelivered = () => meter.deliveredTokens()
   const headers = quotaHeaders(call.admission, null, clientResponseHeaders(response.headers))
   const { body } = response
   const opened = openClientStream(c, response.statusCode, headers, body.readableLength > 0)
@@ -237,8 +240,9 @@ function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean
 
 function countJson(call: Call, bytes: Buffer): number {
   try {
-    return counterForModel(call.admission.model)(
-      textOfJsonAnswer(JSON.parse(bytes.toString('utf8'))),
+    return tokensOfOutput(
+      counterForModel(call.admission.model),
+      outputOfJsonAnswer(JSON.parse(bytes.toString('utf8'))),
     )
   } catch {
     return 0

@@ -1,3 +1,5 @@
+import { DELIVERED_LIMITS, type DeliveredLimits, DeliveredOutput } from './delivered-output.ts'
+import type { TokenCounter } from './tokenizer.ts'
 import { type RawUsage, readUsage } from './usage.ts'
 
 const NL = 0x0a
@@ -16,8 +18,6 @@ const USAGE_TAIL = Buffer.from('usage"')
 const SEQUENCE_TAIL = Buffer.from('sequence_number"')
 const NULL_LENGTH = 4
 const EMPTY = Buffer.alloc(0)
-/** Delivered bytes kept for the tokenizer fallback; past this only the byte count grows. */
-const RETAIN_LIMIT = 8 * 1024 * 1024
 /**
  * The longest line held to be read whole. A longer one (a broken or hostile
  * upstream: an event that never ends) is passed on unread up to its end, so a
@@ -36,10 +36,18 @@ export interface SseMeterOptions {
   dropUsageChunk: boolean
   /** Remember the last `"sequence_number"` seen (Responses API streams), for a final error event. */
   trackSequence?: boolean
+  /** The model's tokenizer: the delivered output is counted with it as it goes (deliveredTokens). */
+  countTokens: TokenCounter
+  /** How much delivered output is held before it is counted (tests make it small). */
+  deliveredLimits?: DeliveredLimits
 }
 
 export function createSseMeter(options: SseMeterOptions): SseMeter {
-  return new SseMeter(options.dropUsageChunk, options.trackSequence ?? false)
+  const delivered = new DeliveredOutput(
+    options.countTokens,
+    options.deliveredLimits ?? DELIVERED_LIMITS,
+  )
+  return new SseMeter(options.dropUsageChunk, options.trackSequence ?? false, delivered)
 }
 
 /** A range of bytes to cut; a whole line takes its event's blank line with it. */
@@ -48,8 +56,9 @@ type Cut = [start: number, end: number, wholeLine: boolean]
 /**
  * A pass-through over an SSE body. Bytes go out as they arrive; a line is only
  * looked at when a byte search finds a `"usage": {` in it, and only such
- * lines are parsed (once a stream, usually); the text is extracted only when
- * a disconnect needs it counted (deliveredText).
+ * lines are parsed (once a stream, usually). What the client was sent is
+ * counted by the delivered-output counter (delivered-output.ts), which reads
+ * it only once it outgrows a small window, or when a bill needs it.
  *
  * The bytes after a chunk's last line break are held until their line is
  * complete (a key may be cut anywhere); only when the usage chunk must be
@@ -70,12 +79,12 @@ export class SseMeter {
   #skipBlankLine = false
   #usage: RawUsage | null = null
   #lastSequence: number | null = null
-  #delivered: Buffer[] = []
-  #deliveredBytes = 0
+  readonly #delivered: DeliveredOutput
 
-  constructor(dropUsageChunk: boolean, trackSequence: boolean) {
+  constructor(dropUsageChunk: boolean, trackSequence: boolean, delivered: DeliveredOutput) {
     this.#drop = dropUsageChunk
     this.#trackSequence = trackSequence
+    this.#delivered = delivered
   }
 
   /**
@@ -111,15 +120,22 @@ export class SseMeter {
     return this.#lastSequence
   }
 
-  /** The SSE text delivered so far, for counting when the upstream gave no usage. */
-  deliveredText(): string {
-    return Buffer.concat(this.#delivered).toString('utf8')
+  /**
+   * The output tokens delivered (text by the tokenizer, audio by its length), for billing
+   * when the upstream gave no usage or the stream was cut. Reads what is left once: call it
+   * when the stream is over.
+   */
+  deliveredTokens(): number {
+    return this.#delivered.tokens()
+  }
+
+  /** What the delivered-output counter holds now (bounded, however long the stream). */
+  deliveredRetained(): number {
+    return this.#delivered.retained()
   }
 
   #retain(out: Buffer) {
-    if (out.length === 0) return
-    if (this.#deliveredBytes < RETAIN_LIMIT) this.#delivered.push(out)
-    this.#deliveredBytes += out.length
+    this.#delivered.add(out)
   }
 
   /** Meters a chunk; returns the bytes to send on when dropping (else EMPTY, the caller sends the chunk). */

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import type { DeliveredLimits } from '../../src/pipeline/delivered-output.ts'
 import { textOfSse } from '../../src/pipeline/output-text.ts'
 import { createSseMeter } from '../../src/pipeline/sse-meter.ts'
 import { readUsage } from '../../src/pipeline/usage.ts'
@@ -14,7 +15,8 @@ import { cutAt } from '../helpers/chunks.ts'
  * `usage"` or `sequence_number"`, escaped quotes, comments, multi-line data,
  * LF / CRLF / CR), cut at arbitrary byte offsets: inside `data:`, inside a
  * UTF-8 sequence, inside the JSON. Usage, last sequence number, the bytes the
- * client gets and the text a disconnect would count must be the reference's.
+ * client gets and the text a disconnect would count must be the reference's,
+ * whether the delivered-output counter reads it at the end or in many pieces.
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300)
 
@@ -211,10 +213,38 @@ function toStream(events: string[][]): Stream & { events: string[][] } {
   return { full, withoutUsage: reference(events, true).out, events }
 }
 
-function meter(parts: Buffer[], drop: boolean, trackSequence: boolean) {
-  const m = createSseMeter({ dropUsageChunk: drop, trackSequence })
+/**
+ * The delivered-output counter's limits: the shipped ones, or tiny ones, so that the stream is
+ * read and counted in many pieces. The counter records its pieces: joined, they must be the text.
+ */
+const limits = fc.constantFrom(undefined, { windowBytes: 24, countChars: 10, lineChars: 1 << 20 })
+
+function recorder() {
+  const pieces: string[] = []
+  return {
+    pieces,
+    countTokens: (text: string) => {
+      pieces.push(text)
+      return text.length
+    },
+  }
+}
+
+function meter(
+  parts: Buffer[],
+  drop: boolean,
+  trackSequence: boolean,
+  deliveredLimits?: DeliveredLimits,
+) {
+  const counted = recorder()
+  const m = createSseMeter({
+    dropUsageChunk: drop,
+    trackSequence,
+    countTokens: counted.countTokens,
+    deliveredLimits,
+  })
   const out = [...parts.map((part) => Buffer.from(m.push(part))), m.end()]
-  return { m, out: Buffer.concat(out).toString('utf8') }
+  return { m, out: Buffer.concat(out).toString('utf8'), counted }
 }
 
 const splits = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 16 })
@@ -222,14 +252,16 @@ const splits = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength:
 describe('fuzz: SSE meter against a full parse of every line', () => {
   it('chat streams: same usage, same bytes to the client, same text counted, however cut', () => {
     fc.assert(
-      fc.property(chatStream, splits, fc.boolean(), (events, fractions, drop) => {
+      fc.property(chatStream, splits, fc.boolean(), limits, (events, fractions, drop, limit) => {
         const s = toStream(events)
         const ref = reference(events, drop)
         const bytes = Buffer.from(s.full)
-        const { m, out } = meter(cutAt(bytes, fractions), drop, false)
+        const { m, out, counted } = meter(cutAt(bytes, fractions), drop, false, limit)
         expect(out).toBe(drop ? s.withoutUsage : s.full)
         expect(m.usage()).toEqual(ref.usage)
-        expect(textOfSse(m.deliveredText())).toBe(textOfSse(ref.out))
+        const text = textOfSse(ref.out)
+        expect(m.deliveredTokens()).toBe(text.length)
+        expect(counted.pieces.join('')).toBe(text)
       }),
       { numRuns: RUNS },
     )
@@ -237,12 +269,18 @@ describe('fuzz: SSE meter against a full parse of every line', () => {
 
   it('Responses streams: same usage and last sequence number, bytes untouched, however cut', () => {
     fc.assert(
-      fc.property(responsesStream, splits, (events, fractions) => {
+      fc.property(responsesStream, splits, limits, (events, fractions, limit) => {
         const s = toStream(events)
         const ref = reference(events, false)
         const bytes = Buffer.from(s.full)
         const parts = cutAt(bytes, fractions)
-        const m = createSseMeter({ dropUsageChunk: false, trackSequence: true })
+        const counted = recorder()
+        const m = createSseMeter({
+          dropUsageChunk: false,
+          trackSequence: true,
+          countTokens: counted.countTokens,
+          deliveredLimits: limit,
+        })
         let delivered = 0
         for (const part of parts) {
           expect(m.push(part)).toBe(part)
@@ -254,7 +292,8 @@ describe('fuzz: SSE meter against a full parse of every line', () => {
         m.end()
         expect(m.usage()).toEqual(ref.usage)
         expect(m.lastSequence()).toBe(ref.lastSequence)
-        expect(textOfSse(m.deliveredText())).toBe(textOfSse(s.full))
+        expect(m.deliveredTokens()).toBe(textOfSse(s.full).length)
+        expect(counted.pieces.join('')).toBe(textOfSse(s.full))
       }),
       { numRuns: RUNS },
     )

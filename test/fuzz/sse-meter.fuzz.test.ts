@@ -62,7 +62,7 @@ const stream = fc
   })
 
 function run(bytes: Buffer, parts: Buffer[], dropUsageChunk: boolean) {
-  const meter = createSseMeter({ dropUsageChunk })
+  const meter = createSseMeter({ dropUsageChunk, countTokens: (text) => text.length })
   // The parts are copies (cutAt): the meter owns each chunk it is given and may cut in place.
   expect(Buffer.concat(parts).length).toBe(bytes.length)
   const out = [...parts.map((part) => meter.push(part)), meter.end()]

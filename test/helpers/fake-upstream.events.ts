@@ -55,16 +55,25 @@ export function* chatEvents(
     choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
     ...extra,
   })
-  for (const piece of pieces(behavior)) {
+  for (const [i, piece] of pieces(behavior).entries()) {
+    const delta = behavior.audioBytesPerChunk
+      ? { audio: audioDelta(i, piece, behavior.audioBytesPerChunk) }
+      : { content: piece }
     yield content({
       ...base,
-      choices: [{ index: 0, delta: { content: piece }, finish_reason: null }],
+      choices: [{ index: 0, delta, finish_reason: null }],
       ...extra,
     })
   }
   yield data({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...extra })
   if (withUsage && usage) yield data({ ...base, choices: [], usage: usage.raw })
   yield { text: 'data: [DONE]\n\n', content: false }
+}
+
+/** An audio delta as OpenAI streams it: the id first, then transcript and pcm16 data pieces. */
+function audioDelta(index: number, transcript: string, bytes: number) {
+  const data = Buffer.alloc(bytes, index + 1).toString('base64')
+  return index === 0 ? { id: 'audio_fake_1', transcript, data } : { transcript, data }
 }
 
 /** A streamed function call as OpenAI sends it: id and name first, then the arguments in pieces. */

@@ -59,6 +59,11 @@ export interface Behavior {
    * `function_call` item); a stream splits the arguments into `chunks` deltas.
    */
   toolCall?: { name: string; arguments: string }
+  /**
+   * Answer with audio (chat, stream: the API streams pcm16): each content event carries a
+   * piece of the transcript (the answer's text) and this many bytes of audio data.
+   */
+  audioBytesPerChunk?: number
 }
 
 export interface RecordedRequest {

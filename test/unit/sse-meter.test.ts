@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { textOfSse } from '../../src/pipeline/output-text.ts'
+import { DeliveredOutput } from '../../src/pipeline/delivered-output.ts'
+import { AUDIO_OUTPUT_BYTES_PER_TOKEN, textOfSse } from '../../src/pipeline/output-text.ts'
 import { createSseMeter, LINE_LIMIT } from '../../src/pipeline/sse-meter.ts'
 
 const chunk = (choices: unknown[], usage?: unknown) =>
   `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model: 'gpt-4o', choices, ...(usage !== undefined ? { usage } : {}) })}\n\n`
 const delta = (content: string) => [{ index: 0, delta: { content }, finish_reason: null }]
+/** A counter that counts characters: the tests read what was counted without a tokenizer. */
+const countTokens = (text: string) => text.length
 const USAGE = { prompt_tokens: 31, completion_tokens: 9, total_tokens: 40 }
 
 /** A stream as OpenAI sends it with include_usage: `"usage": null` everywhere, then the usage-only chunk. */
@@ -23,7 +26,7 @@ const withoutUsage = `${[
 ].join('')}data: [DONE]\n\n`
 
 function run(text: string, splits: number[], dropUsageChunk: boolean, trackSequence = false) {
-  const meter = createSseMeter({ dropUsageChunk, trackSequence })
+  const meter = createSseMeter({ dropUsageChunk, trackSequence, countTokens })
   const bytes = Buffer.from(text)
   const outs: Buffer[] = []
   let at = 0
@@ -46,7 +49,7 @@ describe('SSE meter', () => {
   })
 
   it('forwards each chunk as the same buffer, without copying or holding it', () => {
-    const meter = createSseMeter({ dropUsageChunk: false })
+    const meter = createSseMeter({ dropUsageChunk: false, countTokens })
     const first = Buffer.from(full.slice(0, 10))
     expect(meter.push(first)).toBe(first)
   })
@@ -113,7 +116,7 @@ describe('SSE meter', () => {
     ).join('')
     const bytes = Buffer.byteLength(events)
     for (let split = 1; split < bytes; split += 7) {
-      const meter = createSseMeter({ dropUsageChunk: false, trackSequence: true })
+      const meter = createSseMeter({ dropUsageChunk: false, trackSequence: true, countTokens })
       expect(meter.lastSequence()).toBeNull()
       meter.push(Buffer.from(events.slice(0, split)))
       const complete = events.slice(0, split).split('\n\n').slice(0, -1)
@@ -130,7 +133,7 @@ describe('SSE meter', () => {
     const { out, meter } = run(withoutUsage, [17, 60], true)
     expect(out).toBe(withoutUsage)
     expect(meter.usage()).toBeNull()
-    expect(textOfSse(meter.deliveredText())).toBe('Hello, "usage": {world}')
+    expect(meter.deliveredTokens()).toBe('Hello, "usage": {world}'.length)
   })
 
   it('reads the usage of a Responses API stream from response.completed and changes nothing', () => {
@@ -143,11 +146,11 @@ describe('SSE meter', () => {
     const { out, meter } = run(events, [40, 200], false, true)
     expect(out).toBe(events)
     expect(meter.usage()).toEqual({ input: 5, output: 2 })
-    expect(textOfSse(meter.deliveredText())).toBe('Hi')
+    expect(meter.deliveredTokens()).toBe('Hi'.length)
   })
 
   it('passes a line longer than LINE_LIMIT on unread instead of holding it, and meters again after it', () => {
-    const meter = createSseMeter({ dropUsageChunk: true })
+    const meter = createSseMeter({ dropUsageChunk: true, countTokens })
     const piece = Buffer.alloc(1024 * 1024, 'a')
     let sent = 0
     let out = 0
@@ -192,5 +195,57 @@ describe('text of an SSE answer (what a disconnect counts)', () => {
 
   it('counts nothing of a last event cut short', () => {
     expect(textOfSse(`${chunk(delta('Hel'))}data: {"choices":[{"delta":{"content":"lo`)).toBe('Hel')
+  })
+})
+
+describe('the delivered-output counter (what a cut stream bills)', () => {
+  const multiLine = `data: {"choices":[{"delta":\ndata: {"content":"Hel"}}]}\n\n${chunk(delta('lo wor'))}${chunk(delta('ld'))}data: [DONE]\n\n`
+  const tiny = { windowBytes: 1, countChars: 3, lineChars: 1 << 20 }
+
+  it('reads the same text fed a byte at a time as whole, for every line ending, multi-line data included', () => {
+    for (const eol of ['\n', '\r\n', '\r']) {
+      const sse = multiLine.replaceAll('\n', eol)
+      const pieces: string[] = []
+      const counter = new DeliveredOutput((text) => {
+        pieces.push(text)
+        return text.length
+      }, tiny)
+      for (const byte of Buffer.from(sse)) counter.add(Buffer.from([byte]))
+      expect(counter.tokens(), JSON.stringify(eol)).toBe('Hello world'.length)
+      expect(pieces.join(''), JSON.stringify(eol)).toBe('Hello world')
+      expect(textOfSse(sse), JSON.stringify(eol)).toBe('Hello world')
+    }
+  })
+
+  it('counts every output modality: audio transcript and data, legacy function_call arguments, tool calls', () => {
+    const pcm = Buffer.alloc(2400).toString('base64') // 2 tokens at 1,200 bytes a token
+    const sse = [
+      chunk([{ index: 0, delta: { audio: { id: 'audio_1', transcript: 'Hi', data: pcm } } }]),
+      chunk([{ index: 0, delta: { audio: { data: pcm } } }]),
+      chunk([{ index: 0, delta: { function_call: { name: 'f', arguments: '{"a"' } } }]),
+      chunk([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: ':1}' } }] } }]),
+      `data: ${JSON.stringify({ type: 'response.audio.delta', delta: pcm })}\n\n`,
+    ].join('')
+    const counter = new DeliveredOutput(countTokens)
+    counter.add(Buffer.from(sse))
+    const text = 'Hi{"a":1}'
+    expect(counter.tokens()).toBe(
+      text.length + Math.ceil((3 * 2400) / AUDIO_OUTPUT_BYTES_PER_TOKEN),
+    )
+  })
+
+  it('holds a few tens of KB of a 20 MB stream, and counts it all', () => {
+    const meter = createSseMeter({ dropUsageChunk: false, countTokens })
+    const event = Buffer.from(chunk(delta('word '.repeat(40))))
+    let most = 0
+    let sent = 0
+    while (sent < 20 * 1024 * 1024) {
+      meter.push(Buffer.from(event))
+      sent += event.length
+      most = Math.max(most, meter.deliveredRetained())
+    }
+    // Before: every delivered byte up to 8 MiB was kept for the count at the end.
+    expect(most).toBeLessThan(40 * 1024)
+    expect(meter.deliveredTokens()).toBe((sent / event.length) * 200)
   })
 })
