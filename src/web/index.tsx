@@ -12,6 +12,7 @@ import type { WebEnv } from './env.ts'
 import { LANG_COOKIE, pickLang, t } from './i18n.ts'
 import { renderError } from './pages/errors.tsx'
 import { renderRoot, renderSignIn } from './pages/sign-in.tsx'
+import { sameOriginPath } from './same-origin-path.ts'
 import {
   clearSessionCookie,
   loadSignIn,
@@ -63,9 +64,7 @@ export function createWebRoutes(verify: Authenticator) {
       sameSite: 'Lax',
       maxAge: 365 * 86_400,
     })
-    const next = c.req.query('next') ?? '/'
-    // Only a path of this site: "//host" or "/\host" would leave it (open redirect).
-    return c.redirect(/^\/(?![/\\])/.test(next) ? next : '/', 303)
+    return c.redirect(sameOriginPath(c.req.query('next'), '/'), 303)
   })
 
   web.get('/signin', language, session, (c) => {
