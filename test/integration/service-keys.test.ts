@@ -202,6 +202,8 @@ describe('a service key naming no user', () => {
     ['POST', '/api/v1/billing/payment', { plan_id: 'test', return_url: 'https://x.example/' }],
     ['GET', '/api/v1/billing/admin/subscriptions', undefined],
     ['GET', '/api/v1/billing/admin/margin', undefined],
+    ['POST', '/api/v1/billing/admin/transactions/t1/refund', {}],
+    ['POST', '/api/v1/billing/plans', { id: 'x', name: 'X', price: 0, quotas: {} }],
     ['GET', '/v1/models', undefined],
     ['GET', '/v1/models/gpt-4o-mini', undefined],
     [
@@ -227,6 +229,23 @@ describe('a service key naming no user', () => {
     expect(await keyRows()).toEqual(before)
     expect(f.upstream.requests).toHaveLength(0)
     expect((await f.ledger('admin')).used.requests).toBe(0)
+  })
+
+  it('never signs in to the pages, with a user named or not', async () => {
+    await setup()
+    const service = await createKey({ name: 'open-webui', acts_for_users: true })
+    for (const headers of [
+      { authorization: `Bearer ${service}` },
+      { authorization: `Bearer ${service}`, 'X-OpenWebUI-User-Id': USERS[0]! },
+      { cookie: `token=${service}` },
+      { cookie: `token=${service}`, 'X-OpenWebUI-User-Id': 'admin' },
+    ]) {
+      for (const page of ['/billing', '/admin']) {
+        const res = await fetch(`${f.base}${page}`, { headers, redirect: 'manual' })
+        expect(res.status, page).toBe(303)
+        expect(res.headers.get('location'), page).toBe('/signin')
+      }
+    }
   })
 
   it("cannot revoke its owner's keys", async () => {
