@@ -234,12 +234,13 @@ describe('a service key naming no user', () => {
   it('never signs in to the pages, with a user named or not', async () => {
     await setup()
     const service = await createKey({ name: 'open-webui', acts_for_users: true })
-    for (const headers of [
+    const credentials: Array<Record<string, string>> = [
       { authorization: `Bearer ${service}` },
       { authorization: `Bearer ${service}`, 'X-OpenWebUI-User-Id': USERS[0]! },
       { cookie: `token=${service}` },
       { cookie: `token=${service}`, 'X-OpenWebUI-User-Id': 'admin' },
-    ]) {
+    ]
+    for (const headers of credentials) {
       for (const page of ['/billing', '/admin']) {
         const res = await fetch(`${f.base}${page}`, { headers, redirect: 'manual' })
         expect(res.status, page).toBe(303)
