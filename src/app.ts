@@ -72,7 +72,7 @@ export function createApp(deps: Deps) {
   app.use('/api/v1/keys/*', auth)
   app.route('/api/v1/keys', createKeyRoutes())
 
-  app.use('/v1/*', auth)
+  app.use('/v1/*', authenticate(verify, { bodyMayNameUser: true }))
   app.route('/v1', createV1Routes())
 
   // Plans, subscription, usage, me, admin subscriptions (issue 3); GET /plans is public.

@@ -26,8 +26,10 @@ export type ActingUsers = ReturnType<typeof createActingUsers>
  * user the request names: the header of `auth.actAs.userHeaders`, else, when
  * `auth.actAs.bodyUserField` is on, a proxied body's `user`. The end user is
  * recorded on first sight (the entitlement puts them on the default plan) and
- * is never an admin through the key. Any other caller's headers and `user`
- * field change nothing: anyone can write them.
+ * is never an admin through the key. A service key that names nobody is
+ * refused: it is no one's credential of its own, and acting as its owner let a
+ * key held by a front-end manage the owner's (an admin's) keys. Any other
+ * caller's headers and `user` field change nothing: anyone can write them.
  */
 export function createActingUsers(ctx: Pick<Deps, 'config' | 'database' | 'clock'>) {
   const { userHeaders, emailHeaders, bodyUserField } = ctx.config.auth.actAs
@@ -49,26 +51,54 @@ export function createActingUsers(ctx: Pick<Deps, 'config' | 'database' | 'clock
   }
 
   return {
-    /** After authentication: the end user named by a header, or the principal unchanged. */
-    async fromHeaders(header: HeaderReader, principal: Principal): Promise<Principal> {
+    /**
+     * After authentication: the end user named by a header, or the principal
+     * unchanged. A service key naming nobody is refused here, unless the route
+     * reads a body that may still name the user (`bodyMayNameUser`, the proxy's
+     * POSTs, with `auth.actAs.bodyUserField` on): fromBody decides there.
+     */
+    async fromHeaders(
+      header: HeaderReader,
+      principal: Principal,
+      options: { bodyMayNameUser?: boolean } = {},
+    ): Promise<Principal> {
       if (!isServiceKey(principal)) return principal
       const userId = firstHeader(header, userHeaders)
-      if (userId === undefined) return principal
+      if (userId === undefined) {
+        if (options.bodyMayNameUser && bodyUserField) return principal
+        throw noUserNamed()
+      }
       const param = userHeaders.find((name) => header(name)) ?? userHeaders[0]!
       return actFor(principal, checkedUserId(userId, param), checkedEmail(header, emailHeaders))
     },
 
-    /** In the proxy, once the body is parsed: its `user` when no header named anyone. */
+    /**
+     * In the proxy, once the body is parsed and before anything is reserved: its
+     * `user` when no header named anyone; a service key still naming nobody is refused.
+     */
     async fromBody(
       principal: Principal,
       body: Readonly<Record<string, unknown>>,
     ): Promise<Principal> {
-      if (!bodyUserField || !isServiceKey(principal) || body.user === undefined) return principal
+      if (!isServiceKey(principal)) return principal
+      if (!bodyUserField || body.user === undefined) throw noUserNamed()
       if (typeof body.user !== 'string') {
         throw new DomainError('invalid_request', 'user must be a string', { param: 'user' })
       }
       return actFor(principal, checkedUserId(body.user, 'user'), null)
     },
+  }
+
+  function noUserNamed() {
+    const header = userHeaders[0]!
+    const where = bodyUserField
+      ? `the ${header} header or, on a proxied request, the body's user`
+      : `the ${header} header`
+    return new DomainError(
+      'permission_denied',
+      `This service key (acts_for_users) acts only for an end user: name one in ${where}`,
+      { param: header },
+    )
   }
 }
 

@@ -48,7 +48,7 @@ export function formatBanner(info: BannerInfo): string {
     '  console.log(chat.choices[0].message.content, chat.usage)',
     '',
     `The Free plan allows ${info.freeRequests ?? 'a few'} requests: the next one answers 429 (insufficient_quota).`,
-    `Then open the demo user's sign-in link (single use: it opens /billing), pay for Pro`,
+    `Then open the demo user's sign-in link and press Sign in (single use: it opens /billing), pay for Pro`,
     `(${info.proPrice ?? ''}) on the sandbox checkout page, and the next request answers 200.`,
     "The admin's link opens the console (/admin).",
     `Usage and plan: curl ${info.gatewayUrl}/api/v1/billing/me -H "Authorization: Bearer ${info.userKey}"`,

@@ -33,6 +33,19 @@ export function requireSameSiteForm(): MiddlewareHandler<WebEnv> {
   }
 }
 
+/**
+ * A POST whose Origin is this gateway's, for a form no session stands behind
+ * yet (a sign-in link's button): a page of another site cannot post it, so it
+ * cannot sign a browser in as someone else. No token: the only secret there is
+ * the link's own, which the poster holds anyway.
+ */
+export function requireOwnOrigin(): MiddlewareHandler<WebEnv> {
+  return async function requireOwnOrigin(c, next) {
+    if (c.req.method === 'POST' && !isOwnOrigin(c)) return renderForbidden(c, 'csrf')
+    await next()
+  }
+}
+
 /** Origin equals the configured public URL's, or names the host this request was sent to. */
 function isOwnOrigin(c: WebContext): boolean {
   const origin = c.req.header('origin')

@@ -7,11 +7,12 @@ import { asGatewayError } from '../http/errors.ts'
 import { notFound } from '../http/on-error.ts'
 import { createAdminPages } from './admin.routes.tsx'
 import { createBillingPages, pageStatus } from './billing.routes.tsx'
-import { requireSameSiteForm } from './csrf.ts'
+import { requireOwnOrigin, requireSameSiteForm } from './csrf.ts'
 import type { WebEnv } from './env.ts'
 import { LANG_COOKIE, pickLang, t } from './i18n.ts'
 import { renderError } from './pages/errors.tsx'
-import { renderRoot, renderSignIn } from './pages/sign-in.tsx'
+import { renderRoot, renderSignIn, renderSignInLink } from './pages/sign-in.tsx'
+import { sameOriginPath } from './same-origin-path.ts'
 import {
   clearSessionCookie,
   loadSignIn,
@@ -20,7 +21,7 @@ import {
   SESSION_COOKIE,
   setSessionCookie,
 } from './session.ts'
-import { endSession, exchangeSignInLink } from './sign-in.ts'
+import { endSession, exchangeSignInLink, isUsableSignInLink } from './sign-in.ts'
 
 const ASSET_TYPES = { css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8' }
 
@@ -63,16 +64,21 @@ export function createWebRoutes(verify: Authenticator) {
       sameSite: 'Lax',
       maxAge: 365 * 86_400,
     })
-    const next = c.req.query('next') ?? '/'
-    // Only a path of this site: "//host" or "/\host" would leave it (open redirect).
-    return c.redirect(/^\/(?![/\\])/.test(next) ? next : '/', 303)
+    return c.redirect(sameOriginPath(c.req.query('next'), '/'), 303)
   })
 
   web.get('/signin', language, session, (c) => {
     if (c.get('viewer') && c.req.query('expired') === undefined) return c.redirect('/billing', 303)
     return renderSignIn(c, c.req.query('expired') !== undefined ? 'expired' : undefined)
   })
+  // Opening a link (GET, HEAD) shows a button and spends nothing; its POST signs in.
   web.get('/signin/:token', language, async (c) => {
+    if (!(await isUsableSignInLink(c.get('deps'), c.req.param('token')))) {
+      return renderSignIn(c, 'bad_link')
+    }
+    return renderSignInLink(c, c.req.path)
+  })
+  web.post('/signin/:token', language, requireOwnOrigin(), async (c) => {
     const deps = c.get('deps')
     // The token leaves the URL at once: no Referer carries it, the next URL is clean.
     c.header('referrer-policy', 'no-referrer')

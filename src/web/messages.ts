@@ -41,6 +41,11 @@ export const MESSAGES = {
     en: 'Or ask the operator for a one-time sign-in link (they make one with "gateway link --user YOUR_ID").',
     ru: 'Или попросите у оператора одноразовую ссылку для входа (он создаёт её командой «gateway link --user ВАШ_ID»).',
   },
+  signin_link_lead: {
+    en: 'This one-time link signs you in to this browser. It works once, when you press the button.',
+    ru: 'Эта одноразовая ссылка выполняет вход в этом браузере. Она срабатывает один раз, по нажатию кнопки.',
+  },
+  signin_link_button: { en: 'Sign in', ru: 'Войти' },
   forbidden_title: { en: 'Access denied', ru: 'Доступ запрещён' },
   forbidden_admin: {
     en: 'The console is for administrators only.',

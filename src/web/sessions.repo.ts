@@ -11,6 +11,18 @@ export async function insertSignInLink(
     .execute()
 }
 
+/** Whether the link could still sign in (unused, unexpired), without spending it. */
+export async function findUsableSignInLink(db: Db, tokenHash: string, now: number) {
+  const row = await db
+    .selectFrom('web_sign_in_link')
+    .select('user_id')
+    .where('token_hash', '=', tokenHash)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst()
+  return row?.user_id
+}
+
 /**
  * Marks the link used if it is unused and unexpired, in one conditional UPDATE: two
  * clicks racing (or two replicas) cannot both win. Returns the user it signs in, or undefined.

@@ -6,6 +6,7 @@ import {
   consumeSignInLink,
   deleteExpiredSignIns,
   deleteSession,
+  findUsableSignInLink,
   insertSession,
   insertSignInLink,
 } from './sessions.repo.ts'
@@ -69,6 +70,15 @@ export async function mintSignInLink(
     `http://localhost:${deps.config.server.port}`
   ).replace(/\/+$/, '')
   return { url: `${base}/signin/${token}`, userId, expiresAt }
+}
+
+/**
+ * Whether a link's token could still sign in, read only: opening a link (GET,
+ * HEAD: link previewers, mail scanners) never spends it; only its page's POST does.
+ */
+export async function isUsableSignInLink(deps: SignInDeps, token: string): Promise<boolean> {
+  const { db } = deps.database
+  return (await findUsableSignInLink(db, hashSecret(token), nowSeconds(deps.clock))) !== undefined
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   BROWSER_TEST_MS,
   expectAccessible,
   SCREENSHOTS,
+  signInByLink,
   skipBrowser,
   useBrowser,
 } from './browser.ts'
@@ -29,7 +30,7 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
       await f.chat('payer')
       const { context, page, errors } = await browser.open()
 
-      await page.goto(await link('payer'))
+      await signInByLink(page, await link('payer'))
       expect(page.url()).toBe(`${f.base}/billing`)
       await expect.poll(() => page.getByText('2 of 1,000 used').count()).toBe(1)
       await expect.poll(() => page.getByRole('img', { name: /Tokens per day/ }).count()).toBe(1)
@@ -82,7 +83,7 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
       expect(page.url()).toBe(`${f.base}/signin`)
       await page.getByText('gateway link --user').waitFor()
 
-      await page.goto(await link('keeper'))
+      await signInByLink(page, await link('keeper'))
       await page.getByRole('heading', { name: 'Тариф и оплата' }).waitFor()
       await expectAccessible(page)
       await page.getByLabel('Название ключа').fill('laptop')

@@ -72,6 +72,18 @@ export function useBrowser() {
   }
 }
 
+/**
+ * Signs in as a person does: opens the link (a page with a button; opening
+ * spends nothing) and presses its button, whose POST signs in and redirects.
+ */
+export async function signInByLink(page: Page, url: string) {
+  await page.goto(url)
+  await Promise.all([
+    page.waitForURL((current) => !current.pathname.startsWith('/signin/')),
+    page.locator('form[action^="/signin/"] button[type="submit"]').click(),
+  ])
+}
+
 /** Records console errors (a CSP violation shows up there) so a test can assert there were none. */
 export function watchConsole(page: Page): string[] {
   const errors: string[] = []

@@ -1,7 +1,13 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { mintSignInLink } from '../../src/web/sign-in.ts'
-import { BROWSER_TEST_MS, expectAccessible, SCREENSHOTS, skipBrowser } from './browser.ts'
+import {
+  BROWSER_TEST_MS,
+  expectAccessible,
+  SCREENSHOTS,
+  signInByLink,
+  skipBrowser,
+} from './browser.ts'
 import { useConsoleFixture } from './console-fixture.ts'
 
 /** The operator's console in a real browser, and what the payer sees of its actions. */
@@ -16,7 +22,7 @@ describe.skipIf(skipBrowser)('console in Chromium', () => {
       const { context: adminContext, page: admin, errors } = await browser.open()
       const { context: payerContext, page: payer } = await browser.open()
 
-      await admin.goto(adminLink)
+      await signInByLink(admin, adminLink)
       expect(admin.url()).toBe(`${f.base}/admin`)
       await admin.getByRole('link', { name: 'payer' }).waitFor()
       await expectAccessible(admin)
@@ -32,7 +38,7 @@ describe.skipIf(skipBrowser)('console in Chromium', () => {
       await admin.getByRole('button', { name: 'Save' }).click()
       await admin.getByText('Plan saved.').waitFor()
 
-      await payer.goto(payerLink.url)
+      await signInByLink(payer, payerLink.url)
       await payer.getByRole('button', { name: 'Extend Pro for RUB 1,290/month' }).waitFor()
 
       await admin.goto(`${f.base}/admin/users/payer`)

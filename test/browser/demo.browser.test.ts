@@ -6,7 +6,14 @@ import {
   type RunningGateway,
   startProcess,
 } from '../helpers/spawn-gateway.ts'
-import { BROWSER_TEST_MS, expectAccessible, type Page, skipBrowser, useBrowser } from './browser.ts'
+import {
+  BROWSER_TEST_MS,
+  expectAccessible,
+  type Page,
+  signInByLink,
+  skipBrowser,
+  useBrowser,
+} from './browser.ts'
 
 /**
  * `npm run demo` as a newcomer clicks through it: the real demo entry as a
@@ -62,7 +69,7 @@ describe.skipIf(skipBrowser)('npm run demo in Chromium', () => {
       const gateway = field(banner, 'Gateway')!
       const sandbox = field(banner, 'YooKassa sandbox')!
       const { page, errors } = await browser.open()
-      await page.goto(field(banner, 'Sign in (demo user)')!)
+      await signInByLink(page, field(banner, 'Sign in (demo user)')!)
       expect(new URL(page.url()).pathname).toBe('/billing')
       expect(await page.getByTestId('current-plan').textContent()).toBe('Free')
 

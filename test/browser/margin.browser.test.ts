@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BROWSER_TEST_MS, expectAccessible, skipBrowser } from './browser.ts'
+import { BROWSER_TEST_MS, expectAccessible, signInByLink, skipBrowser } from './browser.ts'
 import { useConsoleFixture } from './console-fixture.ts'
 
 /** The console's margin page in a real browser: reached from the nav, accessible, no CSP error. */
@@ -11,7 +11,7 @@ describe.skipIf(skipBrowser)('console margin in Chromium', () => {
     async () => {
       const link = await paidPayerAndAdminLink()
       const { context, page, errors } = await browser.open()
-      await page.goto(link)
+      await signInByLink(page, link)
       await page.getByRole('link', { name: 'Margin' }).click()
       await page.getByRole('rowheader', { name: 'payer' }).waitFor()
       await expectAccessible(page)

@@ -3,9 +3,10 @@ import { mintSignInLink } from '../../src/web/sign-in.ts'
 import type { Harness } from './harness.ts'
 
 /**
- * A browser's session without a browser: a sign-in link exchanged over a real
- * socket, the session cookie kept, and pages fetched and forms posted as a
- * same-site browser would (Origin of the gateway, the page's CSRF token).
+ * A browser's session without a browser: a sign-in link opened and its button
+ * pressed over a real socket, the session cookie kept, and pages fetched and
+ * forms posted as a same-site browser would (Origin of the gateway, the page's
+ * CSRF token).
  */
 export interface WebClient {
   cookie: string
@@ -32,7 +33,14 @@ export async function signInWeb(
     role: options.role,
     email: options.email,
   })
-  const res = await fetch(link.url, { redirect: 'manual' })
+  // As a person does: open the link (a page with a button, nothing spent), press the button.
+  const opened = await fetch(link.url, { redirect: 'manual' })
+  expect(opened.status, await opened.text()).toBe(200)
+  const res = await fetch(link.url, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { origin: base },
+  })
   expect(res.status, await res.text()).toBe(303)
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!
   const language = { 'accept-language': options.lang ?? 'en' }

@@ -114,11 +114,13 @@ describe('a key created with acts_for_users', () => {
     expect((await get('/metrics', service)).status).toBe(403)
   })
 
-  it('without a user named, bills the key owner', async () => {
+  it('names the user on every route it is taken on, never the owner by default', async () => {
     await setup()
     const service = await createKey({ name: 'open-webui', acts_for_users: true })
-    expect((await chat(service)).status).toBe(200)
-    expect((await f.ledger('admin')).used.requests).toBe(1)
+    const as = { 'X-OpenWebUI-User-Id': USERS[0]! }
+    expect((await get('/v1/models', service, as)).status).toBe(200)
+    expect((await get('/api/v1/billing/subscription', service, as)).body.user_id).toBe(USERS[0])
+    expect((await get('/api/v1/billing/transactions', service, as)).status).toBe(200)
   })
 
   it.each([
@@ -155,10 +157,122 @@ describe('a key created with acts_for_users', () => {
     await setup({ auth: { actAs: { userHeaders: ['x-app-user'] } } })
     const service = await createKey({ name: 'app', acts_for_users: true })
     expect((await chat(service, { 'X-App-User': 'app-user-1' })).status).toBe(200)
-    expect((await chat(service, { 'X-OpenWebUI-User-Id': USERS[0]! })).status).toBe(200)
+    // Another header names nobody: refused, naming the header that would.
+    const other = await chat(service, { 'X-OpenWebUI-User-Id': USERS[0]! })
+    expect(other.status, other.text).toBe(403)
+    expect(JSON.parse(other.text).error.param).toBe('x-app-user')
     expect((await f.ledger('app-user-1')).used.requests).toBe(1)
     expect((await f.ledger(USERS[0]!)).used.requests).toBe(0)
-    expect((await f.ledger('admin')).used.requests).toBe(1)
+    expect((await f.ledger('admin')).used.requests).toBe(0)
+  })
+})
+
+/**
+ * A service key that names nobody has no caller to act for: it was once its
+ * owner, so one leaked from a front-end listed, revoked and minted the owner's
+ * (an admin's) keys. Refused everywhere, 403 in the envelope, nothing changed.
+ */
+describe('a service key naming no user', () => {
+  const refusal = {
+    code: 'permission_denied',
+    type: 'permission_error',
+    param: 'x-openwebui-user-id',
+  }
+
+  async function send(key: string, method: string, path: string, body?: unknown) {
+    const res = await fetch(`${f.base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await res.text()
+    return { status: res.status, text }
+  }
+
+  it.each([
+    ['GET', '/api/v1/keys', undefined],
+    ['POST', '/api/v1/keys', { name: 'minted', admin: true }],
+    ['POST', '/api/v1/keys', { name: 'minted' }],
+    ['GET', '/api/v1/billing/me', undefined],
+    ['GET', '/api/v1/billing/subscription', undefined],
+    ['POST', '/api/v1/billing/subscription/cancel', { immediate: true }],
+    ['GET', '/api/v1/billing/usage', undefined],
+    ['POST', '/api/v1/billing/usage/check', { metric: 'requests', amount: 1 }],
+    ['GET', '/api/v1/billing/transactions', undefined],
+    ['POST', '/api/v1/billing/payment', { plan_id: 'test', return_url: 'https://x.example/' }],
+    ['GET', '/api/v1/billing/admin/subscriptions', undefined],
+    ['GET', '/api/v1/billing/admin/margin', undefined],
+    ['POST', '/api/v1/billing/admin/transactions/t1/refund', {}],
+    ['POST', '/api/v1/billing/plans', { id: 'x', name: 'X', price: 0, quotas: {} }],
+    ['GET', '/v1/models', undefined],
+    ['GET', '/v1/models/gpt-4o-mini', undefined],
+    [
+      'POST',
+      '/v1/chat/completions',
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+    ],
+    ['POST', '/v1/embeddings', { model: 'text-embedding-3-small', input: 'hi' }],
+  ])('%s %s: 403 naming the header, nothing done as the owner', async (method, path, body) => {
+    await setup()
+    const service = await createKey({ name: 'open-webui', acts_for_users: true })
+    const keyRows = () =>
+      f.h.db
+        .selectFrom('gateway_api_key')
+        .select(['id', 'user_id', 'revoked_at', 'is_admin'])
+        .orderBy('id')
+        .execute()
+    const before = await keyRows()
+    const res = await send(service, method, path, body)
+    expect(res.status, res.text).toBe(403)
+    expect(JSON.parse(res.text).error).toMatchObject(refusal)
+    expect(JSON.parse(res.text).error.message).toContain('x-openwebui-user-id')
+    expect(await keyRows()).toEqual(before)
+    expect(f.upstream.requests).toHaveLength(0)
+    expect((await f.ledger('admin')).used.requests).toBe(0)
+  })
+
+  it('never signs in to the pages, with a user named or not', async () => {
+    await setup()
+    const service = await createKey({ name: 'open-webui', acts_for_users: true })
+    const credentials: Array<Record<string, string>> = [
+      { authorization: `Bearer ${service}` },
+      { authorization: `Bearer ${service}`, 'X-OpenWebUI-User-Id': USERS[0]! },
+      { cookie: `token=${service}` },
+      { cookie: `token=${service}`, 'X-OpenWebUI-User-Id': 'admin' },
+    ]
+    for (const headers of credentials) {
+      for (const page of ['/billing', '/admin']) {
+        const res = await fetch(`${f.base}${page}`, { headers, redirect: 'manual' })
+        expect(res.status, page).toBe(303)
+        expect(res.headers.get('location'), page).toBe('/signin')
+      }
+    }
+  })
+
+  it("cannot revoke its owner's keys", async () => {
+    await setup()
+    const service = await createKey({ name: 'open-webui', acts_for_users: true })
+    const list = await get('/api/v1/keys', await f.h.adminToken())
+    const ids = (list.body.data as Array<{ id: string }>).map((k) => k.id)
+    for (const id of ids) {
+      const res = await send(service, 'DELETE', `/api/v1/keys/${id}`)
+      expect(res.status, res.text).toBe(403)
+    }
+    expect((await get('/api/v1/keys', await f.h.adminToken())).body.data).toHaveLength(ids.length)
+  })
+
+  it('with auth.actAs.bodyUserField, a proxied body without `user` is refused before anything is reserved', async () => {
+    await setup({ auth: { actAs: { bodyUserField: true } } })
+    const service = await createKey({ name: 'librechat', acts_for_users: true })
+    const res = await chat(service)
+    expect(res.status, res.text).toBe(403)
+    expect(JSON.parse(res.text).error).toMatchObject({ code: 'permission_denied' })
+    expect(JSON.parse(res.text).error.message).toContain('user')
+    expect(f.upstream.requests).toHaveLength(0)
+    expect((await f.ledger('admin')).reservations).toBe(0)
+    // Its listing is refused too: a GET has no body to name anyone.
+    expect((await get('/v1/models', service)).status).toBe(403)
+    expect((await chat(service, {}, { user: 'lc-user-1' })).status).toBe(200)
   })
 })
 
@@ -213,12 +327,13 @@ describe('the body `user` field (auth.actAs.bodyUserField)', () => {
     expect((await f.ledger('admin')).reservations).toBe(0)
   })
 
-  it('is ignored when the setting is off (the default): the owner is billed', async () => {
+  it('is ignored when the setting is off (the default): nobody is named, refused', async () => {
     await setup()
     const service = await createKey({ name: 'librechat', acts_for_users: true })
-    expect((await chat(service, {}, { user: 'lc-user-1' })).status).toBe(200)
-    expect((await f.ledger('admin')).used.requests).toBe(1)
+    expect((await chat(service, {}, { user: 'lc-user-1' })).status).toBe(403)
+    expect((await f.ledger('admin')).used.requests).toBe(0)
     expect((await f.ledger('lc-user-1')).used.requests).toBe(0)
+    expect(f.upstream.requests).toHaveLength(0)
   })
 })
 

@@ -84,4 +84,39 @@ describe(`pages CSRF and headers (${TEST_DIALECT})`, () => {
       expect(res.headers.get('location'), next).toBe('/')
     }
   })
+
+  // Browsers drop tabs and newlines from a URL, and resolve dot segments: each of these is
+  // //evil.example/path to them, another site. Written as they arrive in the query string.
+  it.each([
+    '/%09/evil.example/path',
+    '/%0A/evil.example/path',
+    '/%0D/evil.example/path',
+    '%09//evil.example/path',
+    '/%0D%0A/evil.example/path',
+    '%20//evil.example/path',
+    '/.//evil.example/path',
+    '/..//evil.example/path',
+    '/a/..//evil.example/path',
+    '/%5C/evil.example/path',
+    '/%E3%80%80/evil.example/path',
+    'http:evil.example',
+    'javascript:alert(1)',
+    '',
+  ])('the language switch sends next=%s home, not to another site', async (raw) => {
+    const res = await fetch(`${base}/lang/en?next=${raw}`, { redirect: 'manual' })
+    expect(res.status, await res.text()).toBe(303)
+    expect(res.headers.get('location'), raw).toBe('/')
+    expect(res.headers.get('set-cookie')).toContain('lang=en')
+    expect(h.logs.filter((line) => line.level === 'error')).toEqual([])
+  })
+
+  it.each([
+    ['/billing', '/billing'],
+    ['/billing%3Fnotice%3Dkey_revoked', '/billing?notice=key_revoked'],
+    ['/admin/users/a%2540b', '/admin/users/a%40b'],
+    ['/billing/return%3Ftx%3Dt1%23top', '/billing/return?tx=t1#top'],
+  ])('the language switch keeps a path of this site: next=%s', async (raw, location) => {
+    const res = await fetch(`${base}/lang/en?next=${raw}`, { redirect: 'manual' })
+    expect(res.headers.get('location')).toBe(location)
+  })
 })

@@ -17,11 +17,32 @@ describe(`pages sign-in (${TEST_DIALECT})`, () => {
   const get = (path: string, cookie?: string) =>
     fetch(`${base}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} })
 
-  it('a link signs in once: HttpOnly SameSite=Lax cookie, a clean redirect, only hashes stored', async () => {
+  /** The button of the link's page: a form POST to the same URL, from this site. */
+  const press = (path: string, origin: string | null = base) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(origin !== null ? { origin } : {}),
+      },
+      body: '',
+    })
+  const linkRows = () => h.db.selectFrom('web_sign_in_link').select('used_at').execute()
+
+  it("a link signs in once, by its page's button: HttpOnly SameSite=Lax cookie, a clean redirect, only hashes stored", async () => {
     const link = await mintSignInLink(h.deps, 'u1', { baseUrl: base })
     const token = link.url.split('/signin/')[1]!
-    const first = await get(`/signin/${token}`)
-    expect(first.status).toBe(303)
+    const page = await get(`/signin/${token}`)
+    const html = await page.text()
+    expect(page.status, html).toBe(200)
+    expect(page.headers.get('set-cookie')).toBeNull()
+    // Not no-referrer: a browser would send the button's POST with `Origin: null`.
+    expect(page.headers.get('referrer-policy')).toBe('same-origin')
+    expect(html).toContain(`<form method="post" action="/signin/${token}"`)
+
+    const first = await press(`/signin/${token}`)
+    expect(first.status, await first.text()).toBe(303)
     expect(first.headers.get('location')).toBe('/billing')
     expect(first.headers.get('referrer-policy')).toBe('no-referrer')
     const setCookie = first.headers.get('set-cookie')!
@@ -31,9 +52,10 @@ describe(`pages sign-in (${TEST_DIALECT})`, () => {
     const cookie = setCookie.split(';')[0]!
     expect((await get('/billing', cookie)).status).toBe(200)
 
-    const again = await get(`/signin/${token}`)
-    expect(again.status).toBe(400)
-    expect(await again.text()).toContain('invalid, already used or expired')
+    for (const again of [await press(`/signin/${token}`), await get(`/signin/${token}`)]) {
+      expect(again.status).toBe(400)
+      expect(await again.text()).toContain('invalid, already used or expired')
+    }
 
     const links = await h.db.selectFrom('web_sign_in_link').selectAll().execute()
     const sessions = await h.db.selectFrom('web_session').selectAll().execute()
@@ -42,10 +64,37 @@ describe(`pages sign-in (${TEST_DIALECT})`, () => {
     expect(JSON.stringify([links, sessions])).not.toContain(token)
   })
 
+  // Link previewers and mail scanners fetch every link they see: none of them may spend it,
+  // nor get the session it opens.
+  it('GET and HEAD never spend a link nor set a session', async () => {
+    const link = await mintSignInLink(h.deps, 'u1', { baseUrl: base })
+    for (const method of ['HEAD', 'GET', 'GET', 'HEAD']) {
+      const res = await fetch(link.url, { method, redirect: 'manual' })
+      expect(res.status, method).toBe(200)
+      expect(res.headers.get('set-cookie'), method).toBeNull()
+    }
+    expect(await linkRows()).toEqual([{ used_at: null }])
+    expect(await h.db.selectFrom('web_session').select('user_id').execute()).toEqual([])
+    expect((await press(new URL(link.url).pathname)).status).toBe(303)
+  })
+
+  it("a POST without this site's Origin spends nothing (no sign-in forced from another site)", async () => {
+    const link = await mintSignInLink(h.deps, 'u1', { baseUrl: base })
+    const path = new URL(link.url).pathname
+    for (const origin of [null, 'null', 'https://evil.example']) {
+      const res = await press(path, origin)
+      expect(res.status, String(origin)).toBe(403)
+      expect(res.headers.get('set-cookie'), String(origin)).toBeNull()
+    }
+    expect(await linkRows()).toEqual([{ used_at: null }])
+    expect((await press(path)).status).toBe(303)
+  })
+
   it('a link expires after web.signInLinkTtlSeconds; a session after web.sessionTtlSeconds', async () => {
     const stale = await mintSignInLink(h.deps, 'u1', { baseUrl: base })
     h.clock.advance(901_000)
     expect((await fetch(stale.url, { redirect: 'manual' })).status).toBe(400)
+    expect((await press(new URL(stale.url).pathname)).status).toBe(400)
 
     const web = await signInWeb(h, base, 'u1')
     expect((await web.get('/billing')).status).toBe(200)
@@ -101,7 +150,10 @@ describe(`pages sign-in behind HTTPS (${TEST_DIALECT})`, () => {
     try {
       const link = await mintSignInLink(h.deps, 'u1')
       expect(link.url).toMatch(/^https:\/\/gw\.example\/signin\/[\w-]{43}$/)
-      const res = await h.request(new URL(link.url).pathname)
+      const res = await h.request(new URL(link.url).pathname, {
+        method: 'POST',
+        headers: { origin: 'https://gw.example' },
+      })
       expect(res.headers.get('set-cookie')).toContain('; Secure')
     } finally {
       await h.close()

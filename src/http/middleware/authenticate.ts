@@ -4,14 +4,24 @@ import type { AppEnv } from '../env.ts'
 import { GatewayError } from '../errors.ts'
 import { requestHeader } from '../request-headers.ts'
 
-/** Requires `Authorization: Bearer <JWT or sk-key>` and sets the principal. */
-export function authenticate(verify: Authenticator): MiddlewareHandler<AppEnv> {
+/**
+ * Requires `Authorization: Bearer <JWT or sk-key>` and sets the principal.
+ * `bodyMayNameUser`: the proxy's surface, whose POST bodies may name the end
+ * user of a service key (pipeline/proxy.ts asks actingUsers.fromBody once parsed).
+ */
+export function authenticate(
+  verify: Authenticator,
+  options: { bodyMayNameUser?: boolean } = {},
+): MiddlewareHandler<AppEnv> {
   return async function authenticate(c, next) {
     const principal = await verify(bearerToken(requestHeader(c, 'authorization')))
-    // A trusted service key becomes the end user its request names (docs/open-webui.md).
+    // A trusted service key becomes the end user its request names, or is refused (docs/open-webui.md).
+    const bodyMayNameUser = options.bodyMayNameUser === true && c.req.method === 'POST'
     c.set(
       'principal',
-      await c.get('deps').actingUsers.fromHeaders((name) => requestHeader(c, name), principal),
+      await c
+        .get('deps')
+        .actingUsers.fromHeaders((name) => requestHeader(c, name), principal, { bodyMayNameUser }),
     )
     await next()
   }

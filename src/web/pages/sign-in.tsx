@@ -24,6 +24,28 @@ export function renderSignIn(c: WebContext, problem?: 'expired' | 'bad_link') {
   )
 }
 
+/**
+ * GET /signin/<token>: a button that posts to the same URL. Opening the link
+ * spends nothing (link previewers and mail scanners open every link); the
+ * page's POST does. No script submits it, for the same reason.
+ */
+export function renderSignInLink(c: WebContext, path: string) {
+  const lang = c.get('lang')
+  // renderPage's Referrer-Policy, same-origin, is the one that fits: the token in this URL goes
+  // to no other site, and the button's POST still carries the Origin it is checked by (under
+  // no-referrer a browser sends `Origin: null`).
+  return renderPage(
+    c,
+    t(lang, 'signin_title'),
+    <>
+      <p>{t(lang, 'signin_link_lead')}</p>
+      <form method="post" action={path}>
+        <button type="submit">{t(lang, 'signin_link_button')}</button>
+      </form>
+    </>,
+  )
+}
+
 /** GET / for a browser: what this is, and where to go. */
 export function renderRoot(c: WebContext) {
   const lang = c.get('lang')
