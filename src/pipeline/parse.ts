@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { z } from 'zod'
 import { GatewayError, validationError } from '../http/errors.ts'
 import { findDuplicateKey } from './duplicate-keys.ts'
-import { MODEL_NAME } from './model-access.ts'
+import { isModelName, MODEL_NAME_RULE } from './model-access.ts'
 
 /**
  * Only what the gateway needs is checked; every other field (known to OpenAI
@@ -13,12 +13,7 @@ const tokenCount = z.number().int().nonnegative().nullish()
 
 const proxyBody = z.looseObject({
   // Checked as sent and forwarded as sent (model-access.ts says which names pass).
-  model: z
-    .string()
-    .regex(
-      MODEL_NAME,
-      'a model name: ASCII letters, digits and . _ - : / @, no spaces, at most 256',
-    ),
+  model: z.string().refine(isModelName, MODEL_NAME_RULE),
   // These size the output reservation: a negative or absurd value must not reach the estimate.
   max_tokens: tokenCount,
   max_completion_tokens: tokenCount,
