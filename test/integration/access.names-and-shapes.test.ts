@@ -97,3 +97,45 @@ describe(`model names that ride on a granted one (${TEST_DIALECT})`, () => {
     expect(f.upstream.requests.map((r) => JSON.parse(r.rawBody).model)).toEqual(served)
   })
 })
+
+describe(`fields of the wrong JSON type (${TEST_DIALECT})`, () => {
+  it('are 400 naming the field before anything is reserved, on every endpoint', async () => {
+    await onPro('typed')
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['/v1/responses', { model: 'gpt-4o', input: 'hi', background: 'true' }, 'background'],
+      ['/v1/responses', { model: 'gpt-4o', input: 'hi', background: 1 }, 'background'],
+      [
+        '/v1/chat/completions',
+        { model: 'gpt-4o', messages: hi, tools: { 0: { type: 'web_search_preview' } } },
+        'tools',
+      ],
+      [
+        '/v1/completions',
+        { model: 'gpt-3.5-turbo-instruct', prompt: 'hi', best_of: '20' },
+        'best_of',
+      ],
+      ['/v1/chat/completions', { model: 'gpt-4o', messages: hi, n: '5' }, 'n'],
+      ['/v1/chat/completions', { model: 'gpt-4o', messages: hi, stream: 'yes' }, 'stream'],
+      ['/v1/chat/completions', { model: 'gpt-4o', messages: hi, max_tokens: '9999' }, 'max_tokens'],
+      [
+        '/v1/chat/completions',
+        { model: 'gpt-4o', messages: hi, service_tier: ['priority'] },
+        'service_tier',
+      ],
+      [
+        '/v1/responses',
+        { model: 'gpt-4o', input: 'hi', previous_response_id: 7 },
+        'previous_response_id',
+      ],
+      ['/v1/embeddings', { model: 'text-embedding-3-small', input: { text: 'hi' } }, 'input'],
+      ['/v1/chat/completions', { model: 'gpt-4o', messages: { role: 'user' } }, 'messages'],
+    ]
+    for (const [path, body, param] of cases) {
+      const res = await send('typed', path, body)
+      const label = `${path} ${JSON.stringify(body)}: ${res.text}`
+      expect(res.status, label).toBe(400)
+      expect(res.body.error, label).toMatchObject({ type: 'invalid_request_error', param })
+    }
+    await expectNothingHappened('typed')
+  })
+})
