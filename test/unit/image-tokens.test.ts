@@ -45,6 +45,13 @@ describe('image tokens', () => {
     )
   })
 
+  it('bills a provider-prefixed or fine-tuned name by its base model', () => {
+    const mini = imageTokens('gpt-4o-mini', null, 'high')
+    expect(imageTokens('openai/gpt-4o-mini', null, 'high')).toBe(mini)
+    expect(imageTokens('ft:gpt-4o-mini-2024-07-18:acme::abc', null, 'high')).toBe(mini)
+    expect(imageTokens('azure/openai/o4-mini', null, 'low')).toBe(Math.ceil(1536 * 1.72))
+  })
+
   it('reads the size from PNG, GIF, WebP and JPEG data URLs, and gives up on anything else', () => {
     expect(dataUrlImageSize(dataUrl('image/png', png(1024, 768)))).toEqual({
       width: 1024,
