@@ -35,7 +35,13 @@ const SEPARATORS = new Set(['/', ':', '@'])
 export function compileGlob(pattern: string): (name: string) => boolean {
   if (!/[*#]/.test(pattern)) return (name) => pattern === name
   const tokens = tokenize(pattern)
-  return (name) => matchTokens(tokens, name)
+  // Most names fail on the literal start, or on the length of a pattern without `*`: no walk.
+  const prefix = pattern.slice(0, pattern.search(/[*#]/))
+  const fixedLength = pattern.includes('*') ? -1 : pattern.length
+  return (name) =>
+    name.startsWith(prefix) &&
+    (fixedLength === -1 || name.length === fixedLength) &&
+    matchTokens(tokens, name)
 }
 
 function tokenize(pattern: string): Token[] {
