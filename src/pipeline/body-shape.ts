@@ -50,8 +50,8 @@ const common = z.looseObject({
 
 /**
  * A field checked by a plain loop: zod walks a large array at about 1 us an element (10,000
- * messages cost more than parsing their JSON), a loop at a few ns. `problem` names what is
- * wrong (with the element's index) or returns null; null and absent pass.
+ * messages: 11 ms, near the 15 ms of parsing their JSON), the loop in 0.5 ms. `problem` names
+ * what is wrong (with the element's index) or returns null; null and absent pass.
  */
 function checkedBy(problem: (value: unknown) => string | null) {
   return z
