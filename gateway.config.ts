@@ -1,5 +1,10 @@
 import { defineConfig } from './src/config/define.ts'
 
+/** A model and its dated snapshots (gpt-4o-2024-08-06), and no other name that starts with it. */
+function dated(...models: string[]): string[] {
+  return models.flatMap((model) => [model, `${model}-20##-##-##`])
+}
+
 /**
  * The operator's file. Every environment variable of API.md overrides what is
  * here; secrets (JWT_SECRET, UPSTREAM_API_KEY, YOOKASSA_SECRET_KEY, ...) are
@@ -11,15 +16,25 @@ export default defineConfig({
     { name: 'default', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'UPSTREAM_API_KEY' },
   ],
 
-  // A plan may use exactly the models its features' patterns match (case-insensitive, `*` any
-  // run of characters); any other model is 403 model_not_allowed. docs/access.md has the rules.
+  // A plan may use exactly the models its features' patterns match (case-insensitive; `*` a run
+  // within one part of a name, `**` across `/ : @`, `#` one digit); any other model is 403
+  // model_not_allowed. docs/access.md has the rules. A plan counts every model's tokens alike
+  // (weight 1 until modelWeights says otherwise), so the features name the text models a plan
+  // sells, not families: search, audio, realtime, transcribe and tts variants and the -pro and
+  // deep-research models cost beyond their tokens and are granted by no plan here.
   features: {
     gpt35_access: ['gpt-3.5-*'],
-    gpt4_access: ['gpt-4*', 'o1*', 'o3*', 'o4*'],
+    gpt4_access: [
+      ...dated('gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-4-turbo'),
+      'gpt-4',
+      'gpt-4-####',
+      'gpt-4-####-preview',
+      'gpt-4-turbo-preview',
+      ...dated('o1', 'o1-mini', 'o1-preview', 'o3', 'o3-mini', 'o4-mini'),
+    ],
     claude_access: ['claude-*'],
-    // The README's first call uses gpt-4o-mini on the free plan: the model and its dated
-    // snapshots, not the -search / -tts / -realtime variants priced apart.
-    gpt4o_mini_access: ['gpt-4o-mini', 'gpt-4o-mini-20*'],
+    // The README's first call uses gpt-4o-mini on the free plan: the model and its dated snapshots.
+    gpt4o_mini_access: dated('gpt-4o-mini'),
     embeddings_access: ['text-embedding-*'],
   },
   // Patterns every plan may use whatever its features, e.g. ['llama-3*']; none here.

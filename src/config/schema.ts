@@ -37,8 +37,8 @@ const upstreamSchema = z.strictObject({
   baseUrl: z.url(),
   /** Name of the environment variable holding this upstream's API key. */
   apiKeyEnv: z.string().min(1).optional(),
-  /** Model name patterns routed here (`*` wildcards); the first match wins, then the default. */
-  models: z.array(z.string().min(1)).default(['*']),
+  /** Model name patterns routed here (src/lib/glob.ts); the first match wins, then the default. */
+  models: z.array(z.string().min(1)).default(['**']),
   connectTimeoutMs: z.number().int().positive().default(10_000),
   /** Time to the response headers: a long prompt can take a while before the first byte. */
   headersTimeoutMs: z.number().int().positive().default(300_000),

@@ -46,9 +46,19 @@ const MAX_PATCHES = 1536
 const MAX_TILES = 8
 
 function imageScheme(model: string): Scheme {
-  const name = model.toLowerCase()
+  const name = baseModel(model.toLowerCase())
   for (const [prefix, scheme] of SCHEMES) if (name.startsWith(prefix)) return scheme
   return DEFAULT_SCHEME
+}
+
+/**
+ * The model a name is billed as: a provider prefix (`openai/gpt-4o-mini`) and a
+ * fine-tune's wrapping (`ft:gpt-4o-mini-2024-07-18:org::id`) bill their base
+ * model's images, so gpt-4o-mini's 33 x must not fall back to gpt-4o's rule.
+ */
+function baseModel(name: string): string {
+  const unprefixed = name.slice(name.lastIndexOf('/') + 1)
+  return unprefixed.startsWith('ft:') ? unprefixed.slice(3) : unprefixed
 }
 
 /**

@@ -3,7 +3,8 @@ import { oncePerFrozen } from '../lib/frozen-cache.ts'
 import { compileGlob } from '../lib/glob.ts'
 /**
  * Model access is granted, never assumed (docs/access.md). Config `features`
- * maps a feature to model name patterns (`*` matches any run of characters);
+ * maps a feature to model name patterns (src/lib/glob.ts: `*` within one part
+ * of a name, `**` across parts, `#` a digit);
  * a plan may use a model when one of its features has a matching pattern, or
  * when config `openModels` (patterns open to every plan) matches it. Anything
  * else is refused, including names nobody thought of: a model the operator
@@ -39,6 +40,22 @@ export function isModelAllowed(
  * Cyrillic р), which an upstream may trim or fold into a name the gate never saw.
  */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,255}$/
+
+/**
+ * A model name the gateway checks and forwards (MODEL_NAME), and no path steps
+ * in it: each `/`-separated part starts with a letter or digit (no `..`, `.`
+ * or empty part) and no `..` anywhere. An upstream that puts the name in a URL
+ * (a deployment path, a router) would resolve `gpt-3.5-turbo/../gpt-4o` to a
+ * model the gate never saw.
+ */
+export function isModelName(name: string): boolean {
+  return MODEL_NAME.test(name) && !name.includes('..') && !PATH_STEP.test(name)
+}
+
+const PATH_STEP = /\/(?![A-Za-z0-9])/
+
+export const MODEL_NAME_RULE =
+  'a model name: ASCII letters, digits and . _ - : / @, each part after a / starting with a letter or digit, no .., no spaces, at most 256'
 
 export function matchesAny(patterns: readonly string[], name: string): boolean {
   const lower = name.toLowerCase()

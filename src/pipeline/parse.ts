@@ -1,34 +1,10 @@
 import { isUtf8 } from 'node:buffer'
-import { z } from 'zod'
 import { GatewayError, validationError } from '../http/errors.ts'
+import { bodyShapes, type ProxyBodyShape } from './body-shape.ts'
 import { findDuplicateKey } from './duplicate-keys.ts'
-import { MODEL_NAME } from './model-access.ts'
+import type { Endpoint } from './estimate.ts'
 
-/**
- * Only what the gateway needs is checked; every other field (known to OpenAI
- * or not) passes through untouched, because the body bytes are forwarded as
- * received.
- */
-const tokenCount = z.number().int().nonnegative().nullish()
-
-const proxyBody = z.looseObject({
-  // Checked as sent and forwarded as sent (model-access.ts says which names pass).
-  model: z
-    .string()
-    .regex(
-      MODEL_NAME,
-      'a model name: ASCII letters, digits and . _ - : / @, no spaces, at most 256',
-    ),
-  // These size the output reservation: a negative or absurd value must not reach the estimate.
-  max_tokens: tokenCount,
-  max_completion_tokens: tokenCount,
-  max_output_tokens: tokenCount,
-  n: z.number().int().min(1).max(128).nullish(),
-  stream: z.boolean().nullish(),
-  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
-})
-
-export type ProxyBody = z.infer<typeof proxyBody> & Record<string, unknown>
+export type ProxyBody = ProxyBodyShape
 
 export interface ParsedRequest {
   /** The bytes as the client sent them. */
@@ -44,7 +20,8 @@ export interface ParsedRequest {
  */
 const MAX_JSON_DEPTH = 128
 
-export function parseProxyBody(raw: Buffer): ParsedRequest {
+/** The body of a proxied call, its fields' types checked for the endpoint (body-shape.ts). */
+export function parseProxyBody(raw: Buffer, endpoint: Endpoint): ParsedRequest {
   const text = raw.toString('utf8')
   // Decoding turns bad bytes into U+FFFD, but the upstream gets the raw bytes and may read them
   // otherwise: a body that is not UTF-8 (as JSON must be, RFC 8259) is refused whole. Only a text
@@ -74,9 +51,9 @@ export function parseProxyBody(raw: Buffer): ParsedRequest {
       param: key,
     })
   }
-  const result = proxyBody.safeParse(value)
+  const result = bodyShapes[endpoint].safeParse(value)
   if (!result.success) throw validationError(result.error)
-  const body = result.data as ProxyBody
+  const body = result.data
   return { raw, body, stream: body.stream === true }
 }
 

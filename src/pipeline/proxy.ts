@@ -53,7 +53,7 @@ const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
  */
 export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Response> {
   const deps = c.get('deps')
-  const request = parseProxyBody(await readRequestBody(c))
+  const request = parseProxyBody(await readRequestBody(c), route.endpoint)
   c.set('principal', await deps.actingUsers.fromBody(c.get('principal'), request.body))
   const admission = await admit(c, route.endpoint, request)
   const upstream = deps.upstreams.forModel(admission.model)

@@ -33,3 +33,41 @@ export function wav(seconds: number, rate = 16_000): Buffer {
   b.writeUInt32LE(data, 40)
   return b
 }
+
+/** A GIF: its logical screen, then one image descriptor (and a tiny data block) per frame. */
+export function gif(
+  screen: { width: number; height: number },
+  frames: Array<{ left?: number; top?: number; width: number; height: number }>,
+  options: { trailer?: boolean } = {},
+): Buffer {
+  const head = Buffer.alloc(13)
+  head.write('GIF89a', 0, 'latin1')
+  head.writeUInt16LE(screen.width, 6)
+  head.writeUInt16LE(screen.height, 8)
+  const parts = [head]
+  for (const frame of frames) {
+    const descriptor = Buffer.alloc(10)
+    descriptor[0] = 0x2c
+    descriptor.writeUInt16LE(frame.left ?? 0, 1)
+    descriptor.writeUInt16LE(frame.top ?? 0, 3)
+    descriptor.writeUInt16LE(frame.width, 5)
+    descriptor.writeUInt16LE(frame.height, 7)
+    // LZW minimum code size 2, one data sub-block of 2 bytes, the block terminator.
+    parts.push(descriptor, Buffer.from([0x02, 0x02, 0x4c, 0x01, 0x00]))
+  }
+  if (options.trailer !== false) parts.push(Buffer.from([0x3b]))
+  return Buffer.concat(parts)
+}
+
+/** A JPEG: SOI, an APP0, one SOF0 per size given (height, width), then a scan. */
+export function jpeg(...sizes: Array<{ width: number; height: number }>): Buffer {
+  const parts = [Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00])]
+  for (const { width, height } of sizes) {
+    const sof = Buffer.from([0xff, 0xc0, 0x00, 0x0b, 0x08, 0, 0, 0, 0, 0x01, 0x01, 0x11, 0x00])
+    sof.writeUInt16BE(height, 5)
+    sof.writeUInt16BE(width, 7)
+    parts.push(sof)
+  }
+  parts.push(Buffer.from([0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00, 0x12, 0x34]))
+  return Buffer.concat(parts)
+}

@@ -274,6 +274,8 @@ describe('the estimate is never below the upstream prompt count', () => {
   beforeAll(async () => {
     f = await startProxyFixture({
       plan: { quotas: { requests: 1000, tokens_input: 100_000_000, tokens_output: 1_000_000 } },
+      // The shipped features grant no audio model (it is priced beyond its tokens).
+      config: { openModels: ['gpt-4o-audio-preview'] },
     })
   })
   afterAll(async () => {

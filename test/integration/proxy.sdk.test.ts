@@ -268,11 +268,11 @@ describe('request metadata', () => {
   })
 
   it('counts tokens in the metrics, by metric and model pattern (ops.metrics-auth.test.ts)', async () => {
-    // The fixture is shared by the file's tests: other gpt-4 calls count under the same label.
+    // The fixture is shared by the file's tests: other gpt-4o snapshots count under the same label.
     const counted = async () =>
       Object.fromEntries(
         (await f.h.deps.metrics.tokens.get()).values
-          .filter((v) => v.labels.model === 'gpt-4*')
+          .filter((v) => v.labels.model === 'gpt-4o-20##-##-##')
           .map((v) => [v.labels.metric, v.value]),
       )
     const before = await counted()

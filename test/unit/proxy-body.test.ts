@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import type { Endpoint } from '../../src/pipeline/estimate.ts'
 import { parseProxyBody, upstreamBody } from '../../src/pipeline/parse.ts'
 import { usageFromJsonBody } from '../../src/pipeline/usage.ts'
 
-const parse = (text: string) => parseProxyBody(Buffer.from(text))
+const parse = (text: string, endpoint: Endpoint = 'chat') =>
+  parseProxyBody(Buffer.from(text), endpoint)
 
 describe('the body sent upstream', () => {
   it('is the client bytes, untouched, when nothing must be injected', () => {
@@ -72,7 +74,7 @@ describe('the body sent upstream', () => {
       Buffer.from([0xc0, 0xa2]),
       Buffer.from('"}'),
     ])
-    expect(() => parseProxyBody(overlongQuote)).toThrow(
+    expect(() => parseProxyBody(overlongQuote, 'chat')).toThrow(
       expect.objectContaining({ code: 'invalid_json' }),
     )
     expect(parse('{"model":"gpt-4o","messages":[{"content":"привет 👋"}]}').body.model).toBe(
@@ -105,6 +107,125 @@ describe('the body sent upstream', () => {
       )
     }
     expect(parse('{"model":"m","max_tokens":null,"n":2}').body.n).toBe(2)
+  })
+})
+
+describe('the types of the fields the gateway acts on', () => {
+  /** Each of these would pass a lax upstream (one that reads "true" as true, "20" as 20) unmetered. */
+  const wrong: Array<[Endpoint, string, unknown]> = [
+    ['responses', 'background', 'true'],
+    ['responses', 'background', 1],
+    ['responses', 'store', 'false'],
+    ['chat', 'tools', { 0: { type: 'web_search_preview' } }],
+    ['chat', 'tools', ['web_search_preview']],
+    ['responses', 'tools', [{ name: 'no type' }]],
+    ['responses', 'tools', [{ type: 1 }]],
+    ['chat', 'tool_choice', 1],
+    ['chat', 'functions', { name: 'f' }],
+    ['completions', 'best_of', '20'],
+    ['completions', 'best_of', 0],
+    ['chat', 'n', '5'],
+    ['chat', 'stream', 'yes'],
+    ['chat', 'stream', 1],
+    ['chat', 'stream_options', true],
+    ['chat', 'stream_options', { include_usage: 'true' }],
+    ['chat', 'max_tokens', '9999'],
+    ['chat', 'max_completion_tokens', '9999'],
+    ['responses', 'max_output_tokens', '9999'],
+    ['chat', 'service_tier', 1],
+    ['chat', 'service_tier', ['priority']],
+    ['chat', 'web_search_options', 'on'],
+    ['chat', 'user', 42],
+    ['chat', 'modalities', 'audio'],
+    ['responses', 'previous_response_id', 123],
+    ['responses', 'previous_response_id', { id: 'resp_1' }],
+    ['responses', 'conversation', 7],
+    ['responses', 'conversation', { id: 7 }],
+    ['responses', 'prompt', 'pmpt_1'],
+    ['responses', 'prompt', { id: 1 }],
+    ['responses', 'input', 7],
+    ['responses', 'input', { role: 'user', content: 'hi' }],
+    ['responses', 'input', ['hi']],
+    ['completions', 'prompt', { text: 'hi' }],
+    ['completions', 'prompt', ['a', 1]],
+    ['completions', 'prompt', [[1, 2], 'a']],
+    ['embeddings', 'input', { text: 'hi' }],
+    ['embeddings', 'input', [1, 'a']],
+    ['embeddings', 'input', [1.5]],
+    ['chat', 'messages', { role: 'user', content: 'hi' }],
+    ['chat', 'messages', ['hi']],
+    ['chat', 'messages', [{ role: 7, content: 'hi' }]],
+    ['chat', 'messages', [{ role: 'user', content: 7 }]],
+    ['chat', 'messages', [{ role: 'user', content: ['part'] }]],
+  ]
+  it.each(wrong)('%s: %s = %j is 400 naming the field', (endpoint, field, value) => {
+    const text = JSON.stringify({ model: 'gpt-4o', [field]: value })
+    expect(() => parse(text, endpoint)).toThrow(
+      expect.objectContaining({
+        status: 400,
+        type: 'invalid_request_error',
+        param: expect.stringMatching(new RegExp(`^${field}(\\.|$)`)),
+      }),
+    )
+  })
+
+  it("accepts every shape OpenAI documents for them, null included, and keeps the client's bytes", () => {
+    const right: Array<[Endpoint, Record<string, unknown>]> = [
+      [
+        'chat',
+        {
+          messages: [
+            { role: 'system', content: 'be brief' },
+            { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+            { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function' }] },
+            { role: 'tool', tool_call_id: 'c', content: 'ok' },
+          ],
+          tools: [{ type: 'function', function: { name: 'f', parameters: {} } }],
+          tool_choice: { type: 'function', function: { name: 'f' } },
+          functions: [{ name: 'f' }],
+          stream: true,
+          stream_options: { include_usage: true },
+          n: 2,
+          max_tokens: null,
+          service_tier: 'auto',
+          user: 'u-1',
+          modalities: ['text'],
+          web_search_options: {},
+          store: false,
+          unknown_field: { anything: ['goes', 1] },
+        },
+      ],
+      ['chat', { messages: [], tool_choice: 'auto', tools: null, background: null }],
+      ['completions', { prompt: 'hi', best_of: 3, n: 2 }],
+      ['completions', { prompt: ['a', 'b'] }],
+      ['completions', { prompt: [1, 2, 3] }],
+      ['completions', { prompt: [[1, 2], [3]] }],
+      ['embeddings', { input: 'hi' }],
+      ['embeddings', { input: ['a', 'b'] }],
+      ['embeddings', { input: [1, 2] }],
+      ['embeddings', { input: [[1], [2, 3]] }],
+      ['responses', { input: 'hi', background: false, store: true, max_output_tokens: 5 }],
+      [
+        'responses',
+        {
+          input: [
+            { role: 'user', content: 'hi' },
+            { type: 'item_reference', id: 'msg_1' },
+          ],
+          previous_response_id: 'resp_1',
+          prompt: { id: 'pmpt_1', version: '2', variables: { x: 'y' } },
+          tools: [{ type: 'web_search_preview' }],
+          tool_choice: 'required',
+        },
+      ],
+      ['responses', { conversation: 'conv_1' }],
+      ['responses', { conversation: { id: 'conv_1' } }],
+    ]
+    for (const [endpoint, fields] of right) {
+      const text = JSON.stringify({ model: 'gpt-4o', ...fields })
+      const request = parse(text, endpoint)
+      expect(upstreamBody(request, false).toString(), text).toBe(text)
+    }
   })
 })
 
