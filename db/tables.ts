@@ -141,6 +141,11 @@ export interface InstanceTable {
   id: string
   started_at: number
   heartbeat_at: number
+  /**
+   * The address the process listens on (host name, socket) while it holds it: its successor
+   * on that address takes over its reservations (src/ledger/lineage.ts). Null otherwise.
+   */
+  name: string | null
 }
 
 export interface UsageTable {

@@ -6,6 +6,7 @@ import * as m0004 from './0004_web_sessions.ts'
 import * as m0005 from './0005_usage_weights.ts'
 import * as m0006 from './0006_usage_rollup.ts'
 import * as m0007 from './0007_webhook_body_scrub.ts'
+import * as m0008 from './0008_instance_lineage.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_usage_weights': m0005,
   '0006_usage_rollup': m0006,
   '0007_webhook_body_scrub': m0007,
+  '0008_instance_lineage': m0008,
 }

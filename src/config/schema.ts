@@ -152,6 +152,11 @@ export const configSchema = z.strictObject({
    */
   logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   upstreams: z.array(upstreamSchema).default([]),
+  /**
+   * GET /v1/models asks every upstream for its list and waits this long in all, body included:
+   * the answer is built from the lists that arrived, or 504 when none did (docs/security.md).
+   */
+  modelListTimeoutMs: z.number().int().positive().default(5_000),
   /** Plan feature -> model name patterns it grants (docs/reference/API.md, "Plan features grant models"). */
   features: z.record(z.string(), z.array(z.string().min(1))).default({}),
   /** Model name patterns every plan may use whatever its features (docs/access.md); none by default. */

@@ -35,11 +35,39 @@ export async function findStaleReservations(
     .orderBy('r.created_at')
     .limit(bounds.limit)
     .execute()
-  return rows.map((row) => ({
+  return rows.map(toNumbers)
+}
+
+/** Reservations held by one process, whatever its heartbeat says (src/ledger/lineage.ts). */
+export async function findReservationsOf(db: Db, owner: string, limit: number) {
+  const rows = await db
+    .selectFrom('billing_reservation')
+    .select(['request_id', 'owner', 'sent_at', 'requests', 'tokens_input', 'tokens_output'])
+    .where('owner', '=', owner)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute()
+  return rows.map(toNumbers)
+}
+
+/** A reservation as the sweepers end it (sweeper.ts). */
+export interface HeldReservation {
+  request_id: string
+  owner: string | null
+  /** Null: never sent upstream (released, not billed). */
+  sent_at: number | null
+  requests: number
+  tokens_input: number
+  tokens_output: number
+}
+
+/** PostgreSQL's bigint columns may arrive as strings. */
+function toNumbers(row: HeldReservation): HeldReservation {
+  return {
     ...row,
     requests: Number(row.requests),
     tokens_input: Number(row.tokens_input),
     tokens_output: Number(row.tokens_output),
     sent_at: row.sent_at === null ? null : Number(row.sent_at),
-  }))
+  }
 }

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { zeroAmounts } from './amounts.ts'
 import { forgetSilentInstances } from './instances.repo.ts'
-import { findStaleReservations } from './reservations.repo.ts'
+import { findStaleReservations, type HeldReservation } from './reservations.repo.ts'
 import { closeReservation, release, settle } from './service.ts'
 
 /** Rows per pass; a pass runs every heartbeat (src/ledger/liveness.job.ts), so a backlog clears quickly. */
@@ -36,7 +36,6 @@ export interface SweepResult {
 export async function sweepStaleReservations(
   deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
 ): Promise<SweepResult> {
-  const result: SweepResult = { settled: 0, released: 0 }
   await retryUnfinishedCloses(deps)
   const { db } = deps.database
   const now = nowSeconds(deps.clock)
@@ -47,8 +46,28 @@ export async function sweepStaleReservations(
     ttlBefore: now - quota.reservationTtlSeconds,
     limit: BATCH,
   })
-  const sweeps = Promise.all(
-    stale.map(async (row) => {
+  const result = await endReservations(deps, stale)
+  if (result.settled + result.released > 0) {
+    deps.logger.warn(
+      { ...result, requestIds: stale.map((row) => row.request_id) },
+      `BILLING swept the reservations of dead gateway processes: ${result.settled} sent, billed as estimated; ${result.released} released`,
+    )
+  }
+  await forgetSilentInstances(db, now - FORGET_AFTER_SECONDS)
+  return result
+}
+
+/**
+ * Ends reservations whose owner is dead: a sent one is billed as estimated,
+ * one never sent is released. Each ends once, whoever else sweeps it too.
+ */
+export async function endReservations(
+  deps: Pick<Deps, 'clock' | 'ids' | 'ledger'>,
+  rows: HeldReservation[],
+): Promise<SweepResult> {
+  const result: SweepResult = { settled: 0, released: 0 }
+  const closes = Promise.all(
+    rows.map(async (row) => {
       const sent = row.sent_at !== null
       const actual = sent
         ? {
@@ -62,15 +81,8 @@ export async function sweepStaleReservations(
       else if (closed) result.released++
     }),
   )
-  deps.ledger.hurry() // the sweep's closes are one batch, with no reserve to wait for
-  await sweeps
-  if (result.settled + result.released > 0) {
-    deps.logger.warn(
-      { ...result, requestIds: stale.map((row) => row.request_id) },
-      `BILLING swept the reservations of dead gateway processes: ${result.settled} sent, billed as estimated; ${result.released} released`,
-    )
-  }
-  await forgetSilentInstances(db, now - FORGET_AFTER_SECONDS)
+  deps.ledger.hurry() // these closes are one batch, with no reserve to wait for
+  await closes
   return result
 }
 

@@ -4,7 +4,7 @@ import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
 import { fromFixed } from '../lib/fixed.ts'
 import { entitle } from './admit.ts'
-import { clientGoneSignal } from './client-io.ts'
+import { type ClientGone, clientGoneSignal } from './client-io.ts'
 import { forward, upstreamFailure } from './forward.ts'
 import { isModelAllowed } from './model-access.ts'
 import { weightsFor } from './weights.ts'
@@ -23,16 +23,20 @@ export async function listAllowedModels(c: Context<AppEnv>): Promise<ModelEntry[
   const deps = c.get('deps')
   const entitlement = await entitle(c)
   const upstreams = deps.upstreams.all()
-  const signal = clientGoneSignal(c)
+  const deadline = listingDeadline(clientGoneSignal(c), deps.config.modelListTimeoutMs)
   const lists = await Promise.allSettled(
     upstreams.map(async (upstream) => {
-      const response = await forward(c, upstream, '/models', null, signal)
-      const text = await response.body.text()
-      if (response.statusCode >= 400) throw new Error(`upstream answered ${response.statusCode}`)
-      const data = (JSON.parse(text) as { data?: unknown }).data
-      return { upstream, data: Array.isArray(data) ? (data as ModelEntry[]) : [] }
+      try {
+        const response = await forward(c, upstream, '/models', null, deadline.signal)
+        const text = await response.body.text()
+        if (response.statusCode >= 400) throw new Error(`upstream answered ${response.statusCode}`)
+        const data = (JSON.parse(text) as { data?: unknown }).data
+        return { upstream, data: Array.isArray(data) ? (data as ModelEntry[]) : [] }
+      } catch (error) {
+        throw deadline.expired ? listingTimeout(error) : error
+      }
     }),
-  )
+  ).finally(() => deadline.clear())
   const models: ModelEntry[] = []
   let failure: unknown = null
   for (const [index, list] of lists.entries()) {
@@ -54,6 +58,35 @@ export async function listAllowedModels(c: Context<AppEnv>): Promise<ModelEntry[
     throw failure instanceof GatewayError ? failure : upstreamFailure(failure)
   }
   return models
+}
+
+/**
+ * One deadline for the whole listing, body included: an upstream that sends its list a byte
+ * at a time never trips a per-read timeout. Aborts when the client leaves or when `ms` pass;
+ * the abort reaches undici, which closes the upstream's socket.
+ */
+function listingDeadline(client: ClientGone, ms: number) {
+  const controller = new AbortController()
+  const onGone = () => controller.abort(client.reason)
+  if (client.aborted) onGone()
+  else client.addEventListener('abort', onGone, { once: true })
+  const timer = setTimeout(() => controller.abort(new Error('model list deadline')), ms)
+  return {
+    signal: controller.signal,
+    get expired() {
+      return controller.signal.aborted && !client.aborted
+    },
+    clear() {
+      clearTimeout(timer)
+      client.removeEventListener('abort', onGone)
+    },
+  }
+}
+
+function listingTimeout(cause: unknown) {
+  return new GatewayError('upstream_timeout', 'The upstream did not list its models in time', {
+    cause,
+  })
 }
 
 /**

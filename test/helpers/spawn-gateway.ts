@@ -117,7 +117,7 @@ export async function waitForOk(url: string, running: RunningGateway, timeoutMs 
 }
 
 /**
- * `src/main.ts` (what `npm start` runs) on a free port of 127.0.0.1, with `env`
+ * `src/main.ts` (what `npm start` runs) on a free port of 127.0.0.1 (or env.PORT), with `env`
  * added to its environment (DATABASE_URL at least), pushed onto `running` at
  * once (so the caller's cleanup stops it even when it never gets up), and
  * waited for until /healthz answers 200.
@@ -126,7 +126,7 @@ export async function startGateway(
   env: Record<string, string> & { DATABASE_URL: string },
   running: RunningGateway[],
 ): Promise<{ gateway: RunningGateway; base: string; health: Response }> {
-  const port = await freePort()
+  const port = env.PORT ? Number(env.PORT) : await freePort()
   const gateway = startProcess('src/main.ts', [], { PORT: String(port), HOST: '127.0.0.1', ...env })
   running.push(gateway)
   const base = `http://127.0.0.1:${port}`

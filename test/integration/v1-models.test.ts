@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ErrorBody } from '../../src/http/errors.ts'
@@ -64,5 +66,95 @@ describe('GET /v1/models', () => {
     const response = await fetch(`${f.base}/v1/models`)
     expect(response.status).toBe(401)
     expect(f.upstream.requests.length).toBe(0)
+  })
+})
+
+/**
+ * An upstream that answers GET /v1/models at once and then trickles its body,
+ * one byte every 100 ms, never finishing: no per-read timeout ever fires.
+ * `open` counts its sockets still connected (a listing that never aborts leaks one).
+ */
+async function startTricklingUpstream() {
+  let open = 0
+  const server: Server = createServer((request, response) => {
+    open++
+    request.socket.once('close', () => open--)
+    response.writeHead(200, { 'content-type': 'application/json' })
+    response.write('{"object":"list","data":[{"id":"claude-3-opus","object":"model"}')
+    const timer = setInterval(() => response.write(' '), 100)
+    response.once('close', () => clearInterval(timer))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    open: () => open,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+describe('GET /v1/models with an upstream that trickles its list', () => {
+  let trickling: Awaited<ReturnType<typeof startTricklingUpstream>> | undefined
+  afterEach(async () => {
+    await trickling?.close()
+    trickling = undefined
+  })
+
+  const DEADLINE_MS = 1_000
+  /** The fixture, with the trickling upstream as `slow` (claude-*), or as the only one. */
+  const withTrickling = async (only: boolean) => {
+    trickling = await startTricklingUpstream()
+    const slow = { name: 'slow', baseUrl: trickling.url, models: ['claude-*'] }
+    f = await startProxyFixture({
+      plan: { features: ['gpt4_access', 'claude_access'] },
+      config: {
+        upstreams: only ? [] : [{ name: 'default', baseUrl: 'http://127.0.0.1:9/v1' }, slow],
+        modelListTimeoutMs: DEADLINE_MS,
+      },
+      harness: only ? { env: { UPSTREAM_BASE_URL: trickling.url } } : {},
+    })
+    return trickling
+  }
+  const timedList = async (path = '/v1/models') => {
+    const started = performance.now()
+    const response = await f!.fetch('trickled', path, { signal: AbortSignal.timeout(15_000) })
+    const body = await response.json()
+    return { response, body, ms: performance.now() - started }
+  }
+  const waitClosed = async (slow: { open(): number }) => {
+    for (let i = 0; i < 100 && slow.open() > 0; i++) await new Promise((r) => setTimeout(r, 20))
+    return slow.open()
+  }
+
+  it('answers from the upstreams that listed in time, says nothing of the slow one, and aborts it', async () => {
+    const slow = await withTrickling(false)
+    const { response, body, ms } = await timedList()
+    expect(response.status, JSON.stringify(body)).toBe(200)
+    // The plan grants claude-*: the slow upstream's claude-3-opus would be listed in time.
+    expect((body as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual([
+      'gpt-4o-mini',
+      'gpt-4o',
+    ])
+    expect(ms).toBeGreaterThanOrEqual(DEADLINE_MS - 50)
+    expect(ms).toBeLessThan(DEADLINE_MS + 1_500)
+    expect(await waitClosed(slow), 'the slow listing is aborted, its socket closed').toBe(0)
+    process.stdout.write(`[v1-models] one upstream trickling: 200 after ${Math.round(ms)} ms\n`)
+  })
+
+  it('a 504 envelope when no upstream listed in time; the single model lookup too', async () => {
+    const slow = await withTrickling(true)
+    const { response, body, ms } = await timedList()
+    expect(response.status, JSON.stringify(body)).toBe(504)
+    expect((body as ErrorBody).error.code).toBe('upstream_timeout')
+    expect(ms).toBeLessThan(DEADLINE_MS + 1_500)
+    const one = await timedList('/v1/models/claude-3-opus')
+    expect(one.response.status, JSON.stringify(one.body)).toBe(504)
+    expect(await waitClosed(slow)).toBe(0)
+    process.stdout.write(
+      `[v1-models] the only upstream trickling: 504 after ${Math.round(ms)} ms\n`,
+    )
   })
 })
