@@ -5,6 +5,7 @@ import * as m0003 from './0003_key_scopes.ts'
 import * as m0004 from './0004_web_sessions.ts'
 import * as m0005 from './0005_usage_weights.ts'
 import * as m0006 from './0006_usage_rollup.ts'
+import * as m0007 from './0007_stored_objects.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_web_sessions': m0004,
   '0005_usage_weights': m0005,
   '0006_usage_rollup': m0006,
+  '0007_stored_objects': m0007,
 }

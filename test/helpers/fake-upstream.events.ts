@@ -50,9 +50,13 @@ export function* chatEvents(
     yield { text: 'data: [DONE]\n\n', content: false }
     return
   }
+  // An audio answer names its audio (a stored object) in the first delta.
+  const audio = behavior.audioId ? { audio: { id: behavior.audioId, transcript: '' } } : {}
   yield data({
     ...base,
-    choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+    choices: [
+      { index: 0, delta: { role: 'assistant', content: '', ...audio }, finish_reason: null },
+    ],
     ...extra,
   })
   for (const piece of pieces(behavior)) {
