@@ -146,7 +146,8 @@ export function* responsesEvents(
     text: `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...value })}\n\n`,
     content: isContent,
   })
-  const response = responseObject(body, '', null, 'in_progress')
+  const id = behavior.responseId ?? 'resp_fake'
+  const response = { ...responseObject(body, '', null, 'in_progress'), id }
   yield event('response.created', { response })
   yield event('response.in_progress', { response })
   if (behavior.toolCall) {
@@ -163,7 +164,7 @@ export function* responsesEvents(
       arguments: done.arguments,
     })
     yield event('response.output_item.done', { output_index: 0, item: done })
-    const completed = responseObject(body, '', usage?.raw ?? null, 'completed', [done])
+    const completed = { ...responseObject(body, '', usage?.raw ?? null, 'completed', [done]), id }
     yield event('response.completed', { response: completed })
     return
   }
@@ -210,7 +211,7 @@ export function* responsesEvents(
     item: { ...item, status: 'completed', content: [finalPart] },
   })
   yield event('response.completed', {
-    response: responseObject(body, text, usage?.raw ?? null, 'completed'),
+    response: { ...responseObject(body, text, usage?.raw ?? null, 'completed'), id },
   })
 }
 

@@ -59,6 +59,8 @@ export interface Behavior {
    * `function_call` item); a stream splits the arguments into `chunks` deltas.
    */
   toolCall?: { name: string; arguments: string }
+  /** Responses streams: the response's id (default resp_fake). */
+  responseId?: string
   /** Chat: answer with audio of this id (the message's `audio`, a stream's first delta). */
   audioId?: string
 }

@@ -113,6 +113,18 @@ describe(`stored objects belong to their user (${TEST_DIALECT})`, () => {
     )
   })
 
+  it('lets the owner name a streamed response at once, ten times in a row (the binding is never behind the answer)', async () => {
+    f = await startProxyFixture()
+    for (let round = 0; round < 10; round++) {
+      const id = `resp_round_${round}`
+      // One content event: the stream ends right after the event that names the id.
+      f.upstream.once({ responseId: id, chunks: 1 })
+      await stream('alice', '/v1/responses', { input: 'hello' })
+      const next = await responses('alice', { input: 'go on', previous_response_id: id })
+      expect(next.status, `round ${round}: ${next.text}`).toBe(200)
+    }
+  })
+
   it('refuses conversations and files the gateway never handed out, unless storedObjects.unseenIds is forward', async () => {
     f = await startProxyFixture()
     await expectRefusedUnseen(
@@ -198,6 +210,33 @@ describe(`stored objects belong to their user (${TEST_DIALECT})`, () => {
       'mallory',
       'previous_response_id',
     )
+  })
+
+  it("reserves quota.unknownContextTokens for the owner's item_reference and audio id (400 when the plan can never hold it)", async () => {
+    f = await startProxyFixture({
+      plan: { quotas: { requests: 100, tokens_input: 20_000, tokens_output: 100_000 } },
+    })
+    f.upstream.once({ audioId: 'audio_own' })
+    expect((await chat('alice', { messages: [{ role: 'user', content: 'say hi' }] })).status).toBe(
+      200,
+    )
+    expect((await responses('alice', { input: 'hello' })).status).toBe(200)
+    const before = f.upstream.requests.length
+    for (const [attempt, param] of [
+      [
+        responses('alice', { input: [{ type: 'item_reference', id: 'msg_fake' }] }),
+        'item_reference',
+      ],
+      [
+        chat('alice', { messages: [{ role: 'assistant', audio: { id: 'audio_own' } }] }),
+        'audio.id',
+      ],
+    ] as const) {
+      const { status, text } = await attempt
+      expect(status, text).toBe(400)
+      expect((JSON.parse(text) as ErrorBody).error.param).toBe(param)
+    }
+    expect(f.upstream.requests.length).toBe(before)
   })
 
   it('refuses a referencing field of the wrong type (400) before anything is reserved', async () => {
