@@ -233,7 +233,7 @@ export const configSchema = z.strictObject({
       /**
        * Input tokens reserved (and billed when the upstream gives no usage) for each context
        * the gateway cannot see: previous_response_id, conversation, a stored prompt, a file id
-       * or URL. A plan whose tokens_input limit cannot hold it answers 400 (docs/estimation.md).
+       * or URL, an item_reference, an assistant message's audio id. A plan whose tokens_input limit cannot hold it answers 400 (docs/estimation.md).
        */
       unknownContextTokens: z.number().int().nonnegative().default(32_000),
       /**
