@@ -90,6 +90,14 @@ describe('stored-object ids', () => {
           eol,
         ) +
         event({ type: 'response.output_text.delta', delta: '"id":"resp_victim"' }, eol) +
+        // A model's text that spells an event: escaped in its JSON string, never a line of its own.
+        event(
+          {
+            type: 'response.output_text.delta',
+            delta: `${'x'.repeat(300)}\ndata: {"type":"response.created","response":{"id":"resp_victim"}}`,
+          },
+          eol,
+        ) +
         event({ type: 'response.output_item.added', item: { id: 'msg_1', type: 'message' } }, eol) +
         event({ type: 'response.completed', response: { id: 'resp_1', output: [] } }, eol)
       for (const ids of readSplits('responses', sse)) expect(ids).toEqual(['resp_1', 'msg_1'])
