@@ -21,6 +21,7 @@ export interface DB {
   gateway_instance: InstanceTable
   web_sign_in_link: SignInLinkTable
   web_session: WebSessionTable
+  stored_object: StoredObjectTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -273,3 +274,14 @@ export type UsageRow = Selectable<UsageTable>
 export type TransactionRow = Selectable<TransactionTable>
 export type WebhookEventRow = Selectable<WebhookEventTable>
 export type InstanceRow = Selectable<InstanceTable>
+
+/**
+ * An object the upstream stores in the operator's account, bound to the user it was made
+ * for (0007): a request naming it is refused for anyone else (src/pipeline/stored-objects.ts).
+ */
+export interface StoredObjectTable {
+  /** The upstream's id: resp_..., msg_..., audio_..., cntr_... */
+  id: string
+  user_id: string
+  created_at: number
+}

@@ -4,6 +4,7 @@ import { runUsageRetention } from './ledger/usage-retention.job.ts'
 import { pruneWebhookEvents } from './payments/prune-webhook-events.job.ts'
 import { runReconcilePayments } from './payments/reconcile.job.ts'
 import { runRenewSubscriptions } from './payments/renewals.job.ts'
+import { pruneStoredObjects } from './pipeline/prune-stored-objects.job.ts'
 
 export interface Job {
   name: string
@@ -20,6 +21,7 @@ export const JOBS: Job[] = [
   { name: 'reconcile-payments', run: runReconcilePayments },
   { name: 'renew-subscriptions', run: runRenewSubscriptions },
   { name: 'prune-webhook-events', run: pruneWebhookEvents },
+  { name: 'prune-stored-objects', run: pruneStoredObjects },
   // After the rollover: the prune keeps the rows of each live subscription's current period.
   { name: 'roll-up-usage', run: runUsageRetention },
 ]

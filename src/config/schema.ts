@@ -238,7 +238,7 @@ export const configSchema = z.strictObject({
       /**
        * Input tokens reserved (and billed when the upstream gives no usage) for each context
        * the gateway cannot see: previous_response_id, conversation, a stored prompt, a file id
-       * or URL. A plan whose tokens_input limit cannot hold it answers 400 (docs/estimation.md).
+       * or URL, an item_reference, an assistant message's audio id. A plan whose tokens_input limit cannot hold it answers 400 (docs/estimation.md).
        */
       unknownContextTokens: z.number().int().nonnegative().default(32_000),
       /**
@@ -351,6 +351,29 @@ export const configSchema = z.strictObject({
        * At least 1: a swept request's late settle reads its rows within minutes.
        */
       retentionDays: z.number().int().min(1).default(90),
+    })
+    .prefault({}),
+  /**
+   * Objects the upstream keeps in the operator's account (a Responses answer, its items, a chat
+   * answer's audio, a container), shared by every user of the upstream key (docs/security.md).
+   */
+  storedObjects: z
+    .strictObject({
+      /**
+       * `forward`: `store` goes as the client sent it (the Responses API stores by default, 30
+       * days, readable by the operator). `off`: Responses and chat requests go with store: false
+       * and a request asking store: true is refused (400); previous_response_id then has nothing
+       * to continue from.
+       */
+      store: z.enum(['forward', 'off']).default('forward'),
+      /**
+       * An id the gateway never handed out (made in the operator's account directly, or before
+       * the gateway bound ids): `refuse` answers 404 as for another user's id; `forward` lets it
+       * through. Another user's id is refused either way.
+       */
+      unseenIds: z.enum(['refuse', 'forward']).default('refuse'),
+      /** Bindings are kept this long (the upstream forgets stored responses after 30 days). */
+      retentionDays: z.number().int().min(1).default(30),
     })
     .prefault({}),
   jobs: z

@@ -13,6 +13,7 @@ import { type Endpoint, estimateOutputReserve } from './estimate.ts'
 import { isModelAllowed } from './model-access.ts'
 import type { ParsedRequest } from './parse.ts'
 import { grantExtras, inputToReserve, refuseBackground } from './request-policy.ts'
+import { checkStoredReferences } from './stored-objects.ts'
 import { type Prices, pricesFor, type Weights, weigh, weightsFor } from './weights.ts'
 
 /** A request let through: its reservation and what the rest of the pipeline needs to end it. */
@@ -84,6 +85,7 @@ export async function admit(
   const model = request.body.model
   checkModel(c, entitlement, model)
   const surchargeTokens = grantExtras(deps.config, entitlement.plan, request.body)
+  await checkStoredReferences(deps, entitlement.userId, endpoint, request.body)
 
   const inputEstimate = inputToReserve(deps.config, entitlement.plan, endpoint, model, request.body)
   // Weighed as the settle will weigh them. The surcharge is a tool call's price in the quota's

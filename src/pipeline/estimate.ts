@@ -28,7 +28,8 @@ const ROLES: ReadonlySet<unknown> = new Set([
 /**
  * The prompt as the upstream will bill it, or more. `unknown` names what the
  * gateway cannot see (previous_response_id, conversation, a stored prompt, a
- * file id or URL): admit reserves quota.unknownContextTokens for each.
+ * file id or URL, an item_reference, an assistant message's audio id): admit
+ * reserves quota.unknownContextTokens for each.
  */
 export interface InputEstimate {
   tokens: number
@@ -121,6 +122,10 @@ const STRUCTURE: ReadonlySet<string> = new Set(
 function walkMessage(tally: Tally, message: unknown) {
   tally.fixed += PER_MESSAGE
   if (!isObject(message)) return walk(tally, message)
+  // Stored content pulled in by id: an earlier item, or an earlier answer's audio.
+  if (message.type === 'item_reference') tally.unknown.push('item_reference')
+  if (isObject(message.audio) && typeof message.audio.id === 'string')
+    tally.unknown.push('audio.id')
   for (const key in message) {
     const value = message[key]
     if (key === 'role' && ROLES.has(value)) continue // in PER_MESSAGE

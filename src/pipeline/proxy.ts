@@ -18,6 +18,9 @@ import { clientWantsUsage, parseProxyBody, upstreamBody } from './parse.ts'
 import { quotaHeaders, sseErrorEvent } from './respond.ts'
 import { createOutcome, type Outcome } from './settle.ts'
 import { createSseMeter } from './sse-meter.ts'
+import type { StoredIdReader } from './stored-id-reader.ts'
+import { idsOfJsonAnswer } from './stored-ids.ts'
+import { applyStorePolicy, bindStoredIds, readingIds, storedIdReaderFor } from './stored-objects.ts'
 import { drainRest, pumpMeteredStream } from './stream-body.ts'
 import { counterForModel } from './tokenizer.ts'
 import type { Upstream } from './upstreams.ts'
@@ -53,8 +56,9 @@ const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
  */
 export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Response> {
   const deps = c.get('deps')
-  const request = parseProxyBody(await readRequestBody(c), route.endpoint)
-  c.set('principal', await deps.actingUsers.fromBody(c.get('principal'), request.body))
+  const parsed = parseProxyBody(await readRequestBody(c), route.endpoint)
+  c.set('principal', await deps.actingUsers.fromBody(c.get('principal'), parsed.body))
+  const request = applyStorePolicy(deps.config, route.endpoint, parsed)
   const admission = await admit(c, route.endpoint, request)
   const upstream = deps.upstreams.forModel(admission.model)
   const outcome = createOutcome(deps, admission, {
@@ -86,8 +90,9 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
       contentType.startsWith('text/event-stream')
     ) {
       if (clientGone.aborted) return await drainUnread(call, response)
+      const ids = storedIdReaderFor(deps, admission.userId, route.endpoint, request.body)
       // Only what the gateway injected is removed: a Responses stream passes untouched.
-      return streamAnswer(call, response, route.injectUsage && !clientWantsUsage(request))
+      return streamAnswer(call, response, route.injectUsage && !clientWantsUsage(request), ids)
     }
     return await jsonAnswer(call, response)
   } catch (error) {
@@ -176,6 +181,7 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
     if (call.clientGone.aborted) return leftUnanswered(call)
     throw failed(call, error)
   }
+  const deps = call.c.get('deps')
   // A client gone meanwhile (drain let the answer arrive) is billed the answer's usage all the same.
   const gone = call.clientGone.aborted
   // Answer first: the settle's write runs while the answer leaves (settle.ts).
@@ -184,6 +190,8 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
     () => countJson(call, bytes),
     gone ? LEFT_BEFORE_ANSWER : undefined,
   )
+  // Bound before the answer leaves: the user may name these ids at once, on any replica.
+  await bindStoredIds(deps, call.admission.userId, idsOfJsonAnswer(call.route.endpoint, bytes))
   if (gone) return clientClosed()
   const headers = quotaHeaders(call.admission, credited, clientResponseHeaders(response.headers))
   // A Response over plain headers, not c.body(): hono would copy them into a Headers (and
@@ -193,7 +201,12 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
   return new Response(bytes, { status: response.statusCode, headers })
 }
 
-function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean): Response {
+function streamAnswer(
+  call: Call,
+  response: UpstreamResponse,
+  dropUsage: boolean,
+  ids: StoredIdReader | null,
+): Response {
   const { c, outcome, route } = call
   const deps = c.get('deps')
   const meter = createSseMeter({
@@ -207,7 +220,8 @@ function streamAnswer(call: Call, response: UpstreamResponse, dropUsage: boolean
   const opened = openClientStream(c, response.statusCode, headers, body.readableLength > 0)
   pumpMeteredStream({
     body,
-    meter,
+    // The ids the stream hands out are bound to the user as they pass (stored-objects.ts).
+    meter: ids ? readingIds(meter, ids) : meter,
     sink: opened.sink,
     drainTimeoutMs: call.link.drainTimeoutMs,
     // Answer first: the client sees the end while the settle's write runs (settle.ts).

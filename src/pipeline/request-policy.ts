@@ -97,7 +97,7 @@ function hostedToolSurcharge(
 /**
  * The input to reserve: the prompt's estimate plus quota.unknownContextTokens
  * for each context the gateway cannot see (previous_response_id, conversation,
- * a stored prompt, a file id or URL). When that alone exceeds the plan's
+ * a stored prompt, a file id or URL, an item_reference, an audio id). When that alone exceeds the plan's
  * tokens_input limit the request can never fit this plan: 400 naming the
  * parameter, rather than a 429 that waiting would not lift.
  */

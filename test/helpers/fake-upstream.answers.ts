@@ -28,7 +28,14 @@ export function chatAnswer(
               refusal: null,
               tool_calls: [{ id: CALL_ID, type: 'function', function: behavior.toolCall }],
             }
-          : { role: 'assistant', content: behavior.text ?? DEFAULT_TEXT, refusal: null },
+          : {
+              role: 'assistant',
+              content: behavior.text ?? DEFAULT_TEXT,
+              refusal: null,
+              ...(behavior.audioId
+                ? { audio: { id: behavior.audioId, data: '', transcript: '', expires_at: CREATED } }
+                : {}),
+            },
         logprobs: null,
         finish_reason: behavior.toolCall ? 'tool_calls' : 'stop',
       })),

@@ -50,9 +50,13 @@ export function* chatEvents(
     yield { text: 'data: [DONE]\n\n', content: false }
     return
   }
+  // An audio answer names its audio (a stored object) in the first delta.
+  const audio = behavior.audioId ? { audio: { id: behavior.audioId, transcript: '' } } : {}
   yield data({
     ...base,
-    choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+    choices: [
+      { index: 0, delta: { role: 'assistant', content: '', ...audio }, finish_reason: null },
+    ],
     ...extra,
   })
   for (const [i, piece] of pieces(behavior).entries()) {
@@ -151,7 +155,8 @@ export function* responsesEvents(
     text: `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...value })}\n\n`,
     content: isContent,
   })
-  const response = responseObject(body, '', null, 'in_progress')
+  const id = behavior.responseId ?? 'resp_fake'
+  const response = { ...responseObject(body, '', null, 'in_progress'), id }
   yield event('response.created', { response })
   yield event('response.in_progress', { response })
   if (behavior.toolCall) {
@@ -168,7 +173,7 @@ export function* responsesEvents(
       arguments: done.arguments,
     })
     yield event('response.output_item.done', { output_index: 0, item: done })
-    const completed = responseObject(body, '', usage?.raw ?? null, 'completed', [done])
+    const completed = { ...responseObject(body, '', usage?.raw ?? null, 'completed', [done]), id }
     yield event('response.completed', { response: completed })
     return
   }
@@ -215,7 +220,7 @@ export function* responsesEvents(
     item: { ...item, status: 'completed', content: [finalPart] },
   })
   yield event('response.completed', {
-    response: responseObject(body, text, usage?.raw ?? null, 'completed'),
+    response: { ...responseObject(body, text, usage?.raw ?? null, 'completed'), id },
   })
 }
 

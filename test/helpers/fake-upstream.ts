@@ -64,6 +64,10 @@ export interface Behavior {
    * piece of the transcript (the answer's text) and this many bytes of audio data.
    */
   audioBytesPerChunk?: number
+  /** Responses streams: the response's id (default resp_fake). */
+  responseId?: string
+  /** Chat: answer with audio of this id (the message's `audio`, a stream's first delta). */
+  audioId?: string
 }
 
 export interface RecordedRequest {

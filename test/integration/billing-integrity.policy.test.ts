@@ -18,6 +18,9 @@ beforeAll(async () => {
         file_search: { feature: 'file_search_access', surchargeTokens: 1_000 },
       },
       serviceTiers: { priority: 'priority_access', flex: 'flex_access' },
+      // The made-up ids below (resp_123, conv_1, file-1) were never handed out by the gateway:
+      // let them through to the estimate (stored-objects.test.ts covers their refusal).
+      storedObjects: { unseenIds: 'forward' },
       // A second plan, granted web search and priority, for the users named "granted-*".
       plans: [
         {
