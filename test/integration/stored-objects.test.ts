@@ -244,7 +244,7 @@ describe(`stored objects belong to their user (${TEST_DIALECT})`, () => {
     const before = f.upstream.requests.length
     for (const [body, param] of [
       [{ input: 'hi', previous_response_id: 42 }, 'previous_response_id'],
-      [{ input: 'hi', conversation: { id: ['x'] } }, 'conversation.id'],
+      [{ input: 'hi', conversation: { id: ['x'] } }, 'conversation'],
       [{ input: [{ type: 'item_reference' }] }, 'input[0].id'],
     ] as const) {
       const { status, text } = await responses('mallory', body)
