@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { tsImport } from 'tsx/esm/api'
 import { type Config, configSchema } from './schema.ts'
 
 /** Values that come from the environment only, never from the config file. */
@@ -94,15 +95,31 @@ export function loadConfig({ file = {}, env }: { file?: unknown; env: Env }): Lo
   return { config: deepFreeze(config), secrets: Object.freeze(secrets) }
 }
 
-/** Imports gateway.config.ts (or .js) at run time; tsx compiles it, no build step. */
+/**
+ * Imports gateway.config.ts (or .js) at run time, so an edited file needs a restart, never a
+ * build. The compiled gateway is plain JavaScript: tsx compiles a TypeScript file for this one
+ * import (scoped to it, not a loader for the whole process), under tsx and compiled alike.
+ */
 export async function readConfigFile(path: string): Promise<unknown> {
   const url = pathToFileURL(resolve(path)).href
   try {
-    const module = (await import(url)) as { default?: unknown }
-    return module.default ?? {}
+    const module = (
+      /\.[cm]?tsx?$/.test(path) ? await tsImport(url, import.meta.url) : await import(url)
+    ) as { default?: unknown }
+    return esModuleDefault(module.default) ?? {}
   } catch (error) {
     throw new ConfigError(`Cannot load config file ${path}: ${(error as Error).message}`)
   }
+}
+
+/**
+ * A file outside a `"type": "module"` package (a config in /etc, a temp dir) is compiled to
+ * CommonJS, and importing it yields `{ default: { __esModule, default: config } }`: the
+ * config is that inner default, as a bundler (and tsx's process-wide loader) would read it.
+ */
+function esModuleDefault(value: unknown): unknown {
+  const inner = value as { __esModule?: boolean; default?: unknown } | null | undefined
+  return inner && typeof inner === 'object' && inner.__esModule ? inner.default : value
 }
 
 /** UPSTREAM_BASE_URL replaces (or creates) the upstream named "default". */

@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { adminQuery, TEST_DIALECT, TEST_POSTGRES_URL } from './test-database.ts'
 
 /**
- * Runs the real entry points (src/main.ts, src/cli.ts) as child processes, the
- * way `npm start` and `npm run gateway` do, from the repository root.
+ * Runs the real entry points (src/main.ts, src/cli.ts) as child processes from the
+ * repository root, under tsx as `npm run gateway` does (`npm start` runs their build:
+ * test/integration/build.test.ts).
  */
 export const repoRoot = join(import.meta.dirname, '..', '..')
 
@@ -38,15 +39,19 @@ export interface RunningGateway {
   stop(signal?: NodeJS.Signals): Promise<number | string>
 }
 
-/** Starts `tsx <script> ...args` (as `npm start` / `npm run gateway` do) with the given environment. */
+/**
+ * Starts `tsx <script> ...args` (as `npm run gateway` does) with the given environment;
+ * `nodeOptions` replaces `--import tsx` to run a compiled bundle (dist/main.js) as `npm start` does.
+ */
 export function startProcess(
   script: string,
   args: string[],
   env: Record<string, string>,
+  nodeOptions: string[] = ['--import', 'tsx'],
 ): RunningGateway {
   // `node --import tsx` is what `tsx script` runs, minus tsx's wrapper process: a signal
   // (SIGKILL included) reaches the gateway itself and never leaves an orphan behind.
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const child = spawn(process.execPath, [...nodeOptions, script, ...args], {
     cwd: repoRoot,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,8 +88,9 @@ export async function runToExit(
   args: string[],
   env: Record<string, string>,
   timeoutMs = 90_000,
+  nodeOptions?: string[],
 ): Promise<{ code: number | string; output: string }> {
-  const running = startProcess(script, args, env)
+  const running = startProcess(script, args, env, nodeOptions)
   const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs)
   try {
     const code = await running.exited
