@@ -18,7 +18,7 @@ import {
 
 const JWT_SECRET = 'startup-test-secret-0123456789abcdef'
 
-/** The entry src/main.ts under tsx, as a child process from the repo root (built: build.test.ts). */
+/** src/main.ts under tsx, as a child process from the repo root (built: build.test.ts). */
 describe(`npm start (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
   let database: ProcessDatabase | undefined
   const running: RunningGateway[] = []
