@@ -1,0 +1,142 @@
+import { Worker } from 'node:worker_threads'
+import { GatewayError } from '../http/errors.ts'
+import type { CountReply, CountRequest } from './token-worker.ts'
+import { countFrom, scaled, type Tokenizer, tokenizerForModel } from './tokenizer.ts'
+
+/*
+ * Counting off the event loop. A prompt is counted here while that takes less
+ * than INLINE_MS (an ordinary prompt: 8,000 tokens of prose take about 0.5 ms);
+ * the rest of a longer one goes to one worker thread, so no request, of any
+ * shape up to the body limit, holds the loop longer than INLINE_MS plus one
+ * tokenizer segment (token-worker.ts counts in turns, one job per user at a time).
+ *
+ * One user has at most one text in the worker; MAX_WAITING more wait here, in
+ * order, and beyond that the request is refused with a retryable 429, before
+ * anything is reserved. The worker is one per process (two cores are the
+ * common case: one for the loop, one for counting), started on first use and
+ * unref'd, like the tokenizer's own tables it holds nothing per request.
+ */
+const INLINE_MS = 1
+const MAX_WAITING = 4
+/**
+ * Copying a string into a message costs about 3.5 ms per million characters on the
+ * loop: a long text goes in chunks of CHUNK_CHARS, one per turn of the event loop.
+ */
+const CHUNK_CHARS = 128 * 1024
+
+interface Waiting {
+  tokenizer: Tokenizer
+  text: string
+  resolve: (tokens: number) => void
+  reject: (error: unknown) => void
+}
+
+interface UserQueue {
+  active: boolean
+  waiting: Waiting[]
+}
+
+const users = new Map<string, UserQueue>()
+const pending = new Map<
+  number,
+  { resolve: (tokens: number) => void; reject: (e: unknown) => void }
+>()
+let worker: Worker | null = null
+let lastId = 0
+
+/** The tokens of `text` as the model counts them, keeping the event loop free. */
+export async function countOffLoop(userId: string, model: string, text: string): Promise<number> {
+  const tokenizer = tokenizerForModel(model)
+  const inline = countFrom(tokenizer.count, text, 0, performance.now() + INLINE_MS)
+  if (inline.next >= text.length) return scaled(tokenizer, inline.tokens)
+  const rest = await queued(userId, tokenizer, text.slice(inline.next))
+  return scaled(tokenizer, inline.tokens + rest)
+}
+
+function queued(userId: string, tokenizer: Tokenizer, text: string): Promise<number> {
+  let queue = users.get(userId)
+  if (!queue) {
+    queue = { active: false, waiting: [] }
+    users.set(userId, queue)
+  }
+  if (queue.waiting.length >= MAX_WAITING) {
+    throw new GatewayError(
+      'rate_limit_exceeded',
+      'Too many long prompts of yours are being measured at once: retry when one is answered',
+      { headers: { 'retry-after': '1' } },
+    )
+  }
+  return new Promise<number>((resolve, reject) => {
+    queue.waiting.push({ tokenizer, text, resolve, reject })
+    startNext(userId, queue)
+  })
+}
+
+/** Sends the user's next waiting text to the worker, unless one of theirs is already there. */
+function startNext(userId: string, queue: UserQueue) {
+  if (queue.active) return
+  const job = queue.waiting.shift()
+  if (!job) {
+    users.delete(userId)
+    return
+  }
+  queue.active = true
+  const done = () => {
+    queue.active = false
+    startNext(userId, queue)
+  }
+  const id = ++lastId
+  pending.set(id, {
+    resolve: (tokens) => {
+      done()
+      job.resolve(tokens)
+    },
+    reject: (error) => {
+      done()
+      job.reject(error)
+    },
+  })
+  sendInChunks(id, job).catch((error) => pending.get(id)?.reject(error))
+}
+
+async function sendInChunks(id: number, job: Waiting) {
+  const { text } = job
+  const family = job.tokenizer.family
+  for (let at = 0; at < text.length; ) {
+    let end = Math.min(at + CHUNK_CHARS, text.length)
+    // Never split a surrogate pair.
+    const c = text.charCodeAt(end)
+    if (end < text.length && c >= 0xdc00 && c <= 0xdfff) end++
+    const last = end >= text.length
+    counter().postMessage({ id, family, chunk: text.slice(at, end), last } satisfies CountRequest)
+    at = end
+    if (!last) await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+/**
+ * The worker, started on first use. Its script is TypeScript: it registers tsx first, as the
+ * process itself runs under tsx (test/helpers/reserve-in-worker.ts does the same).
+ */
+function counter(): Worker {
+  if (worker) return worker
+  const script = new URL('./token-worker.ts', import.meta.url).href
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script)}) })`
+  const started = new Worker(bootstrap, { eval: true })
+  started.unref()
+  started.on('message', (reply: CountReply) => {
+    const job = pending.get(reply.id)
+    pending.delete(reply.id)
+    job?.resolve(reply.tokens)
+  })
+  const fail = (error: unknown) => {
+    if (worker === started) worker = null
+    const jobs = [...pending.values()]
+    pending.clear()
+    for (const job of jobs) job.reject(error)
+  }
+  started.on('error', fail)
+  started.on('exit', (code) => fail(new Error(`The token counting worker exited (${code})`)))
+  worker = started
+  return started
+}
