@@ -1,11 +1,12 @@
 import type { Config } from '../config/schema.ts'
 import { answersAsked } from './answers.ts'
+import type { Endpoint } from './endpoint.ts'
 import { mediaCost, PAYLOAD_KEYS } from './media-tokens.ts'
 import { countOffLoop } from './token-pool.ts'
 import { counterForModel } from './tokenizer.ts'
 
-/** The proxied endpoints, by the shape of their bodies. */
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses'
+/** Exported here too: the stages read it beside the estimate they pass it to. */
+export type { Endpoint }
 
 type Body = Record<string, unknown>
 
