@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { isServiceKey } from '../auth/act-as.ts'
 import type { Entitlement } from '../billing/entitlements.ts'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
@@ -87,16 +88,18 @@ export async function admit(
   const model = request.body.model
   checkModel(c, entitlement, model)
   const surchargeTokens = grantExtras(deps.config, entitlement.plan, request.body)
-  await checkStoredReferences(deps, entitlement.userId, endpoint, request.body)
+  await checkStoredReferences(deps, entitlement.userId, endpoint, request)
 
-  if (request.raw.length > PRECHECK_BYTES) await refuseBeforeCounting(c, entitlement)
+  // A large body was checked before it was read (refuseBeforeReading); a medium one is, before it is counted.
+  if (!request.offLoop && request.raw.length > PRECHECK_BYTES) {
+    await refuseBeforeCounting(c, entitlement)
+  }
   const inputEstimate = await inputToReserve(
     deps.config,
     entitlement.plan,
     entitlement.userId,
     endpoint,
-    model,
-    request.body,
+    request,
   )
   // Weighed as the settle will weigh them. The surcharge is a tool call's price in the quota's
   // unit, the same whatever the model, so it is added after weighing (docs/weights.md).
@@ -168,6 +171,16 @@ function outputReserve(weighted: number, limit: number | null): number {
  * still decides atomically; this read only refuses early, never admits.
  */
 const PRECHECK_BYTES = 16 * 1024
+
+/**
+ * Before a large body (or one of unknown length) is even read: the same early
+ * refusal, for the user the credentials name. A service key that leaves its
+ * user to the body is checked once the body is parsed (admit), by its user.
+ */
+export async function refuseBeforeReading(c: Context<AppEnv>) {
+  if (isServiceKey(c.get('principal'))) return
+  await refuseBeforeCounting(c, await entitle(c))
+}
 
 async function refuseBeforeCounting(c: Context<AppEnv>, entitlement: Entitlement) {
   const deps = c.get('deps')

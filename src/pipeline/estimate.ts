@@ -71,7 +71,7 @@ export async function estimateInputOffLoop(
 }
 
 /** The body's texts joined (null when none), the tokens counted without text, what is unknown. */
-function collectInput(endpoint: Endpoint, model: string, body: Body) {
+export function collectInput(endpoint: Endpoint, model: string, body: Body) {
   const tally: Tally = { model, texts: [], fixed: 0, unknown: [] }
   for (const key in body) {
     const value = body[key]

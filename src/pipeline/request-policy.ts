@@ -2,6 +2,7 @@ import type { Plan } from '../billing/plan.ts'
 import type { Config } from '../config/schema.ts'
 import { GatewayError } from '../http/errors.ts'
 import { type Endpoint, estimateInputOffLoop } from './estimate.ts'
+import type { ParsedRequest } from './parse.ts'
 
 type Body = Record<string, unknown>
 
@@ -106,10 +107,11 @@ export async function inputToReserve(
   plan: Pick<Plan, 'id' | 'quotas'>,
   userId: string,
   endpoint: Endpoint,
-  model: string,
-  body: Body,
+  request: ParsedRequest,
 ): Promise<number> {
-  const { tokens, unknown } = await estimateInputOffLoop(userId, endpoint, model, body)
+  const { tokens, unknown } =
+    request.offLoop?.estimate ??
+    (await estimateInputOffLoop(userId, endpoint, request.body.model, request.body))
   const reserve = unknown.length * config.quota.unknownContextTokens
   const limit = plan.quotas.tokens_input
   // A prompt too big on its own is the usual 429; only the reserve makes this one never fit.
