@@ -374,23 +374,21 @@ interface RawStatements {
 
 function rawStatements(db: Kysely<DB>, handle: SqliteHandle): RawStatements {
   const statements = new Map<string, SqliteStatement>()
-  // Nested in a transaction, a better-sqlite3 transaction function runs as a savepoint.
-  const nested = handle.transaction((work: () => unknown) => work())
-  return {
-    rows(query, ...args) {
-      const { sql, order } = query.compiled(db, args.length)
-      let statement = statements.get(sql)
-      if (!statement) {
-        statement = handle.prepare(sql)
-        statements.set(sql, statement)
-      }
-      const values = order.map((i) => args[i])
-      if (statement.reader) return statement.all(values) as never[]
-      statement.run(values)
-      return []
-    },
-    savepoint: <T>(work: () => T) => nested(work) as T,
+  function rows<Args extends unknown[], Row>(query: PreparedQuery<Args, Row>, ...args: Args) {
+    const { sql, order } = query.compiled(db, args.length)
+    let statement = statements.get(sql)
+    if (!statement) {
+      statement = handle.prepare(sql)
+      statements.set(sql, statement)
+    }
+    const values = order.map((i) => args[i])
+    if (statement.reader) return statement.all(values) as Row[]
+    statement.run(values)
+    return []
   }
+  // Called inside a transaction, a better-sqlite3 transaction function runs as a savepoint.
+  const nested = handle.transaction((work: () => unknown) => work())
+  return { rows, savepoint: <T>(work: () => T) => nested(work) as T }
 }
 
 type SqliteStatement = ReturnType<SqliteHandle['prepare']>
