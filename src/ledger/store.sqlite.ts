@@ -16,7 +16,7 @@ import type {
   CounterAfter,
   DialectStore,
   ReserveInput,
-  Written,
+  WriteResult,
 } from './store.types.ts'
 
 /**
@@ -31,7 +31,7 @@ export function sqliteStore(database: Database): DialectStore {
   if (!handle) throw new Error('sqliteStore needs a SQLite database')
   const run = rawStatements(db, handle)
   const writeInOneTransaction = handle.transaction(
-    (closes: CloseInput[], reserves: ReserveInput[]): Written => {
+    (closes: CloseInput[], reserves: ReserveInput[]): WriteResult => {
       const closed = closes.length > 0 ? closeMany(run, closes) : []
       if (reserves.length <= 1) {
         const reserved = reserves.map((input) => reserveOne(run, input))

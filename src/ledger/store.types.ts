@@ -67,7 +67,7 @@ export type ReserveAsk = Record<Metric, MetricAsk> & {
 }
 
 /** What one DialectStore.write did, per item in the order given. */
-export interface Written {
+export interface WriteResult {
   /** Per close, the reservation it closed, or undefined when it was already closed. */
   closed: Array<ReservationRow | undefined>
   /** Per reserve, the counters after it, or null when some metric refused. */
@@ -92,5 +92,5 @@ export interface DialectStore {
    * changed nothing, when the batch cannot be written as a whole; the caller then writes
    * each item alone, which decides refusals and caps exactly.
    */
-  write(closes: CloseInput[], reserves: ReserveInput[]): Promise<Written>
+  write(closes: CloseInput[], reserves: ReserveInput[]): Promise<WriteResult>
 }
