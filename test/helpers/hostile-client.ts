@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parentPort, workerData } from 'node:worker_threads'
+import { request } from 'undici'
 
 /*
  * The attackers of test/integration/proxy.hostile-bodies.test.ts, on a thread
@@ -12,6 +15,13 @@ export interface HostileClientsData {
   /** user -> bearer token, and how many connections that user keeps busy. */
   users: Array<{ user: string; token: string; connections: number }>
   bodyLimit: number
+  /**
+   * Each connection sends a large body at this many bytes a second at most: an
+   * attacker on the internet is held by its bandwidth (25 MB/s is 200 Mbit/s),
+   * and uploads at loopback speed would measure this machine's memory copies,
+   * not the gateway.
+   */
+  bytesPerSecond: number
 }
 
 export type HostileResults = Record<string, { statuses: number[]; ms: number[] }>
@@ -62,6 +72,16 @@ export function hostileBodies(bodyLimit: number): Buffer[] {
   ].filter((body) => body.length <= bodyLimit)
 }
 
+const SLICE = 256 * 1024
+
+/** The body in slices, no faster than `bytesPerSecond`. */
+async function* paced(body: Buffer, bytesPerSecond: number) {
+  for (let at = 0; at < body.length; at += SLICE) {
+    yield body.subarray(at, at + SLICE)
+    if (at + SLICE < body.length) await sleep((SLICE / bytesPerSecond) * 1000)
+  }
+}
+
 async function run(data: HostileClientsData) {
   const bodies = hostileBodies(data.bodyLimit)
   let attacking = true
@@ -75,20 +95,30 @@ async function run(data: HostileClientsData) {
     return Array.from({ length: connections }, async (_, from) => {
       for (let i = from; attacking; i++) {
         const start = performance.now()
+        const body = bodies[i % bodies.length]!
         // A refusal sent before a large body is read may close the connection under the upload.
-        const status = await fetch(`${data.base}/v1/chat/completions`, {
+        const status = await request(`${data.base}/v1/chat/completions`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: bodies[i % bodies.length],
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'content-length': String(body.length),
+          },
+          body: Readable.from(paced(body, data.bytesPerSecond)),
         }).then(
           async (response) => {
-            await response.arrayBuffer()
-            return response.status
+            await response.body.arrayBuffer()
+            return response.statusCode
           },
           () => 0,
         )
-        result.ms.push(performance.now() - start)
+        const took = performance.now() - start
+        result.ms.push(took)
         result.statuses.push(status)
+        // A refusal before the body is read comes back at once, but the client's bandwidth still
+        // holds it: the next request leaves once this one's bytes could have been sent.
+        const sendMs = (body.length / data.bytesPerSecond) * 1000
+        if (took < sendMs) await sleep(sendMs - took)
       }
     })
   })
