@@ -56,7 +56,7 @@ export function readOptions(env: Record<string, string | undefined>): BenchOptio
     settleMs: number(env.BENCH_SETTLE_MS, quick ? 2000 : 5000),
     chunks: 20,
     inspect: env.BENCH_INSPECT !== '0',
-    // The gateway writes its streams to Node's response (issue 17): the floor does the same.
+    // The gateway writes its streams to Node's response: the floor does the same.
     floorStream: env.BENCH_FLOOR_STREAM === 'web' ? 'web' : 'node',
     targets: list(env.BENCH_TARGETS, ['direct', 'floor', 'floor+ledger', 'sqlite', 'postgres']),
     scenarios: list(env.BENCH_SCENARIOS, []),

@@ -178,7 +178,7 @@ async function main() {
     }
   }
   // The counters prove the full path ran: every request reserved, settled and was billed.
-  // What the run left in each database, per request recorded (issue 17, point 4).
+  // What the run left in each database, per request recorded.
   const storage: StoredBytes[] = []
   for (const gateway of gateways) {
     const target = gateway.targets[0]!.name

@@ -75,10 +75,10 @@ export function createApp(deps: Deps) {
   app.use('/v1/*', authenticate(verify, { bodyMayNameUser: true }))
   app.route('/v1', createV1Routes())
 
-  // Plans, subscription, usage, me, admin subscriptions (issue 3); GET /plans is public.
+  // Plans, subscription, usage, me, admin subscriptions; GET /plans is public.
   app.route('/api/v1/billing', createBillingRoutes(auth))
 
-  // YooKassa payments (issue 5). The webhook is public (YooKassa sends no token; it is
+  // YooKassa payments. The webhook is public (YooKassa sends no token; it is
   // checked by source address, secret and a GET re-read instead); the rest need a token.
   const { webhookRatePerMinute, webhookRejectedStoredPerHour } = deps.config.yookassa
   const webhookLimits = {
@@ -94,11 +94,11 @@ export function createApp(deps: Deps) {
   app.route('/api/v1/billing/transactions', createTransactionRoutes())
   app.use('/api/v1/billing/admin/transactions/*', auth, requireAdmin())
   app.route('/api/v1/billing/admin/transactions', createAdminRefundRoutes())
-  // Requests, tokens, upstream cost and earnings per user, plan or model (issue 16).
+  // Requests, tokens, upstream cost and earnings per user, plan or model.
   app.use('/api/v1/billing/admin/margin', auth, requireAdmin())
   app.route('/api/v1/billing/admin/margin', createAdminMarginRoutes())
 
-  // The pages (issue 14): /, /signin, /billing, /admin and their assets; see src/web/index.tsx.
+  // The pages: /, /signin, /billing, /admin and their assets; see src/web/index.tsx.
   app.route('/', createWebRoutes(verify))
 
   app.onError(onError)

@@ -1,7 +1,7 @@
 import type { SlowSample } from '../scenarios/slow-streams.ts'
 import type { Row } from './summary.ts'
 
-/** One target (issue 17's, and issue 6's that must not regress), evaluated; pass is null when the run did not measure it. */
+/** One target (the fair-floor targets, and the earlier ones that must not regress), evaluated; pass is null when the run did not measure it. */
 export interface Check {
   target: string
   what: string
@@ -86,7 +86,7 @@ export function evaluate(
     const sqlite = gw === 'sqlite'
     const c16 = find('chat-c16', gw)
     const stream16 = find('stream-c16', gw)
-    // Issue 17's targets, against the fair floor; PostgreSQL has a throughput target only.
+    // The targets against the fair floor; PostgreSQL has a throughput target only.
     const minChat = sqlite ? 0.75 : 0.5
     checks.push(
       check(
@@ -134,7 +134,7 @@ export function evaluate(
         (v) => v <= maxAdded,
       ),
     )
-    // The paced streams' TTFB keeps issue 6's limit (no regression): one millisecond over the floor.
+    // The paced streams' TTFB keeps its earlier limit (no regression): one millisecond over the floor.
     const withinOneMs = (label: string, value: number | undefined) =>
       check(gw, label, value, 'ms', '<= 1', (v) => v <= 1)
     // stream-c16 is a closed loop of instant streams: every target is saturated and queues, so

@@ -21,7 +21,7 @@ export interface BenchReport {
   estimator: EstimatorTiming | null
   rows: Row[]
   slow: SlowSample[]
-  /** The gateways' databases after the run (absent from reports older than issue 17). */
+  /** The gateways' databases after the run (absent from older reports). */
   storage?: StoredBytes[]
   checks: Check[]
 }

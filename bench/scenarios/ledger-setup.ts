@@ -22,7 +22,11 @@ export async function benchUser(
   ledgerFor: (database: Database) => LedgerStore,
 ): Promise<{ deps: Deps; entitlement: Entitlement }> {
   const { config, secrets } = loadConfig({
-    file: { plans: [{ id: 'unlimited', name: 'Unlimited', price: 0, quotas: null }] },
+    file: {
+      plans: [{ id: 'unlimited', name: 'Unlimited', price: 0, quotas: null }],
+      // Unlimited means unlimited in flight too (the schema's default is 8).
+      quota: { defaultMaxConcurrentRequests: null },
+    },
     env: {},
   })
   const base = createDeps({ config, secrets, database, logger: createLogger('silent') })

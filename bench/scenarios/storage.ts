@@ -15,7 +15,7 @@ import { readStorage, type StorageReading, storageLine } from '../targets/storag
  * `npm run bench:storage`: a synthetic month of traffic written straight into a fresh database
  * with the ledger's own insert (the rows the gateway leaves per settled request: requests,
  * tokens_input, tokens_output), then the daily rollup and retention prune, then bytes per
- * request before and after (issue 17, point 4: at most 150 once the old rows are rolled up).
+ * request before and after (the target: at most 150 once the old rows are rolled up).
  * A script, not a timed test: it prints sizes, and its run time means nothing.
  * Env: STORAGE_DB=sqlite|postgres, STORAGE_REQUESTS (100000), STORAGE_USERS (200),
  * STORAGE_DAYS (31), STORAGE_RETENTION_DAYS (90). The prune runs "now" = the month's end plus
@@ -91,7 +91,7 @@ async function fill(database: Database, startS: number) {
   if (batch.length > 0) await flush()
 }
 
-/** The daily rollup and retention prune (issue 17, point 4), run to the end as the jobs would. */
+/** The daily rollup and retention prune, run to the end as the jobs would. */
 async function rollupAndPrune(
   database: Database,
   nowS: number,

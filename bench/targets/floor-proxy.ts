@@ -11,7 +11,7 @@ import { type FloorLedger, openFloorLedger } from './floor-ledger.ts'
 /**
  * The floor the gateway is measured against: the best bare pass-through the gateway's stack
  * allows (hono + @hono/node-server + an undici Pool), with no auth, no database, no metering.
- * It does what the gateway does to move bytes and nothing else (issue 17, point 0):
+ * It does what the gateway does to move bytes and nothing else:
  * - the request body is read from Node's request, and the upstream call is aborted when the
  *   client's response closes early, as src/pipeline/client-io.ts does (touching hono's
  *   c.req.raw builds an undici Request over a Web stream, which the gateway avoids);

@@ -32,5 +32,7 @@ export default defineConfig({
       features: ['gpt35_access', 'gpt4_access', 'claude_access'],
     },
   ],
+  // Unlimited in flight as well: the bench's 64 concurrent clients are one user (the schema's default is 8).
+  quota: { defaultMaxConcurrentRequests: null },
   logLevel: 'warn',
 })

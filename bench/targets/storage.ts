@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Database } from '../../db/client.ts'
 
-/** What a gateway's database holds on disk, and per request recorded (issue 17, point 4). */
+/** What a gateway's database holds on disk, and per request recorded. */
 export interface StorageReading {
   dialect: Database['dialect']
   /**

@@ -104,7 +104,7 @@ export function createActingUsers(ctx: Pick<Deps, 'config' | 'database' | 'clock
 
 type ServiceKey = Principal & { via: { kind: 'api_key'; keyId: string; actsForUsers: true } }
 
-function isServiceKey(principal: Principal): principal is ServiceKey {
+export function isServiceKey(principal: Principal): principal is ServiceKey {
   return principal.via.kind === 'api_key' && principal.via.actsForUsers
 }
 

@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal.ts'
 import type { Deps } from '../deps.ts'
-import type { HeaderSource } from './request-headers.ts'
+import type { HeaderSource } from './header-source.ts'
 
 /** The typed Hono environment every sub-app uses. */
 export interface AppEnv {

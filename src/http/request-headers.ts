@@ -1,12 +1,7 @@
 import type { HttpBindings } from '@hono/node-server'
 import type { Context } from 'hono'
 import type { AppEnv } from './env.ts'
-
-/** What the request path reads of the request's headers: the part of `Headers` it uses. */
-export interface HeaderSource {
-  /** Case-insensitive; a repeated header's values joined as `Headers.get` joins them. */
-  get(name: string): string | null
-}
+import type { HeaderSource } from './header-source.ts'
 
 /**
  * The request's headers, read straight from Node's rawHeaders. `c.req.header()` makes

@@ -1,4 +1,5 @@
 import { type RawBuilder, sql } from 'kysely'
+import type { Database } from '../../db/client.ts'
 import { prepared } from '../../db/prepared.ts'
 import type { Db, Metric, ReservationRow } from '../../db/tables.ts'
 import {
@@ -13,141 +14,35 @@ import {
 import type { CloseInput, CounterAfter, DialectStore, ReserveInput } from './store.types.ts'
 
 /**
- * The ledger's writes on PostgreSQL: each ONE statement (data-modifying CTEs),
- * so a reservation or a batch costs one round trip and its counter rows stay
- * locked for one statement. What SQLite does in a transaction (store.sqlite.ts).
+ * The ledger's writes on PostgreSQL, side by side with store.sqlite.ts: the
+ * same factory, then reserveOne, reserveMany and closeMany, each followed by
+ * its SQL, then what only PostgreSQL needs (the lock order).
  */
-export const postgresStore: DialectStore = {
-  reserve: (db, input) => reserveInOneStatement(db, input),
-  // All or none: a batch some request of which would be refused or capped throws,
-  // and then each runs alone (createBatcher), deciding exactly as it always does.
-  reserveAll: (db, inputs) => reserveMany(db, inputs),
-  close: (db, inputs) => closeReservations(db, inputs),
+export function postgresStore(database: Database): DialectStore {
+  const { db } = database
+  return {
+    // PostgreSQL: each kind is ONE statement per batch (data-modifying CTEs), so a batch
+    // costs one round trip and its counter rows stay locked for one statement. store.ts
+    // batches the closes and the reserves apart (each kind keeps a batch in flight of its
+    // own: a statement has no transaction to share), so a batch holds one kind. A batch of
+    // reserves that cannot admit every request in full throws, having changed nothing, and
+    // the batcher decides each alone (reserveOne): the fallback that SQLite runs inside
+    // its transaction runs here one statement a request.
+    async write(closes, reserves) {
+      if (closes.length > 0 && reserves.length > 0) {
+        throw new Error('the PostgreSQL ledger writes one kind per batch (store.ts)')
+      }
+      if (closes.length > 0) {
+        return { closed: await closeMany(db, closes), reserved: [], reservesAlone: false }
+      }
+      const reserved =
+        reserves.length === 1
+          ? [await reserveOne(db, reserves[0]!)]
+          : await reserveMany(db, reserves)
+      return { closed: [], reserved, reservesAlone: false }
+    },
+  }
 }
-
-/**
- * The counter rows of the keys (subscription_id, period_start) in `keys`,
- * locked in key order before a batch updates them: every statement that
- * locks several users' counters takes them in this one order, so two batches
- * (or a batch and a single reservation, which locks one key's rows in the same
- * index order) cannot deadlock.
- */
-const countersLockedInKeyOrder = (keys: RawBuilder<unknown>) => sql`
-      SELECT c.subscription_id, c.period_start, c.metric
-      FROM billing_quota_counter c JOIN ${keys} k
-        ON c.subscription_id = k.subscription_id AND c.period_start = k.period_start
-      ORDER BY c.subscription_id, c.period_start, c.metric
-      FOR UPDATE OF c`
-
-/** The locked rows (CTE `locked`, alias l) joined to their key's row of `keys` (alias k). */
-const lockedRowsWith = (keys: RawBuilder<unknown>) => sql`locked l JOIN ${keys} k
-        ON k.subscription_id = l.subscription_id AND k.period_start = l.period_start`
-
-/** An UPDATE of billing_quota_counter c touches only the rows of `locked`. */
-const isLockedRow = sql`c.subscription_id = l.subscription_id
-        AND c.period_start = l.period_start AND c.metric = l.metric`
-
-/**
- * The settles and releases of many reservations in ONE
- * statement, so a batch costs one round trip and one commit. Data-modifying
- * CTEs run in one snapshot and commit together: the reservations are deleted
- * (whoever deletes one owns it, so a settle runs once; a request id twice in
- * the batch counts once, for its first item), each counter moves by the sums
- * of (actual, reserved) over its reservations, and one usage row is written
- * per metric with a non-zero amount. The counter rows are locked in key order
- * first, so two batches over the same users cannot deadlock. Returns, per
- * input, the reservation it closed, or undefined when it was already closed.
- * SQLite has no data-modifying CTEs and runs the same steps in a transaction.
- */
-async function closeReservations(
-  db: Db,
-  inputs: CloseInput[],
-): Promise<Array<ReservationRow | undefined>> {
-  const column = <T>(pick: (input: CloseInput) => T) => inputs.map(pick)
-  const { rows } = await closeReservationsQuery(
-    db,
-    column((i) => i.requestId),
-    column((i) => i.actual.requests),
-    column((i) => i.actual.tokens_input),
-    column((i) => i.actual.tokens_output),
-    column((i) => i.usageIds[0]),
-    column((i) => i.usageIds[1]),
-    column((i) => i.usageIds[2]),
-    column((i) => (i.estimated ? 1 : 0)),
-    Math.max(...column((i) => i.now)),
-    column((i) => i.raw?.tokens_input ?? null),
-    column((i) => i.raw?.tokens_output ?? null),
-    column((i) => i.cost?.tokens_input ?? null),
-    column((i) => i.cost?.tokens_output ?? null),
-  )
-  const closed = new Map(rows.map(({ position, ...row }) => [Number(position), row]))
-  return inputs.map((_, i) => closed.get(i + 1))
-}
-
-const closeReservationsQuery = prepared(
-  (
-    _db,
-    requestIds: string[],
-    usedRequests: number[],
-    usedInput: number[],
-    usedOutput: number[],
-    idsR: string[],
-    idsI: string[],
-    idsO: string[],
-    estimated: number[],
-    now: number,
-    rawInput: Array<number | null>,
-    rawOutput: Array<number | null>,
-    costInput: Array<number | null>,
-    costOutput: Array<number | null>,
-  ) => sql<ReservationRow & { position: number }>`
-    WITH input AS (
-      SELECT DISTINCT ON (request_id) *
-      FROM unnest(CAST(${requestIds} AS text[]), CAST(${usedRequests} AS bigint[]),
-        CAST(${usedInput} AS bigint[]), CAST(${usedOutput} AS bigint[]), CAST(${idsR} AS text[]),
-        CAST(${idsI} AS text[]), CAST(${idsO} AS text[]), CAST(${estimated} AS integer[]),
-        CAST(${rawInput} AS bigint[]), CAST(${rawOutput} AS bigint[]),
-        CAST(${costInput} AS bigint[]), CAST(${costOutput} AS bigint[]))
-        WITH ORDINALITY AS i(request_id, used_requests, used_input, used_output,
-          usage_id_requests, usage_id_input, usage_id_output, estimated, raw_input, raw_output,
-          cost_input, cost_output, position)
-      ORDER BY request_id, position
-    ), taken AS (
-      DELETE FROM billing_reservation r USING input i WHERE r.request_id = i.request_id
-      RETURNING r.*, i.used_requests, i.used_input, i.used_output, i.usage_id_requests,
-        i.usage_id_input, i.usage_id_output, i.estimated AS usage_estimated,
-        i.raw_input, i.raw_output, i.cost_input, i.cost_output, i.position
-    ), sums AS (
-      SELECT subscription_id, period_start, sum(used_requests) AS used_requests,
-        sum(used_input) AS used_input, sum(used_output) AS used_output,
-        sum(requests) AS reserved_requests, sum(tokens_input) AS reserved_input,
-        sum(tokens_output) AS reserved_output
-      FROM taken GROUP BY subscription_id, period_start
-    ), locked AS (${countersLockedInKeyOrder(sql`sums`)}
-    ), moved AS (
-      UPDATE billing_quota_counter c
-      SET used = c.used + ${perMetric(sql`c.metric`, sql`k.used_requests`, sql`k.used_input`, sql`k.used_output`)},
-        reserved = c.reserved - ${perMetric(sql`c.metric`, sql`k.reserved_requests`, sql`k.reserved_input`, sql`k.reserved_output`)},
-        updated_at = ${int(now)}
-      FROM ${lockedRowsWith(sql`sums`)}
-      WHERE ${isLockedRow}
-      RETURNING c.metric
-    ), recorded AS (
-      INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at, raw_amount, cost_micros)
-      SELECT v.id, t.user_id, t.subscription_id, v.metric, v.amount, t.model_id, t.chat_id, t.request_id, v.estimated, ${int(now)}, v.raw_amount, v.cost_micros
-      FROM taken t CROSS JOIN LATERAL (VALUES
-        (t.usage_id_requests, 'requests', t.used_requests, 0,
-          CASE WHEN t.raw_input IS NULL THEN NULL ELSE t.used_requests END, CAST(NULL AS bigint)),
-        (t.usage_id_input, 'tokens_input', t.used_input, t.usage_estimated, t.raw_input, t.cost_input),
-        (t.usage_id_output, 'tokens_output', t.used_output, t.usage_estimated, t.raw_output, t.cost_output)
-      ) AS v(id, metric, amount, estimated, raw_amount, cost_micros)
-      WHERE v.amount > 0
-      RETURNING id
-    )
-    SELECT request_id, user_id, subscription_id, period_start, requests, tokens_input,
-      tokens_output, model_id, chat_id, created_at, owner, sent_at, position
-    FROM taken`,
-)
 
 /**
  * The whole reservation in ONE statement, so the three counter
@@ -159,12 +54,12 @@ const closeReservationsQuery = prepared(
  * fails, and PostgreSQL undoes the other counters' updates with it.
  * Returns the counters after the change, or null when some metric refused.
  */
-async function reserveInOneStatement(
+async function reserveOne(
   db: Db,
   { key, ask, fields }: ReserveInput,
 ): Promise<CounterAfter[] | null> {
   try {
-    const { rows } = await reserveQuery(
+    const { rows } = await reserveOneQuery(
       db,
       ...reserveArgs(key, ask, fields.now),
       fields.requestId,
@@ -181,11 +76,7 @@ async function reserveInOneStatement(
   }
 }
 
-const DIVISION_BY_ZERO = '22012'
-/** How many of reserveQuery's arguments are reserveOneSql's (ReserveArgs). */
-const RESERVE_ARGS = 11
-
-const reserveQuery = prepared(
+const reserveOneQuery = prepared(
   (
     _db,
     ...args: [
@@ -225,9 +116,9 @@ const reserveQuery = prepared(
  * conditions as reserveOneSql, but whole (admissionRule `whole`: none is capped), so
  * it succeeds only when every request would have been admitted in full one
  * after the other. Otherwise the guard divides by zero, nothing changes, and
- * the caller falls back to one reservation at a time (reserveInOneStatement),
+ * the caller falls back to one reservation at a time (reserveOne),
  * which decides refusals and caps exactly. The counter rows are locked in key
- * order, as closeReservations does. Returns each input's counters after the
+ * order, as closeMany does. Returns each input's counters after the
  * batch, with last_reserved = what that input reserved.
  */
 async function reserveMany(db: Db, inputs: ReserveInput[]): Promise<CounterAfter[][]> {
@@ -320,3 +211,130 @@ const reserveManyQuery = prepared(
     FROM input i JOIN updated u
       ON u.subscription_id = i.subscription_id AND u.period_start = i.period_start`,
 )
+
+/**
+ * The settles and releases of many reservations in ONE
+ * statement, so a batch costs one round trip and one commit. Data-modifying
+ * CTEs run in one snapshot and commit together: the reservations are deleted
+ * (whoever deletes one owns it, so a settle runs once; a request id twice in
+ * the batch counts once, for its first item), each counter moves by the sums
+ * of (actual, reserved) over its reservations, and one usage row is written
+ * per metric with a non-zero amount. The counter rows are locked in key order
+ * first, so two batches over the same users cannot deadlock. Returns, per
+ * input, the reservation it closed, or undefined when it was already closed.
+ * SQLite has no data-modifying CTEs and runs the same steps in a transaction.
+ */
+async function closeMany(db: Db, inputs: CloseInput[]): Promise<Array<ReservationRow | undefined>> {
+  const column = <T>(pick: (input: CloseInput) => T) => inputs.map(pick)
+  const { rows } = await closeManyQuery(
+    db,
+    column((i) => i.requestId),
+    column((i) => i.actual.requests),
+    column((i) => i.actual.tokens_input),
+    column((i) => i.actual.tokens_output),
+    column((i) => i.usageIds[0]),
+    column((i) => i.usageIds[1]),
+    column((i) => i.usageIds[2]),
+    column((i) => (i.estimated ? 1 : 0)),
+    Math.max(...column((i) => i.now)),
+    column((i) => i.raw?.tokens_input ?? null),
+    column((i) => i.raw?.tokens_output ?? null),
+    column((i) => i.cost?.tokens_input ?? null),
+    column((i) => i.cost?.tokens_output ?? null),
+  )
+  const closed = new Map(rows.map(({ position, ...row }) => [Number(position), row]))
+  return inputs.map((_, i) => closed.get(i + 1))
+}
+
+const closeManyQuery = prepared(
+  (
+    _db,
+    requestIds: string[],
+    usedRequests: number[],
+    usedInput: number[],
+    usedOutput: number[],
+    idsR: string[],
+    idsI: string[],
+    idsO: string[],
+    estimated: number[],
+    now: number,
+    rawInput: Array<number | null>,
+    rawOutput: Array<number | null>,
+    costInput: Array<number | null>,
+    costOutput: Array<number | null>,
+  ) => sql<ReservationRow & { position: number }>`
+    WITH input AS (
+      SELECT DISTINCT ON (request_id) *
+      FROM unnest(CAST(${requestIds} AS text[]), CAST(${usedRequests} AS bigint[]),
+        CAST(${usedInput} AS bigint[]), CAST(${usedOutput} AS bigint[]), CAST(${idsR} AS text[]),
+        CAST(${idsI} AS text[]), CAST(${idsO} AS text[]), CAST(${estimated} AS integer[]),
+        CAST(${rawInput} AS bigint[]), CAST(${rawOutput} AS bigint[]),
+        CAST(${costInput} AS bigint[]), CAST(${costOutput} AS bigint[]))
+        WITH ORDINALITY AS i(request_id, used_requests, used_input, used_output,
+          usage_id_requests, usage_id_input, usage_id_output, estimated, raw_input, raw_output,
+          cost_input, cost_output, position)
+      ORDER BY request_id, position
+    ), taken AS (
+      DELETE FROM billing_reservation r USING input i WHERE r.request_id = i.request_id
+      RETURNING r.*, i.used_requests, i.used_input, i.used_output, i.usage_id_requests,
+        i.usage_id_input, i.usage_id_output, i.estimated AS usage_estimated,
+        i.raw_input, i.raw_output, i.cost_input, i.cost_output, i.position
+    ), sums AS (
+      SELECT subscription_id, period_start, sum(used_requests) AS used_requests,
+        sum(used_input) AS used_input, sum(used_output) AS used_output,
+        sum(requests) AS reserved_requests, sum(tokens_input) AS reserved_input,
+        sum(tokens_output) AS reserved_output
+      FROM taken GROUP BY subscription_id, period_start
+    ), locked AS (${countersLockedInKeyOrder(sql`sums`)}
+    ), moved AS (
+      UPDATE billing_quota_counter c
+      SET used = c.used + ${perMetric(sql`c.metric`, sql`k.used_requests`, sql`k.used_input`, sql`k.used_output`)},
+        reserved = c.reserved - ${perMetric(sql`c.metric`, sql`k.reserved_requests`, sql`k.reserved_input`, sql`k.reserved_output`)},
+        updated_at = ${int(now)}
+      FROM ${lockedRowsWith(sql`sums`)}
+      WHERE ${isLockedRow}
+      RETURNING c.metric
+    ), recorded AS (
+      INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at, raw_amount, cost_micros)
+      SELECT v.id, t.user_id, t.subscription_id, v.metric, v.amount, t.model_id, t.chat_id, t.request_id, v.estimated, ${int(now)}, v.raw_amount, v.cost_micros
+      FROM taken t CROSS JOIN LATERAL (VALUES
+        (t.usage_id_requests, 'requests', t.used_requests, 0,
+          CASE WHEN t.raw_input IS NULL THEN NULL ELSE t.used_requests END, CAST(NULL AS bigint)),
+        (t.usage_id_input, 'tokens_input', t.used_input, t.usage_estimated, t.raw_input, t.cost_input),
+        (t.usage_id_output, 'tokens_output', t.used_output, t.usage_estimated, t.raw_output, t.cost_output)
+      ) AS v(id, metric, amount, estimated, raw_amount, cost_micros)
+      WHERE v.amount > 0
+      RETURNING id
+    )
+    SELECT request_id, user_id, subscription_id, period_start, requests, tokens_input,
+      tokens_output, model_id, chat_id, created_at, owner, sent_at, position
+    FROM taken`,
+)
+
+/* What only PostgreSQL needs: the lock order of a batch, and the guard's error. */
+
+/**
+ * The counter rows of the keys (subscription_id, period_start) in `keys`,
+ * locked in key order before a batch updates them: every statement that
+ * locks several users' counters takes them in this one order, so two batches
+ * (or a batch and a single reservation, which locks one key's rows in the same
+ * index order) cannot deadlock.
+ */
+const countersLockedInKeyOrder = (keys: RawBuilder<unknown>) => sql`
+      SELECT c.subscription_id, c.period_start, c.metric
+      FROM billing_quota_counter c JOIN ${keys} k
+        ON c.subscription_id = k.subscription_id AND c.period_start = k.period_start
+      ORDER BY c.subscription_id, c.period_start, c.metric
+      FOR UPDATE OF c`
+
+/** The locked rows (CTE `locked`, alias l) joined to their key's row of `keys` (alias k). */
+const lockedRowsWith = (keys: RawBuilder<unknown>) => sql`locked l JOIN ${keys} k
+        ON k.subscription_id = l.subscription_id AND k.period_start = l.period_start`
+
+/** An UPDATE of billing_quota_counter c touches only the rows of `locked`. */
+const isLockedRow = sql`c.subscription_id = l.subscription_id
+        AND c.period_start = l.period_start AND c.metric = l.metric`
+
+const DIVISION_BY_ZERO = '22012'
+/** How many of reserveOneQuery's arguments are reserveOneSql's (ReserveArgs). */
+const RESERVE_ARGS = 11

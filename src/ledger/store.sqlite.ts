@@ -11,132 +11,93 @@ import {
   reserveArgs,
   reserveOneSql,
 } from './store.sql.ts'
-import type { CloseInput, CounterAfter, ReserveInput } from './store.types.ts'
+import type {
+  CloseInput,
+  CounterAfter,
+  DialectStore,
+  ReserveInput,
+  WriteResult,
+} from './store.types.ts'
 
 /**
- * The ledger's writes on SQLite. A turn's closes and reserves (store.ts) are
- * one synchronous better-sqlite3 transaction (BEGIN IMMEDIATE: it takes the
- * write lock at once, and waits busy_timeout for another process's), so one
- * commit, one WAL write, per turn: the closes first (they free room), then the
- * reserves. Statements are the same SQL as through Kysely (the admission rule
- * is store.sql.ts's), compiled once to text and prepared once on the handle;
- * no Kysely executeQuery (two promise layers per statement) is on the way.
- * A batch's rows pass as one JSON argument. SQLite has no data-modifying CTEs,
- * so what PostgreSQL does in one statement (store.pg.ts) takes two or three.
+ * The ledger's writes on SQLite, side by side with store.pg.ts: the same
+ * factory, then reserveOne, reserveMany and closeMany, each followed by its
+ * SQL, then what only SQLite needs (statements on the raw handle). SQLite has
+ * no data-modifying CTEs, so what PostgreSQL does in one statement takes two
+ * or three here, in one transaction.
  */
-export interface SqliteLedger {
-  /**
-   * Writes the closes, then the reserves, in ONE transaction; throws, having
-   * changed nothing, when the database fails (the caller then writes each item
-   * alone). Reserves go all or none as a batch; when the batch cannot admit
-   * every request in full it is undone (a savepoint) and each request is
-   * decided alone inside the same transaction (`reservesAlone`).
-   */
-  writeTurn(closes: CloseInput[], reserves: ReserveInput[]): Promise<TurnResult>
-}
-
-export interface TurnResult {
-  /** Per close, the reservation it closed, or undefined when it was already closed. */
-  closed: Array<ReservationRow | undefined>
-  /** Per reserve, the counters after it, or null when some metric refused. */
-  reserved: Array<CounterAfter[] | null>
-  /** The reserves did not fit as a batch and were decided one by one. */
-  reservesAlone: boolean
-}
-
-export function sqliteLedger(database: Database): SqliteLedger {
+export function sqliteStore(database: Database): DialectStore {
   const { db, sqlite: handle } = database
-  if (!handle) throw new Error('sqliteLedger needs a SQLite database')
-  const statements = new Map<string, SqliteStatement>()
-
-  /** Runs a prepared() query on the raw handle: its rows (none for a statement that returns none). */
-  function rows<Args extends unknown[], Row>(
-    query: PreparedQuery<Args, Row>,
-    ...args: Args
-  ): Row[] {
-    const { sql, order } = query.compiled(db, args.length)
-    let statement = statements.get(sql)
-    if (!statement) {
-      statement = handle!.prepare(sql)
-      statements.set(sql, statement)
-    }
-    const values = order.map((i) => args[i])
-    if (statement.reader) return statement.all(values) as Row[]
-    statement.run(values)
-    return []
-  }
-
-  const turn = handle.transaction((closes: CloseInput[], reserves: ReserveInput[]) => {
-    const closed = closes.length > 0 ? closeMany(rows, closes) : []
-    if (reserves.length <= 1) {
-      return { closed, reserved: reserves.map(reserveAlone), reservesAlone: false }
-    }
-    try {
-      return { closed, reserved: allOrNone(reserves), reservesAlone: false }
-    } catch (error) {
-      if (!(error instanceof Refused)) throw error
-      return { closed, reserved: reserves.map(reserveAlone), reservesAlone: true }
-    }
-  })
-  // Nested in `turn`, these run in a savepoint, rolled back when they throw.
-  const allOrNone = handle.transaction((reserves: ReserveInput[]) => {
-    const after = reserveMany(rows, reserves)
-    if (!after) throw new Refused() // some counter may have moved: undone
-    return after
-  })
-  const reserveOneNested = handle.transaction((input: ReserveInput) => reserveOne(rows, input))
-  const reserveAlone = (input: ReserveInput) => {
-    try {
-      return reserveOneNested(input)
-    } catch (error) {
-      if (error instanceof Refused) return null
-      throw error
-    }
-  }
-
+  if (!handle) throw new Error('sqliteStore needs a SQLite database')
+  const run = rawStatements(db, handle)
+  const writeInOneTransaction = handle.transaction(
+    (closes: CloseInput[], reserves: ReserveInput[]): WriteResult => {
+      const closed = closes.length > 0 ? closeMany(run, closes) : []
+      if (reserves.length <= 1) {
+        const reserved = reserves.map((input) => reserveOne(run, input))
+        return { closed, reserved, reservesAlone: false }
+      }
+      try {
+        return { closed, reserved: reserveMany(run, reserves), reservesAlone: false }
+      } catch (error) {
+        if (!(error instanceof Refused)) throw error
+        const reserved = reserves.map((input) => reserveOne(run, input))
+        return { closed, reserved, reservesAlone: true }
+      }
+    },
+  )
   return {
-    writeTurn: (closes, reserves) =>
-      onSqliteConnection(db, handle, () => turn.immediate(closes, reserves)),
+    // SQLite: the whole batch, a turn's closes and reserves both (store.ts gives it both
+    // kinds), is ONE synchronous better-sqlite3 transaction (BEGIN IMMEDIATE: it takes the
+    // write lock at once, and waits busy_timeout for another process's), so one commit, one
+    // WAL write, per turn. Its statements are the same SQL as through Kysely, compiled once
+    // to text and prepared once on the handle: no Kysely executeQuery (two promise layers
+    // per statement) on the way. A batch of reserves that cannot admit every request in
+    // full is undone (a savepoint) and each is decided alone in the same transaction.
+    write: (closes, reserves) =>
+      onSqliteConnection(db, handle, () => writeInOneTransaction.immediate(closes, reserves)),
   }
 }
 
-type SqliteStatement = ReturnType<SqliteHandle['prepare']>
-type Rows = <Args extends unknown[], Row>(query: PreparedQuery<Args, Row>, ...args: Args) => Row[]
-
-/** Thrown inside a transaction to roll it back when a metric refused. */
-class Refused extends Error {}
-
 /**
- * One reservation: the counters' UPDATE (reserveOneSql) and the reservation's
- * INSERT; throws Refused (the caller's savepoint undoes the UPDATE) unless all
- * three counters took their share.
+ * One reservation in a savepoint of the caller's transaction: the counters'
+ * UPDATE (reserveOneSql) and the reservation's INSERT. Unless all three
+ * counters took their share, the savepoint undoes the UPDATE and the result is
+ * null. Returns the counters after the change, or null when some metric refused.
  */
-function reserveOne(rows: Rows, { key, ask, fields }: ReserveInput): CounterAfter[] {
-  const updated = rows(reserveOneQuery, ...reserveArgs(key, ask, fields.now))
-  if (updated.length < METRICS.length) throw new Refused()
-  const after = updated.map((row) => ({
-    metric: row.metric,
-    used: Number(row.used),
-    reserved: Number(row.reserved),
-    last_reserved: Number(row.last_reserved),
-  }))
-  const amount = (m: Metric) => after.find((row) => row.metric === m)!.last_reserved
-  const row: ReservationRow = {
-    request_id: fields.requestId,
-    user_id: fields.userId,
-    subscription_id: key.subscriptionId,
-    period_start: key.periodStart,
-    requests: amount('requests'),
-    tokens_input: amount('tokens_input'),
-    tokens_output: amount('tokens_output'),
-    model_id: fields.modelId,
-    chat_id: fields.chatId,
-    created_at: fields.now,
-    owner: fields.owner,
-    sent_at: fields.sentAt,
+function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): CounterAfter[] | null {
+  try {
+    return run.savepoint(() => {
+      const updated = run.rows(reserveOneQuery, ...reserveArgs(key, ask, fields.now))
+      if (updated.length < METRICS.length) throw new Refused()
+      const after = updated.map((row) => ({
+        metric: row.metric,
+        used: Number(row.used),
+        reserved: Number(row.reserved),
+        last_reserved: Number(row.last_reserved),
+      }))
+      const amount = (m: Metric) => after.find((row) => row.metric === m)!.last_reserved
+      const row: ReservationRow = {
+        request_id: fields.requestId,
+        user_id: fields.userId,
+        subscription_id: key.subscriptionId,
+        period_start: key.periodStart,
+        requests: amount('requests'),
+        tokens_input: amount('tokens_input'),
+        tokens_output: amount('tokens_output'),
+        model_id: fields.modelId,
+        chat_id: fields.chatId,
+        created_at: fields.now,
+        owner: fields.owner,
+        sent_at: fields.sentAt,
+      }
+      run.rows(insertReservationQuery, ...RESERVATION_COLUMNS.map((column) => row[column]))
+      return after
+    })
+  } catch (error) {
+    if (error instanceof Refused) return null
+    throw error
   }
-  rows(insertReservationQuery, ...RESERVATION_COLUMNS.map((column) => row[column]))
-  return after
 }
 
 const reserveOneQuery = prepared((_db, ...args: ReserveArgs) => reserveOneSql(...args))
@@ -163,17 +124,18 @@ const insertReservationQuery = prepared((db, ...values: unknown[]) =>
 )
 
 /**
- * The reservations of many requests in the caller's transaction (savepoint), all or none,
- * by the rule of PostgreSQL's reserveMany: each counter row takes the SUM of
- * its requests' asks under reserveOneSql's conditions, whole (admissionRule `whole`), so it succeeds only
- * when every request would have been admitted in full one after the other.
- * Two statements for the whole batch, whatever its size. (SQLite's RETURNING
- * takes no table qualifier: `c.used` there is "no such column".) Returns each input's
- * counters after the batch, or null when some counter refused: the caller
- * must then roll back (some rows may have been updated) and reserve one at a
- * time, which decides refusals and caps exactly.
+ * The reservations of many requests in a savepoint of the caller's
+ * transaction, all or none, by the rule of store.pg.ts's reserveMany: each
+ * counter row takes the SUM of its requests' asks under reserveOneSql's
+ * conditions, whole (admissionRule `whole`), so it succeeds only when every
+ * request would have been admitted in full one after the other. Two
+ * statements for the whole batch, whatever its size. (SQLite's RETURNING
+ * takes no table qualifier: `c.used` there is "no such column".) Returns each
+ * input's counters after the batch; throws Refused, the savepoint undone
+ * (some rows may have been updated), when some counter refused: the caller
+ * then reserves one at a time, which decides refusals and caps exactly.
  */
-function reserveMany(rows: Rows, inputs: ReserveInput[]): CounterAfter[][] | null {
+function reserveMany(run: RawStatements, inputs: ReserveInput[]): CounterAfter[][] {
   const asks = new Map<string, AskSum>()
   for (const { key, ask } of inputs) {
     const id = keyId(key.subscriptionId, key.periodStart)
@@ -200,40 +162,42 @@ function reserveMany(rows: Rows, inputs: ReserveInput[]): CounterAfter[][] | nul
     asks.set(id, sum)
   }
   const now = Math.max(...inputs.map((input) => input.fields.now))
-  const updated = rows(reserveSumsQuery, JSON.stringify([...asks.values()]), now)
-  if (updated.length < asks.size * METRICS.length) return null
-  rows(
-    insertReservationsQuery,
-    JSON.stringify(
-      inputs.map(({ key, ask, fields }) => [
-        fields.requestId,
-        fields.userId,
-        key.subscriptionId,
-        key.periodStart,
-        ask.requests.n,
-        ask.tokens_input.n,
-        ask.tokens_output.n,
-        fields.modelId,
-        fields.chatId,
-        fields.owner,
-        fields.sentAt,
-      ]),
-    ),
-    now,
-  )
-  const after = new Map<string, Array<{ metric: Metric; used: number; reserved: number }>>()
-  for (const row of updated) {
-    const id = keyId(row.subscription_id, row.period_start)
-    after.set(id, [...(after.get(id) ?? []), row])
-  }
-  return inputs.map(({ key, ask }) =>
-    after.get(keyId(key.subscriptionId, key.periodStart))!.map(({ metric, used, reserved }) => ({
-      metric,
-      used,
-      reserved,
-      last_reserved: ask[metric].n,
-    })),
-  )
+  return run.savepoint(() => {
+    const updated = run.rows(reserveSumsQuery, JSON.stringify([...asks.values()]), now)
+    if (updated.length < asks.size * METRICS.length) throw new Refused()
+    run.rows(
+      insertReservationsQuery,
+      JSON.stringify(
+        inputs.map(({ key, ask, fields }) => [
+          fields.requestId,
+          fields.userId,
+          key.subscriptionId,
+          key.periodStart,
+          ask.requests.n,
+          ask.tokens_input.n,
+          ask.tokens_output.n,
+          fields.modelId,
+          fields.chatId,
+          fields.owner,
+          fields.sentAt,
+        ]),
+      ),
+      now,
+    )
+    const after = new Map<string, Array<{ metric: Metric; used: number; reserved: number }>>()
+    for (const row of updated) {
+      const id = keyId(row.subscription_id, row.period_start)
+      after.set(id, [...(after.get(id) ?? []), row])
+    }
+    return inputs.map(({ key, ask }) =>
+      after.get(keyId(key.subscriptionId, key.periodStart))!.map(({ metric, used, reserved }) => ({
+        metric,
+        used,
+        reserved,
+        last_reserved: ask[metric].n,
+      })),
+    )
+  })
 }
 
 /** One counter key's asks summed over a batch (the JSON rows of reserveSumsQuery). */
@@ -291,15 +255,19 @@ const insertReservationsQuery = prepared(
 )
 
 /**
- * The settles and releases of many reservations in the caller's transaction, in three statements whatever the batch's size, by the rules of
- * PostgreSQL's closeReservations: the reservations are deleted (whoever
+ * The settles and releases of many reservations in the caller's transaction,
+ * in three statements whatever the batch's size, by the rules of store.pg.ts's
+ * closeMany: the reservations are deleted (whoever
  * deletes one owns it; a request id twice in the batch counts once, for its
  * first item), each counter moves by the sums of (actual, reserved) over its
  * reservations, and one usage row is written per metric with a non-zero
  * amount. Returns, per input, the reservation it closed, or undefined.
  */
-function closeMany(rows: Rows, inputs: CloseInput[]): Array<ReservationRow | undefined> {
-  const taken = rows(takeReservationsQuery, JSON.stringify(inputs.map((input) => input.requestId)))
+function closeMany(run: RawStatements, inputs: CloseInput[]): Array<ReservationRow | undefined> {
+  const taken = run.rows(
+    takeReservationsQuery,
+    JSON.stringify(inputs.map((input) => input.requestId)),
+  )
   const byRequest = new Map(taken.map((row) => [row.request_id, row]))
   const closed = inputs.map((input) => {
     const row = byRequest.get(input.requestId)
@@ -342,8 +310,8 @@ function closeMany(rows: Rows, inputs: CloseInput[]): Array<ReservationRow | und
     }
   }
   const now = Math.max(...inputs.map((input) => input.now))
-  if (sums.size > 0) rows(moveSumsQuery, JSON.stringify([...sums.values()]), now)
-  if (usage.length > 0) rows(insertUsageQuery, JSON.stringify(usage))
+  if (sums.size > 0) run.rows(moveSumsQuery, JSON.stringify([...sums.values()]), now)
+  if (usage.length > 0) run.rows(insertUsageQuery, JSON.stringify(usage))
   return closed
 }
 
@@ -393,3 +361,37 @@ const insertUsageQuery = prepared(
       value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11
     FROM json_each(${rowsJson})`,
 )
+
+/* What only SQLite needs: the statements on the raw handle, and a savepoint's refusal. */
+
+/** prepared() queries run on the raw better-sqlite3 handle, inside the caller's transaction. */
+interface RawStatements {
+  /** Runs the query: its rows (none for a statement that returns none). */
+  rows<Args extends unknown[], Row>(query: PreparedQuery<Args, Row>, ...args: Args): Row[]
+  /** Runs `work` in a savepoint: undone when it throws (Refused, or a database error). */
+  savepoint<T>(work: () => T): T
+}
+
+function rawStatements(db: Kysely<DB>, handle: SqliteHandle): RawStatements {
+  const statements = new Map<string, SqliteStatement>()
+  function rows<Args extends unknown[], Row>(query: PreparedQuery<Args, Row>, ...args: Args) {
+    const { sql, order } = query.compiled(db, args.length)
+    let statement = statements.get(sql)
+    if (!statement) {
+      statement = handle.prepare(sql)
+      statements.set(sql, statement)
+    }
+    const values = order.map((i) => args[i])
+    if (statement.reader) return statement.all(values) as Row[]
+    statement.run(values)
+    return []
+  }
+  // Called inside a transaction, a better-sqlite3 transaction function runs as a savepoint.
+  const nested = handle.transaction((work: () => unknown) => work())
+  return { rows, savepoint: <T>(work: () => T) => nested(work) as T }
+}
+
+type SqliteStatement = ReturnType<SqliteHandle['prepare']>
+
+/** Thrown inside a savepoint to undo it when a metric refused. */
+class Refused extends Error {}

@@ -1,9 +1,9 @@
 import type { Database } from '../../db/client.ts'
 import type { ReservationRow } from '../../db/tables.ts'
-import { type Batcher, createBatcher } from './batcher.ts'
+import { createBatcher } from './batcher.ts'
 import { postgresStore } from './store.pg.ts'
-import { sqliteLedger } from './store.sqlite.ts'
-import type { CloseInput, CounterAfter, ReserveInput } from './store.types.ts'
+import { sqliteStore } from './store.sqlite.ts'
+import type { CloseInput, CounterAfter, DialectStore, ReserveInput } from './store.types.ts'
 
 type Kind = 'reserve' | 'close'
 
@@ -11,7 +11,7 @@ type Kind = 'reserve' | 'close'
 export interface LedgerBatchObserver {
   onBatch?(kind: Kind, size: number): void
   onRetryAlone?(kind: Kind, size: number): void
-  /** Told each transaction's (SQLite) or statement's (PostgreSQL) items: what one commit carries. */
+  /** Told each written transaction's (SQLite) or statement's (PostgreSQL) items: what one commit carries. */
   onCommit?(sizes: Record<Kind, number>): void
 }
 
@@ -52,16 +52,17 @@ const MAX_WAITING_CLOSES = 64
 
 /**
  * Every reservation, settle and release of the process goes through here, and
- * those made in one event-loop turn are written together. On SQLite the
- * turn's closes and reserves are ONE transaction (store.sqlite.ts): a close
- * (settle or release, written after the answer left) waits up to
- * closeWindowMs for the next reserve batch and commits with it, so under load
- * one commit (one WAL write) serves a turn's reserves and the closes before
- * them. On PostgreSQL the reserves and the closes are one statement each
- * (store.pg.ts). Reserves go all or none: a batch that cannot admit every
- * request in full is undone and each request is then decided alone, by the
- * single-reservation rules. Whatever fails as a whole changed nothing, and
- * its items are retried alone (batcher.ts).
+ * those made in one event-loop turn are written together, by the database's
+ * DialectStore. On SQLite the turn's closes and reserves are ONE batch, one
+ * transaction (store.sqlite.ts): a close (settle or release, written after
+ * the answer left) waits up to closeWindowMs for the next reserve batch and
+ * commits with it, so under load one commit (one WAL write) serves a turn's
+ * reserves and the closes before them. On PostgreSQL the reserves and the
+ * closes are batched apart, one statement each (store.pg.ts). Reserves go all
+ * or none: a batch that cannot admit every request in full is undone and
+ * each request is then decided alone, by the single-reservation rules.
+ * Whatever fails as a whole changed nothing, and its items are retried alone
+ * (batcher.ts).
  */
 export function createLedgerStore(
   database: Database,
@@ -70,22 +71,35 @@ export function createLedgerStore(
 ): LedgerStore {
   const windowMs = options.closeWindowMs ?? CLOSE_WINDOW_MS[database.dialect]
   const maxWaiting = options.maxWaitingCloses ?? MAX_WAITING_CLOSES
-  return database.dialect === 'sqlite'
-    ? sqliteTurns(database, observe, windowMs, maxWaiting)
-    : postgresBatches(database, observe, windowMs, maxWaiting)
+  const closesWait = windowMs > 0 ? { windowMs, maxWaiting } : undefined
+  if (database.dialect === 'sqlite') {
+    const turns = batchedWrites(sqliteStore(database), observe, closesWait)
+    return {
+      reserve: (input) => turns({ kind: 'reserve', input }) as Promise<CounterAfter[] | null>,
+      close: (input) => turns({ kind: 'close', input }) as Promise<ReservationRow | undefined>,
+      hurry: () => turns.hurry(),
+    }
+  }
+  // A statement has no transaction to share: each kind keeps a batch in flight of its own.
+  const store = postgresStore(database)
+  const reserves = batchedWrites(store, observe, undefined)
+  const closes = batchedWrites(store, observe, closesWait)
+  return {
+    reserve: (input) => reserves({ kind: 'reserve', input }) as Promise<CounterAfter[] | null>,
+    close: (input) => closes({ kind: 'close', input }) as Promise<ReservationRow | undefined>,
+    hurry: () => closes.hurry(),
+  }
 }
 
 type Write = { kind: 'reserve'; input: ReserveInput } | { kind: 'close'; input: CloseInput }
 type Written = CounterAfter[] | null | ReservationRow | undefined
 
-/** SQLite: one batcher for both kinds, each batch one transaction (closes first). */
-function sqliteTurns(
-  database: Database,
+/** A batcher of writes over `store`: each batch one store.write, the closes first. */
+function batchedWrites(
+  store: DialectStore,
   observe: LedgerBatchObserver,
-  windowMs: number,
-  maxWaiting: number,
-): LedgerStore {
-  const ledger = sqliteLedger(database)
+  closesWait: { windowMs: number; maxWaiting: number } | undefined,
+) {
   const split = (writes: Write[]) => {
     const closes: CloseInput[] = []
     const reserves: ReserveInput[] = []
@@ -103,59 +117,20 @@ function sqliteTurns(
   }
   const write = async (writes: Write[]): Promise<Written[]> => {
     const { closes, reserves } = split(writes)
-    const turn = await ledger.writeTurn(closes, reserves)
-    if (turn.reservesAlone) observe.onRetryAlone?.('reserve', reserves.length)
+    const written = await store.write(closes, reserves)
+    if (written.reservesAlone) observe.onRetryAlone?.('reserve', reserves.length)
     observe.onCommit?.({ reserve: reserves.length, close: closes.length })
     let c = 0
     let r = 0
-    return writes.map((w) => (w.kind === 'close' ? turn.closed[c++] : turn.reserved[r++]))
+    return writes.map((w) => (w.kind === 'close' ? written.closed[c++] : written.reserved[r++]))
   }
-  const submit = createBatcher<Write, Written>(
+  return createBatcher<Write, Written>(
     {
       all: write,
       one: async (w) => (await write([w]))[0],
       onBatch: (writes) => tell(observe.onBatch?.bind(observe), writes),
       onRetryAlone: (writes) => tell(observe.onRetryAlone?.bind(observe), writes),
     },
-    windowMs > 0 ? { waits: (w) => w.kind === 'close', windowMs, maxWaiting } : undefined,
+    closesWait && { waits: (w) => w.kind === 'close', ...closesWait },
   )
-  return {
-    reserve: (input) => submit({ kind: 'reserve', input }) as Promise<CounterAfter[] | null>,
-    close: (input) => submit({ kind: 'close', input }) as Promise<ReservationRow | undefined>,
-    hurry: () => submit.hurry(),
-  }
-}
-
-/** PostgreSQL: one statement per batch of each kind, the closes with their own window. */
-function postgresBatches(
-  database: Database,
-  observe: LedgerBatchObserver,
-  windowMs: number,
-  maxWaiting: number,
-): LedgerStore {
-  const { db } = database
-  const observed = (kind: Kind) => ({
-    onBatch: (items: unknown[]) => {
-      observe.onBatch?.(kind, items.length)
-      observe.onCommit?.({ reserve: 0, close: 0, [kind]: items.length })
-    },
-    onRetryAlone: (items: unknown[]) => observe.onRetryAlone?.(kind, items.length),
-  })
-  const reserve = createBatcher<ReserveInput, CounterAfter[] | null>({
-    all: (inputs) => postgresStore.reserveAll(db, inputs),
-    one: (input) => postgresStore.reserve(db, input),
-    ...observed('reserve'),
-  })
-  const close: Batcher<CloseInput, ReservationRow | undefined> = createBatcher<
-    CloseInput,
-    ReservationRow | undefined
-  >(
-    {
-      all: (inputs) => postgresStore.close(db, inputs),
-      one: async (input) => (await postgresStore.close(db, [input]))[0],
-      ...observed('close'),
-    },
-    windowMs > 0 ? { waits: () => true, windowMs, maxWaiting } : undefined,
-  )
-  return { reserve, close, hurry: () => close.hurry() }
 }

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely'
-import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
+import type { Metric, ReservationRow } from '../../db/tables.ts'
 
 /** One period's counters: the three rows (one per metric) a reservation moves together. */
 export interface CounterKey {
@@ -67,20 +66,31 @@ export type ReserveAsk = Record<Metric, MetricAsk> & {
   outputAdmission: 'settled' | 'reserved'
 }
 
+/** What one DialectStore.write did, per item in the order given. */
+export interface WriteResult {
+  /** Per close, the reservation it closed, or undefined when it was already closed. */
+  closed: Array<ReservationRow | undefined>
+  /** Per reserve, the counters after it, or null when some metric refused. */
+  reserved: Array<CounterAfter[] | null>
+  /** The reserves did not fit as a batch and were decided one by one inside the write. */
+  reservesAlone: boolean
+}
+
 /**
- * The ledger's writes on PostgreSQL (store.pg.ts), which store.ts batches over.
- * SQLite's (store.sqlite.ts) are the same operations, synchronous, and a
- * turn's reserves and closes share one transaction there.
+ * The ledger's writes on one database: store.sqlite.ts and store.pg.ts
+ * implement it with the same skeleton (the factory, then reserveOne,
+ * reserveMany and closeMany, each followed by its SQL), and store.ts batches
+ * over it. How each database writes a batch (one transaction, or one
+ * statement) is said once, at its factory's `write`.
  */
 export interface DialectStore {
-  /** One reservation (three counters and its row): the counters after it, or null when some metric refused. */
-  reserve(db: Kysely<DB>, input: ReserveInput): Promise<CounterAfter[] | null>
   /**
-   * Many reservations, all or none: each input's counters after the batch. Throws, having
-   * changed nothing, unless every request is admitted in full; the caller then reserves
-   * one at a time, which decides refusals and caps exactly.
+   * One batch of the ledger's writes: the closes (settles and releases) first, since
+   * they free room, then the reserves. A lone reserve is decided by itself (reserveOne);
+   * many go all or none (reserveMany): each counter takes the sum of its asks only when
+   * every request would have been admitted in full one after the other. Throws, having
+   * changed nothing, when the batch cannot be written as a whole; the caller then writes
+   * each item alone, which decides refusals and caps exactly.
    */
-  reserveAll(db: Kysely<DB>, inputs: ReserveInput[]): Promise<CounterAfter[][]>
-  /** Settles and releases: per input, the reservation it closed, or undefined when it was already closed. */
-  close(db: Kysely<DB>, inputs: CloseInput[]): Promise<Array<ReservationRow | undefined>>
+  write(closes: CloseInput[], reserves: ReserveInput[]): Promise<WriteResult>
 }

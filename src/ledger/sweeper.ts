@@ -18,7 +18,7 @@ export interface SweepResult {
 }
 
 /**
- * Ends the reservations nobody else will end (pipeline README, invariant 1):
+ * Ends the reservations nobody else will end (README.md here, invariant 5: what a crash leaves):
  *
  * - first, this process's own settles and releases that the database refused;
  * - then those of processes whose heartbeat stopped (ownerDeadAfterSeconds):

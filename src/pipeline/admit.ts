@@ -1,10 +1,13 @@
 import type { Context } from 'hono'
+import { isServiceKey } from '../auth/act-as.ts'
 import type { Entitlement } from '../billing/entitlements.ts'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
 import { requestHeader } from '../http/request-headers.ts'
 import type { Amounts, Metric } from '../ledger/amounts.ts'
+import { maxConcurrentRequests } from '../ledger/quotas.ts'
 import { reserve } from '../ledger/service.ts'
+import { readPeriodUsage } from '../ledger/usage.service.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { firstHeader } from '../lib/first-header.ts'
 import { OWN_SETTLES_WAIT_MS } from '../lib/pending-writes.ts'
@@ -85,9 +88,19 @@ export async function admit(
   const model = request.body.model
   checkModel(c, entitlement, model)
   const surchargeTokens = grantExtras(deps.config, entitlement.plan, request.body)
-  await checkStoredReferences(deps, entitlement.userId, endpoint, request.body)
+  await checkStoredReferences(deps, entitlement.userId, endpoint, request)
 
-  const inputEstimate = inputToReserve(deps.config, entitlement.plan, endpoint, model, request.body)
+  // A large body was checked before it was read (refuseBeforeReading); a medium one is, before it is counted.
+  if (!request.offLoop && request.raw.length > PRECHECK_BYTES) {
+    await refuseBeforeCounting(c, entitlement)
+  }
+  const inputEstimate = await inputToReserve(
+    deps.config,
+    entitlement.plan,
+    entitlement.userId,
+    endpoint,
+    request,
+  )
   // Weighed as the settle will weigh them. The surcharge is a tool call's price in the quota's
   // unit, the same whatever the model, so it is added after weighing (docs/weights.md).
   const weights = weightsFor(deps.config, model)
@@ -114,19 +127,7 @@ export async function admit(
     result = await reserve(deps, entitlement, ask)
   }
   if (!result.ok && result.reason === 'concurrency') throw tooManyInFlight(c, result.limit)
-  if (!result.ok) {
-    deps.metrics.quotaRefusals.inc({ metric: result.metric })
-    const retryAfter = Math.max(1, result.periodEnd - nowSeconds(deps.clock))
-    throw new GatewayError(
-      'insufficient_quota',
-      `Quota exceeded for ${result.metric}: requested ${result.requested}, used ${result.used} of ${result.limit} this period`,
-      {
-        param: result.metric,
-        // x-should-retry: false stops the official SDKs from retrying what only time or payment lifts.
-        headers: { 'retry-after': String(retryAfter), 'x-should-retry': 'false' },
-      },
-    )
-  }
+  if (!result.ok) throw quotaExceeded(c, result)
   return {
     ledgerId,
     userId: entitlement.userId,
@@ -160,6 +161,63 @@ function outputReserve(weighted: number, limit: number | null): number {
   // At least 1 when anything is asked: an ask of 0 is never refused, and a plan whose output
   // limit is 0 must still refuse a chat request.
   return limit === null ? weighted : Math.min(weighted, Math.max(limit, 1))
+}
+
+/**
+ * Counting a long prompt costs real time (off the loop, token-pool.ts): before
+ * spending it, a request that cannot be admitted whatever its size is refused
+ * from the counters, as reserve() would refuse it: no request left, the plan's
+ * max_concurrent_requests in flight, or no input token left. The reservation
+ * still decides atomically; this read only refuses early, never admits.
+ */
+const PRECHECK_BYTES = 16 * 1024
+
+/**
+ * Before a large body (or one of unknown length) is even read: the same early
+ * refusal, for the user the credentials name. A service key that leaves its
+ * user to the body is checked once the body is parsed (admit), by its user.
+ */
+export async function refuseBeforeReading(c: Context<AppEnv>) {
+  if (isServiceKey(c.get('principal'))) return
+  await refuseBeforeCounting(c, await entitle(c))
+}
+
+async function refuseBeforeCounting(c: Context<AppEnv>, entitlement: Entitlement) {
+  const deps = c.get('deps')
+  // The user's settles still landing may free quota: the reservation decides after waiting for them.
+  if (deps.pendingSettles.has(entitlement.userId)) return
+  const { subscription, plan } = entitlement
+  const usage = await readPeriodUsage(deps.database.db, subscription, plan)
+  const periodEnd = subscription.current_period_end
+  for (const metric of ['requests', 'tokens_input'] as const) {
+    const { used, reserved, limit, remaining } = usage[metric]
+    if (limit !== null && remaining === 0) {
+      throw quotaExceeded(c, { metric, requested: 1, used: used + reserved, limit, periodEnd })
+    }
+  }
+  const inFlightLimit = maxConcurrentRequests(plan, deps.config.quota)
+  if (inFlightLimit !== null && usage.requests.reserved >= inFlightLimit) {
+    throw tooManyInFlight(c, inFlightLimit)
+  }
+}
+
+/** The 429 of a quota spent (docs/reference/API.md): only time or payment lifts it. */
+function quotaExceeded(
+  c: Context<AppEnv>,
+  refusal: { metric: Metric; requested: number; used: number; limit: number; periodEnd: number },
+): GatewayError {
+  const deps = c.get('deps')
+  deps.metrics.quotaRefusals.inc({ metric: refusal.metric })
+  const retryAfter = Math.max(1, refusal.periodEnd - nowSeconds(deps.clock))
+  return new GatewayError(
+    'insufficient_quota',
+    `Quota exceeded for ${refusal.metric}: requested ${refusal.requested}, used ${refusal.used} of ${refusal.limit} this period`,
+    {
+      param: refusal.metric,
+      // x-should-retry: false stops the official SDKs from retrying what only time or payment lifts.
+      headers: { 'retry-after': String(retryAfter), 'x-should-retry': 'false' },
+    },
+  )
 }
 
 /**

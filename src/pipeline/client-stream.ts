@@ -8,7 +8,7 @@ import { nodeBindings } from './client-io.ts'
  * ServerResponse, written directly: the status and headers leave with the
  * first chunk, and an answer read at once (headers, chunks, end) in one
  * writev; nothing goes through a Web ReadableStream (its setup,
- * makeTransferable and per-chunk promises cost about 60 µs a stream, issue 17).
+ * makeTransferable and per-chunk promises cost about 60 µs a stream).
  * Without a socket (app.request() in tests) the same bytes go into a
  * ReadableStream that the returned Response carries; stream-body.ts drives
  * both the same way.

@@ -4,8 +4,10 @@ import type { TokenCounter } from './tokenizer.ts'
 
 /**
  * How much of a stream's delivered output is kept before it is read and
- * counted. The defaults keep a stream's state to a few tens of KB however long
- * it runs (it kept up to 8 MiB of delivered bytes before).
+ * counted. The defaults keep a stream's state under about 300 KB however long
+ * it runs, and leave an answer of up to 256 KiB (nearly every one) unread
+ * unless it is cut: reading and counting as it goes cost a 64 KB stream about
+ * 0.45 ms of CPU, ten times the meter's own work.
  */
 export interface DeliveredLimits {
   /** Delivered bytes held unread; past this they are read (most answers end before). */
@@ -17,7 +19,7 @@ export interface DeliveredLimits {
 }
 
 export const DELIVERED_LIMITS: DeliveredLimits = {
-  windowBytes: 16 * 1024,
+  windowBytes: 256 * 1024,
   countChars: 8 * 1024,
   lineChars: 1024 * 1024,
 }

@@ -1,10 +1,12 @@
 import type { Config } from '../config/schema.ts'
 import { answersAsked } from './answers.ts'
+import type { Endpoint } from './endpoint.ts'
 import { mediaCost, PAYLOAD_KEYS } from './media-tokens.ts'
+import { countOffLoop } from './token-pool.ts'
 import { counterForModel } from './tokenizer.ts'
 
-/** The proxied endpoints, by the shape of their bodies. */
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses'
+/** Exported here too: the stages read it beside the estimate they pass it to. */
+export type { Endpoint }
 
 type Body = Record<string, unknown>
 
@@ -50,6 +52,26 @@ export function estimateInputTokens(endpoint: Endpoint, model: string, body: Bod
  * newline between two strings stands for the framing between fields.
  */
 export function estimateInput(endpoint: Endpoint, model: string, body: Body): InputEstimate {
+  const { text, fixed, unknown } = collectInput(endpoint, model, body)
+  return { tokens: fixed + (text === null ? 0 : counterForModel(model)(text)), unknown }
+}
+
+/**
+ * The same estimate, counted without holding the event loop (token-pool.ts):
+ * what the proxy calls, for `userId`'s request.
+ */
+export async function estimateInputOffLoop(
+  userId: string,
+  endpoint: Endpoint,
+  model: string,
+  body: Body,
+): Promise<InputEstimate> {
+  const { text, fixed, unknown } = collectInput(endpoint, model, body)
+  return { tokens: fixed + (text === null ? 0 : await countOffLoop(userId, model, text)), unknown }
+}
+
+/** The body's texts joined (null when none), the tokens counted without text, what is unknown. */
+export function collectInput(endpoint: Endpoint, model: string, body: Body) {
   const tally: Tally = { model, texts: [], fixed: 0, unknown: [] }
   for (const key in body) {
     const value = body[key]
@@ -83,9 +105,8 @@ export function estimateInput(endpoint: Endpoint, model: string, body: Body): In
     }
   }
   const { texts, fixed, unknown } = tally
-  if (texts.length === 0) return { tokens: fixed, unknown }
-  const text = texts.length === 1 ? texts[0]! : texts.join('\n')
-  return { tokens: fixed + counterForModel(model)(text), unknown }
+  const text = texts.length === 0 ? null : texts.length === 1 ? texts[0]! : texts.join('\n')
+  return { text, fixed, unknown }
 }
 
 interface Tally {

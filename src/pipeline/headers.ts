@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { HeaderSource } from '../http/request-headers.ts'
+import type { HeaderSource } from '../http/header-source.ts'
 
 /**
  * Headers cross the proxy by allow-list, both ways (docs/access.md). A deny-list

@@ -35,7 +35,7 @@ export function audioTokens(bytes: number): number {
 
 /**
  * Reads an SSE body's generated output as it arrives, a piece at a time (the
- * delivered-output counter, sse-meter.ts): complete lines are read at once,
+ * delivered-output counter, delivered-output.ts): complete lines are read at once,
  * only the unfinished last line is held, and an event's data lines are
  * joined as the SSE spec says; data that is no JSON as a whole (events not
  * separated by a blank line) is read line by line. Fed whole (textOfSse) or
@@ -81,7 +81,7 @@ export class SseOutputReader {
     this.#partial = s.slice(at)
     if (this.#partial.length > this.#lineLimit) {
       // Held whole only up to the limit (a broken or hostile upstream's endless line): the
-      // rest of it passes unread, as the meter passes it (sse-meter.ts, LINE_LIMIT).
+      // rest of it passes unread, as the meter passes it (sse-line-framer.ts, LINE_LIMIT).
       this.#skipping = !this.#partial.endsWith(CR)
       this.#partial = ''
     }

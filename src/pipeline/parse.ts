@@ -2,15 +2,34 @@ import { isUtf8 } from 'node:buffer'
 import { GatewayError, validationError } from '../http/errors.ts'
 import { bodyShapes, type ProxyBodyShape } from './body-shape.ts'
 import { findDuplicateKey } from './duplicate-keys.ts'
-import type { Endpoint } from './estimate.ts'
+import type { Endpoint } from './endpoint.ts'
+import type { InputEstimate } from './estimate.ts'
+import type { Reference } from './stored-ids.ts'
 
 export type ProxyBody = ProxyBodyShape
 
 export interface ParsedRequest {
-  /** The bytes as the client sent them. */
+  /**
+   * The bytes as the client sent them; for a large body parsed off the event
+   * loop, the bytes to send upstream (the same, or rewritten there: usage asked
+   * for, store off).
+   */
   raw: Buffer
+  /**
+   * The body: whole when it was parsed on the event loop; for a large body
+   * parsed off it (token-pool.ts), its lean form (lean-body.ts: the fields the
+   * gateway acts on, without messages, input and the like), with `offLoop`.
+   */
   body: ProxyBody
   stream: boolean
+  /** A large body's facts, worked out off the event loop from the whole body. */
+  offLoop?: OffLoopFacts
+}
+
+export interface OffLoopFacts {
+  estimate: InputEstimate
+  /** The stored objects the body names (stored-ids.ts). */
+  references: Reference[]
 }
 
 /**
@@ -84,7 +103,8 @@ const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},')
  * byte is kept (no re-serialisation: large numbers and key order survive).
  */
 export function upstreamBody(request: ParsedRequest, injectUsage: boolean): Buffer {
-  const { body, raw } = request
+  const { body, raw, offLoop } = request
+  if (offLoop) return raw
   if (!injectUsage || !request.stream || body.stream_options?.include_usage === true) return raw
   if (body.stream_options === undefined) {
     // The body is an object with at least `model`, so a comma after the new field is always right.

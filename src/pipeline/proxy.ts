@@ -1,6 +1,8 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../http/env.ts'
-import { type Admission, admit } from './admit.ts'
+import { GatewayError } from '../http/errors.ts'
+import { requestHeader } from '../http/request-headers.ts'
+import { type Admission, admit, refuseBeforeReading } from './admit.ts'
 import { type ClientGone, clientGoneSignal, readRequestBody } from './client-io.ts'
 import { openClientStream } from './client-stream.ts'
 import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './disconnect.ts'
@@ -14,14 +16,16 @@ import {
 } from './forward.ts'
 import { clientResponseHeaders } from './headers.ts'
 import { outputOfJsonAnswer, tokensOfOutput } from './output-text.ts'
-import { clientWantsUsage, parseProxyBody, upstreamBody } from './parse.ts'
+import { clientWantsUsage, type ParsedRequest, parseProxyBody, upstreamBody } from './parse.ts'
 import { quotaHeaders, sseErrorEvent } from './respond.ts'
 import { createOutcome, type Outcome } from './settle.ts'
 import { createSseMeter } from './sse-meter.ts'
+import { applyStorePolicy } from './store-policy.ts'
 import type { StoredIdReader } from './stored-id-reader.ts'
 import { idsOfJsonAnswer } from './stored-ids.ts'
-import { applyStorePolicy, bindStoredIds, readingIds, storedIdReaderFor } from './stored-objects.ts'
+import { bindStoredIds, readingIds, storedIdReaderFor } from './stored-objects.ts'
 import { drainRest, pumpMeteredStream } from './stream-body.ts'
+import { LARGE_BODY_BYTES, prepareOffLoop, refuseWhenQueueFull } from './token-pool.ts'
 import { counterForModel } from './tokenizer.ts'
 import type { Upstream } from './upstreams.ts'
 import { usageFromJsonBody } from './usage.ts'
@@ -56,9 +60,7 @@ const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
  */
 export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Response> {
   const deps = c.get('deps')
-  const parsed = parseProxyBody(await readRequestBody(c), route.endpoint)
-  c.set('principal', await deps.actingUsers.fromBody(c.get('principal'), parsed.body))
-  const request = applyStorePolicy(deps.config, route.endpoint, parsed)
+  const request = await readRequest(c, route)
   const admission = await admit(c, route.endpoint, request)
   const upstream = deps.upstreams.forModel(admission.model)
   const outcome = createOutcome(deps, admission, {
@@ -99,6 +101,39 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
     outcome.release('the request failed in the gateway')
     throw error
   }
+}
+
+/**
+ * The body read, parsed and checked, and the acting user it names. No body
+ * costs the event loop more than a few milliseconds before the user's limits
+ * have let it in (docs/security.md, "The estimator's cost"): a large one (or
+ * one of unknown length) is first checked against the user's counters, then
+ * read and handed whole to the worker, which parses, checks and estimates it
+ * in turns with other users' work (token-pool.ts).
+ */
+async function readRequest(c: Context<AppEnv>, route: ProxyRoute): Promise<ParsedRequest> {
+  const deps = c.get('deps')
+  const { endpoint } = route
+  const store = deps.config.storedObjects.store
+  const principal = c.get('principal')
+  const declared = requestHeader(c, 'content-length')
+  if (declared === undefined || Number(declared) > LARGE_BODY_BYTES) {
+    try {
+      refuseWhenQueueFull(principal.userId)
+      await refuseBeforeReading(c)
+    } catch (error) {
+      // The body is not read: the connection closes after the refusal instead of draining it.
+      if (error instanceof GatewayError) error.headers.connection = 'close'
+      throw error
+    }
+  }
+  const raw = await readRequestBody(c)
+  const parsed =
+    raw.length > LARGE_BODY_BYTES
+      ? await prepareOffLoop(principal.userId, raw, { ...route, store })
+      : applyStorePolicy(store, endpoint, parseProxyBody(raw, endpoint))
+  c.set('principal', await deps.actingUsers.fromBody(principal, parsed.body))
+  return parsed
 }
 
 /** Releases after an upstream that never answered a client still waiting; the 502/504 to throw. */

@@ -1,7 +1,8 @@
 import type { Plan } from '../billing/plan.ts'
 import type { Config } from '../config/schema.ts'
 import { GatewayError } from '../http/errors.ts'
-import { type Endpoint, estimateInput } from './estimate.ts'
+import { type Endpoint, estimateInputOffLoop } from './estimate.ts'
+import type { ParsedRequest } from './parse.ts'
 
 type Body = Record<string, unknown>
 
@@ -101,14 +102,16 @@ function hostedToolSurcharge(
  * tokens_input limit the request can never fit this plan: 400 naming the
  * parameter, rather than a 429 that waiting would not lift.
  */
-export function inputToReserve(
+export async function inputToReserve(
   config: Pick<Config, 'quota'>,
   plan: Pick<Plan, 'id' | 'quotas'>,
+  userId: string,
   endpoint: Endpoint,
-  model: string,
-  body: Body,
-): number {
-  const { tokens, unknown } = estimateInput(endpoint, model, body)
+  request: ParsedRequest,
+): Promise<number> {
+  const { tokens, unknown } =
+    request.offLoop?.estimate ??
+    (await estimateInputOffLoop(userId, endpoint, request.body.model, request.body))
   const reserve = unknown.length * config.quota.unknownContextTokens
   const limit = plan.quotas.tokens_input
   // A prompt too big on its own is the usual 429; only the reserve makes this one never fit.

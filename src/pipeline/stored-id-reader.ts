@@ -1,8 +1,7 @@
 import type { Endpoint } from './estimate.ts'
+import { CR, firstBreak, NL } from './sse-bytes.ts'
 import { idsOfChatAnswer, idsOfItem, idsOfResponse } from './stored-ids.ts'
 
-const NL = 0x0a
-const CR = 0x0d
 /** Enough of a line to see its event type: `data: {"type":"response.output_item.added",` */
 const HEAD_BYTES = 128
 /**
@@ -20,7 +19,7 @@ const RESPONSE_EVENTS = [
 /*
  * What a chunk is searched for: the event types' ends. Buffer.indexOf stops at
  * every occurrence of a needle's first byte, and JSON is full of quotes (the
- * meter's note, sse-meter.ts); a dot is rarer (about two a delta event).
+ * usage reader's note, sse-usage-reader.ts); a dot is rarer (about two a delta event).
  */
 const RESPONSE_NEEDLES = [Buffer.from('.created"'), Buffer.from('.output_item.added"')]
 const AUDIO = Buffer.from('"audio"')
@@ -169,11 +168,4 @@ export class StoredIdReader {
 function hasAudioId(line: Buffer): boolean {
   const audio = line.indexOf(AUDIO)
   return audio !== -1 && line.indexOf(ID, audio) !== -1
-}
-
-/** The first LF or CR at or after `from`, else -1 (a CRLF reads as a line and an empty one). */
-function firstBreak(data: Buffer, from: number): number {
-  const nl = data.indexOf(NL, from)
-  const cr = data.indexOf(CR, from)
-  return nl === -1 ? cr : cr === -1 ? nl : Math.min(nl, cr)
 }

@@ -1,4 +1,3 @@
-import type { Config } from '../config/schema.ts'
 import type { Deps } from '../deps.ts'
 import { GatewayError } from '../http/errors.ts'
 import { nowSeconds } from '../lib/clock.ts'
@@ -34,9 +33,9 @@ export async function checkStoredReferences(
   deps: CheckDeps,
   userId: string,
   endpoint: Endpoint,
-  body: Record<string, unknown>,
+  request: ParsedRequest,
 ): Promise<void> {
-  const references = referencedIds(endpoint, body)
+  const references = request.offLoop?.references ?? referencedIds(endpoint, request.body)
   if (references.length === 0) return
   const { db } = deps.database
   const ids = [...new Set(references.map((reference) => reference.id))]
@@ -114,39 +113,4 @@ export function readingIds(meter: StreamMeter, reader: StoredIdReader): StreamMe
 
 function asksForAudio(body: Record<string, unknown>): boolean {
   return body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio'))
-}
-
-const STORE_OFF = Buffer.from('"store":false,')
-
-/**
- * storedObjects.store `off`: Responses and chat requests go with store:
- * false (spliced after the opening brace when absent, the other bytes kept),
- * and a request asking store: true is refused rather than silently changed.
- * Chat stores nothing unless asked, so only Responses needs the splice.
- */
-export function applyStorePolicy(
-  config: Pick<Config, 'storedObjects'>,
-  endpoint: Endpoint,
-  request: ParsedRequest,
-): ParsedRequest {
-  if (config.storedObjects.store === 'forward') return request
-  if (endpoint !== 'responses' && endpoint !== 'chat') return request
-  const { body, raw } = request
-  const store = body.store
-  if (store === true) {
-    throw new GatewayError(
-      'invalid_request',
-      'store: true is not available on this gateway (it keeps nothing in the upstream account): send store: false or leave it out',
-      { param: 'store' },
-    )
-  }
-  if (store !== undefined && store !== null && store !== false) {
-    throw new GatewayError('invalid_request', 'store must be a boolean', { param: 'store' })
-  }
-  if (endpoint === 'chat' || store === false) return request
-  const stored = { ...body, store: false }
-  if (store === null) return { ...request, raw: Buffer.from(JSON.stringify(stored)), body: stored }
-  const brace = raw.indexOf(0x7b)
-  const spliced = Buffer.concat([raw.subarray(0, brace + 1), STORE_OFF, raw.subarray(brace + 1)])
-  return { ...request, raw: spliced, body: stored }
 }

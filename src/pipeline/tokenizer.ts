@@ -4,18 +4,17 @@ import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base'
 /** Counts the tokens of a text the way one model family does. */
 export type TokenCounter = (text: string) => number
 
-/*
- * gpt-tokenizer was chosen over js-tiktoken on measurements made here (Node
- * 20, 32 KB of fresh README text, o200k_base): identical counts, median
- * 6.6 ms against 14.0 ms per 8,700 tokens. Even so a fresh 8,000-token text
- * costs about 5 ms, above the hot path's budget, so texts longer than
- * EXACT_CHARS are sampled (see countBounded).
+/**
+ * A model family's tokenizer: `count` is the raw BPE count of a piece of text,
+ * `scale` what the sum is multiplied by (1 for the tokenizers the gateway has).
+ * Counts are exact: nothing is sampled, so no placement of dense text can hide
+ * it (gpt-tokenizer was chosen over js-tiktoken: identical counts, half the time).
  */
-const EXACT_CHARS = 16_000
-const WINDOWS = 64
-const WINDOW_CHARS = 250
-/** Sampled counts are raised this much: the worst sampling error measured on natural text was -8 %. */
-const SAMPLING_MARGIN = 1.1
+export interface Tokenizer {
+  family: 'o200k' | 'cl100k' | 'unknown'
+  count: TokenCounter
+  scale: number
+}
 
 /** o200k_base: GPT-4o, 4.1, 4.5, 5, the o-series, chatgpt-*, gpt-oss (close enough to harmony). */
 const O200K = /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o\d|chatgpt-|codex-|gpt-realtime|gpt-audio)/
@@ -23,75 +22,118 @@ const O200K = /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o\d|chatgpt-|codex-|gpt-
 const CL100K = /^(gpt-4|gpt-3\.5|text-embedding-|davinci-002|babbage-002)/
 
 /**
- * The counter for a model family. Unknown models (Claude, Llama, ...) get a
- * cheap byte-based guess: UTF-8 bytes / 4 is about one token per 4 English
- * characters and one per 2 Cyrillic ones, close to what their tokenizers give.
+ * Unknown models (Claude, Llama, ...): the o200k count times this. Bytes / 4
+ * is no bound (random printable ASCII is 0.74 o200k tokens a character, Braille
+ * about 3); the o200k count is, for o200k. 1.35 covers the largest ratio of
+ * cl100k (a coarser vocabulary, like the open models') to o200k measured on
+ * adversarial text: emoji 1.34, CJK 1.23, random ASCII 1.02 (docs/estimation.md).
  */
-export function counterForModel(model: string): TokenCounter {
+export const UNKNOWN_TOKENIZER_SCALE = 1.35
+
+const O200K_TOKENIZER: Tokenizer = { family: 'o200k', count: countO200k, scale: 1 }
+const CL100K_TOKENIZER: Tokenizer = { family: 'cl100k', count: countCl100k, scale: 1 }
+const UNKNOWN_TOKENIZER: Tokenizer = {
+  family: 'unknown',
+  count: countO200k,
+  scale: UNKNOWN_TOKENIZER_SCALE,
+}
+
+export function tokenizerForModel(model: string): Tokenizer {
   const name = model.toLowerCase()
-  if (O200K.test(name)) return countO200kBounded
-  if (CL100K.test(name)) return countCl100kBounded
-  return countByBytes
+  if (O200K.test(name)) return O200K_TOKENIZER
+  if (CL100K.test(name)) return CL100K_TOKENIZER
+  return UNKNOWN_TOKENIZER
 }
 
-const countByBytes: TokenCounter = (text) => Math.ceil(Buffer.byteLength(text) / 4)
-const countO200kBounded: TokenCounter = (text) => countBounded(countO200k, text)
-const countCl100kBounded: TokenCounter = (text) => countBounded(countCl100k, text)
+/** The tokenizer by family name (the counting worker receives the name). */
+export function tokenizerOfFamily(family: Tokenizer['family']): Tokenizer {
+  return family === 'o200k'
+    ? O200K_TOKENIZER
+    : family === 'cl100k'
+      ? CL100K_TOKENIZER
+      : UNKNOWN_TOKENIZER
+}
 
-/**
- * Exact below EXACT_CHARS; above, tokenizes WINDOWS slices of WINDOW_CHARS and
- * scales their tokens-per-character to the whole text, times SAMPLING_MARGIN.
+/** The whole text counted at once, on the calling thread: short texts, and tests. */
+export function counterForModel(model: string): TokenCounter {
+  const tokenizer = tokenizerForModel(model)
+  return (text) =>
+    scaled(tokenizer, countFrom(tokenizer.count, text, 0, Number.POSITIVE_INFINITY).tokens)
+}
+
+export function scaled(tokenizer: Tokenizer, tokens: number): number {
+  return tokenizer.scale === 1 ? tokens : Math.ceil(tokens * tokenizer.scale)
+}
+
+/*
+ * BPE is quadratic in the length of one pre-tokenizer piece, and a piece is a
+ * run of one class: letters, punctuation, or whitespace (16,000 spaces mixed
+ * with U+3000 took 0.8 s in one call; 100,000 CJK characters 198 s). Every run
+ * of MAX_PIECE characters without a change between whitespace and the rest is
+ * cut, so no piece the tokenizer sees is longer. A token never spans a cut, so a
+ * cut adds a token or none (64 spaces are one o200k token: 10 MB of spaces count
+ * 164,000, an over-estimate of a text no one sends in earnest).
  *
- * The slices are stratified and random: slice i starts at a random point of
- * the i-th 64th of the text. With fixed slices a client could put cheap text
- * exactly where they fall and dense text everywhere else; random ones leave
- * the estimate unbiased whatever the text, and the margin covers the sampling
- * spread. On 16 texts of 100 KB and of 400 KB (package READMEs: prose, code,
- * tables), 30 draws each, the estimate ran 4 % to 17 % over the exact count;
- * 16 slices of 1,000 characters ran 0.7 % to 22 % over. The upstream's usage
- * replaces the estimate at settlement.
+ * The text is also handed to the tokenizer in segments of about MAX_SEGMENT
+ * characters, each ending where a whitespace run starts (the pre-tokenizer never
+ * joins across that point, so those cuts change nothing): the caller can stop
+ * between two segments when its time is up (token-pool.ts).
  */
-function countBounded(count: TokenCounter, text: string): number {
-  if (text.length <= EXACT_CHARS) return countRuns(count, text)
-  const stratum = text.length / WINDOWS
-  let chars = 0
+const MAX_PIECE = 64
+const MAX_SEGMENT = 1024
+
+/**
+ * Counts `text` from `from` until the end, or until performance.now() passes
+ * `deadline` between two segments. `next` is where it stopped (text.length when done).
+ */
+export function countFrom(
+  count: TokenCounter,
+  text: string,
+  from: number,
+  deadline: number,
+): { tokens: number; next: number } {
+  const length = text.length
+  if (length - from <= MAX_PIECE)
+    return { tokens: count(from === 0 ? text : text.slice(from)), next: length }
   let tokens = 0
-  for (let i = 0; i < WINDOWS; i++) {
-    let start = Math.floor(i * stratum + Math.random() * Math.max(0, stratum - WINDOW_CHARS))
-    // Start on a word boundary when one is near, so the slice does not split a token.
-    const space = text.indexOf(' ', start)
-    if (space !== -1 && space - start < 64) start = space
-    const slice = text.slice(start, start + WINDOW_CHARS)
-    chars += slice.length
-    tokens += countRuns(count, slice)
+  let start = from
+  let runStart = from
+  let runSpace = isSpace(text.charCodeAt(from))
+  for (let i = from + 1; i < length; i++) {
+    const c = text.charCodeAt(i)
+    // Never cut between the two halves of a surrogate pair.
+    if (c >= 0xdc00 && c <= 0xdfff) continue
+    const space = isSpace(c)
+    if (space !== runSpace) {
+      runSpace = space
+      runStart = i
+      if (!space || i - start < MAX_SEGMENT) continue
+    } else if (i - runStart >= MAX_PIECE) {
+      runStart = i
+    } else continue
+    tokens += count(text.slice(start, i))
+    start = i
+    if (performance.now() > deadline) return { tokens, next: i }
   }
-  return Math.ceil((SAMPLING_MARGIN * text.length * tokens) / chars)
+  tokens += count(start === 0 ? text : text.slice(start))
+  return { tokens, next: length }
 }
 
 /**
- * BPE is quadratic in the length of one pre-tokenizer piece, and a run
- * without spaces (CJK text, base64) is one piece: 16,000 such characters cost
- * seconds (100,000 CJK characters took 198 s here, 16,000 sliced take about
- * 0.5 s). A text holding a run over MAX_RUN is counted in MAX_RUN slices
- * instead; a token cannot span a cut, so a cut adds a token or none.
+ * What the tokenizers' `\s` matches (ECMAScript WhiteSpace and LineTerminator):
+ * a loop over char codes is about 30 times cheaper than testing a regex per character.
  */
-const MAX_RUN = 256
-
-function countRuns(count: TokenCounter, text: string): number {
-  if (text.length <= MAX_RUN || !hasLongRun(text)) return count(text)
-  let tokens = 0
-  for (let at = 0; at < text.length; at += MAX_RUN) tokens += count(text.slice(at, at + MAX_RUN))
-  return tokens
-}
-
-/** A loop, not /\S{256}/: that regex cost 33 us per 1,000 characters here, this about 1 us. */
-function hasLongRun(text: string): boolean {
-  let run = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    // ASCII whitespace only: another space counted as a letter only makes a cut more likely.
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) run = 0
-    else if (++run >= MAX_RUN) return true
-  }
-  return false
+export function isSpace(c: number): boolean {
+  if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d)
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  )
 }

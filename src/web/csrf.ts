@@ -1,19 +1,8 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
+import { CSRF_FIELD } from './csrf-token.ts'
 import type { WebContext, WebEnv } from './env.ts'
 import { renderForbidden } from './pages/errors.tsx'
-
-export const CSRF_FIELD = '_csrf'
-
-/**
- * A synchronizer token tied to the credential: HMAC of the session cookie (or of
- * the host application's JWT). Only the holder of the HttpOnly cookie and the
- * gateway can compute it, so a cross-site page cannot forge it, and nothing has
- * to be stored: a new session gets a new token, a signed-out one is worthless.
- */
-export function csrfTokenFor(credential: string): string {
-  return createHmac('sha256', 'gateway-pages-csrf').update(credential).digest('base64url')
-}
 
 /**
  * Every POST of the pages: the Origin must be this gateway's (browsers send it on

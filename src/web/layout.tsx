@@ -1,7 +1,7 @@
 import type { Child } from 'hono/jsx'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { PAGE_CSP as CSP } from '../http/page-csp.ts'
-import { CSRF_FIELD } from './csrf.ts'
+import { CSRF_FIELD } from './csrf-token.ts'
 import type { WebContext } from './env.ts'
 import { type Lang, t } from './i18n.ts'
 

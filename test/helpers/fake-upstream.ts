@@ -17,6 +17,12 @@ import { chatEvents, completionEvents, responsesEvents } from './fake-upstream.e
  * /v1/embeddings, /v1/models and /v1/responses (JSON and SSE). It records every
  * request and is steered per test with `behave()` (every request) or `once()`
  * (the next request only).
+ *
+ * One of three OpenAI stand-ins, each kept for its reader: this one serves the
+ * tests' switches (failures, hangs, odd usage) and records; the demo's
+ * (src/demo/upstream/) is product code, which never imports test code nor should
+ * grow test switches; the bench's (bench/targets/mock-upstream.ts) must cost next
+ * to nothing beside the gateway it measures (this one uses ~8x its CPU a request).
  */
 export interface Behavior {
   /** Answer with this status (>= 400 sends `errorBody`, default an OpenAI error envelope). */

@@ -5,7 +5,7 @@ import { dataUrl, png, wav } from '../helpers/media.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 
 /**
- * Issue 10, point 2: the prompt estimate is never below what an upstream that
+ * The prompt estimate is never below what an upstream that
  * bills as OpenAI does counts (the fake's realisticUsage mode: the real
  * tokenizer over every string, images, audio and files by their rules),
  * wherever the text hides, so a small plan cannot be overrun by hiding a

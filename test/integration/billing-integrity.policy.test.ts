@@ -3,9 +3,9 @@ import type { ErrorBody } from '../../src/http/errors.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 
 /**
- * Issue 10, points 2 and 3: what a request may ask of the upstream beyond
- * tokens. Refusals happen before anything is reserved or sent; a granted
- * hosted tool is billed its configured surcharge on top of the upstream's count.
+ * What a request may ask of the upstream beyond tokens. Refusals happen before
+ * anything is reserved or sent; a granted hosted tool is billed its configured
+ * surcharge on top of the upstream's count.
  */
 let f: ProxyFixture
 const SURCHARGE = 4_000

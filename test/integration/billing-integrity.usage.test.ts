@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 
-/** Issue 10, point 6: the bill comes from the answer's own top-level usage, never an echoed one. */
+/** The bill comes from the answer's own top-level usage, never an echoed one. */
 let f: ProxyFixture
 beforeAll(async () => {
   f = await startProxyFixture()

@@ -3,7 +3,7 @@ import type { HarnessOptions } from '../helpers/harness.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 
 /**
- * Trusted service keys (issue 12.3): one key for a whole front-end, billing the
+ * Trusted service keys: one key for a whole front-end, billing the
  * end user each request names, and only when the key was created for it.
  */
 let f: ProxyFixture

@@ -31,6 +31,7 @@ if (ci) {
       'test/reliability/database-outage.test.ts',
       'test/reliability/yookassa-down.test.ts',
       'test/reliability/soak.test.ts',
+      'test/reliability/hostile-bodies.test.ts',
     )
   }
 }

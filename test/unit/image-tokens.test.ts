@@ -165,7 +165,7 @@ describe('image sizes no header can shrink', () => {
     expect(size('image/webp', vp8)).toBeNull()
   })
 
-  it('walks a bounded number of blocks: a GIF of 20,000 empty extensions costs the most, in well under 20 ms', () => {
+  it('walks a bounded number of blocks: a GIF of 20,000 empty extensions costs the most, at once', () => {
     const head = gif({ width: 10, height: 10 }, [], { trailer: false })
     const extensions = Buffer.alloc(20_000 * 3)
     for (let i = 0; i < 20_000; i++) extensions.set([0x21, 0xfe, 0x00], i * 3)
@@ -177,6 +177,7 @@ describe('image sizes no header can shrink', () => {
     const url = dataUrl('image/gif', bytes)
     const start = performance.now()
     expect(dataUrlImageSize(url)).toBeNull()
-    expect(performance.now() - start).toBeLessThan(20)
+    // Linear either way; the bound only catches a walk gone quadratic (loose: the machine may be busy).
+    expect(performance.now() - start).toBeLessThan(100)
   })
 })

@@ -28,6 +28,10 @@ import {
  * and real token counts. It insists on the upstream key the gateway was
  * given, so the demo also shows that a client's own key never goes upstream.
  * Only src/demo/main.ts starts it; nothing on the production path knows it.
+ * Not the tests' fake (test/helpers/fake-upstream.ts): the product never imports
+ * test code, and a demo wants believable answers at a model's pace, not the
+ * tests' failure switches. Not the bench's (bench/targets/mock-upstream.ts): that
+ * one answers canned words as cheaply as it can, this one counts real tokens.
  */
 const DEMO_MODELS = ['gpt-3.5-turbo', 'gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small']
 

@@ -10,8 +10,8 @@ import { COMPONENTS } from './schemas.ts'
  * - @hono/zod-openapi 1.6.3 fits the versions, but its routes validate with
  *   their own middleware, which answers a JSON route sent another
  *   content-type with a 415 HTTPException (today: an empty body and our 400
- *   envelope), and every route would be rewritten as createRoute(); the issue
- *   wants structure only, no behaviour change.
+ *   envelope), and every route would be rewritten as createRoute(): a change of
+ *   behaviour for a document that should only describe the routes.
  * - hono-openapi 1.3.3 validates through @hono/standard-validator and converts
  *   through two 0.x @standard-community packages: three more layers between
  *   a zod schema and the JSON Schema that zod itself produces.

@@ -1,0 +1,2 @@
+import { startFakeUpstream } from './test/helpers/fake-upstream.ts'
+const u = await startFakeUpstream(); console.log(u.url); setInterval(() => {}, 1000)
