@@ -169,14 +169,15 @@ async function sendInChunks(id: number, tokenizer: Tokenizer, text: string) {
 }
 
 /**
- * The worker, started on first use. Its script is TypeScript: it registers tsx first, as the
- * process itself runs under tsx (test/helpers/reserve-in-worker.ts does the same).
+ * The worker, started on first use. Compiled (scripts/build.mjs), its bundle token-worker.js
+ * sits beside the bundle running this code. Under tsx (tests, development) its script is
+ * TypeScript: it registers tsx first (test/helpers/reserve-in-worker.ts does the same).
  */
 function counter(): Worker {
   if (worker) return worker
-  const script = new URL('./token-worker.ts', import.meta.url).href
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script)}) })`
-  const started = new Worker(bootstrap, { eval: true })
+  const started = import.meta.url.endsWith('.js')
+    ? new Worker(new URL('./token-worker.js', import.meta.url))
+    : new Worker(tsxBootstrap(new URL('./token-worker.ts', import.meta.url)), { eval: true })
   started.unref()
   started.on('message', (reply: WorkerReply) => {
     const job = pending.get(reply.id)
@@ -193,4 +194,8 @@ function counter(): Worker {
   started.on('exit', (code) => fail(new Error(`The token counting worker exited (${code})`)))
   worker = started
   return started
+}
+
+function tsxBootstrap(script: URL): string {
+  return `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script.href)}) })`
 }

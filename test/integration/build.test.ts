@@ -19,7 +19,7 @@ import {
 
 const JWT_SECRET = 'build-test-secret-0123456789abcdef'
 const SOURCE_MAPS = ['--enable-source-maps']
-const BODY_LIMIT = 4096
+const BODY_LIMIT = 2 * 1024 * 1024
 
 /**
  * Production runs the build of src/ (`npm start`, the Dockerfile), not tsx: the bundles are
@@ -41,12 +41,20 @@ describe(`the compiled gateway (${process.env.TEST_DATABASE ?? 'sqlite'})`, () =
     })
     database = await createProcessDatabase()
     upstream = await startFakeUpstream()
-    // The operator's TypeScript config, outside the package (CommonJS scope), read at start.
+    // The operator's TypeScript config, outside the package (CommonJS scope), read at start:
+    // its body limit is checked below; the free plan takes the long prompt of the worker's test.
     const config = join(database.dir, 'operator.config.ts')
     writeFileSync(
       config,
-      `import shipped from '${pathToFileURL(join(repoRoot, 'gateway.config.ts')).href}'\n` +
-        `export default { ...shipped, server: { ...shipped.server, bodyLimitBytes: ${BODY_LIMIT} } }\n`,
+      `import shipped from '${pathToFileURL(join(repoRoot, 'gateway.config.ts')).href}'
+export default {
+  ...shipped,
+  server: { ...shipped.server, bodyLimitBytes: ${BODY_LIMIT} },
+  plans: shipped.plans.map((plan) =>
+    plan.id === 'free' ? { ...plan, quotas: { ...plan.quotas, tokens_input: 10_000_000 } } : plan,
+  ),
+}
+`,
     )
     const port = await freePort()
     const env = {
@@ -62,6 +70,15 @@ describe(`the compiled gateway (${process.env.TEST_DATABASE ?? 'sqlite'})`, () =
     base = `http://127.0.0.1:${port}`
     await waitForOk(`${base}/healthz`, gateway, 20_000)
   }, 30_000)
+
+  async function chat(content: string) {
+    const token = await mintToken({ upstreamApiKeys: {}, jwtSecret: JWT_SECRET }, { sub: 'built' })
+    return fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content }] }),
+    })
+  }
 
   afterAll(async () => {
     await gateway?.stop('SIGKILL')
@@ -83,12 +100,7 @@ describe(`the compiled gateway (${process.env.TEST_DATABASE ?? 'sqlite'})`, () =
   })
 
   it('answers a proxied chat completion from the upstream, run from the bundle', async () => {
-    const token = await mintToken({ upstreamApiKeys: {}, jwtSecret: JWT_SECRET }, { sub: 'built' })
-    const res = await fetch(`${base}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }] }),
-    })
+    const res = await chat('hi')
     const text = await res.text()
     expect(res.status, `${text}\n${gateway!.output()}`).toBe(200)
     expect(JSON.parse(text).choices?.[0]?.message?.content, text).toBeTruthy()
@@ -105,6 +117,14 @@ describe(`the compiled gateway (${process.env.TEST_DATABASE ?? 'sqlite'})`, () =
     expect(res.status).toBe(413)
     const body = (await res.json()) as { error: { code: string } }
     expect(body.error.code).toBe('payload_too_large')
+  })
+
+  it('counts a long prompt in its worker thread, whose bundle sits beside main.js', async () => {
+    const words = Array.from({ length: 40_000 }, (_, i) => `word${i % 997} line${i % 13}`)
+    const res = await chat(words.join(' '))
+    const text = await res.text()
+    expect(res.status, `${text}\n${gateway!.output()}`).toBe(200)
+    expect(JSON.parse(text).choices?.[0]?.message?.content, text).toBeTruthy()
   })
 
   it('serves the files it reads from disk: the pages’ assets and Swagger UI', async () => {
