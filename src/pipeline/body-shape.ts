@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Endpoint } from './estimate.ts'
+import type { Endpoint } from './endpoint.ts'
 import { isModelName, MODEL_NAME_RULE } from './model-access.ts'
 
 /**

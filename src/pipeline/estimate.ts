@@ -2,7 +2,6 @@ import type { Config } from '../config/schema.ts'
 import { answersAsked } from './answers.ts'
 import type { Endpoint } from './endpoint.ts'
 import { mediaCost, PAYLOAD_KEYS } from './media-tokens.ts'
-import { countOffLoop } from './token-pool.ts'
 import { counterForModel } from './tokenizer.ts'
 
 /** Exported here too: the stages read it beside the estimate they pass it to. */
@@ -54,20 +53,6 @@ export function estimateInputTokens(endpoint: Endpoint, model: string, body: Bod
 export function estimateInput(endpoint: Endpoint, model: string, body: Body): InputEstimate {
   const { text, fixed, unknown } = collectInput(endpoint, model, body)
   return { tokens: fixed + (text === null ? 0 : counterForModel(model)(text)), unknown }
-}
-
-/**
- * The same estimate, counted without holding the event loop (token-pool.ts):
- * what the proxy calls, for `userId`'s request.
- */
-export async function estimateInputOffLoop(
-  userId: string,
-  endpoint: Endpoint,
-  model: string,
-  body: Body,
-): Promise<InputEstimate> {
-  const { text, fixed, unknown } = collectInput(endpoint, model, body)
-  return { tokens: fixed + (text === null ? 0 : await countOffLoop(userId, model, text)), unknown }
 }
 
 /** The body's texts joined (null when none), the tokens counted without text, what is unknown. */

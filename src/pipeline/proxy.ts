@@ -6,7 +6,7 @@ import { type Admission, admit, refuseBeforeReading } from './admit.ts'
 import { type ClientGone, clientGoneSignal, readRequestBody } from './client-io.ts'
 import { openClientStream } from './client-stream.ts'
 import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './disconnect.ts'
-import type { Endpoint } from './estimate.ts'
+import type { Endpoint } from './endpoint.ts'
 import {
   failureKind,
   forward,

@@ -1,8 +1,9 @@
 import type { Plan } from '../billing/plan.ts'
 import type { Config } from '../config/schema.ts'
 import { GatewayError } from '../http/errors.ts'
-import { type Endpoint, estimateInputOffLoop } from './estimate.ts'
+import type { Endpoint } from './endpoint.ts'
 import type { ParsedRequest } from './parse.ts'
+import { estimateInputOffLoop } from './token-pool.ts'
 
 type Body = Record<string, unknown>
 

@@ -1,7 +1,7 @@
 import type { GatewayError } from '../http/errors.ts'
 import type { Amounts, Metric } from '../ledger/amounts.ts'
 import type { Admission } from './admit.ts'
-import type { Endpoint } from './estimate.ts'
+import type { Endpoint } from './endpoint.ts'
 
 const REMAINING_HEADERS: ReadonlyArray<[Metric, string]> = [
   ['requests', 'x-quota-remaining-requests'],

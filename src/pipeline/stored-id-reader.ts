@@ -1,4 +1,4 @@
-import type { Endpoint } from './estimate.ts'
+import type { Endpoint } from './endpoint.ts'
 import { CR, firstBreak, NL } from './sse-bytes.ts'
 import { idsOfChatAnswer, idsOfItem, idsOfResponse } from './stored-ids.ts'
 

@@ -1,5 +1,5 @@
 import { GatewayError } from '../http/errors.ts'
-import type { Endpoint } from './estimate.ts'
+import type { Endpoint } from './endpoint.ts'
 
 type Body = Record<string, unknown>
 

@@ -1,9 +1,12 @@
 import { Worker } from 'node:worker_threads'
 import { GatewayError } from '../http/errors.ts'
 import type { Endpoint } from './endpoint.ts'
+import { collectInput, type InputEstimate } from './estimate.ts'
 import type { ParsedRequest } from './parse.ts'
 import type { CountRequest, PrepareRequest, WorkerReply } from './token-worker.ts'
 import { countFrom, scaled, type Tokenizer, tokenizerForModel } from './tokenizer.ts'
+
+type Body = Record<string, unknown>
 
 /*
  * Counting off the event loop. A prompt is counted here while that takes less
@@ -89,6 +92,20 @@ export async function prepareOffLoop(
     stream,
     offLoop: { estimate, references },
   }
+}
+
+/**
+ * The same estimate, counted without holding the event loop (below):
+ * what the proxy calls, for `userId`'s request.
+ */
+export async function estimateInputOffLoop(
+  userId: string,
+  endpoint: Endpoint,
+  model: string,
+  body: Body,
+): Promise<InputEstimate> {
+  const { text, fixed, unknown } = collectInput(endpoint, model, body)
+  return { tokens: fixed + (text === null ? 0 : await countOffLoop(userId, model, text)), unknown }
 }
 
 /** Bodies larger than this are prepared off the event loop (a 64 KiB body parses in well under a millisecond). */
