@@ -6,6 +6,8 @@
 //              of three, a 2,000-request soak, and the scenarios that fit (crash.test.ts starts four
 //              processes and takes 2-3 minutes alone; the SQLite ones need SQLite); then the
 //              entry-point scenarios below again on SQLite. docs/reliability.md, "CI".
+//   -- --entry-points  only the entry-point scenarios below, on PostgreSQL and on SQLite (.ci/node24
+//              runs them under Node 24 after `npm test`)
 import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,9 +33,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const args = process.argv.slice(2)
 const soak = args.includes('--soak')
 const ci = args.includes('--ci')
+const entryPoints = args.includes('--entry-points')
 const env = { ...process.env }
-const rest = args.filter((a) => a !== '--soak' && a !== '--ci')
-let ciDefaultFiles = false
+const rest = args.filter((a) => a !== '--soak' && a !== '--ci' && a !== '--entry-points')
+/** Also run the entry-point scenarios on SQLite after the PostgreSQL run. */
+let entryPointsOnSqlite = false
 if (soak) {
   env.SOAK_REQUESTS ??= '200000'
   if (rest.length === 0) rest.push('test/reliability/soak.test.ts')
@@ -43,7 +47,7 @@ if (ci) {
   env.SOAK_REQUESTS ??= '2000'
   env.RELIABILITY_REPLICAS ??= '2'
   if (rest.length === 0) {
-    ciDefaultFiles = true
+    entryPointsOnSqlite = true
     rest.push(
       'test/reliability/audit.breaks.test.ts',
       'test/reliability/replicas.test.ts',
@@ -53,6 +57,11 @@ if (ci) {
       ...ENTRY_POINT_SCENARIOS,
     )
   }
+}
+if (entryPoints && rest.length === 0) {
+  env.TEST_DATABASE ??= 'postgres'
+  entryPointsOnSqlite = true
+  rest.push(...ENTRY_POINT_SCENARIOS)
 }
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs')
 
@@ -64,7 +73,7 @@ function runOnce(files, runEnv) {
     [vitest, 'run', '--config', 'vitest.reliability.config.ts', ...files],
     { cwd: root, env: runEnv, stdio: 'inherit' },
   )
-  if (ci) {
+  if (ci || entryPoints) {
     const seconds = ((Date.now() - started) / 1000).toFixed(0)
     process.stdout.write(`[reliability ci] ${seconds} s on ${runEnv.TEST_DATABASE}\n`)
   }
@@ -72,7 +81,7 @@ function runOnce(files, runEnv) {
 }
 
 const statuses = [runOnce(rest, env)]
-if (ciDefaultFiles && env.TEST_DATABASE === 'postgres') {
+if (entryPointsOnSqlite && env.TEST_DATABASE === 'postgres') {
   statuses.push(runOnce(ENTRY_POINT_SCENARIOS, { ...env, TEST_DATABASE: 'sqlite' }))
 }
 process.exitCode = statuses.some((status) => status !== 0) ? 1 : 0
