@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -45,12 +45,37 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     }
   }
   const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'))
-  const url = `sqlite:${join(dir, 'gateway.db')}`
-  const open = () => createDb(url)
-  const database = open()
-  await migrateToLatest(database.db)
-  await database.close()
-  return { url, open, drop: async () => rmSync(dir, { recursive: true, force: true }) }
+  const file = join(dir, 'gateway.db')
+  writeFileSync(file, await migratedSqliteBytes())
+  const url = `sqlite:${file}`
+  return {
+    url,
+    open: () => createDb(url),
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  }
+}
+
+let migratedSqlite: Promise<Buffer> | undefined
+
+/**
+ * The migrations run once per test process, into a scratch file kept in memory; each test
+ * database is a copy of those bytes (the file was closed, so its WAL is folded in and the
+ * file alone is the whole database).
+ */
+function migratedSqliteBytes(): Promise<Buffer> {
+  migratedSqlite ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-template-'))
+    try {
+      const file = join(dir, 'gateway.db')
+      const database = createDb(`sqlite:${file}`)
+      await migrateToLatest(database.db)
+      await database.close()
+      return readFileSync(file)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })()
+  return migratedSqlite
 }
 
 function newSchemaName(prefix: string) {
