@@ -15,6 +15,7 @@
 // before the two in turn. The SQLite pass streams its output; the PostgreSQL pass's output is
 // held and printed whole once the SQLite pass is done, so neither is interleaved with the other.
 import { spawn } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
@@ -24,6 +25,10 @@ const vitestBin = join(root, 'node_modules', 'vitest', 'vitest.mjs')
 const args = process.argv.slice(2)
 const isCi = /^(1|true|yes)$/i.test(process.env.CI ?? '')
 const postgresUrl = process.env.TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test'
+// Half the cores for each pass (vitest's own default is all of them but one), unless asked.
+const workers = args.some((a) => a.startsWith('--maxWorkers'))
+  ? []
+  : [`--maxWorkers=${Math.max(1, Math.floor(availableParallelism() / 2))}`]
 const summaryLine = /^\s*(Test Files|Tests|Errors|Duration)\s/
 
 /**
@@ -35,7 +40,7 @@ function runPass(database, out) {
     out.write(`\n=== npm test: vitest on ${database} ===\n\n`)
     const env = { ...process.env, TEST_DATABASE: database }
     if (process.stdout.isTTY && !env.NO_COLOR) env.FORCE_COLOR ??= '1'
-    const child = spawn(process.execPath, [vitestBin, 'run', ...args], {
+    const child = spawn(process.execPath, [vitestBin, 'run', ...workers, ...args], {
       cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
