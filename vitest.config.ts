@@ -11,8 +11,9 @@ export default defineConfig({
     // Each test file builds its own app and database (a temp SQLite file or a fresh PostgreSQL schema).
     pool: 'forks',
     // One module graph per worker, not per file: importing src/ and its libraries again for every
-    // file was two thirds of a run. Safe because nothing under src/ keeps state in a module (each
-    // app holds its own caches, metrics registry and clock) and no test mocks a module.
+    // file was two thirds of a run. Safe because nothing under src/ keeps per-app state in a module
+    // (each app holds its own caches, metrics registry and clock) and no test mocks a module
+    // (vi.mock would leak into the next file of the worker: such a test needs isolation back).
     isolate: false,
     reporters: ['default'],
   },
