@@ -28,7 +28,8 @@ const postgresUrl = process.env.TEST_POSTGRES_URL || 'postgres://postgres@127.0.
 /**
  * Workers per pass, unless asked (`--maxWorkers`): the SQLite pass gets half the cores, the
  * PostgreSQL pass all of them, since its workers spend most of their time waiting on the server
- * (on 2 cores: 1 + 2 workers, 1 min 52 s for both passes where 1 + 1 took 4 min 9 s).
+ * (on 2 cores shared with other work, 1 + 2 workers took 1 min 52 s where 1 + 1 took 4 min 9 s;
+ * on a quieter machine they are even, 80 s against 84 s).
  */
 const cores = availableParallelism()
 const workersFor = (database) =>
