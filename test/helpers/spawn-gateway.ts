@@ -8,7 +8,7 @@ import { adminQuery, TEST_DIALECT, TEST_POSTGRES_URL } from './test-database.ts'
 /**
  * Runs the real entry points (src/main.ts, src/cli.ts) as child processes from the
  * repository root, under tsx as `npm run gateway` does (`npm start` runs their build:
- * test/integration/build.test.ts).
+ * test/reliability/build.test.ts).
  */
 export const repoRoot = join(import.meta.dirname, '..', '..')
 
