@@ -166,5 +166,5 @@ describe(`stream paths (${TEST_DIALECT})`, () => {
     await new Promise((resolve) => response.once('end', resolve))
     expect(written).toBe(total)
     expect(received).toBeGreaterThan(total)
-  })
+  }, 90_000)
 })

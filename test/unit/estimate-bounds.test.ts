@@ -73,8 +73,10 @@ describe("the tokenizer's cost on hostile text", () => {
     const bodies = [
       unicodeSpaces(16_000),
       ' '.repeat(limitChars),
-      unicodeSpaces(limitChars / 2),
-      cjk(limitChars / 3),
+      // Mixed spaces and CJK cost the worker far more a character (CJK about 3 us): a few
+      // megabytes of each show the same spans as the limit, in seconds instead of a minute.
+      unicodeSpaces(1024 * 1024),
+      cjk(300_000),
     ].map((body) => JSON.parse(JSON.stringify(body)) as string)
     await countOffLoop('warm-up', 'gpt-4o', 'x '.repeat(50_000)) // starts the worker
     // The loop's blocked spans show as gaps between 1 ms timers (the machine's own
