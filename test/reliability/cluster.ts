@@ -110,6 +110,9 @@ export function planConfig(
     // Every model open to the plan: the scenarios measure the ledger, not model access.
     openModels: ['*'],
     ...extra,
+    // Bursts are the scenarios' load: in flight is unlimited unless a plan sets it (the
+    // schema's default is 8).
+    quota: { defaultMaxConcurrentRequests: null, ...extra.quota },
   }
 }
 

@@ -170,13 +170,14 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
     // The median call barely notices the attack. The slowest 1 % meets a collection of the
     // gateway's heap, a core busy with the uploads, or (PostgreSQL) a ledger batch that an
     // attacker's refused reservation split: measured +10 ms on SQLite, +10 to +26 ms on
-    // PostgreSQL here. The bound is looser than that, for CI; before the estimator's bounds
-    // this test never finished (a 46 ms call took 16 s).
+    // PostgreSQL here (+28 once in a CI profile run). The bounds are looser than that, so that
+    // CI fails on a regression rather than on a busy machine; before the estimator's bounds this
+    // test never finished (a 46 ms call took 16 s). docs/reliability.md has the measurements.
     expect(quantile(underAttack, 0.5), JSON.stringify(numbers)).toBeLessThan(
-      quantile(baseline, 0.5) + 5,
+      quantile(baseline, 0.5) + 10,
     )
     expect(quantile(underAttack, 0.99), JSON.stringify(numbers)).toBeLessThan(
-      quantile(baseline, 0.99) + 50,
+      quantile(baseline, 0.99) + 100,
     )
   }, 120_000)
 })
