@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts'
+import { inBatches } from '../lib/batches.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { deleteWebhookEventsBefore } from './webhook-events.repo.ts'
 
@@ -18,12 +19,13 @@ export async function pruneWebhookEvents(
 ): Promise<number> {
   const days = deps.config.yookassa.webhookEventRetentionDays
   const cutoff = nowSeconds(deps.clock) - days * 86_400
-  let deleted = 0
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const n = await deleteWebhookEventsBefore(deps.database.db, cutoff, BATCH)
-    deleted += n
-    if (n < BATCH) break
-  }
+  const deleted = await inBatches(
+    (size) => deleteWebhookEventsBefore(deps.database.db, cutoff, size),
+    {
+      size: BATCH,
+      max: MAX_BATCHES,
+    },
+  )
   if (deleted > 0) deps.logger.info({ deleted, days }, 'pruned old webhook events')
   return deleted
 }

@@ -164,13 +164,7 @@ function outputReserve(weighted: number, limit: number | null): number {
   return limit === null ? weighted : Math.min(weighted, Math.max(limit, 1))
 }
 
-/**
- * Counting a long prompt costs real time (off the loop, token-pool.ts): before
- * spending it, a request that cannot be admitted whatever its size is refused
- * from the counters, as reserve() would refuse it: no request left, the plan's
- * max_concurrent_requests in flight, or no input token left. The reservation
- * still decides atomically; this read only refuses early, never admits.
- */
+/** Bodies over this are checked against the counters before their prompt is counted. */
 const PRECHECK_BYTES = 16 * 1024
 
 /**
@@ -183,6 +177,13 @@ export async function refuseBeforeReading(c: Context<AppEnv>) {
   await refuseBeforeCounting(c, await entitle(c))
 }
 
+/**
+ * Counting a long prompt costs real time (off the loop, token-pool.ts): before
+ * spending it, a request that cannot be admitted whatever its size is refused
+ * from the counters, as reserve() would refuse it: no request left, the plan's
+ * max_concurrent_requests in flight, or no input token left. The reservation
+ * still decides atomically; this read only refuses early, never admits.
+ */
 async function refuseBeforeCounting(c: Context<AppEnv>, entitlement: Entitlement) {
   const deps = c.get('deps')
   // The user's settles still landing may free quota: the reservation decides after waiting for them.

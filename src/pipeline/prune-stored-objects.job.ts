@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts'
+import { inBatches } from '../lib/batches.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { deleteStoredObjectsBefore } from './stored-objects.repo.ts'
 
@@ -20,12 +21,13 @@ export async function pruneStoredObjects(
 ): Promise<number> {
   const days = deps.config.storedObjects.retentionDays
   const cutoff = nowSeconds(deps.clock) - days * 86_400
-  let deleted = 0
-  for (let i = 0; i < MAX_BATCHES; i++) {
-    const n = await deleteStoredObjectsBefore(deps.database.db, cutoff, BATCH)
-    deleted += n
-    if (n < BATCH) break
-  }
+  const deleted = await inBatches(
+    (size) => deleteStoredObjectsBefore(deps.database.db, cutoff, size),
+    {
+      size: BATCH,
+      max: MAX_BATCHES,
+    },
+  )
   if (deleted > 0) deps.logger.info({ deleted, days }, 'pruned old stored-object bindings')
   return deleted
 }

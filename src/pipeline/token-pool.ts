@@ -116,12 +116,12 @@ export const LARGE_BODY_BYTES = 64 * 1024
  * waiting as one user may: called before a large body is read, and again when
  * it is queued (others may have come in while it was read).
  */
-export function refuseWhenQueueFull(userId: string, headers: Record<string, string> = {}) {
+export function refuseWhenQueueFull(userId: string) {
   if ((users.get(userId)?.waiting.length ?? 0) < MAX_WAITING) return
   throw new GatewayError(
     'rate_limit_exceeded',
     'Too many long prompts of yours are being measured at once: retry when one is answered',
-    { headers: { 'retry-after': '1', ...headers } },
+    { headers: { 'retry-after': '1' } },
   )
 }
 
