@@ -277,7 +277,7 @@ export type InstanceRow = Selectable<InstanceTable>
 
 /**
  * An object the upstream stores in the operator's account, bound to the user it was made
- * for (0007): a request naming it is refused for anyone else (src/pipeline/stored-objects.ts).
+ * for (0007): a request naming it is refused for anyone else (src/pipeline/stored/stored-objects.ts).
  */
 export interface StoredObjectTable {
   /** The upstream's id: resp_..., msg_..., audio_..., cntr_... */

@@ -19,8 +19,8 @@ const root = resolve(import.meta.dirname, '..')
 export const ENTRIES = [
   { in: 'src/main.ts', out: 'main' },
   { in: 'src/cli.ts', out: 'cli' },
-  // The token counting thread (src/pipeline/token-pool.ts starts it).
-  { in: 'src/pipeline/token-worker.ts', out: 'token-worker' },
+  // The token counting thread (src/pipeline/estimate/token-pool.ts starts it).
+  { in: 'src/pipeline/estimate/token-worker.ts', out: 'token-worker' },
 ]
 
 /** Read at run time beside the bundles (`new URL('./assets/...', import.meta.url)` in src/web). */

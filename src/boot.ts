@@ -16,8 +16,8 @@ import { createLogger, type Logger } from './lib/logger.ts'
 import { createMetrics, type Metrics } from './lib/metrics.ts'
 import { createPendingWrites } from './lib/pending-writes.ts'
 import { createTtlCache } from './lib/ttl-cache.ts'
-import { modelLabelPatterns } from './pipeline/model-access.ts'
-import { createUpstreams } from './pipeline/upstreams.ts'
+import { modelLabelPatterns } from './pipeline/admission/model-access.ts'
+import { createUpstreams } from './pipeline/upstream/upstreams.ts'
 import { createYooKassaClient } from './yookassa/client.ts'
 
 /**

@@ -12,7 +12,7 @@ import type { Logger } from './lib/logger.ts'
 import type { Metrics } from './lib/metrics.ts'
 import type { PendingWrites } from './lib/pending-writes.ts'
 import type { TtlCache } from './lib/ttl-cache.ts'
-import type { Upstreams } from './pipeline/upstreams.ts'
+import type { Upstreams } from './pipeline/upstream/upstreams.ts'
 import type { YooKassaClient } from './yookassa/client.ts'
 
 /**

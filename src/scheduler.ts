@@ -4,7 +4,7 @@ import { runUsageRetention } from './ledger/usage-retention.job.ts'
 import { pruneWebhookEvents } from './payments/prune-webhook-events.job.ts'
 import { runReconcilePayments } from './payments/reconcile.job.ts'
 import { runRenewSubscriptions } from './payments/renewals.job.ts'
-import { pruneStoredObjects } from './pipeline/prune-stored-objects.job.ts'
+import { pruneStoredObjects } from './pipeline/stored/prune-stored-objects.job.ts'
 
 export interface Job {
   name: string

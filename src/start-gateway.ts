@@ -98,7 +98,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   const closeServer = () => {
     server.close(async () => {
       await jobs.done()
-      // The last answers left before their settles landed (pipeline/settle.ts): those writes
+      // The last answers left before their settles landed (pipeline/settle/settle.ts): those writes
       // end first, else the heartbeat row would go while this process still settles, and
       // another replica's sweeper could bill a reservation as estimated that its owner was
       // about to settle exactly.

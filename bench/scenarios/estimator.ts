@@ -15,7 +15,7 @@ export async function timeEstimator(): Promise<EstimatorTiming | null> {
   let estimate: Estimate
   let source: string
   try {
-    const path = '../../src/pipeline/estimate.ts'
+    const path = '../../src/pipeline/estimate/estimate.ts'
     const module = (await import(path)) as {
       estimateInputTokens: (
         endpoint: 'chat',
@@ -24,7 +24,7 @@ export async function timeEstimator(): Promise<EstimatorTiming | null> {
       ) => number
     }
     estimate = (body) => module.estimateInputTokens('chat', MODEL, body)
-    source = 'src/pipeline/estimate.ts estimateInputTokens'
+    source = 'src/pipeline/estimate/estimate.ts estimateInputTokens'
   } catch {
     try {
       const { countTokens } = await import('gpt-tokenizer/encoding/o200k_base')

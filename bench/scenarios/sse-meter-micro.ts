@@ -1,4 +1,4 @@
-import { createSseMeter } from '../../src/pipeline/sse-meter.ts'
+import { createSseMeter } from '../../src/pipeline/stream/sse-meter.ts'
 
 /**
  * The SSE meter alone, in-process: a 200-event chat stream as OpenAI sends it when the gateway

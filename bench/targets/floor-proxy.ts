@@ -13,7 +13,7 @@ import { type FloorLedger, openFloorLedger } from './floor-ledger.ts'
  * allows (hono + @hono/node-server + an undici Pool), with no auth, no database, no metering.
  * It does what the gateway does to move bytes and nothing else:
  * - the request body is read from Node's request, and the upstream call is aborted when the
- *   client's response closes early, as src/pipeline/client-io.ts does (touching hono's
+ *   client's response closes early, as src/pipeline/stream/client-io.ts does (touching hono's
  *   c.req.raw builds an undici Request over a Web stream, which the gateway avoids);
  * - a JSON answer is buffered and sent as bytes, as the gateway's jsonAnswer does (the old
  *   floor sent every answer through a ReadableStream: about twice the CPU of this one);
@@ -89,7 +89,7 @@ function usageIn(text: string): Usage {
 
 /**
  * Upstream bytes written to Node's response, waiting for 'drain' when its buffer is full. Read
- * on 'readable' events, as the gateway's pump (src/pipeline/stream-body.ts) reads: an answer
+ * on 'readable' events, as the gateway's pump (src/pipeline/stream/stream-body.ts) reads: an answer
  * that arrived whole leaves in one writev with its end, where an async iterator costs a second
  * write (and a promise per chunk).
  */

@@ -277,7 +277,7 @@ export interface UsageDetail {
  * to the true usage, possibly negative (a correction row, not estimated).
  * Off the hot path: only swept requests come here, one transaction each.
  * Two of these never race for one request: each process settles a request
- * once (pipeline/settle.ts), and only its owner settles with real usage.
+ * once (pipeline/settle/settle.ts), and only its owner settles with real usage.
  */
 async function recordLate(
   deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'logger'>,

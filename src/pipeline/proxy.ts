@@ -2,33 +2,38 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
 import { requestHeader } from '../http/request-headers.ts'
-import { type Admission, admit, refuseBeforeReading } from './admit.ts'
-import { type ClientGone, clientGoneSignal, readRequestBody } from './client-io.ts'
-import { openClientStream } from './client-stream.ts'
-import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './disconnect.ts'
-import type { Endpoint } from './endpoint.ts'
+import { type Admission, admit, refuseBeforeReading } from './admission/admit.ts'
+import { outputOfJsonAnswer, tokensOfOutput } from './estimate/output-text.ts'
+import { LARGE_BODY_BYTES, prepareOffLoop, refuseWhenQueueFull } from './estimate/token-pool.ts'
+import { counterForModel } from './estimate/tokenizer.ts'
+import type { Endpoint } from './request/endpoint.ts'
+import {
+  clientWantsUsage,
+  type ParsedRequest,
+  parseProxyBody,
+  upstreamBody,
+} from './request/parse.ts'
+import { createOutcome, type Outcome } from './settle/settle.ts'
+import { usageFromJsonBody } from './settle/usage.ts'
+import { applyStorePolicy } from './stored/store-policy.ts'
+import type { StoredIdReader } from './stored/stored-id-reader.ts'
+import { idsOfJsonAnswer } from './stored/stored-ids.ts'
+import { bindStoredIds, readingIds, storedIdReaderFor } from './stored/stored-objects.ts'
+import { type ClientGone, clientGoneSignal, readRequestBody } from './stream/client-io.ts'
+import { openClientStream } from './stream/client-stream.ts'
+import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './stream/disconnect.ts'
+import { quotaHeaders, sseErrorEvent } from './stream/respond.ts'
+import { createSseMeter } from './stream/sse-meter.ts'
+import { drainRest, pumpMeteredStream } from './stream/stream-body.ts'
 import {
   failureKind,
   forward,
   type UpstreamResponse,
   upstreamFailure,
   upstreamStatusError,
-} from './forward.ts'
-import { clientResponseHeaders } from './headers.ts'
-import { outputOfJsonAnswer, tokensOfOutput } from './output-text.ts'
-import { clientWantsUsage, type ParsedRequest, parseProxyBody, upstreamBody } from './parse.ts'
-import { quotaHeaders, sseErrorEvent } from './respond.ts'
-import { createOutcome, type Outcome } from './settle.ts'
-import { createSseMeter } from './sse-meter.ts'
-import { applyStorePolicy } from './store-policy.ts'
-import type { StoredIdReader } from './stored-id-reader.ts'
-import { idsOfJsonAnswer } from './stored-ids.ts'
-import { bindStoredIds, readingIds, storedIdReaderFor } from './stored-objects.ts'
-import { drainRest, pumpMeteredStream } from './stream-body.ts'
-import { LARGE_BODY_BYTES, prepareOffLoop, refuseWhenQueueFull } from './token-pool.ts'
-import { counterForModel } from './tokenizer.ts'
-import type { Upstream } from './upstreams.ts'
-import { usageFromJsonBody } from './usage.ts'
+} from './upstream/forward.ts'
+import { clientResponseHeaders } from './upstream/headers.ts'
+import type { Upstream } from './upstream/upstreams.ts'
 
 export interface ProxyRoute {
   endpoint: Endpoint

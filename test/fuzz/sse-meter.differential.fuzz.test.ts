@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { DeliveredLimits } from '../../src/pipeline/delivered-output.ts'
-import { textOfSse } from '../../src/pipeline/output-text.ts'
-import { createSseMeter } from '../../src/pipeline/sse-meter.ts'
-import { readUsage } from '../../src/pipeline/usage.ts'
+import { textOfSse } from '../../src/pipeline/estimate/output-text.ts'
+import { readUsage } from '../../src/pipeline/settle/usage.ts'
+import type { DeliveredLimits } from '../../src/pipeline/stream/delivered-output.ts'
+import { createSseMeter } from '../../src/pipeline/stream/sse-meter.ts'
 import { cutAt } from '../helpers/chunks.ts'
 
 /*

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createSseMeter } from '../../src/pipeline/sse-meter.ts'
+import { createSseMeter } from '../../src/pipeline/stream/sse-meter.ts'
 import { cutAt } from '../helpers/chunks.ts'
 
 /*

@@ -69,7 +69,7 @@ export async function userOnPlan(
 
 /** The counters of the entitlement's current period, by metric. */
 export async function counters(h: Harness, e: Entitlement) {
-  // A proxied answer leaves before its settle lands (src/pipeline/settle.ts): read after it.
+  // A proxied answer leaves before its settle lands (src/pipeline/settle/settle.ts): read after it.
   await h.deps.pendingSettles.idle(5_000)
   const rows = await h.db
     .selectFrom('billing_quota_counter')

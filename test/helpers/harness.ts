@@ -158,7 +158,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
         await new Promise((resolve) => server.close(resolve))
       }
-      // Settles the last answers left behind (pipeline/settle.ts) land before the database closes.
+      // Settles the last answers left behind (pipeline/settle/settle.ts) land before the database closes.
       await deps.pendingSettles.idle(5_000)
       await liveness.stop()
       await deps.upstreams.close()

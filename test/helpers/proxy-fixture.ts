@@ -77,7 +77,7 @@ export async function startProxyFixture(
   }
 
   const ledger = async (userId: string): Promise<Ledger> => {
-    // The proxy answers before its settle lands (src/pipeline/settle.ts): read after it.
+    // The proxy answers before its settle lands (src/pipeline/settle/settle.ts): read after it.
     await h.deps.pendingSettles.idle(5_000)
     const subs = await h.db
       .selectFrom('billing_subscription')

@@ -1,6 +1,6 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AUDIO_OUTPUT_BYTES_PER_TOKEN } from '../../src/pipeline/output-text.ts'
+import { AUDIO_OUTPUT_BYTES_PER_TOKEN } from '../../src/pipeline/estimate/output-text.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 

@@ -139,7 +139,7 @@ describe(`ledger turns (${TEST_DIALECT})`, () => {
     const dave = await user()
     const { deps } = ledgerWith({ closeWindowMs: 60_000 })
     expect((await reserve(deps, dave, { requestId: 'd1', amounts: ask })).ok).toBe(true)
-    // As pipeline/settle.ts does after the answer left.
+    // As pipeline/settle/settle.ts does after the answer left.
     deps.pendingSettles.track(dave.userId, settle(deps, 'd1', used))
     const started = performance.now()
     expect(await deps.pendingSettles.settled(dave.userId, 5_000), 'ended, not timed out').toBe(true)

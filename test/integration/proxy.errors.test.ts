@@ -2,7 +2,7 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ErrorBody } from '../../src/http/errors.ts'
-import { estimateInputTokens } from '../../src/pipeline/estimate.ts'
+import { estimateInputTokens } from '../../src/pipeline/estimate/estimate.ts'
 import { DEFAULT_TEXT } from '../helpers/fake-upstream.events.ts'
 import { type ProxyFixture, startProxyFixture, UPSTREAM_KEY } from '../helpers/proxy-fixture.ts'
 

@@ -7,7 +7,7 @@ import { TEST_DIALECT } from '../helpers/test-database.ts'
 
 /**
  * A stream is written to Node's response directly on a socket, and through a
- * ReadableStream adapter under app.request() (src/pipeline/client-stream.ts):
+ * ReadableStream adapter under app.request() (src/pipeline/stream/client-stream.ts):
  * both give the client the same bytes and bill the same, and a client that
  * does not read holds the upstream back (backpressure), on a socket as well.
  */

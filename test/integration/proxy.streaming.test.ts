@@ -1,7 +1,7 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import type OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
-import { estimateInputTokens } from '../../src/pipeline/estimate.ts'
+import { estimateInputTokens } from '../../src/pipeline/estimate/estimate.ts'
 import { sleep } from '../helpers/fake-upstream.ts'
 import {
   expectBilledExactly,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ErrorBody } from '../../src/http/errors.ts'
-import { pruneStoredObjects } from '../../src/pipeline/prune-stored-objects.job.ts'
+import { pruneStoredObjects } from '../../src/pipeline/stored/prune-stored-objects.job.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 

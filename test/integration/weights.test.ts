@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { estimateInputTokens } from '../../src/pipeline/estimate.ts'
+import { estimateInputTokens } from '../../src/pipeline/estimate/estimate.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 
@@ -21,7 +21,7 @@ const WEIGHTS = {
 const hi = { role: 'user' as const, content: 'hi' }
 
 async function usageRows(fixture: ProxyFixture, userId: string) {
-  // The proxy answers before its settle lands (src/pipeline/settle.ts): read after it.
+  // The proxy answers before its settle lands (src/pipeline/settle/settle.ts): read after it.
   await fixture.h.deps.pendingSettles.idle(5_000)
   const rows = await fixture.h.db
     .selectFrom('billing_usage')

@@ -1,9 +1,9 @@
 import { countTokens as exactCl100k } from 'gpt-tokenizer/encoding/cl100k_base'
 import { countTokens as exactO200k } from 'gpt-tokenizer/encoding/o200k_base'
 import { describe, expect, it } from 'vitest'
-import { estimateInputTokens } from '../../src/pipeline/estimate.ts'
-import { countOffLoop } from '../../src/pipeline/token-pool.ts'
-import { counterForModel } from '../../src/pipeline/tokenizer.ts'
+import { estimateInputTokens } from '../../src/pipeline/estimate/estimate.ts'
+import { countOffLoop } from '../../src/pipeline/estimate/token-pool.ts'
+import { counterForModel } from '../../src/pipeline/estimate/tokenizer.ts'
 
 /*
  * What the estimator must hold against a hostile client: its cost stays small
@@ -61,7 +61,7 @@ describe("the tokenizer's cost on hostile text", () => {
   })
 
   it('tells whitespace from the rest exactly as the tokenizer does (every BMP code point)', async () => {
-    const { isSpace } = await import('../../src/pipeline/tokenizer.ts')
+    const { isSpace } = await import('../../src/pipeline/estimate/tokenizer.ts')
     for (let c = 0; c < 0x10000; c++) {
       expect(isSpace(c), `U+${c.toString(16)}`).toBe(/\s/u.test(String.fromCharCode(c)))
     }

@@ -5,8 +5,8 @@ import {
   estimateInput,
   estimateInputTokens,
   estimateOutputReserve,
-} from '../../src/pipeline/estimate.ts'
-import { counterForModel } from '../../src/pipeline/tokenizer.ts'
+} from '../../src/pipeline/estimate/estimate.ts'
+import { counterForModel } from '../../src/pipeline/estimate/tokenizer.ts'
 
 const quota = { defaultOutputReserve: 1000, maxOutputReserve: 4000 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { estimateInputTokens } from '../../src/pipeline/estimate.ts'
-import { dataUrlImageSize } from '../../src/pipeline/image-size.ts'
-import { imageTokens, tileCount } from '../../src/pipeline/image-tokens.ts'
+import { estimateInputTokens } from '../../src/pipeline/estimate/estimate.ts'
+import { dataUrlImageSize } from '../../src/pipeline/estimate/image-size.ts'
+import { imageTokens, tileCount } from '../../src/pipeline/estimate/image-tokens.ts'
 import { dataUrl, gif, jpeg, png } from '../helpers/media.ts'
 
 /** OpenAI's documented examples ("Calculating costs", vision guide) and the headers sizes are read from. */

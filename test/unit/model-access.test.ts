@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import shipped from '../../gateway.config.ts'
 import { globMatch } from '../../src/lib/glob.ts'
-import { isModelAllowed, isModelName, MODEL_NAME } from '../../src/pipeline/model-access.ts'
+import {
+  isModelAllowed,
+  isModelName,
+  MODEL_NAME,
+} from '../../src/pipeline/admission/model-access.ts'
 
 /** The seed's mapping (docs/reference/API.md), nothing open to every plan. */
 const grants = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { Endpoint } from '../../src/pipeline/estimate.ts'
-import { parseProxyBody, upstreamBody } from '../../src/pipeline/parse.ts'
-import { usageFromJsonBody } from '../../src/pipeline/usage.ts'
+import type { Endpoint } from '../../src/pipeline/estimate/estimate.ts'
+import { parseProxyBody, upstreamBody } from '../../src/pipeline/request/parse.ts'
+import { usageFromJsonBody } from '../../src/pipeline/settle/usage.ts'
 
 const parse = (text: string, endpoint: Endpoint = 'chat') =>
   parseProxyBody(Buffer.from(text), endpoint)

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/pipeline/headers.ts'
+import {
+  clientResponseHeaders,
+  upstreamRequestHeaders,
+} from '../../src/pipeline/upstream/headers.ts'
 
 const incoming = () =>
   new Headers({

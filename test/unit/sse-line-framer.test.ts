@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type LineSink, SseLineFramer } from '../../src/pipeline/sse-line-framer.ts'
+import { type LineSink, SseLineFramer } from '../../src/pipeline/stream/sse-line-framer.ts'
 
 /** A framer whose sink records what it was handed, in order. */
 function recorder(limit?: number) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { DeliveredOutput } from '../../src/pipeline/delivered-output.ts'
-import { AUDIO_OUTPUT_BYTES_PER_TOKEN, textOfSse } from '../../src/pipeline/output-text.ts'
-import { createSseMeter, LINE_LIMIT } from '../../src/pipeline/sse-meter.ts'
+import { AUDIO_OUTPUT_BYTES_PER_TOKEN, textOfSse } from '../../src/pipeline/estimate/output-text.ts'
+import { DeliveredOutput } from '../../src/pipeline/stream/delivered-output.ts'
+import { createSseMeter, LINE_LIMIT } from '../../src/pipeline/stream/sse-meter.ts'
 
 const chunk = (choices: unknown[], usage?: unknown) =>
   `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', model: 'gpt-4o', choices, ...(usage !== undefined ? { usage } : {}) })}\n\n`

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SseUsageReader } from '../../src/pipeline/sse-usage-reader.ts'
+import { SseUsageReader } from '../../src/pipeline/stream/sse-usage-reader.ts'
 
 const USAGE = { prompt_tokens: 31, completion_tokens: 9, total_tokens: 40 }
 const content = 'data: {"id":"c","choices":[{"index":0,"delta":{"content":"Hi"}}],"usage":null}\n\n'

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { estimateInput } from '../../src/pipeline/estimate.ts'
-import { StoredIdReader } from '../../src/pipeline/stored-id-reader.ts'
-import { idsOfJsonAnswer, MAX_REFERENCES, referencedIds } from '../../src/pipeline/stored-ids.ts'
+import { estimateInput } from '../../src/pipeline/estimate/estimate.ts'
+import { StoredIdReader } from '../../src/pipeline/stored/stored-id-reader.ts'
+import {
+  idsOfJsonAnswer,
+  MAX_REFERENCES,
+  referencedIds,
+} from '../../src/pipeline/stored/stored-ids.ts'
 
 /** Reads the stream split at every possible byte (and once whole); returns each split's ids. */
 function readSplits(endpoint: 'responses' | 'chat', sse: string): string[][] {

@@ -4,8 +4,11 @@ import { Readable } from 'node:stream'
 import type { Context } from 'hono'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { AppEnv } from '../../src/http/env.ts'
-import { openClientStream } from '../../src/pipeline/client-stream.ts'
-import { type MeteredStreamOptions, pumpMeteredStream } from '../../src/pipeline/stream-body.ts'
+import { openClientStream } from '../../src/pipeline/stream/client-stream.ts'
+import {
+  type MeteredStreamOptions,
+  pumpMeteredStream,
+} from '../../src/pipeline/stream/stream-body.ts'
 
 /*
  * The pump between undici's body and Node's response, on a real socket. What

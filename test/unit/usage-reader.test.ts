@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readUsage, usageFromJsonBody } from '../../src/pipeline/usage.ts'
+import { readUsage, usageFromJsonBody } from '../../src/pipeline/settle/usage.ts'
 
 const read = (value: unknown, indent?: number) =>
   usageFromJsonBody(Buffer.from(JSON.stringify(value, null, indent)))

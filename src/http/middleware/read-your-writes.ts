@@ -5,7 +5,7 @@ import type { AppEnv } from '../env.ts'
 /**
  * Before a read of the caller's usage or subscription: waits (bounded) for the
  * caller's settles this process is still writing, since the proxy answers
- * before it settles (pipeline/settle.ts). A client that reads its usage right
+ * before it settles (pipeline/settle/settle.ts). A client that reads its usage right
  * after an answer from this replica sees it exact; one that asks another
  * replica may miss a settle still in flight there for a few ms
  * (docs/billing-integrity.md). Costs nothing when none is pending.

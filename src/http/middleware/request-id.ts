@@ -9,7 +9,7 @@ const SAFE_ID = /^[\w.:-]{1,128}$/
  * new one) and echoes it in the x-request-id header of every answer, errors included.
  * Runs first, from the request scope middleware (src/app.ts).
  * A proxied answer leaves past hono's headers, a stream written to Node's response
- * (pipeline/client-stream.ts) and a JSON answer as a Response of its own
+ * (pipeline/stream/client-stream.ts) and a JSON answer as a Response of its own
  * (pipeline/proxy.ts), and each sets this header itself: a header added here for
  * every answer must be added there as well.
  */

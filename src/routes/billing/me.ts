@@ -5,7 +5,7 @@ import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { readYourWrites } from '../../http/middleware/read-your-writes.ts'
 import { readPeriodUsage } from '../../ledger/usage.service.ts'
-import { unitOf } from '../../pipeline/weights.ts'
+import { unitOf } from '../../pipeline/estimate/weights.ts'
 import { describe } from '../openapi/describe.ts'
 import { Me } from '../openapi/schemas.ts'
 

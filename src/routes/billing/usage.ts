@@ -8,7 +8,7 @@ import { readYourWrites } from '../../http/middleware/read-your-writes.ts'
 import { validate } from '../../http/validate.ts'
 import { isMetric, METRICS } from '../../ledger/amounts.ts'
 import { readPeriodUsage, wouldFit } from '../../ledger/usage.service.ts'
-import { unitOf } from '../../pipeline/weights.ts'
+import { unitOf } from '../../pipeline/estimate/weights.ts'
 import { describe } from '../openapi/describe.ts'
 import { Usage, UsageCheck } from '../openapi/schemas.ts'
 

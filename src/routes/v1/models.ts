@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
-import { listAllowedModels } from '../../pipeline/model-list.ts'
+import { listAllowedModels } from '../../pipeline/upstream/model-list.ts'
 
 /** GET /v1/models: only the models the user's plan allows. */
 export async function listModels(c: Context<AppEnv>) {

@@ -1,0 +1,97 @@
+import { oncePerFrozen } from '../../lib/frozen-cache.ts'
+import { compileGlob } from '../../lib/glob.ts'
+
+/**
+ * Model weights and upstream prices (docs/weights.md). Weights are exact: the
+ * config's decimals (at most 3 places) become integer thousandths, and a
+ * weighted amount is ceil(raw x thousandths / 1000) in integer arithmetic, so
+ * the ledger only ever adds integers and never bills less than the weight
+ * says (7 tokens at 0.125 count 1, not 0.875). Prices are integer micro-units
+ * of currency per 1,000,000 tokens, so a request's cost in micro-units is
+ * ceil(raw x price_micros / 1,000,000): at most one micro-unit above the
+ * exact figure, per usage row.
+ */
+
+/** A model's weights in thousandths: 1000 = one weighted token per token. */
+export interface Weights {
+  inputMilli: number
+  outputMilli: number
+}
+
+/** A model's upstream price in micro-units of currency per 1,000,000 tokens. */
+export interface Prices {
+  inputMicros: number
+  outputMicros: number
+}
+
+const UNIT_WEIGHTS: Weights = Object.freeze({ inputMilli: 1000, outputMilli: 1000 })
+
+/** The first pattern (in the config's written order) that matches the model, case ignored. */
+function firstMatch<T>(map: Readonly<Record<string, T>>, model: string): T | undefined {
+  const lower = model.toLowerCase()
+  for (const entry of compiledEntries(map)) if (entry.matches(lower)) return entry.value
+  return undefined
+}
+
+/** A pattern map's entries compiled once per map (config is frozen once loaded): read on every request. */
+interface CompiledEntry<T> {
+  matches: (lowerName: string) => boolean
+  value: T
+}
+
+const compiledMap = oncePerFrozen(
+  (map: Readonly<Record<string, unknown>>): ReadonlyArray<CompiledEntry<unknown>> =>
+    Object.entries(map).map(([pattern, value]) => ({
+      matches: compileGlob(pattern.toLowerCase()),
+      value,
+    })),
+)
+
+const compiledEntries = <T>(map: Readonly<Record<string, T>>) =>
+  compiledMap(map) as ReadonlyArray<CompiledEntry<T>>
+
+export function weightsFor(
+  config: { modelWeights: Readonly<Record<string, Weights>> },
+  model: string,
+): Weights {
+  return firstMatch(config.modelWeights, model) ?? UNIT_WEIGHTS
+}
+
+export function pricesFor(
+  config: { modelPrices: Readonly<Record<string, Prices>> },
+  model: string,
+): Prices | null {
+  return firstMatch(config.modelPrices, model) ?? null
+}
+
+/**
+ * What a metric's counter counts, for the usage routes and /me: requests, or
+ * token metrics in `weighted_tokens` as soon as any weight is configured
+ * (`tokens` otherwise, as the seed counts).
+ */
+export function unitOf(
+  config: { modelWeights: Readonly<Record<string, Weights>> },
+  metric: string,
+): 'requests' | 'tokens' | 'weighted_tokens' {
+  if (metric === 'requests') return 'requests'
+  return Object.keys(config.modelWeights).length > 0 ? 'weighted_tokens' : 'tokens'
+}
+
+/** ceil(a x b / d) for non-negative integers, exact (BigInt: raw x price can pass 2^53). */
+function mulDivCeil(a: number, b: number, d: number): number {
+  const product = BigInt(a) * BigInt(b)
+  const big = BigInt(d)
+  return Number((product + big - 1n) / big)
+}
+
+/** Raw tokens -> weighted tokens (ceil). Negative raw amounts (corrections) round toward zero's ceiling too. */
+export function weigh(raw: number, milli: number): number {
+  if (raw < 0) return -mulDivCeil(-raw, milli, 1000)
+  return mulDivCeil(raw, milli, 1000)
+}
+
+/** Raw tokens at a price per 1M tokens -> micro-units of currency (ceil). */
+export function costMicros(raw: number, pricePer1MMicros: number): number {
+  if (raw < 0) return -mulDivCeil(-raw, pricePer1MMicros, 1_000_000)
+  return mulDivCeil(raw, pricePer1MMicros, 1_000_000)
+}

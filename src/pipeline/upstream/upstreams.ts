@@ -1,0 +1,79 @@
+import { Pool } from 'undici'
+import type { Secrets } from '../../config/load.ts'
+import type { Config, UpstreamConfig } from '../../config/schema.ts'
+import { matchesAny } from '../admission/model-access.ts'
+import type { UpstreamHeaderPolicy } from './headers.ts'
+
+/** One configured OpenAI-compatible upstream and the connection pool that reaches it. */
+export interface Upstream {
+  name: string
+  pool: Pool
+  /** The base URL's path without its trailing slash ("/v1"): endpoint paths are appended to it. */
+  basePath: string
+  /** `Bearer <key>`, built once; undefined when the upstream needs no key. Never logged. */
+  authorization: string | undefined
+  /** What this upstream is sent besides the body (headers.ts): its key, fixed headers, allowed client ones. */
+  headers: UpstreamHeaderPolicy
+  config: UpstreamConfig
+}
+
+export interface Upstreams {
+  /**
+   * The upstream a model is routed to: the first (other than "default") whose
+   * patterns match, else "default" (else the first configured).
+   */
+  forModel(model: string): Upstream
+  all(): readonly Upstream[]
+  close(): Promise<void>
+}
+
+/**
+ * One undici Pool per configured upstream, with the config's connect, headers
+ * and body timeouts. Pools are the only HTTP client the proxy uses: Node's
+ * bundled fetch costs milliseconds per call on this stack (docs/reference/ARCHITECTURE.md).
+ */
+export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secrets): Upstreams {
+  const list: Upstream[] = config.upstreams.map((upstream) => {
+    const url = new URL(upstream.baseUrl)
+    const key = secrets.upstreamApiKeys[upstream.name]
+    const authorization = key ? `Bearer ${key}` : undefined
+    return {
+      name: upstream.name,
+      pool: new Pool(url.origin, {
+        connections: upstream.connections,
+        connectTimeout: upstream.connectTimeoutMs,
+        headersTimeout: upstream.headersTimeoutMs,
+        bodyTimeout: upstream.bodyTimeoutMs,
+      }),
+      basePath: url.pathname.replace(/\/+$/, ''),
+      authorization,
+      headers: {
+        authorization,
+        fixed: upstream.headers,
+        fromClient: upstream.forwardClientHeaders,
+      },
+      config: upstream,
+    }
+  })
+  if (list.length === 0) throw new Error('No upstream configured')
+  const fallback = list.find((u) => u.name === 'default') ?? list[0]!
+  // Routing is decided once per model name; the set of names in use is small.
+  const routes = new Map<string, Upstream>()
+
+  return {
+    forModel(model) {
+      let upstream = routes.get(model)
+      if (!upstream) {
+        // The default upstream is the fallback, tried last whatever its place in the list.
+        upstream =
+          list.find((u) => u !== fallback && matchesAny(u.config.models, model)) ?? fallback
+        if (routes.size < 10_000) routes.set(model, upstream)
+      }
+      return upstream
+    },
+    all: () => list,
+    async close() {
+      await Promise.all(list.map((u) => u.pool.close()))
+    },
+  }
+}

@@ -1,2 +1,0 @@
-import { startFakeUpstream } from './test/helpers/fake-upstream.ts'
-const u = await startFakeUpstream(); console.log(u.url); setInterval(() => {}, 1000)
