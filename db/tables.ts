@@ -22,6 +22,8 @@ export interface DB {
   web_sign_in_link: SignInLinkTable
   web_session: WebSessionTable
   stored_object: StoredObjectTable
+  promo_code: PromoCodeTable
+  promo_redemption: PromoRedemptionTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -285,3 +287,39 @@ export interface StoredObjectTable {
   user_id: string
   created_at: number
 }
+
+export type PromoKind = 'plan_days' | 'discount'
+
+export interface PromoCodeTable {
+  id: string
+  /** SHA-256 (hex) of the normalised code: the code itself is never stored. */
+  code_hash: string
+  /** The code's last characters, to tell codes apart in the console. */
+  hint: string
+  label: string
+  kind: PromoKind
+  plan_id: string | null
+  days: number | null
+  percent_off: number | null
+  /** null: unlimited. */
+  max_uses: number | null
+  uses: Generated<number>
+  expires_at: number | null
+  disabled_at: number | null
+  created_by: string
+  created_at: number
+}
+
+export interface PromoRedemptionTable {
+  id: string
+  code_id: string
+  user_id: string
+  redeemed_at: number
+  /** A discount's checkout transaction, while one holds it. */
+  transaction_id: string | null
+  /** When the discounted payment succeeded (or the days were granted). */
+  spent_at: number | null
+}
+
+export type PromoCodeRow = Selectable<PromoCodeTable>
+export type PromoRedemptionRow = Selectable<PromoRedemptionTable>

@@ -14,7 +14,9 @@ export type RolloverDecision =
  * - paid plans roll while paid time remains (paid_until), so each paid period gets a fresh quota;
  * - when paid time runs out: cancel_at_period_end -> canceled; auto-renew with a saved card ->
  *   past_due for a grace period (the renewal job keeps trying); otherwise expired;
- * - past_due past its grace -> expired.
+ * - past_due past its grace -> expired;
+ * - a period never runs past the paid time: paid time given in days (plan-days.ts) can end
+ *   mid-period, and the period ends with it (paid periods end on period boundaries anyway).
  * An ended subscription sends the user back to the default plan (the caller does that).
  */
 export function decideRollover(
@@ -31,7 +33,7 @@ export function decideRollover(
 
   const roll = {
     kind: 'roll',
-    period: periodContaining(sub.period_anchor, plan.interval, now),
+    period: clippedToPaidTime(periodContaining(sub.period_anchor, plan.interval, now), sub),
   } as const
   if (sub.paid_until === null) {
     return sub.cancel_at_period_end ? { kind: 'end', status: 'canceled' } : roll
@@ -43,4 +45,11 @@ export function decideRollover(
     return { ...roll, pastDue: { graceUntil: sub.paid_until + graceSeconds } }
   }
   return { kind: 'end', status: 'expired' }
+}
+
+function clippedToPaidTime(period: Period, sub: SubscriptionRow): Period {
+  if (sub.paid_until === null || sub.paid_until <= period.start || sub.paid_until >= period.end) {
+    return period
+  }
+  return { ...period, end: sub.paid_until }
 }

@@ -199,6 +199,12 @@ export const configSchema = z.strictObject({
       entitlementCacheMs: z.number().int().nonnegative().default(5_000),
       /** Headers whose value is stored as the usage record's chat id, first present wins. */
       chatIdHeaders: z.array(z.string().min(1)).default(['x-chat-id', 'x-openwebui-chat-id']),
+      /**
+       * Promo code attempts, right or wrong, a minute: per user, and per source address
+       * (TRUST_PROXY decides what the address is). Past them a redemption is a 429.
+       */
+      promoAttemptsPerMinute: z.number().int().positive().default(10),
+      promoAttemptsPerMinutePerAddress: z.number().int().positive().default(30),
     })
     .prefault({}),
   quota: z

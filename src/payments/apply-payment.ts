@@ -9,6 +9,7 @@ import type { YooKassaClient } from '../yookassa/client.ts'
 import type { Payment } from '../yookassa/schemas.ts'
 import { inTransaction, mergeMeta } from './apply-helpers.ts'
 import { paymentMismatches } from './payment-match.ts'
+import { releaseDiscount, spendDiscount } from './promo-codes.repo.ts'
 import { markRenewalFailed } from './renewal-failure.ts'
 import { testPaymentsAllowed } from './test-payments.ts'
 import { moveTransactionStatus } from './transactions.repo.ts'
@@ -57,6 +58,7 @@ export async function applyPayment(
         metadata,
         now,
       })
+      await releaseDiscount(deps.database.db, transaction.id)
     }
     return { outcome: 'rejected', detail: problems.join('; ') }
   }
@@ -111,6 +113,7 @@ async function credit(
     const plan = transaction.plan_id ? await findPlan(trx, transaction.plan_id) : undefined
     if (!plan)
       throw new Error(`plan ${transaction.plan_id} of transaction ${transaction.id} is gone`)
+    await spendDiscount(trx, transaction.id, now)
     return applyPaidPeriod(deps, trx, {
       userId: transaction.user_id,
       plan: planFromRow(plan),
@@ -151,6 +154,8 @@ async function cancel(
     })
     if (ok && transaction.kind === 'renewal')
       await markRenewalFailed(deps, trx, transaction, reason, now)
+    // A promo discount held by this payment waits for the next checkout.
+    if (ok) await releaseDiscount(trx, transaction.id)
     return ok
   })
   if (!moved) return { outcome: 'duplicate' as const }
@@ -180,6 +185,8 @@ export async function expireTransaction(
     })
     if (ok && transaction.kind === 'renewal')
       await markRenewalFailed(deps, trx, transaction, why, now)
+    // A promo discount held by this payment waits for the next checkout.
+    if (ok) await releaseDiscount(trx, transaction.id)
     return ok
   })
   if (moved) {

@@ -6,9 +6,11 @@ import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { formatMoney } from '../lib/money.ts'
 import { isYooKassaError } from '../yookassa/errors.ts'
-import { mergeMeta } from './apply-helpers.ts'
+import { inTransaction, mergeMeta } from './apply-helpers.ts'
 import { applyPayment } from './apply-payment.ts'
 import { buildPaymentRequest } from './payment-request.ts'
+import { releaseDiscount } from './promo-codes.repo.ts'
+import { claimPromoDiscount, discountedPrice } from './promo-discount.ts'
 import { normalizeReturnUrl } from './return-url.ts'
 import { newTransactionRow } from './transaction-row.ts'
 import { bindProviderId, insertTransaction, moveTransactionStatus } from './transactions.repo.ts'
@@ -61,28 +63,38 @@ export async function createCheckout(
   const now = nowSeconds(deps.clock)
   const transactionId = deps.ids.next()
   const idempotenceKey = deps.ids.next()
-  const request = buildPaymentRequest({
-    config: deps.config,
-    plan,
-    transactionId,
-    userId: principal.userId,
-    kind: 'payment',
-    email: principal.email,
-    returnUrl,
+  // The discount and the transaction row commit together: a discount is held by
+  // one checkout at a time, and goes back to the payer if that payment is canceled.
+  const { transaction, request } = await inTransaction(deps, async (trx) => {
+    const discount = await claimPromoDiscount(trx, principal.userId, plan.id, transactionId)
+    const price = discount ? discountedPrice(plan.price, discount.percentOff) : plan.price
+    const request = buildPaymentRequest({
+      config: deps.config,
+      plan,
+      transactionId,
+      userId: principal.userId,
+      kind: 'payment',
+      email: principal.email,
+      returnUrl,
+      priceKopecks: price,
+    })
+    const row = newTransactionRow({
+      id: transactionId,
+      user_id: principal.userId,
+      plan_id: plan.id,
+      kind: 'payment',
+      amount: price,
+      currency: plan.currency,
+      idempotence_key: idempotenceKey,
+      description: request.description,
+      metadata: discount
+        ? { request, promo: { ...discount, full_price: plan.price } }
+        : { request },
+      now,
+    })
+    await insertTransaction(trx, row)
+    return { transaction: row, request }
   })
-  const transaction = newTransactionRow({
-    id: transactionId,
-    user_id: principal.userId,
-    plan_id: plan.id,
-    kind: 'payment',
-    amount: plan.price,
-    currency: plan.currency,
-    idempotence_key: idempotenceKey,
-    description: request.description,
-    metadata: { request },
-    now,
-  })
-  await insertTransaction(deps.database.db, transaction)
 
   let payment: Awaited<ReturnType<typeof yookassa.createPayment>>
   try {
@@ -96,6 +108,7 @@ export async function createCheckout(
         }),
         now: nowSeconds(deps.clock),
       })
+      await releaseDiscount(deps.database.db, transactionId)
       deps.logger.error(
         { transactionId, code: error.code, status: error.status },
         'BILLING YooKassa refused the payment',
@@ -121,7 +134,7 @@ export async function createCheckout(
       paymentId: payment.id,
       userId: principal.userId,
       planId: plan.id,
-      amount: plan.price,
+      amount: transaction.amount,
     },
     'BILLING payment created',
   )
@@ -130,7 +143,7 @@ export async function createCheckout(
     payment_id: payment.id,
     status,
     confirmation_url: payment.confirmation?.confirmation_url ?? null,
-    amount: formatMoney(plan.price),
+    amount: formatMoney(transaction.amount),
     currency: plan.currency,
     plan_id: plan.id,
   }

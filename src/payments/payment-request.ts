@@ -25,9 +25,12 @@ export function buildPaymentRequest(input: {
   returnUrl?: string
   /** Renewal: charge the saved method, no confirmation. */
   paymentMethodId?: string
+  /** The price after a promo code's discount; the plan's price when absent. */
+  priceKopecks?: number
 }): CreatePaymentRequest {
   const { config, plan } = input
-  const amount = { kopecks: plan.price, currency: plan.currency }
+  const price = input.priceKopecks ?? plan.price
+  const amount = { kopecks: price, currency: plan.currency }
   const description = clip(
     `${input.kind === 'renewal' ? 'Renewal' : 'Subscription'}: ${plan.name}, 1 ${PERIOD_WORD[plan.interval]}`,
     MAX_DESCRIPTION,
@@ -50,20 +53,23 @@ export function buildPaymentRequest(input: {
     if (config.yookassa.autoRenew) request.save_payment_method = true
   }
   if (config.yookassa.receipt.enabled && input.email) {
-    request.receipt = receiptFor(plan, input.email, config.yookassa.receipt.vatCode)
+    request.receipt = receiptFor(plan, price, input.email, config.yookassa.receipt.vatCode)
   }
   return request
 }
 
-/** 54-FZ: one item, the plan, for the whole amount (the item sum must equal the payment). */
-function receiptFor(plan: Plan, email: string, vatCode: number): Receipt {
+/**
+ * 54-FZ: one item, the plan, for the whole amount (the item sum must equal the
+ * payment): a discounted payment's receipt states the discounted price.
+ */
+function receiptFor(plan: Plan, price: number, email: string, vatCode: number): Receipt {
   return {
     customer: { email },
     items: [
       {
         description: clip(plan.name, MAX_DESCRIPTION),
         quantity: 1,
-        amount: { kopecks: plan.price, currency: plan.currency },
+        amount: { kopecks: price, currency: plan.currency },
         vat_code: vatCode,
         payment_subject: 'service',
         payment_mode: 'full_payment',

@@ -3,6 +3,7 @@ import type { AppEnv } from '../../http/env.ts'
 import { createAdminSubscriptionRoutes } from './admin-subscriptions.ts'
 import { createMeRoutes } from './me.ts'
 import { createPlanRoutes } from './plans.ts'
+import { createAdminPromoCodeRoutes, createPromoCodeRoutes } from './promo-codes.ts'
 import { createSubscriptionRoutes } from './subscription.ts'
 import { createUsageRoutes } from './usage.ts'
 
@@ -18,4 +19,6 @@ export function createBillingRoutes(auth: MiddlewareHandler<AppEnv>) {
     .route('/usage', createUsageRoutes(auth))
     .route('/me', createMeRoutes(auth))
     .route('/admin/subscriptions', createAdminSubscriptionRoutes(auth))
+    .route('/promo-codes', createPromoCodeRoutes(auth))
+    .route('/admin/promo-codes', createAdminPromoCodeRoutes(auth))
 }
