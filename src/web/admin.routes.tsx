@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { z } from 'zod'
 import {
   grantSubscription,
   listSubscriptionsWithUsage,
@@ -11,6 +12,8 @@ import { startOfDay, usageByDay, usageByModel } from '../ledger/usage-history.re
 import { nowSeconds } from '../lib/clock.ts'
 import { parseMoney } from '../lib/money.ts'
 import { marginReport, marginToCsv } from '../payments/margin.service.ts'
+import { disablePromoCode, listPromoCodes, listRedemptions } from '../payments/promo-codes.repo.ts'
+import { createPromoCode } from '../payments/promo-codes.service.ts'
 import { refundTransaction } from '../payments/refund.service.ts'
 import { findTransaction } from '../payments/transactions.repo.ts'
 import { listCallerTransactions, transactionToJson } from '../payments/transactions.service.ts'
@@ -24,6 +27,7 @@ import type { MessageKey } from './messages.ts'
 import { renderMargin } from './pages/admin-margin.tsx'
 import { renderHealth, renderRefundConfirm, renderWebhooks } from './pages/admin-ops.tsx'
 import { renderPlanForm, renderPlans } from './pages/admin-plans.tsx'
+import { renderPromoCodes } from './pages/admin-promo.tsx'
 import { renderUser, renderUsers } from './pages/admin-users.tsx'
 import { fieldErrors, formToPlanBody, type PlanFormValues, planToForm } from './plan-form.ts'
 
@@ -34,6 +38,7 @@ const NOTICES: Record<string, MessageKey> = {
 }
 const DAYS = 30
 const WEBHOOK_ROWS = 100
+const PROMO_ROWS = 100
 
 /**
  * /admin: the operator's console. Behind requireAdminViewer and the CSRF check
@@ -160,6 +165,33 @@ export function createAdminPages() {
       }
       return c.redirect('/admin/plans?notice=plan_saved', 303)
     })
+    .get('/promo', async (c) => renderPromoCodes(c, await promoPage(c)))
+    .post('/promo', async (c) => {
+      const body = await c.req.parseBody()
+      const parsed = promoFormSchema.safeParse(body)
+      if (!parsed.success) {
+        const error = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')
+        return renderPromoCodes(c, { ...(await promoPage(c)), error })
+      }
+      const form = parsed.data
+      const { code } = await createPromoCode(c.get('deps'), c.get('viewer')!, {
+        code: form.code,
+        label: form.label,
+        kind: form.kind,
+        planId: form.plan_id,
+        days: form.kind === 'plan_days' ? form.days : undefined,
+        percentOff: form.kind === 'discount' ? form.percent_off : undefined,
+        maxUses: form.max_uses ?? null,
+        // The last second of the chosen day, UTC.
+        expiresAt: form.expires_on ? Date.parse(`${form.expires_on}T23:59:59Z`) / 1000 : null,
+      })
+      return renderPromoCodes(c, { ...(await promoPage(c)), created: code })
+    })
+    .post('/promo/:id/disable', async (c) => {
+      const { database, clock } = c.get('deps')
+      await disablePromoCode(database.db, c.req.param('id'), nowSeconds(clock))
+      return c.redirect('/admin/promo', 303)
+    })
     .get('/webhooks', async (c) =>
       renderWebhooks(c, await listRecentWebhookEvents(c.get('deps').database.db, WEBHOOK_ROWS)),
     )
@@ -176,6 +208,36 @@ export function createAdminPages() {
         'content-disposition': `attachment; filename="margin-${report.group_by}-${report.from}-${report.to}.csv"`,
       })
     })
+}
+
+const blankIsAbsent = (v: unknown) => (v === '' ? undefined : v)
+
+/** The console's promo form: strings from the form, absent when left empty. */
+const promoFormSchema = z.object({
+  label: z.string().trim().min(1).max(200),
+  code: z.preprocess(blankIsAbsent, z.string().max(128).optional()),
+  kind: z.enum(['plan_days', 'discount']),
+  plan_id: z.preprocess(blankIsAbsent, z.string().max(64).optional()),
+  days: z.preprocess(blankIsAbsent, z.coerce.number().int().min(1).max(3660).optional()),
+  percent_off: z.preprocess(blankIsAbsent, z.coerce.number().int().min(1).max(95).optional()),
+  max_uses: z.preprocess(blankIsAbsent, z.coerce.number().int().min(1).max(1_000_000).optional()),
+  expires_on: z.preprocess(
+    blankIsAbsent,
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .optional(),
+  ),
+})
+
+async function promoPage(c: WebContext) {
+  const deps = c.get('deps')
+  const [codes, redemptions, plans] = await Promise.all([
+    listPromoCodes(deps.database.db, PROMO_ROWS),
+    listRedemptions(deps.database.db, { limit: PROMO_ROWS }),
+    listAllPlans(deps),
+  ])
+  return { codes, redemptions, plans }
 }
 
 function notice(c: WebContext): string | undefined {

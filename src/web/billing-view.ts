@@ -7,6 +7,7 @@ import { readPeriodUsage } from '../ledger/usage.service.ts'
 import { startOfDay, usageByDay } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { OWN_SETTLES_WAIT_MS } from '../lib/pending-writes.ts'
+import { unclaimedDiscounts } from '../payments/promo-codes.repo.ts'
 import { listCallerTransactions } from '../payments/transactions.service.ts'
 import { lastDays } from './components.tsx'
 
@@ -43,6 +44,8 @@ export async function loadBillingView(
     listCallerTransactions(deps, viewer, { limit: HISTORY_ROWS }),
     listApiKeys(deps, viewer.userId),
   ])
+  // Discounts redeemed and not yet taken by a checkout: the payer sees what their next payment costs.
+  const waitingDiscounts = await unclaimedDiscounts(deps.database.db, viewer.userId)
   return {
     live,
     usage,
@@ -52,6 +55,7 @@ export async function loadBillingView(
     keys,
     paymentsEnabled: deps.yookassa !== null,
     defaultPlanId: deps.config.billing.defaultPlanId,
+    waitingDiscounts,
   }
 }
 

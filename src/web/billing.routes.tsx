@@ -7,8 +7,10 @@ import type { Deps } from '../deps.ts'
 import { asGatewayError, GatewayError } from '../http/errors.ts'
 import { readPeriodUsage } from '../ledger/usage.service.ts'
 import { createCheckout } from '../payments/checkout.service.ts'
+import { redeemPromoCode } from '../payments/promo-codes.service.ts'
 import { findTransaction } from '../payments/transactions.repo.ts'
 import { listCallerTransactions, transactionToJson } from '../payments/transactions.service.ts'
+import { takePromoAttempt } from '../routes/billing/promo-codes.ts'
 import { createKeyBody } from '../routes/keys/index.ts'
 import { loadBillingView } from './billing-view.ts'
 import type { WebContext, WebEnv } from './env.ts'
@@ -24,6 +26,7 @@ const NOTICES: Record<string, MessageKey> = {
   canceled_end: 'notice_canceled_end',
   canceled_now: 'notice_canceled_now',
   key_revoked: 'notice_key_revoked',
+  promo_applied: 'notice_promo_applied',
 }
 
 /**
@@ -105,6 +108,21 @@ export function createBillingPages() {
         return renderError(c, error.message, pageStatus(error))
       }
       return c.redirect(`/billing?notice=${immediate ? 'canceled_now' : 'canceled_end'}`, 303)
+    })
+    .post('/promo', async (c) => {
+      const body = await c.req.parseBody()
+      const code = typeof body.code === 'string' ? body.code.slice(0, 128) : ''
+      try {
+        takePromoAttempt(c.get('deps'), c, viewer(c).userId)
+        await redeemPromoCode(c.get('deps'), viewer(c), code)
+      } catch (thrown) {
+        const error = asGatewayError(thrown)
+        if (!error) throw thrown
+        const view = await loadBillingView(c.get('deps'), viewer(c))
+        const status = error.status === 429 ? 429 : pageStatus(error)
+        return renderBilling(c, view, { kind: 'error', text: error.message }, status)
+      }
+      return c.redirect('/billing?notice=promo_applied', 303)
     })
     .post('/keys', async (c) => {
       const body = await c.req.parseBody()

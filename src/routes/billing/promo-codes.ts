@@ -2,6 +2,7 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { z } from 'zod'
 import type { PromoCodeRow } from '../../../db/tables.ts'
+import type { Deps } from '../../deps.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { requireAdmin } from '../../http/middleware/authenticate.ts'
@@ -89,23 +90,37 @@ interface Guards {
   trust: SourceTrust
 }
 
+/** One set of buckets per app (its deps), shared by the API route and the /billing form. */
+const guardsByApp = new WeakMap<object, Guards>()
+
 /**
- * /api/v1/billing/promo-codes: a payer redeems a code and lists their own.
  * Guessing is bounded: every attempt, right or wrong, takes a token from the
- * user's bucket and from the source address's, before the code is looked up.
+ * user's bucket and from the source address's before the code is looked up;
+ * an empty bucket is a 429.
  */
-export function createPromoCodeRoutes(auth: MiddlewareHandler<AppEnv>) {
-  let guards: Guards | undefined
-  const guardsOf = (c: Context<AppEnv>): Guards => {
-    if (guards) return guards
-    const { clock, config } = c.get('deps')
+export function takePromoAttempt(deps: Pick<Deps, 'clock' | 'config'>, c: Context, userId: string) {
+  let guards = guardsByApp.get(deps)
+  if (!guards) {
     guards = {
-      perUser: createRateLimiter(clock, config.billing.promoAttemptsPerMinute),
-      perAddress: createRateLimiter(clock, config.billing.promoAttemptsPerMinutePerAddress),
-      trust: createSourceTrust({ trustedIps: [], trustProxy: config.server.trustProxy }),
+      perUser: createRateLimiter(deps.clock, deps.config.billing.promoAttemptsPerMinute),
+      perAddress: createRateLimiter(
+        deps.clock,
+        deps.config.billing.promoAttemptsPerMinutePerAddress,
+      ),
+      trust: createSourceTrust({ trustedIps: [], trustProxy: deps.config.server.trustProxy }),
     }
-    return guards
+    guardsByApp.set(deps, guards)
   }
+  const source = guards.trust.source(socketAddress(c), c.req.header('x-forwarded-for'))
+  if (!guards.perUser.take(userId) || !guards.perAddress.take(source.path)) {
+    throw new GatewayError('rate_limit_exceeded', 'Too many promo code attempts, wait a minute', {
+      headers: { 'retry-after': '60' },
+    })
+  }
+}
+
+/** /api/v1/billing/promo-codes: a payer redeems a code (takePromoAttempt first) and lists their own. */
+export function createPromoCodeRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>()
     .use(auth)
     .post(
@@ -122,18 +137,8 @@ export function createPromoCodeRoutes(auth: MiddlewareHandler<AppEnv>) {
       }),
       validate('json', redeemBody),
       async (c) => {
-        const { perUser, perAddress, trust } = guardsOf(c)
         const principal = c.get('principal')
-        const source = trust.source(socketAddress(c), c.req.header('x-forwarded-for'))
-        if (!perUser.take(principal.userId) || !perAddress.take(source.path)) {
-          throw new GatewayError(
-            'rate_limit_exceeded',
-            'Too many promo code attempts, wait a minute',
-            {
-              headers: { 'retry-after': '60' },
-            },
-          )
-        }
+        takePromoAttempt(c.get('deps'), c, principal.userId)
         const redeemed = await redeemPromoCode(c.get('deps'), principal, c.req.valid('json').code)
         return c.json(
           redeemed.kind === 'discount'
@@ -241,7 +246,7 @@ export function createAdminPromoCodeRoutes(auth: MiddlewareHandler<AppEnv>) {
     )
 }
 
-function socketAddress(c: Context<AppEnv>): string | undefined {
+function socketAddress(c: Context): string | undefined {
   try {
     return getConnInfo(c).remote.address
   } catch {

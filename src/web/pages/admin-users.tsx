@@ -23,6 +23,7 @@ export function AdminNav({ lang }: { lang: Lang }) {
       <a href="/admin/plans">{t(lang, 'admin_plans')}</a>
       <a href="/admin/webhooks">{t(lang, 'admin_webhooks')}</a>
       <a href="/admin/margin">{t(lang, 'admin_margin')}</a>
+      <a href="/admin/promo">{t(lang, 'admin_promo')}</a>
       <a href="/admin/health">{t(lang, 'admin_health')}</a>
     </nav>
   )

@@ -1,3 +1,4 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Plan } from '../../billing/plan.ts'
 import { METRICS } from '../../ledger/amounts.ts'
 import type { BillingView } from '../billing-view.ts'
@@ -15,6 +16,7 @@ import {
   t,
 } from '../i18n.ts'
 import { Form, renderPage } from '../layout.tsx'
+import { PromoSection } from './admin-promo.tsx'
 
 export interface Notice {
   kind: 'ok' | 'error'
@@ -29,7 +31,12 @@ function priceLabel(lang: Lang, plan: Plan): string {
 }
 
 /** GET /billing: the first screen answers which plan, how much is left, and what can be bought. */
-export function renderBilling(c: WebContext, view: BillingView, notice?: Notice) {
+export function renderBilling(
+  c: WebContext,
+  view: BillingView,
+  notice?: Notice,
+  status?: ContentfulStatusCode,
+) {
   const lang = c.get('lang')
   return renderPage(
     c,
@@ -49,6 +56,13 @@ export function renderBilling(c: WebContext, view: BillingView, notice?: Notice)
         <UsageChart lang={lang} days={view.days} />
       </section>
       <Plans c={c} view={view} />
+      {view.paymentsEnabled && (
+        <PromoSection
+          c={c}
+          waiting={view.waitingDiscounts}
+          plans={new Map(view.plans.map((p) => [p.id, planName(lang, p)]))}
+        />
+      )}
       <section aria-labelledby="history-h">
         <h2 id="history-h">{t(lang, 'history_title')}</h2>
         <TransactionTable
@@ -59,6 +73,7 @@ export function renderBilling(c: WebContext, view: BillingView, notice?: Notice)
       </section>
       <Keys c={c} view={view} />
     </>,
+    { status },
   )
 }
 
