@@ -22,9 +22,16 @@ import { bindStoredIds, readingIds, storedIdReaderFor } from './stored/stored-ob
 import { type ClientGone, clientGoneSignal, readRequestBody } from './stream/client-io.ts'
 import { openClientStream } from './stream/client-stream.ts'
 import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './stream/disconnect.ts'
+import {
+  IN_BAND_HEADER,
+  inBandMeter,
+  inBandReport,
+  wantsInBandQuota,
+  withInBandJson,
+} from './stream/in-band-quota.ts'
 import { quotaHeaders, sseErrorEvent } from './stream/respond.ts'
 import { createSseMeter } from './stream/sse-meter.ts'
-import { drainRest, pumpMeteredStream } from './stream/stream-body.ts'
+import { drainRest, pumpMeteredStream, type StreamMeter } from './stream/stream-body.ts'
 import {
   failureKind,
   forward,
@@ -233,6 +240,9 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
   // Bound before the answer leaves: the user may name these ids at once, on any replica.
   await bindStoredIds(deps, call.admission.userId, idsOfJsonAnswer(call.route.endpoint, bytes))
   if (gone) return clientClosed()
+  if (wantsInBandQuota(requestHeader(call.c, IN_BAND_HEADER))) {
+    bytes = withInBandJson(bytes, inBandReport(call.admission, credited))
+  }
   const headers = quotaHeaders(call.admission, credited, clientResponseHeaders(response.headers))
   // A Response over plain headers, not c.body(): hono would copy them into a Headers (and
   // @hono/node-server back out), a few microseconds a call. So hono's prepared headers are
@@ -258,10 +268,18 @@ function streamAnswer(
   const headers = quotaHeaders(call.admission, null, clientResponseHeaders(response.headers))
   const { body } = response
   const opened = openClientStream(c, response.statusCode, headers, body.readableLength > 0)
+  // The ids the stream hands out are bound to the user as they pass (stored-objects.ts).
+  let passing: StreamMeter = ids ? readingIds(meter, ids) : meter
+  if (wantsInBandQuota(requestHeader(c, IN_BAND_HEADER))) {
+    // The settle runs as the stream ends, so its credit is what the last event reports;
+    // onEnd's settle below then finds the reservation ended and does nothing.
+    passing = inBandMeter(passing, route.endpoint, () =>
+      inBandReport(call.admission, outcome.settle(meter.usage(), countDelivered)),
+    )
+  }
   pumpMeteredStream({
     body,
-    // The ids the stream hands out are bound to the user as they pass (stored-objects.ts).
-    meter: ids ? readingIds(meter, ids) : meter,
+    meter: passing,
     sink: opened.sink,
     drainTimeoutMs: call.link.drainTimeoutMs,
     // Answer first: the client sees the end while the settle's write runs (settle.ts).
