@@ -1,8 +1,8 @@
-import type { Deps } from '../../deps.ts'
 import type { Amounts } from '../../ledger/amounts.ts'
 import { release, settle } from '../../ledger/service.ts'
 import type { Admission } from '../admission/admit.ts'
 import { costMicros, type Prices, type Weights, weigh } from '../estimate/weights.ts'
+import type { PipelineDeps } from '../pipeline-deps.ts'
 import { type RawUsage, validUsage } from './usage.ts'
 
 export interface Outcome {
@@ -32,7 +32,7 @@ export interface Outcome {
  * reservation was swept meanwhile (ledger/service.ts).
  */
 type OutcomeDeps = Pick<
-  Deps,
+  PipelineDeps,
   | 'clock'
   | 'config'
   | 'database'
