@@ -56,8 +56,6 @@ export function grantExtras(
       )
     }
   }
-  // No closures here: this runs on every proxied request (and under tsx each named
-  // closure costs a __name() call per request).
   let surcharge = 0
   if (Array.isArray(body.tools)) {
     for (let index = 0; index < body.tools.length; index++) {

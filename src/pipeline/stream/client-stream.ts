@@ -73,8 +73,7 @@ function alreadySent(status: number): Response {
  * the first chunked write of a tick and uncorks it on the next, so the chunks
  * of one event-loop turn (undici often reads several SSE events at once) and
  * the headers before them leave in one writev, and end() uncorks fully. A
- * class, not a closure: tsx (esbuild's keepNames) names every inner function
- * on every call.
+ * class: its methods are shared by every stream, none is made per stream.
  */
 class NodeSink implements ClientSink {
   readonly #outgoing: ServerResponse
