@@ -59,7 +59,7 @@ async function startTargets(options: BenchOptions, mock: Mock, notes: string[]):
       gateways.push(gateway)
       targets.push(...gateway.targets)
       notes.push(
-        `${db}: bench user on ${gateway.planVia}; targets ${gateway.targets.map((t) => t.name).join(', ')}`,
+        `${db}: the compiled gateway (dist/main.js); bench user on ${gateway.planVia}; targets ${gateway.targets.map((t) => t.name).join(', ')}`,
       )
     } catch (error) {
       notes.push(`${db}: gateway not measured: ${(error as Error).message.split('\n')[0]}`)

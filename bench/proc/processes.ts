@@ -20,11 +20,17 @@ export interface StartOptions {
   env?: Record<string, string | undefined>
   nodeArgs?: string[]
   ipc?: boolean
+  /** A compiled script (a .js bundle): run by node itself, without tsx's loader. */
+  compiled?: boolean
 }
 
-/** Starts `node --import tsx <script>` (no tsx wrapper process, so pid is the real server's). */
+/**
+ * Starts `node --import tsx <script>` (no tsx wrapper process, so pid is the real server's),
+ * or `node <script>` for a compiled one.
+ */
 export function startNode(name: string, script: string, options: StartOptions = {}): Child {
-  const args = ['--import', 'tsx', ...(options.nodeArgs ?? []), script]
+  const loader = options.compiled ? [] : ['--import', 'tsx']
+  const args = [...loader, ...(options.nodeArgs ?? []), script]
   const stdio = options.ipc
     ? (['ignore', 'pipe', 'pipe', 'ipc'] as const)
     : (['ignore', 'pipe', 'pipe'] as const)

@@ -13,7 +13,7 @@ import { type FloorLedger, openFloorLedger } from './floor-ledger.ts'
  * allows (hono + @hono/node-server + an undici Pool), with no auth, no database, no metering.
  * It does what the gateway does to move bytes and nothing else:
  * - the request body is read from Node's request, and the upstream call is aborted when the
- *   client's response closes early, as src/pipeline/stream/client-io.ts does (touching hono's
+ *   client's response closes early, as src/pipeline/request/client-gone.ts does (touching hono's
  *   c.req.raw builds an undici Request over a Web stream, which the gateway avoids);
  * - a JSON answer is buffered and sent as bytes, as the gateway's jsonAnswer does (the old
  *   floor sent every answer through a ReadableStream: about twice the CPU of this one);

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -33,10 +34,34 @@ export interface GatewayOptions {
   inspectPort?: number
 }
 
+/** Where the bench's build of the gateway goes: what `npm start` runs (scripts/build.mjs). */
+const DIST = join(ROOT, 'dist')
+let built: Promise<string> | undefined
+
 /**
- * Starts `src/main.ts` against the mock on a database of its own and gives the bench user an
- * unlimited plan through the HTTP API as an admin, so every request does the full work
- * (authenticate, entitle, estimate, reserve, forward, meter, settle, usage rows).
+ * The gateway as production runs it: scripts/build.mjs's bundle, built once per bench run (the
+ * first gateway target waits for it), so the bench measures the compiled code, not tsx's.
+ */
+export function buildGatewayOnce(): Promise<string> {
+  built ??= new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['scripts/build.mjs', '--outdir', DIST],
+      { cwd: ROOT },
+      (error, _stdout, stderr) => {
+        if (error) reject(new Error(`scripts/build.mjs failed: ${stderr || error.message}`))
+        else resolve(join(DIST, 'main.js'))
+      },
+    )
+  })
+  return built
+}
+
+/**
+ * Starts the compiled gateway (dist/main.js, as `npm start` runs it) against the mock on a
+ * database of its own and gives the bench user an unlimited plan through the HTTP API as an
+ * admin, so every request does the full work (authenticate, entitle, estimate, reserve,
+ * forward, meter, settle, usage rows).
  */
 export async function startGateway(options: GatewayOptions): Promise<GatewayHandle> {
   const name = `gateway-${options.db}`
@@ -52,8 +77,12 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const databaseUrl = pgDb ? pgDb.url : `sqlite:${sqliteFile}`
   const port = await freePort()
   const jwtSecret = randomBytes(32).toString('hex')
-  const child = startNode(name, 'src/main.ts', {
+  const main = await buildGatewayOnce()
+  const child = startNode(name, main, {
+    compiled: true,
     nodeArgs: [
+      // As `npm start` runs it.
+      '--enable-source-maps',
       ...(options.inspectPort ? [`--inspect=127.0.0.1:${options.inspectPort}`] : []),
       ...(options.nodeArgs ?? []),
     ],

@@ -1,8 +1,8 @@
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { firstHeader, type HeaderReader } from '../lib/first-header.ts'
 import { createTtlCache } from '../lib/ttl-cache.ts'
+import type { AuthDeps } from './auth-deps.ts'
 import type { Principal } from './principal.ts'
 import { upsertEndUser } from './users.repo.ts'
 
@@ -31,7 +31,7 @@ export type ActingUsers = ReturnType<typeof createActingUsers>
  * key held by a front-end manage the owner's (an admin's) keys. Any other
  * caller's headers and `user` field change nothing: anyone can write them.
  */
-export function createActingUsers(ctx: Pick<Deps, 'config' | 'database' | 'clock'>) {
+export function createActingUsers(ctx: Pick<AuthDeps, 'config' | 'database' | 'clock'>) {
   const { userHeaders, emailHeaders, bodyUserField } = ctx.config.auth.actAs
   const seen = createTtlCache<true>(ctx.clock, 50_000)
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { insertApiKey, listLiveKeys, revokeKey } from './api-keys.repo.ts'
+import type { AuthDeps } from './auth-deps.ts'
 import type { Principal } from './principal.ts'
 
 export const API_KEY_PREFIX = 'sk-'
@@ -31,7 +31,7 @@ export interface NewKeyInput {
  * permanent admin credential that outlives a role change or a leaked laptop.
  */
 export async function createApiKey(
-  deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'logger'>,
+  deps: Pick<AuthDeps, 'clock' | 'database' | 'ids' | 'logger'>,
   principal: Principal,
   input: NewKeyInput,
 ) {
@@ -98,7 +98,7 @@ function flags(row: { is_admin: number; acts_for_users: number; expires_at: numb
   }
 }
 
-export async function listApiKeys(deps: Pick<Deps, 'database'>, userId: string) {
+export async function listApiKeys(deps: Pick<AuthDeps, 'database'>, userId: string) {
   const rows = await listLiveKeys(deps.database.db, userId)
   return rows.map((r) => ({
     id: r.id,
@@ -111,7 +111,7 @@ export async function listApiKeys(deps: Pick<Deps, 'database'>, userId: string) 
 }
 
 export async function revokeApiKey(
-  deps: Pick<Deps, 'apiKeys' | 'clock' | 'database' | 'logger'>,
+  deps: Pick<AuthDeps, 'apiKeys' | 'clock' | 'database' | 'logger'>,
   userId: string,
   keyId: string,
 ): Promise<boolean> {

@@ -1,10 +1,10 @@
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { createTtlCache } from '../lib/ttl-cache.ts'
 import { findLiveKeyByHash, touchKey } from './api-keys.repo.ts'
 import { API_KEY_PREFIX, hashApiKey } from './api-keys.service.ts'
+import type { AuthDeps } from './auth-deps.ts'
 import type { Principal } from './principal.ts'
 import { upsertUser } from './users.repo.ts'
 
@@ -46,7 +46,7 @@ function noExpDeadline(payload: JWTPayload, maxAgeSeconds: number | null, nowMs:
  * verified with jose (HS256 from JWT_SECRET, or a JWKS with issuer and audience).
  */
 export function createAuthenticator(
-  deps: Pick<Deps, 'apiKeys' | 'clock' | 'config' | 'database' | 'secrets'>,
+  deps: Pick<AuthDeps, 'apiKeys' | 'clock' | 'config' | 'database' | 'secrets'>,
 ): Authenticator {
   const { config, secrets, clock } = deps
   const jwks: JWTVerifyGetKey | null = config.auth.jwksUrl

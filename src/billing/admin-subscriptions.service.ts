@@ -1,7 +1,7 @@
-import type { Deps } from '../deps.ts'
 import { readPeriodUsages } from '../ledger/usage.service.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
+import type { BillingDeps } from './billing-deps.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { findPlan, listPlans } from './plans.repo.ts'
 import { grantPlan } from './subscription-changes.ts'
@@ -16,7 +16,7 @@ import { ensureLiveSubscription, type LiveSubscription } from './subscriptions.s
  * (grantPlan). Inactive plans may be granted (special offers).
  */
 export async function grantSubscription(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   input: { userId: string; planId: string; periods: number },
 ): Promise<LiveSubscription> {
   const row = await findPlan(deps.database.db, input.planId)
@@ -50,7 +50,7 @@ export async function grantSubscription(
  * request would; a user who never had one is not given one by looking.
  */
 export async function listSubscriptionsWithUsage(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
   query: { userId?: string; limit: number; cursor?: string },
 ) {
   const { db } = deps.database

@@ -1,8 +1,8 @@
-import type { Deps } from '../deps.ts'
 import { METRICS } from '../ledger/amounts.ts'
 import { type PeriodUsage, readPeriodUsages } from '../ledger/usage.service.ts'
 import { lastUsageAt } from '../ledger/usage-history.repo.ts'
 import { listLiveSubscriptionsOfUsers } from './admin-users.repo.ts'
+import type { BillingDeps } from './billing-deps.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { listPlans } from './plans.repo.ts'
 
@@ -15,7 +15,7 @@ const MAX_ROWS = 200
  * `sort: 'usage'` puts whoever is closest to a limit first.
  */
 export async function listUsersWithUsage(
-  deps: Pick<Deps, 'database'>,
+  deps: Pick<BillingDeps, 'database'>,
   query: { q?: string; sort: 'usage' | 'newest' },
 ) {
   const { db } = deps.database

@@ -1,27 +1,10 @@
-import type { SubscriptionRow } from '../../db/tables.ts'
 import { ensureCounters } from '../ledger/counters.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { createTtlCache } from '../lib/ttl-cache.ts'
-import type { Plan } from './plan.ts'
+import type { Entitlement, EntitlementCache } from './entitlement.ts'
 import { ensureLiveSubscription, type SubscriptionContext } from './subscriptions.service.ts'
 
-/** What a user may do right now: their live subscription, its plan and current period. */
-export interface Entitlement {
-  userId: string
-  subscription: SubscriptionRow
-  plan: Plan
-}
-
-export interface EntitlementCache {
-  /**
-   * The user's live subscription and plan, rolled over to the current period
-   * if it ended; a user with none is put on the default plan. null when there
-   * is no usable plan (the proxy answers 402 no_subscription).
-   */
-  get(userId: string): Promise<Entitlement | null>
-  /** Forget a user's entry (or everyone's) after a change made in this process. */
-  invalidate(userId?: string): void
-}
+export type { Entitlement, EntitlementCache } from './entitlement.ts'
 
 const MAX_ENTRIES = 100_000
 

@@ -1,10 +1,10 @@
 import type { NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
 import type { PlanCreate, PlanPatch, PlanSeed } from '../config/plan.schema.ts'
-import type { Deps } from '../deps.ts'
 import { METRICS } from '../ledger/amounts.ts'
 import type { PlanQuotas } from '../ledger/quotas.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
+import type { BillingDeps } from './billing-deps.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import {
   deletePlanIfUnused,
@@ -14,7 +14,7 @@ import {
   updatePlan,
 } from './plans.repo.ts'
 
-type PlanContext = Pick<Deps, 'database' | 'clock' | 'ids' | 'entitlements'>
+type PlanContext = Pick<BillingDeps, 'database' | 'clock' | 'ids' | 'entitlements'>
 type Quotas = PlanQuotas
 
 /**

@@ -1,6 +1,6 @@
 import { type PlanSeed, planSeedSchema } from '../config/plan.schema.ts'
-import type { Deps } from '../deps.ts'
 import { validationError } from '../lib/errors.ts'
+import type { BillingDeps } from './billing-deps.ts'
 import { upsertPlans } from './plans.service.ts'
 
 /**
@@ -20,7 +20,7 @@ export function parsePlanSeeds(entries: unknown, label = 'plans'): PlanSeed[] {
 
 /** Upserts the plans of gateway.config.ts: at every start and by `gateway plans sync`. */
 export async function syncConfiguredPlans(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
 ) {
   const result = await upsertPlans(deps, parsePlanSeeds(deps.config.plans))
   if (deps.config.plans.length > 0) {

@@ -1,5 +1,5 @@
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import type { BillingDeps } from './billing-deps.ts'
 import { listUsersDueForRollover } from './subscriptions.repo.ts'
 import { ensureLiveSubscription } from './subscriptions.service.ts'
 
@@ -13,7 +13,7 @@ const BATCH = 500
  * on several replicas at once: each change is guarded by the row's version.
  */
 export async function rollOverEndedSubscriptions(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
 ): Promise<number> {
   const users = await listUsersDueForRollover(deps.database.db, nowSeconds(deps.clock), BATCH)
   let rolled = 0

@@ -1,7 +1,7 @@
 import type { SubscriptionRow } from '../../db/tables.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
+import type { BillingDeps } from './billing-deps.ts'
 import { endNowToDefault } from './subscription-changes.ts'
 import { AGAIN, retryOnConflict, SubscriptionConflict } from './subscription-races.ts'
 import {
@@ -21,7 +21,7 @@ import { ensureLiveSubscription } from './subscriptions.service.ts'
  * canceled (or cancel-scheduled) subscription.
  */
 export async function cancelSubscription(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   userId: string,
   { immediate }: { immediate: boolean },
 ): Promise<SubscriptionRow> {
@@ -54,7 +54,7 @@ export async function cancelSubscription(
 
 /** Ends exactly the subscription the caller saw (false when it changed meanwhile: retry). */
 async function endImmediately(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
   sub: SubscriptionRow,
   now: number,
 ): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { Db, SubscriptionRow } from '../../db/tables.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import type { BillingDeps } from './billing-deps.ts'
 import { addInterval, periodContaining } from './periods.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { findPlan } from './plans.repo.ts'
@@ -14,8 +14,11 @@ import {
   updateSubscriptionIf,
 } from './subscriptions.repo.ts'
 
-/** What the subscription rules need; a subset of Deps so jobs and the CLI can call them too. */
-export type SubscriptionContext = Pick<Deps, 'config' | 'database' | 'clock' | 'ids' | 'logger'>
+/** What the subscription rules need; a subset of BillingDeps so jobs and the CLI can call them too. */
+export type SubscriptionContext = Pick<
+  BillingDeps,
+  'config' | 'database' | 'clock' | 'ids' | 'logger'
+>
 
 export interface LiveSubscription {
   subscription: SubscriptionRow

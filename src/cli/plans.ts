@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
+import type { BillingDeps } from '../billing/billing-deps.ts'
 import { planToJson } from '../billing/plan.ts'
 import { listAllPlans, upsertPlans } from '../billing/plans.service.ts'
 import { parsePlanSeeds, syncConfiguredPlans } from '../billing/plans.sync.ts'
-import type { Deps } from '../deps.ts'
 
 type Write = (text: string) => void
 const stdout: Write = (text) => process.stdout.write(text)
@@ -14,7 +14,7 @@ const stdout: Write = (text) => process.stdout.write(text)
  * on another database reproduces them.
  */
 export async function runPlansCommand(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   args: string[],
   write = stdout,
 ): Promise<void> {

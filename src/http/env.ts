@@ -8,6 +8,11 @@ export interface AppEnv {
     deps: Deps
     requestId: string
     principal: Principal
+    /**
+     * Set by the proxy when the request acts for an end user its body named (a service key):
+     * the request log names this user. The principal stays who authenticated.
+     */
+    actingUser?: Principal
     /** The request's headers without a WHATWG Headers (request-headers.ts), read once. */
     requestHeaders: HeaderSource
   }

@@ -65,12 +65,8 @@ export function createPendingWrites(hurry: () => void = () => {}): PendingWrites
       const own = writes
       own.add(write)
       size++
-      // Inline arrows, not a named `const done`: under tsx (esbuild's keepNames) a named
-      // closure costs a __name() call on every request (docs/performance.md).
-      write.then(
-        () => forget(own, write, key),
-        () => forget(own, write, key),
-      )
+      const done = () => forget(own, write, key)
+      write.then(done, done)
     },
     has: (key) => byKey.has(key),
     settled(key, boundMs) {

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely'
 import type { DB, TransactionRow } from '../../db/tables.ts'
 import { retryOnConflict } from '../billing/subscription-races.ts'
-import type { Deps } from '../deps.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 
 /**
  * Runs `work` in one short database transaction and retries it when the
@@ -9,7 +9,7 @@ import type { Deps } from '../deps.ts'
  * status move included, rolls back and runs again on fresh rows.
  */
 export async function inTransaction<T>(
-  deps: Pick<Deps, 'database'>,
+  deps: Pick<PaymentsDeps, 'database'>,
   work: (trx: Transaction<DB>) => Promise<T>,
 ): Promise<T> {
   return retryOnConflict(() => deps.database.db.transaction().execute(work))

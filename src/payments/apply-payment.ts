@@ -3,12 +3,12 @@ import type { DB, TransactionRow } from '../../db/tables.ts'
 import { planFromRow } from '../billing/plan.ts'
 import { findPlan } from '../billing/plans.repo.ts'
 import { applyPaidPeriod } from '../billing/subscription-changes.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { YooKassaClient } from '../yookassa/client.ts'
 import type { Payment } from '../yookassa/schemas.ts'
 import { inTransaction, mergeMeta } from './apply-helpers.ts'
 import { paymentMismatches } from './payment-match.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { releaseDiscount, spendDiscount } from './promo-codes.repo.ts'
 import { markRenewalFailed } from './renewal-failure.ts'
 import { testPaymentsAllowed } from './test-payments.ts'
@@ -28,7 +28,7 @@ const OPEN = ['pending', 'waiting_for_capture'] as const
  * reconciliation job, checkout and renewals.
  */
 export async function applyPayment(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   yookassa: YooKassaClient,
   transaction: TransactionRow,
   payment: Payment,
@@ -96,7 +96,7 @@ export async function applyPayment(
 }
 
 async function credit(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   transaction: TransactionRow,
   payment: Payment,
 ) {
@@ -139,7 +139,7 @@ async function credit(
 }
 
 async function cancel(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
   transaction: TransactionRow,
   payment: Payment,
 ) {
@@ -173,7 +173,7 @@ async function cancel(
  * A renewal that expires counts as a failed charge for its subscription.
  */
 export async function expireTransaction(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
   transaction: TransactionRow,
   why: string,
 ) {

@@ -2,10 +2,10 @@ import type { Transaction } from 'kysely'
 import type { DB, Db, TransactionRow } from '../../db/tables.ts'
 import { endNowToDefault } from '../billing/subscription-changes.ts'
 import { findLiveSubscription } from '../billing/subscriptions.repo.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { Refund } from '../yookassa/schemas.ts'
 import { inTransaction, mergeMeta } from './apply-helpers.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { newTransactionRow } from './transaction-row.ts'
 import {
   addRefundedAmount,
@@ -35,7 +35,7 @@ export type RefundOutcome =
  * plan now. A PARTIAL refund is a goodwill gesture: the paid period is kept.
  */
 export async function applyRefund(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   refund: Refund,
 ): Promise<{ outcome: RefundOutcome }> {
   const payment = await findTransactionByProviderId(deps.database.db, refund.payment_id)

@@ -1,7 +1,6 @@
 import type { Principal } from '../auth/principal.ts'
 import { planFromRow } from '../billing/plan.ts'
 import { findPlan } from '../billing/plans.repo.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { formatMoney } from '../lib/money.ts'
@@ -9,6 +8,7 @@ import { isYooKassaError } from '../yookassa/errors.ts'
 import { inTransaction, mergeMeta } from './apply-helpers.ts'
 import { applyPayment } from './apply-payment.ts'
 import { buildPaymentRequest } from './payment-request.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { releaseDiscount } from './promo-codes.repo.ts'
 import { claimPromoDiscount, discountedPrice } from './promo-discount.ts'
 import { normalizeReturnUrl } from './return-url.ts'
@@ -35,7 +35,7 @@ export interface CheckoutResult {
  */
 export async function createCheckout(
   deps: Pick<
-    Deps,
+    PaymentsDeps,
     'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
   principal: Principal,

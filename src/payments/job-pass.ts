@@ -1,4 +1,4 @@
-import type { Deps } from '../deps.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 
 /**
  * One pass of a payments job (renewals, reconciliation) over a batch of rows.
@@ -7,7 +7,7 @@ import type { Deps } from '../deps.ts'
  * rest of the batch.
  */
 export async function runForEach<Row extends { id: string }>(
-  deps: Pick<Deps, 'logger'>,
+  deps: Pick<PaymentsDeps, 'logger'>,
   rows: readonly Row[],
   counts: { failed: number },
   failure: { idKey: 'transactionId' | 'subscriptionId'; message: string },

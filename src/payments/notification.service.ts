@@ -1,10 +1,10 @@
 import type { TransactionRow } from '../../db/tables.ts'
-import type { Deps } from '../deps.ts'
 import type { YooKassaClient } from '../yookassa/client.ts'
 import { isYooKassaError } from '../yookassa/errors.ts'
 import type { Payment } from '../yookassa/schemas.ts'
 import { applyPayment } from './apply-payment.ts'
 import { applyRefund } from './apply-refund.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { findTransaction, findTransactionByProviderId } from './transactions.repo.ts'
 
 /** What became of a notification, as stored in billing_webhook_event.outcome. */
@@ -20,7 +20,7 @@ export interface NotificationResult {
  * the route answers 500 and YooKassa delivers it again.
  */
 export async function handleNotification(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   yookassa: YooKassaClient,
   notification: { event: string; objectId: string },
 ): Promise<NotificationResult> {
@@ -48,7 +48,7 @@ export async function handleNotification(
  * metadata, only if that row is still unbound.
  */
 async function findPaymentTransaction(
-  deps: Pick<Deps, 'database'>,
+  deps: Pick<PaymentsDeps, 'database'>,
   payment: Payment,
 ): Promise<TransactionRow | undefined> {
   const { db } = deps.database

@@ -3,10 +3,10 @@ import type { Principal } from '../auth/principal.ts'
 import { planFromRow } from '../billing/plan.ts'
 import { grantPlanDays, type PlanDaysOutcome } from '../billing/plan-days.ts'
 import { findPlan } from '../billing/plans.repo.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { inTransaction } from './apply-helpers.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import {
   codeHint,
   generateCode,
@@ -22,7 +22,10 @@ import {
   takeUse,
 } from './promo-codes.repo.ts'
 
-type PromoDeps = Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>
+type PromoDeps = Pick<
+  PaymentsDeps,
+  'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'
+>
 
 export interface NewPromoCode {
   /** The operator's own text; a random 80-bit code when absent. */
@@ -41,7 +44,7 @@ export interface NewPromoCode {
  * hash is stored, so it cannot be shown again.
  */
 export async function createPromoCode(
-  deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'database' | 'ids' | 'logger'>,
   actor: Principal,
   input: NewPromoCode,
 ): Promise<{ code: string; row: PromoCodeRow }> {

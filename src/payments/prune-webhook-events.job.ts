@@ -1,6 +1,6 @@
-import type { Deps } from '../deps.ts'
 import { inBatches } from '../lib/batches.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { deleteWebhookEventsBefore } from './webhook-events.repo.ts'
 
 /** Rows per DELETE: short statements, so the ledger's writes never wait long behind one. */
@@ -15,7 +15,7 @@ const MAX_BATCHES = 10
  * Safe on several replicas at once (each deletes what is still there).
  */
 export async function pruneWebhookEvents(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'logger'>,
 ): Promise<number> {
   const days = deps.config.yookassa.webhookEventRetentionDays
   const cutoff = nowSeconds(deps.clock) - days * 86_400

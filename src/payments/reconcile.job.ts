@@ -1,11 +1,11 @@
 import type { TransactionRow } from '../../db/tables.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts'
 import { readMeta } from './apply-helpers.ts'
 import { applyPayment, expireTransaction } from './apply-payment.ts'
 import { applyRefund } from './apply-refund.ts'
 import { runForEach } from './job-pass.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { sendRefund } from './refund.service.ts'
 import { bindProviderId, listOpenTransactions } from './transactions.repo.ts'
 
@@ -24,7 +24,7 @@ const BATCH = 100
  */
 export async function runReconcilePayments(
   deps: Pick<
-    Deps,
+    PaymentsDeps,
     'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
 ) {
@@ -79,7 +79,7 @@ export async function runReconcilePayments(
 }
 
 async function reconcilePayment(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   yookassa: YooKassaClient,
   row: TransactionRow,
   now: number,

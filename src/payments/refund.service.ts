@@ -1,5 +1,4 @@
 import type { TransactionRow } from '../../db/tables.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import type { CreateRefundRequest, YooKassaClient } from '../yookassa/client.ts'
@@ -7,6 +6,7 @@ import { isYooKassaError } from '../yookassa/errors.ts'
 import { mergeMeta, readMeta } from './apply-helpers.ts'
 import { applyRefund } from './apply-refund.ts'
 import { clip } from './payment-request.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { newTransactionRow } from './transaction-row.ts'
 import {
   bindProviderId,
@@ -24,7 +24,7 @@ import {
  */
 export async function refundTransaction(
   deps: Pick<
-    Deps,
+    PaymentsDeps,
     'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
   input: { transactionId: string; amount?: number; adminId: string },
@@ -87,7 +87,7 @@ export async function refundTransaction(
  * the answer. Used by the admin route and by reconciliation.
  */
 export async function sendRefund(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   yookassa: YooKassaClient,
   row: TransactionRow,
 ) {
@@ -124,7 +124,11 @@ export async function sendRefund(
 }
 
 /** With fiscalization on, a refund needs its own receipt, to the payment's customer. */
-function refundReceipt(deps: Pick<Deps, 'config'>, payment: TransactionRow, amount: number) {
+function refundReceipt(
+  deps: Pick<PaymentsDeps, 'config'>,
+  payment: TransactionRow,
+  amount: number,
+) {
   if (!deps.config.yookassa.receipt.enabled) return undefined
   const paid = readMeta(payment).request as { receipt?: CreateRefundRequest['receipt'] } | undefined
   const first = paid?.receipt?.items[0]
@@ -135,7 +139,7 @@ function refundReceipt(deps: Pick<Deps, 'config'>, payment: TransactionRow, amou
   }
 }
 
-function requireClient(deps: Pick<Deps, 'yookassa'>): YooKassaClient {
+function requireClient(deps: Pick<PaymentsDeps, 'yookassa'>): YooKassaClient {
   if (!deps.yookassa) {
     throw new DomainError('billing_not_configured', 'Payments are not configured on this gateway')
   }

@@ -2,8 +2,8 @@ import type { Transaction } from 'kysely'
 import type { DB, TransactionRow } from '../../db/tables.ts'
 import { SubscriptionConflict } from '../billing/subscription-races.ts'
 import { findSubscription, updateSubscriptionIf } from '../billing/subscriptions.repo.ts'
-import type { Deps } from '../deps.ts'
 import { readMeta } from './apply-helpers.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 
 /**
  * Reasons after which the saved method must not be charged again
@@ -19,7 +19,7 @@ const METHOD_UNUSABLE = new Set(['permission_revoked', 'card_expired', 'payment_
  * way, another plan) is left alone.
  */
 export async function markRenewalFailed(
-  deps: Pick<Deps, 'config' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'config' | 'logger'>,
   trx: Transaction<DB>,
   transaction: TransactionRow,
   reason: string,

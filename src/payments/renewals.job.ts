@@ -2,13 +2,13 @@ import type { SubscriptionRow } from '../../db/tables.ts'
 import { findUser } from '../auth/users.repo.ts'
 import { planFromRow } from '../billing/plan.ts'
 import { findPlan } from '../billing/plans.repo.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts'
 import { readMeta } from './apply-helpers.ts'
 import { applyPayment } from './apply-payment.ts'
 import { runForEach } from './job-pass.ts'
 import { buildPaymentRequest } from './payment-request.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { listDueRenewals, renewalKey } from './renewals.repo.ts'
 import { newTransactionRow } from './transaction-row.ts'
 import {
@@ -32,7 +32,7 @@ const BATCH = 100
  */
 export async function runRenewSubscriptions(
   deps: Pick<
-    Deps,
+    PaymentsDeps,
     'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
 ) {
@@ -58,7 +58,7 @@ export async function runRenewSubscriptions(
 }
 
 async function renewOne(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   yookassa: YooKassaClient,
   sub: SubscriptionRow,
   now: number,

@@ -1,4 +1,4 @@
-import type { Deps } from '../deps.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { describeTestPaymentsMode } from './test-payments.ts'
 
 /**
@@ -9,7 +9,7 @@ import { describeTestPaymentsMode } from './test-payments.ts'
  * Only logs: YooKassa being unreachable must not stop the gateway from starting.
  */
 export async function checkYooKassaShop(
-  deps: Pick<Deps, 'config' | 'logger' | 'yookassa'>,
+  deps: Pick<PaymentsDeps, 'config' | 'logger' | 'yookassa'>,
 ): Promise<void> {
   if (!deps.yookassa) return
   const { allowTestPayments } = deps.config.yookassa

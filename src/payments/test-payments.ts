@@ -1,5 +1,5 @@
-import type { Deps } from '../deps.ts'
 import type { YooKassaClient } from '../yookassa/client.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 
 /**
  * Are payments YooKassa marks `test: true` credited? A test shop (secret key
@@ -14,7 +14,7 @@ import type { YooKassaClient } from '../yookassa/client.ts'
  * payment being canceled over a network blip.
  */
 export async function testPaymentsAllowed(
-  deps: Pick<Deps, 'config'>,
+  deps: Pick<PaymentsDeps, 'config'>,
   yookassa: YooKassaClient,
 ): Promise<boolean> {
   const setting = deps.config.yookassa.allowTestPayments

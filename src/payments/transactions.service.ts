@@ -1,8 +1,8 @@
 import type { TransactionRow } from '../../db/tables.ts'
 import type { Principal } from '../auth/principal.ts'
-import type { Deps } from '../deps.ts'
 import { DomainError } from '../lib/errors.ts'
 import { formatMoney } from '../lib/money.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { listTransactions } from './transactions.repo.ts'
 
 /** A transaction as the API shows it (docs/reference/API.md): money as a two-decimal string. */
@@ -29,7 +29,7 @@ export function transactionToJson(row: TransactionRow) {
  * rows arrive). Only an admin may name another user.
  */
 export async function listCallerTransactions(
-  deps: Pick<Deps, 'database'>,
+  deps: Pick<PaymentsDeps, 'database'>,
   principal: Principal,
   query: { userId?: string; limit: number; cursor?: string },
 ) {

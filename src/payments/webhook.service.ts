@@ -1,11 +1,11 @@
 import type { WebhookEventRow } from '../../db/tables.ts'
-import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import type { RateLimiter } from '../lib/rate-limit.ts'
 import { notificationSchema } from '../yookassa/schemas.ts'
 import { createSourceTrust } from '../yookassa/source-address.ts'
 import { handleNotification } from './notification.service.ts'
+import type { PaymentsDeps } from './payments-deps.ts'
 import { storedNotificationBody } from './webhook-body.ts'
 import { insertWebhookEvent, setWebhookOutcome } from './webhook-events.repo.ts'
 import { checkWebhookSecret } from './webhook-secret.ts'
@@ -45,7 +45,7 @@ export const MAX_NOTIFICATION_BYTES = 64 * 1024
  */
 export async function receiveWebhook(
   deps: Pick<
-    Deps,
+    PaymentsDeps,
     | 'clock'
     | 'config'
     | 'database'
@@ -186,7 +186,7 @@ function parseNotification(raw: string): Parsed {
  * how fast refusals can grow the table does not depend on how many addresses send them.
  */
 async function reject(
-  deps: Pick<Deps, 'database' | 'logger' | 'metrics'>,
+  deps: Pick<PaymentsDeps, 'database' | 'logger' | 'metrics'>,
   limits: WebhookLimits,
   event: Omit<WebhookEventRow, 'outcome'>,
   why: string,

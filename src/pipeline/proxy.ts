@@ -1,27 +1,30 @@
+import type { HttpBindings } from '@hono/node-server'
 import type { Context } from 'hono'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
-import { requestHeader } from '../http/request-headers.ts'
-import { type Admission, admit, refuseBeforeReading } from './admission/admit.ts'
+import { requestHeaders } from '../http/request-headers.ts'
+import { type Admission, type AdmitDeps, admit, refuseBeforeReading } from './admission/admit.ts'
 import { outputOfJsonAnswer, tokensOfOutput } from './estimate/output-text.ts'
 import { LARGE_BODY_BYTES, prepareOffLoop, refuseWhenQueueFull } from './estimate/token-pool.ts'
 import { counterForModel } from './estimate/tokenizer.ts'
-import type { Endpoint } from './request/endpoint.ts'
+import type { PipelineDeps } from './pipeline-deps.ts'
+import { type ClientGone, clientGoneSignal } from './request/client-gone.ts'
+import { clientWantsUsage, parseProxyBody, upstreamBody } from './request/parse.ts'
 import {
-  clientWantsUsage,
-  type ParsedRequest,
-  parseProxyBody,
-  upstreamBody,
-} from './request/parse.ts'
+  type ClientRequest,
+  headerOf,
+  type ProxyRequest,
+  type ProxyRoute,
+  type ReadRequest,
+} from './request/proxy-request.ts'
+import { readRequestBody } from './request/read-body.ts'
 import { createOutcome, type Outcome } from './settle/settle.ts'
 import { usageFromJsonBody } from './settle/usage.ts'
 import { applyStorePolicy } from './stored/store-policy.ts'
 import type { StoredIdReader } from './stored/stored-id-reader.ts'
 import { idsOfJsonAnswer } from './stored/stored-ids.ts'
 import { bindStoredIds, readingIds, storedIdReaderFor } from './stored/stored-objects.ts'
-import { type ClientGone, clientGoneSignal, readRequestBody } from './stream/client-io.ts'
 import { openClientStream } from './stream/client-stream.ts'
-import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './stream/disconnect.ts'
 import {
   IN_BAND_HEADER,
   inBandMeter,
@@ -32,6 +35,7 @@ import {
 import { quotaHeaders, sseErrorEvent } from './stream/respond.ts'
 import { createSseMeter } from './stream/sse-meter.ts'
 import { drainRest, pumpMeteredStream, type StreamMeter } from './stream/stream-body.ts'
+import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './upstream/disconnect.ts'
 import {
   failureKind,
   forward,
@@ -42,17 +46,14 @@ import {
 import { clientResponseHeaders } from './upstream/headers.ts'
 import type { Upstream } from './upstream/upstreams.ts'
 
-export interface ProxyRoute {
-  endpoint: Endpoint
-  /** Path under the upstream's base URL, e.g. "/chat/completions". */
-  path: string
-  /** Force stream_options.include_usage on streams (Chat Completions and Completions; not Responses). */
-  injectUsage: boolean
-}
+export type { ProxyRoute } from './request/proxy-request.ts'
+
+/** What the walk of one proxied request calls, all stages together. */
+export type ProxyDeps = AdmitDeps & Pick<PipelineDeps, 'actingUsers' | 'logger' | 'upstreams'>
 
 interface Call {
-  c: Context<AppEnv>
-  route: ProxyRoute
+  request: ReadRequest
+  deps: ProxyDeps
   admission: Admission
   upstream: Upstream
   outcome: Outcome
@@ -64,25 +65,58 @@ interface Call {
 const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
 
 /**
- * The proxy spine, stage by stage: parse -> entitle + admit + estimate +
- * reserve (admit.ts) -> forward -> meter -> settle or release. Every path
- * after the reservation ends it exactly once (settle.ts). Once forward() is
- * called the request counts as sent: a client that leaves from then on is
- * billed (disconnect.ts), only one that left before is released.
+ * The entry of a proxied call, the one place besides the route files that reads hono's
+ * Context: the request value and the collaborators are taken from it once, then the walk
+ * runs on them alone.
  */
 export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Response> {
   const deps = c.get('deps')
-  const request = await readRequest(c, route)
-  const admission = await admit(c, route.endpoint, request)
+  const request = await readRequest(proxyRequestOf(c, route), deps)
+  // The request log names whom the call was for (src/http/middleware/request-log.ts).
+  if (request.user !== request.caller) c.set('actingUser', request.user)
+  return walk(request, deps)
+}
+
+/** The request value of a /v1 call (request/proxy-request.ts), from hono's Context. */
+export function clientRequestOf(c: Context<AppEnv>): ClientRequest {
+  const url = c.req.url
+  const query = url.indexOf('?')
+  const env = c.env as Partial<HttpBindings> | undefined
+  return {
+    requestId: c.get('requestId'),
+    caller: c.get('principal'),
+    headers: requestHeaders(c),
+    query: query === -1 ? '' : url.slice(query),
+    connection: {
+      node: env?.incoming && env.outgoing ? (env as HttpBindings) : undefined,
+      web: c.req.raw,
+    },
+  }
+}
+
+function proxyRequestOf(c: Context<AppEnv>, route: ProxyRoute): ProxyRequest {
+  return { ...clientRequestOf(c), route }
+}
+
+/**
+ * The proxy spine, stage by stage, from the read request: admit (entitle, model, in flight,
+ * estimate, reserve) -> route to an upstream -> forward -> meter -> settle or release.
+ * Every path after the reservation ends it exactly once (settle.ts). Once forward() is
+ * called the request counts as sent: a client that leaves from then on is billed
+ * (upstream/disconnect.ts), only one that left before is released.
+ */
+async function walk(request: ReadRequest, deps: ProxyDeps): Promise<Response> {
+  const { route, parsed } = request
+  const admission = await admit(request, deps)
   const upstream = deps.upstreams.forModel(admission.model)
   const outcome = createOutcome(deps, admission, {
-    requestId: c.get('requestId'),
+    requestId: request.requestId,
     endpoint: route.endpoint,
     upstream: upstream.name,
   })
-  const clientGone = clientGoneSignal(c)
+  const clientGone = clientGoneSignal(request.connection)
   const link = linkUpstream(deps.config.quota, admission.model, clientGone)
-  const call: Call = { c, route, admission, upstream, outcome, clientGone, link }
+  const call: Call = { request, deps, admission, upstream, outcome, clientGone, link }
   try {
     if (clientGone.aborted) {
       outcome.release('the client disconnected before the request was sent')
@@ -90,8 +124,8 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
     }
     let response: UpstreamResponse
     try {
-      const body = upstreamBody(request, route.injectUsage)
-      response = await forward(c, upstream, route.path, body, link.signal)
+      const body = upstreamBody(parsed, route.injectUsage)
+      response = await forward(request, upstream, route.path, body, link.signal)
     } catch (error) {
       if (clientGone.aborted) return leftUnanswered(call)
       throw failed(call, error)
@@ -99,14 +133,14 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
     if (response.statusCode >= 400) return await upstreamRefused(call, response)
     const contentType = response.headers['content-type']
     if (
-      request.stream &&
+      parsed.stream &&
       typeof contentType === 'string' &&
       contentType.startsWith('text/event-stream')
     ) {
       if (clientGone.aborted) return await drainUnread(call, response)
-      const ids = storedIdReaderFor(deps, admission.userId, route.endpoint, request.body)
+      const ids = storedIdReaderFor(deps, admission.userId, route.endpoint, parsed.body)
       // Only what the gateway injected is removed: a Responses stream passes untouched.
-      return streamAnswer(call, response, route.injectUsage && !clientWantsUsage(request), ids)
+      return streamAnswer(call, response, route.injectUsage && !clientWantsUsage(parsed), ids)
     }
     return await jsonAnswer(call, response)
   } catch (error) {
@@ -116,42 +150,39 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
 }
 
 /**
- * The body read, parsed and checked, and the acting user it names. No body
- * costs the event loop more than a few milliseconds before the user's limits
- * have let it in (docs/security.md, "The estimator's cost"): a large one (or
- * one of unknown length) is first checked against the user's counters, then
- * read and handed whole to the worker, which parses, checks and estimates it
- * in turns with other users' work (token-pool.ts).
+ * The body read, parsed and checked, and the acting user it names, decided here once. No
+ * body costs the event loop more than a few milliseconds before the user's limits have let
+ * it in (docs/security.md, "The estimator's cost"): a large one (or one of unknown length) is
+ * first checked against the user's counters, then read and handed whole to the worker, which
+ * parses, checks and estimates it in turns with other users' work (token-pool.ts).
  */
-async function readRequest(c: Context<AppEnv>, route: ProxyRoute): Promise<ParsedRequest> {
-  const deps = c.get('deps')
-  const { endpoint } = route
+async function readRequest(request: ProxyRequest, deps: ProxyDeps): Promise<ReadRequest> {
+  const { endpoint } = request.route
   const store = deps.config.storedObjects.store
-  const principal = c.get('principal')
-  const declared = requestHeader(c, 'content-length')
+  const { caller } = request
+  const declared = headerOf(request, 'content-length')
   if (declared === undefined || Number(declared) > LARGE_BODY_BYTES) {
     try {
-      refuseWhenQueueFull(principal.userId)
-      await refuseBeforeReading(c)
+      refuseWhenQueueFull(caller.userId)
+      await refuseBeforeReading(caller, deps)
     } catch (error) {
       // The body is not read: the connection closes after the refusal instead of draining it.
       if (error instanceof GatewayError) error.headers.connection = 'close'
       throw error
     }
   }
-  const raw = await readRequestBody(c)
+  const raw = await readRequestBody(request, deps.config.server.bodyLimitBytes)
   const parsed =
     raw.length > LARGE_BODY_BYTES
-      ? await prepareOffLoop(principal.userId, raw, { ...route, store })
+      ? await prepareOffLoop(caller.userId, raw, { ...request.route, store })
       : applyStorePolicy(store, endpoint, parseProxyBody(raw, endpoint))
-  c.set('principal', await deps.actingUsers.fromBody(principal, parsed.body))
-  return parsed
+  return { ...request, parsed, user: await deps.actingUsers.fromBody(caller, parsed.body) }
 }
 
 /** Releases after an upstream that never answered a client still waiting; the 502/504 to throw. */
 function failed(call: Call, error: unknown) {
   const kind = failureKind(error)
-  call.c.get('deps').metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
+  call.deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
   call.outcome.release(`upstream ${kind}`)
   return upstreamFailure(error)
 }
@@ -206,7 +237,7 @@ async function drainUnread(call: Call, response: UpstreamResponse): Promise<Resp
  */
 async function upstreamRefused(call: Call, response: UpstreamResponse): Promise<Response> {
   const { statusCode } = response
-  const deps = call.c.get('deps')
+  const { deps } = call
   const bytes = Buffer.from(await response.body.arrayBuffer().catch(() => new ArrayBuffer(0)))
   deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind: 'status' })
   call.outcome.release(`upstream answered ${statusCode}`)
@@ -217,7 +248,10 @@ async function upstreamRefused(call: Call, response: UpstreamResponse): Promise<
     )
   }
   if (statusCode >= 500 || statusCode === 401) throw upstreamStatusError(statusCode)
-  return call.c.body(bytes, statusCode as 400, clientResponseHeaders(response.headers))
+  // A Response of its own, as jsonAnswer's: the request id is set here (request-id.ts).
+  const headers = clientResponseHeaders(response.headers)
+  headers['x-request-id'] = call.request.requestId
+  return new Response(bytes, { status: statusCode, headers })
 }
 
 async function jsonAnswer(call: Call, response: UpstreamResponse) {
@@ -228,7 +262,7 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
     if (call.clientGone.aborted) return leftUnanswered(call)
     throw failed(call, error)
   }
-  const deps = call.c.get('deps')
+  const { deps } = call
   // A client gone meanwhile (drain let the answer arrive) is billed the answer's usage all the same.
   const gone = call.clientGone.aborted
   // Answer first: the settle's write runs while the answer leaves (settle.ts).
@@ -238,16 +272,20 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
     gone ? LEFT_BEFORE_ANSWER : undefined,
   )
   // Bound before the answer leaves: the user may name these ids at once, on any replica.
-  await bindStoredIds(deps, call.admission.userId, idsOfJsonAnswer(call.route.endpoint, bytes))
+  await bindStoredIds(
+    deps,
+    call.admission.userId,
+    idsOfJsonAnswer(call.request.route.endpoint, bytes),
+  )
   if (gone) return clientClosed()
-  if (wantsInBandQuota(requestHeader(call.c, IN_BAND_HEADER))) {
+  if (wantsInBandQuota(headerOf(call.request, IN_BAND_HEADER))) {
     bytes = withInBandJson(bytes, inBandReport(call.admission, credited))
   }
   const headers = quotaHeaders(call.admission, credited, clientResponseHeaders(response.headers))
   // A Response over plain headers, not c.body(): hono would copy them into a Headers (and
   // @hono/node-server back out), a few microseconds a call. So hono's prepared headers are
   // not merged in; the one this path has is x-request-id (request-id.ts), set here.
-  headers['x-request-id'] = call.c.get('requestId')
+  headers['x-request-id'] = call.request.requestId
   return new Response(bytes, { status: response.statusCode, headers })
 }
 
@@ -257,8 +295,8 @@ function streamAnswer(
   dropUsage: boolean,
   ids: StoredIdReader | null,
 ): Response {
-  const { c, outcome, route } = call
-  const deps = c.get('deps')
+  const { request, outcome, deps } = call
+  const { route } = request
   const meter = createSseMeter({
     dropUsageChunk: dropUsage,
     trackSequence: route.endpoint === 'responses',
@@ -267,10 +305,16 @@ function streamAnswer(
   const countDelivered = () => meter.deliveredTokens()
   const headers = quotaHeaders(call.admission, null, clientResponseHeaders(response.headers))
   const { body } = response
-  const opened = openClientStream(c, response.statusCode, headers, body.readableLength > 0)
+  const opened = openClientStream(
+    request.connection,
+    request.requestId,
+    response.statusCode,
+    headers,
+    body.readableLength > 0,
+  )
   // The ids the stream hands out are bound to the user as they pass (stored-objects.ts).
   let passing: StreamMeter = ids ? readingIds(meter, ids) : meter
-  if (wantsInBandQuota(requestHeader(c, IN_BAND_HEADER))) {
+  if (wantsInBandQuota(headerOf(request, IN_BAND_HEADER))) {
     // The settle runs as the stream ends, so its credit is what the last event reports;
     // onEnd's settle below then finds the reservation ended and does nothing.
     passing = inBandMeter(passing, route.endpoint, () =>
@@ -303,7 +347,7 @@ function streamAnswer(
     },
   }).catch((error) => {
     // Nothing above throws; should it, the reservation still ends (and the bug shows in the log).
-    deps.logger.error({ err: error, requestId: c.get('requestId') }, 'The stream failed')
+    deps.logger.error({ err: error, requestId: request.requestId }, 'The stream failed')
     outcome.settle(meter.usage(), countDelivered, 'the stream failed in the gateway')
     opened.sink.end(new Uint8Array(0))
   })

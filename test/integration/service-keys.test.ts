@@ -315,6 +315,17 @@ describe('the body `user` field (auth.actAs.bodyUserField)', () => {
     ])
   })
 
+  it("the request log names the user the body named, the key's authentication unchanged", async () => {
+    await setup({ auth: { actAs: { bodyUserField: true } } })
+    const service = await createKey({ name: 'librechat', acts_for_users: true })
+    expect((await chat(service, {}, { user: 'lc-user-1' })).status).toBe(200)
+    const lines = f.h.logs.filter((l) => l.msg === 'request' && l.route === '/v1/chat/completions')
+    expect(
+      lines.map((l) => l.user),
+      JSON.stringify(lines),
+    ).toEqual(['lc-user-1'])
+  })
+
   it('refuses a bad `user` with 400 naming it, before anything is reserved', async () => {
     await setup({ auth: { actAs: { bodyUserField: true } } })
     const service = await createKey({ name: 'librechat', acts_for_users: true })

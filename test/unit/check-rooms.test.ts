@@ -23,9 +23,14 @@ const KEPT: Record<string, string> = {
   'docs/architecture.md': realTable,
   'db/tables.ts': 'export interface Tables {}\n',
   'src/lib/clock.ts': 'export const now = () => Date.now()\n',
+  // The ledger still reads src/deps.ts, by name in the checker's TOLERATED_DEPS_IMPORTS.
   'src/ledger/service.ts':
-    "import type { Tables } from '../../db/tables.ts'\nimport { now } from '../lib/clock.ts'\n",
-  'src/app.ts': "import './ledger/service.ts'\n",
+    "import type { Tables } from '../../db/tables.ts'\nimport { now } from '../lib/clock.ts'\nimport type { Deps } from '../deps.ts'\n",
+  'src/pipeline/pipeline-deps.ts': "import type { Clock } from '../lib/clock.ts'\n",
+  'src/deps.ts': "import type { PipelineDeps } from './pipeline/pipeline-deps.ts'\n",
+  'src/http/env.ts': "import type { Deps } from '../deps.ts'\n",
+  'src/routes/v1/models.ts': "import type { Deps } from '../../deps.ts'\n",
+  'src/app.ts': "import './ledger/service.ts'\nimport type { Deps } from './deps.ts'\n",
   'test/unit/ledger.test.ts': "import '../../src/app.ts'\nimport '../helpers/harness.ts'\n",
   'test/helpers/harness.ts': "import { now } from '../../src/lib/clock.ts'\n",
   'bench/run.ts': "import '../test/helpers/harness.ts'\nimport '../src/app.ts'\n",
@@ -186,6 +191,44 @@ describe('the rooms checker', () => {
     expect(status).toBe(1)
     expect(errors).toContain(
       'docs/architecture.md: room web may import "everything below `routes/`"?',
+    )
+  })
+
+  it('fails on an import of src/deps.ts from a domain room, type-only or not, naming the file', () => {
+    const { status, errors } = checkAsProcess(
+      tree({
+        'src/pipeline/settle/settle.ts': "import type { Deps } from '../../deps.ts'\n",
+        'src/billing/plans.service.ts': "import { type Deps } from '../deps'\n",
+      }),
+    )
+    expect(status).toBe(1)
+    expect(errors).toContain(
+      'src/pipeline/settle/settle.ts imports src/deps.ts: room pipeline declares the collaborators it calls itself',
+    )
+    expect(errors).toContain(
+      'src/billing/plans.service.ts imports src/deps.ts: room billing declares the collaborators it calls itself',
+    )
+  })
+
+  it('lets the entries, the Hono env, the surfaces, the tests and the bench read src/deps.ts', () => {
+    const { status, errors } = check(
+      tree({
+        'src/web/health.ts': "import type { Deps } from '../deps.ts'\n",
+        'src/demo/main.ts': "import type { Deps } from '../deps.ts'\n",
+        'test/helpers/harness.ts': "import type { Deps } from '../../src/deps.ts'\n",
+      }),
+    )
+    expect(errors).toBe('')
+    expect(status).toBe(0)
+  })
+
+  it('fails when a file tolerated to read src/deps.ts no longer does, so its exception goes too', () => {
+    const { status, errors } = check(
+      tree({ 'src/ledger/service.ts': "import { now } from '../lib/clock.ts'\n" }),
+    )
+    expect(status).toBe(1)
+    expect(errors).toContain(
+      'src/ledger/service.ts no longer imports src/deps.ts: delete it from TOLERATED_DEPS_IMPORTS',
     )
   })
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Pool } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ClientGoneSignal } from '../../src/pipeline/stream/client-io.ts'
+import { ClientGoneSignal } from '../../src/pipeline/request/client-gone.ts'
 
 /** An upstream that answers its headers at once and its body never: only an abort ends the call. */
 let server: Server

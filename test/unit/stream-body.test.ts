@@ -1,9 +1,7 @@
 import { createServer, request, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
-import type { Context } from 'hono'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { AppEnv } from '../../src/http/env.ts'
 import { openClientStream } from '../../src/pipeline/stream/client-stream.ts'
 import {
   type MeteredStreamOptions,
@@ -58,8 +56,9 @@ async function serve(
         return original(...args)
       }
     }
-    const c = { env: { incoming, outgoing }, get: () => 'req-1' } as unknown as Context<AppEnv>
-    const { sink } = openClientStream(c, 200, { 'content-type': 'text/event-stream' }, true)
+    const connection = { node: { incoming, outgoing }, web: new Request('http://127.0.0.1/') }
+    const headers = { 'content-type': 'text/event-stream' }
+    const { sink } = openClientStream(connection, 'req-1', 200, headers, true)
     const pump = pumpMeteredStream({
       body: wholeBody(),
       meter: passThrough,

@@ -25,7 +25,7 @@ export function logRequest(c: Context<AppEnv>, startedMs: number): void {
       route,
       status,
       durationMs,
-      user: c.get('principal')?.userId,
+      user: (c.get('actingUser') ?? c.get('principal'))?.userId,
     },
     'request',
   )

@@ -11,7 +11,7 @@ type Body = Record<string, unknown>
  * in the worker, and the estimate and the stored-object references they hold
  * come back as values of their own.
  *
- * Every reader of a lean body reads only these fields (admit.ts,
+ * Every reader of a lean body reads only these fields (admission/, input-reserve.ts,
  * request-policy.ts, answers.ts, stored-objects.ts, parse.ts, act-as.ts): a new
  * reader of another field must add it here, or a large body would look as if
  * it had none.

@@ -1,8 +1,8 @@
-import type { Deps } from '../../deps.ts'
 import type { Amounts } from '../../ledger/amounts.ts'
 import { release, settle } from '../../ledger/service.ts'
 import type { Admission } from '../admission/admit.ts'
 import { costMicros, type Prices, type Weights, weigh } from '../estimate/weights.ts'
+import type { PipelineDeps } from '../pipeline-deps.ts'
 import { type RawUsage, validUsage } from './usage.ts'
 
 export interface Outcome {
@@ -32,7 +32,7 @@ export interface Outcome {
  * reservation was swept meanwhile (ledger/service.ts).
  */
 type OutcomeDeps = Pick<
-  Deps,
+  PipelineDeps,
   | 'clock'
   | 'config'
   | 'database'
@@ -43,17 +43,6 @@ type OutcomeDeps = Pick<
   | 'metrics'
   | 'pendingSettles'
 >
-
-/** What every log line about this request's reservation names. */
-interface LogFields {
-  requestId: string
-  ledgerId: string | undefined
-  userId: string
-  model: string
-  chatId: string | undefined
-  endpoint: string
-  upstream: string
-}
 
 export function createOutcome(
   deps: OutcomeDeps,
@@ -68,6 +57,7 @@ export function createOutcome(
     modelId: admission.model,
     chatId: admission.chatId,
   }
+  // What every log line about this request's reservation names.
   const fields = {
     requestId: context.requestId,
     ledgerId: admission.ledgerId === context.requestId ? undefined : admission.ledgerId,
@@ -76,6 +66,37 @@ export function createOutcome(
     chatId: admission.chatId ?? undefined,
     endpoint: context.endpoint,
     upstream: context.upstream,
+  }
+
+  /** The settle's write, then its metrics and log line; never rejects. */
+  async function record(
+    actual: Amounts,
+    options: Parameters<typeof settle>[3],
+    raw: Amounts,
+    reason: string | undefined,
+  ): Promise<void> {
+    const estimated = options?.estimated ?? false
+    let recorded: boolean
+    try {
+      recorded = await settle(deps, admission.ledgerId, actual, options)
+    } catch (error) {
+      deps.logger.error({ ...fields, err: error }, 'Settling the reservation failed; retried later')
+      return
+    }
+    if (!recorded) {
+      deps.logger.warn(
+        { ...fields, ...actual, estimated, reason },
+        'Usage of this request was already recorded: nothing more billed',
+      )
+      return
+    }
+    // Built only when it will be written: this runs once per proxied request.
+    if (deps.logger.isLevelEnabled('info')) {
+      deps.logger.info(
+        { ...fields, ...actual, raw, estimated, reason },
+        `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
+      )
+    }
   }
 
   return {
@@ -114,15 +135,7 @@ export function createOutcome(
       const { tokens } = deps.metrics
       tokens.add(`in ${model}`, { metric: 'tokens_input', model }, raw.tokens_input)
       tokens.add(`out ${model}`, { metric: 'tokens_output', model }, raw.tokens_output)
-      const write = record(
-        deps,
-        admission,
-        fields,
-        actual,
-        { estimated, identity, detail },
-        raw,
-        reason,
-      )
+      const write = record(actual, { estimated, identity, detail }, raw, reason)
       deps.pendingSettles.track(admission.userId, write)
       return actual
     },
@@ -136,43 +149,6 @@ export function createOutcome(
       )
       deps.pendingSettles.track(admission.userId, write)
     },
-  }
-}
-
-/**
- * The settle's write, then its metrics and log line; never rejects. At module level: a
- * function declared inside createOutcome costs a __name() call per request under tsx.
- */
-async function record(
-  deps: OutcomeDeps,
-  admission: Admission,
-  fields: LogFields,
-  actual: Amounts,
-  options: Parameters<typeof settle>[3],
-  raw: Amounts,
-  reason: string | undefined,
-): Promise<void> {
-  const estimated = options?.estimated ?? false
-  let recorded: boolean
-  try {
-    recorded = await settle(deps, admission.ledgerId, actual, options)
-  } catch (error) {
-    deps.logger.error({ ...fields, err: error }, 'Settling the reservation failed; retried later')
-    return
-  }
-  if (!recorded) {
-    deps.logger.warn(
-      { ...fields, ...actual, estimated, reason },
-      'Usage of this request was already recorded: nothing more billed',
-    )
-    return
-  }
-  // Built only when it will be written: this runs once per proxied request.
-  if (deps.logger.isLevelEnabled('info')) {
-    deps.logger.info(
-      { ...fields, ...actual, raw, estimated, reason },
-      `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
-    )
   }
 }
 

@@ -1,6 +1,6 @@
-import type { Deps } from '../../deps.ts'
 import { inBatches } from '../../lib/batches.ts'
 import { nowSeconds } from '../../lib/clock.ts'
+import type { PipelineDeps } from '../pipeline-deps.ts'
 import { deleteStoredObjectsBefore } from './stored-objects.repo.ts'
 
 /** Rows per DELETE: short statements, so the ledger's writes never wait long behind one. */
@@ -17,7 +17,7 @@ const MAX_BATCHES = 100
  * whose binding is gone is refused as unseen. Safe on several replicas at once.
  */
 export async function pruneStoredObjects(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'logger'>,
+  deps: Pick<PipelineDeps, 'clock' | 'config' | 'database' | 'logger'>,
 ): Promise<number> {
   const days = deps.config.storedObjects.retentionDays
   const cutoff = nowSeconds(deps.clock) - days * 86_400

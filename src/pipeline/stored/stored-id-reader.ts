@@ -37,8 +37,7 @@ const ID = Buffer.from('"id"')
  * Cheap on the other events: a chunk is searched (Buffer.indexOf, native) for
  * the event types, and a line is looked at only around a hit; only a line
  * still open at a chunk's end is kept (its first HEAD_BYTES while undecided,
- * then whole only when it is one to read, up to LINE_LIMIT). A class, not
- * closures (tsx names every inner function per call).
+ * then whole only when it is one to read, up to LINE_LIMIT).
  */
 export class StoredIdReader {
   readonly #chat: boolean

@@ -1,7 +1,7 @@
-import type { Deps } from '../../deps.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { nowSeconds } from '../../lib/clock.ts'
 import { OWN_SETTLES_WAIT_MS } from '../../lib/pending-writes.ts'
+import type { PipelineDeps } from '../pipeline-deps.ts'
 import type { Endpoint } from '../request/endpoint.ts'
 import type { ParsedRequest } from '../request/parse.ts'
 import type { StreamMeter } from '../stream/stream-body.ts'
@@ -19,8 +19,8 @@ import { bindStoredObjects, ownersOf } from './stored-objects.repo.ts'
  * exist (docs/security.md, "Stored objects belong to their user").
  */
 
-type CheckDeps = Pick<Deps, 'config' | 'database' | 'pendingSettles'>
-type BindDeps = Pick<Deps, 'clock' | 'database' | 'logger' | 'pendingSettles'>
+type CheckDeps = Pick<PipelineDeps, 'config' | 'database' | 'pendingSettles'>
+type BindDeps = Pick<PipelineDeps, 'clock' | 'database' | 'logger' | 'pendingSettles'>
 
 /**
  * 404 unless the user owns every stored object the request names; an id the

@@ -1,7 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import type { Context } from 'hono'
-import type { AppEnv } from '../../http/env.ts'
-import { nodeBindings } from './client-io.ts'
+import type { ClientConnection } from '../request/proxy-request.ts'
 
 /**
  * Where a stream's bytes go to the client. On a real socket that is Node's
@@ -47,17 +45,17 @@ let sent200: Response | undefined
  * thinking) they are flushed now, so the client sees the answer start.
  */
 export function openClientStream(
-  c: Context<AppEnv>,
+  connection: ClientConnection,
+  requestId: string,
   status: number,
   headers: Record<string, string>,
   firstChunkReady: boolean,
 ): OpenedStream {
-  const bindings = nodeBindings(c)
-  if (!bindings) return webStream(c, status, headers)
-  const { outgoing } = bindings
   // What middleware set with c.header() before the handler lives in hono's context, which
-  // only the Response path reads: the request id is the one such header (request-id.ts).
-  headers['x-request-id'] = c.get('requestId')
+  // this answer never passes through: the request id is the one such header (request-id.ts).
+  headers['x-request-id'] = requestId
+  if (!connection.node) return webStream(status, headers)
+  const { outgoing } = connection.node
   outgoing.writeHead(status, headers)
   if (!firstChunkReady) outgoing.flushHeaders()
   return { sink: new NodeSink(outgoing), response: alreadySent(status) }
@@ -75,8 +73,7 @@ function alreadySent(status: number): Response {
  * the first chunked write of a tick and uncorks it on the next, so the chunks
  * of one event-loop turn (undici often reads several SSE events at once) and
  * the headers before them leave in one writev, and end() uncorks fully. A
- * class, not a closure: tsx (esbuild's keepNames) names every inner function
- * on every call.
+ * class: its methods are shared by every stream, none is made per stream.
  */
 class NodeSink implements ClientSink {
   readonly #outgoing: ServerResponse
@@ -136,7 +133,7 @@ class NodeSink implements ClientSink {
  * chunk the reader has not asked for (highWaterMark 0), so backpressure
  * reaches the upstream as on a socket. Cancelling it is the client leaving.
  */
-function webStream(c: Context<AppEnv>, status: number, headers: Record<string, string>) {
+function webStream(status: number, headers: Record<string, string>): OpenedStream {
   let controller!: ReadableStreamDefaultController<Uint8Array>
   let demand = false
   let waiting: (() => void) | null = null
@@ -193,5 +190,5 @@ function webStream(c: Context<AppEnv>, status: number, headers: Record<string, s
       else listeners.push(listener)
     },
   }
-  return { sink, response: c.body(body, status as 200, headers) }
+  return { sink, response: new Response(body, { status, headers }) }
 }

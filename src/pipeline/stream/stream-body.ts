@@ -44,7 +44,7 @@ export function pumpMeteredStream(options: MeteredStreamOptions): Promise<void> 
  * arrived whole leave in one writev. read() takes the last bytes and queues
  * 'end' (a tick away) before the write below queues Node's uncork, so the end
  * (and the chunked terminator) joins the corked write instead of a second
- * syscall. A class, not closures: tsx names every inner function per call.
+ * syscall. A class: its methods are shared by every stream, none is made per stream.
  */
 class Pump {
   readonly #options: MeteredStreamOptions

@@ -1,9 +1,7 @@
-import type { Context } from 'hono'
 import type { Dispatcher } from 'undici'
-import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
-import { requestHeaders } from '../../http/request-headers.ts'
-import type { ClientGone } from '../stream/client-io.ts'
+import type { ClientGone } from '../request/client-gone.ts'
+import type { ClientRequest } from '../request/proxy-request.ts'
 import { upstreamRequestHeaders } from './headers.ts'
 import type { Upstream } from './upstreams.ts'
 
@@ -16,18 +14,16 @@ export type UpstreamResponse = Dispatcher.ResponseData
  * client that goes away aborts the upstream call too.
  */
 export function forward(
-  c: Context<AppEnv>,
+  request: Pick<ClientRequest, 'headers' | 'query'>,
   upstream: Upstream,
   path: string,
   body: Buffer | null,
   signal: ClientGone | undefined,
 ): Promise<UpstreamResponse> {
-  const url = c.req.url
-  const query = url.indexOf('?')
   return upstream.pool.request({
     method: body ? 'POST' : 'GET',
-    path: upstream.basePath + path + (query === -1 ? '' : url.slice(query)),
-    headers: upstreamRequestHeaders(requestHeaders(c), upstream.headers),
+    path: upstream.basePath + path + request.query,
+    headers: upstreamRequestHeaders(request.headers, upstream.headers),
     body,
     // undici takes any object with addEventListener (api-request.js); its types name AbortSignal.
     signal: signal as AbortSignal | undefined,

@@ -1,12 +1,12 @@
-import type { Context } from 'hono'
 import type { Config } from '../../config/schema.ts'
-import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { fromFixed } from '../../lib/fixed.ts'
-import { entitle } from '../admission/admit.ts'
+import { entitle } from '../admission/entitle.ts'
 import { isModelAllowed } from '../admission/model-access.ts'
 import { weightsFor } from '../estimate/weights.ts'
-import { type ClientGone, clientGoneSignal } from '../stream/client-io.ts'
+import type { PipelineDeps } from '../pipeline-deps.ts'
+import { type ClientGone, clientGoneSignal } from '../request/client-gone.ts'
+import type { ClientRequest } from '../request/proxy-request.ts'
 import { forward, upstreamFailure } from './forward.ts'
 
 export interface ModelEntry {
@@ -19,15 +19,20 @@ export interface ModelEntry {
  * model only where the gateway routes it (a name two upstreams list is served
  * by one) and only when the plan's features grant it. Not billed.
  */
-export async function listAllowedModels(c: Context<AppEnv>): Promise<ModelEntry[]> {
-  const deps = c.get('deps')
-  const entitlement = await entitle(c)
+export async function listAllowedModels(
+  request: ClientRequest,
+  deps: Pick<PipelineDeps, 'config' | 'entitlements' | 'logger' | 'metrics' | 'upstreams'>,
+): Promise<ModelEntry[]> {
+  const entitlement = await entitle(request.caller, deps)
   const upstreams = deps.upstreams.all()
-  const deadline = listingDeadline(clientGoneSignal(c), deps.config.modelListTimeoutMs)
+  const deadline = listingDeadline(
+    clientGoneSignal(request.connection),
+    deps.config.modelListTimeoutMs,
+  )
   const lists = await Promise.allSettled(
     upstreams.map(async (upstream) => {
       try {
-        const response = await forward(c, upstream, '/models', null, deadline.signal)
+        const response = await forward(request, upstream, '/models', null, deadline.signal)
         const text = await response.body.text()
         if (response.statusCode >= 400) throw new Error(`upstream answered ${response.statusCode}`)
         const data = (JSON.parse(text) as { data?: unknown }).data

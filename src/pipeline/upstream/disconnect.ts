@@ -1,6 +1,6 @@
 import type { Config } from '../../config/schema.ts'
 import { matchesAny } from '../admission/model-access.ts'
-import type { ClientGone } from './client-io.ts'
+import type { ClientGone } from '../request/client-gone.ts'
 
 /**
  * What a client that leaves does to the upstream call (docs/billing-integrity.md).
