@@ -25,6 +25,7 @@ import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './stream
 import { quotaHeaders, sseErrorEvent } from './stream/respond.ts'
 import { createSseMeter } from './stream/sse-meter.ts'
 import { drainRest, pumpMeteredStream } from './stream/stream-body.ts'
+import { refuseOtherDialect } from './upstream/dialect.ts'
 import {
   failureKind,
   forward,
@@ -66,8 +67,9 @@ const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
 export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Response> {
   const deps = c.get('deps')
   const request = await readRequest(c, route)
+  const upstream = deps.upstreams.forModel(request.body.model)
+  refuseOtherDialect(route.endpoint, upstream, request.body.model)
   const admission = await admit(c, route.endpoint, request)
-  const upstream = deps.upstreams.forModel(admission.model)
   const outcome = createOutcome(deps, admission, {
     requestId: c.get('requestId'),
     endpoint: route.endpoint,
