@@ -35,6 +35,15 @@ export function anthropicInputTokens(usage: Usage): unknown {
  */
 export class AnthropicStreamUsage {
   #merged: Usage | null = null
+  #final = false
+
+  /**
+   * Whether a message_delta came: before it, the output count is message_start's
+   * first few tokens, and a stream cut there bills its output as counted (settle.ts).
+   */
+  get final(): boolean {
+    return this.#final
+  }
 
   /** The usage object so far after this event (read by readUsage), or null when it carries none. */
   read(event: Record<string, unknown>): Usage | null {
@@ -46,6 +55,7 @@ export class AnthropicStreamUsage {
       this.#merged = { ...event.message.usage }
     } else if (event.type === 'message_delta' && isObject(event.usage)) {
       this.#merged = { ...this.#merged, ...event.usage }
+      this.#final = true
     } else return null
     return this.#merged
   }

@@ -9,6 +9,11 @@ import { anthropicInputTokens } from '../anthropic/usage.ts'
 export interface RawUsage {
   input: unknown
   output: unknown
+  /**
+   * The input is final but the output is not yet (an Anthropic stream before its
+   * message_delta): the settle bills the larger of it and the output counted.
+   */
+  outputPending?: boolean
 }
 
 export function readUsage(value: unknown): RawUsage | null {

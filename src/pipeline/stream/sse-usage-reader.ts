@@ -157,6 +157,7 @@ function parseDataLine(
     const overlaid = anthropic.read(event)
     if (overlaid) {
       const usage = readUsage(overlaid)
+      if (usage && !anthropic.final) usage.outputPending = true
       return usage && { usage, usageOnly: false }
     }
     const response = event.response as Record<string, unknown> | undefined
