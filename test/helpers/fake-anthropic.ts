@@ -40,6 +40,8 @@ export interface AnthropicBehavior {
   deltaOutputOnly?: boolean
   /** Stop sending (without closing) after this many content deltas. */
   hangAfterDeltas?: number
+  /** Destroy the connection after this many content deltas. */
+  resetAfterDeltas?: number
   /** Send Anthropic's mid-stream `event: error` (overloaded) after this many deltas, then close. */
   errorAfterDeltas?: number
   /** Awaited before each content delta: lets a test hold the stream. */
@@ -308,6 +310,11 @@ function streamOf(
           }
           controller.enqueue(encoder.encode(sse(error)))
           return controller.close()
+        }
+        if (behavior.resetAfterDeltas !== undefined && sent >= behavior.resetAfterDeltas) {
+          await new Promise((resolve) => setTimeout(resolve, 20)) // let the deltas already written leave
+          c.env.incoming.socket.destroy()
+          return
         }
         if (behavior.hangAfterDeltas !== undefined && sent >= behavior.hangAfterDeltas) await closed
         await behavior.beforeDelta?.(sent)

@@ -199,6 +199,43 @@ describe('the upstream’s errors', () => {
   })
 })
 
+describe('the upstream failing mid-stream', () => {
+  it('a reset after the first deltas ends the stream with Anthropic’s error event, which the SDK raises; delivered output billed', async () => {
+    f.anthropic.once({
+      blocks: [{ type: 'text', text: 'one two three four five six seven eight' }],
+      deltasPerBlock: 4,
+      resetAfterDeltas: 2,
+      usage: { input: 25, output: 50 },
+    })
+    const response = await f.fetch('reset-user', '/v1/messages', {
+      method: 'POST',
+      json: { ...MESSAGE, stream: true },
+    })
+    const text = await response.text()
+    const last = text.trimEnd().split('\n\n').at(-1)!
+    expect(last, text).toMatch(/^event: error\ndata: /)
+    expect(JSON.parse(last.split('data: ')[1]!)).toEqual({
+      type: 'error',
+      error: { type: 'api_error', message: 'The upstream connection failed' },
+    })
+    f.anthropic.once({
+      blocks: [{ type: 'text', text: 'one two three four' }],
+      resetAfterDeltas: 1,
+    })
+    const client = await f.sdk('reset-user')
+    const error = await client.messages
+      .stream(MESSAGE as never)
+      .finalMessage()
+      .catch((e) => e)
+    expect(error).toBeInstanceOf(Anthropic.APIError)
+    expect(String(error.message)).toContain('The upstream connection failed')
+    const ledger = await f.settled('reset-user')
+    expect(ledger.used.requests).toBe(2)
+    expect(ledger.used.tokens_input).toBe(25 + 12)
+    expect(ledger.used.tokens_output).toBeGreaterThan(2)
+  })
+})
+
 describe('headers, by allow-list both ways', () => {
   it('anthropic-version and anthropic-beta go as sent; the client’s key, cookies, addresses and SDK noise do not', async () => {
     const beta = 'claude-code-20250219,interleaved-thinking-2025-05-14,some-future-beta-2027-01-01'
