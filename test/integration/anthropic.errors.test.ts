@@ -40,7 +40,7 @@ async function post(user: string, body: unknown, init: RequestInit = {}, path = 
 }
 
 function expectAnthropicError(
-  result: { response: Response; text: string; json: any },
+  result: { response: Response; text: string; json: unknown },
   status: number,
   type: string,
 ) {
@@ -136,7 +136,9 @@ describe('the gateway’s refusals, in Anthropic’s shape', () => {
       method: 'POST',
       json: { model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'Hi' }] },
     })
-    const body = await response.json()
+    const body = (await response.json()) as {
+      error: { code: string; param: string; message: string }
+    }
     expect(response.status).toBe(400)
     expect(body.error).toMatchObject({ code: 'invalid_request', param: 'model' })
     expect(body.error.message).toContain('/v1/messages')
