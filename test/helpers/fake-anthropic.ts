@@ -284,6 +284,9 @@ function* streamEvents(model: string, behavior: AnthropicBehavior) {
     stop_reason: toolUse ? 'tool_use' : 'end_turn',
     stop_sequence: null,
     stop_details: null,
+    container: behavior.containerId
+      ? { id: behavior.containerId, expires_at: '2026-01-16T12:00:00Z' }
+      : null,
   }
   yield { text: sse({ type: 'message_delta', delta: stop, usage: final } as never), delta: false }
   yield { text: sse({ type: 'message_stop' }), delta: false }

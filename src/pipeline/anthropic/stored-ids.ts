@@ -80,3 +80,25 @@ function fileIds(ids: unknown[], value: unknown, depth: number) {
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
+
+/**
+ * The event types of an Anthropic stream that may name a stored object: the
+ * container in message_start's message or a message_delta's delta, the files of
+ * a server tool's result block. Anthropic puts `type` first in every event.
+ */
+export const ANTHROPIC_ID_EVENTS = ['"message_start"', '"message_delta"', '"content_block_start"']
+
+/** The stored-object ids one parsed Anthropic stream event hands out. */
+export function anthropicStreamEventIds(event: Record<string, unknown>): unknown[] {
+  const ids: unknown[] = []
+  if (event.type === 'message_start' && isObject(event.message)) {
+    if (isObject(event.message.container)) ids.push(event.message.container.id)
+  } else if (event.type === 'message_delta' && isObject(event.delta)) {
+    if (isObject(event.delta.container)) ids.push(event.delta.container.id)
+  } else if (event.type === 'content_block_start' && isObject(event.content_block)) {
+    const block = event.content_block
+    if (typeof block.type === 'string' && block.type.endsWith('_tool_result'))
+      fileIds(ids, block.content, 0)
+  }
+  return ids
+}
