@@ -18,6 +18,10 @@ beforeAll(async () => {
   f = await startAnthropicFixture()
 })
 afterAll(async () => {
+  // No log line holds the operator's key or a user's token, whichever header carried it.
+  const logs = f.h.logText()
+  expect(logs).not.toContain(ANTHROPIC_UPSTREAM_KEY)
+  expect(logs).not.toContain(await f.token('x-api-key-user'))
   await f?.close()
 })
 
