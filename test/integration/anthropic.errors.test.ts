@@ -131,6 +131,27 @@ describe('the gateway’s refusals, in Anthropic’s shape', () => {
     expect((await f.ledger('bad-user')).used.requests).toBe(0)
   })
 
+  it('server tools need the plan’s feature (403); client tools, typed or not, do not', async () => {
+    const search = await post('tools-user', {
+      ...MESSAGE,
+      tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 8 }],
+    })
+    expectAnthropicError(search, 403, 'permission_error')
+    expect(search.json.error.message).toContain("'web_search'")
+    expect(f.anthropic.requests.length).toBe(0)
+    f.anthropic.once({})
+    const client = await post('tools-user', {
+      ...MESSAGE,
+      tools: [
+        { type: 'bash_20250124', name: 'bash' },
+        { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' },
+        { name: 'Read', input_schema: { type: 'object' } },
+        { type: 'custom', name: 'Grep', input_schema: { type: 'object' } },
+      ],
+    })
+    expect(client.response.status, client.text).toBe(200)
+  })
+
   it('a claude model on the OpenAI routes: 400 in OpenAI’s envelope', async () => {
     const response = await f.fetch('dialect-user', '/v1/chat/completions', {
       method: 'POST',
