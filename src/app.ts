@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { createAuthenticator } from './auth/authenticate.ts'
 import type { Deps } from './deps.ts'
+import { anthropicErrors } from './http/anthropic-errors.ts'
 import type { AppEnv } from './http/env.ts'
 import { GatewayError } from './http/errors.ts'
 import { authenticate, requireAdmin } from './http/middleware/authenticate.ts'
@@ -72,7 +73,9 @@ export function createApp(deps: Deps) {
   app.use('/api/v1/keys/*', auth)
   app.route('/api/v1/keys', createKeyRoutes())
 
-  app.use('/v1/*', authenticate(verify, { bodyMayNameUser: true }))
+  // Anthropic's surface answers its refusals in Anthropic's envelope and takes x-api-key.
+  app.use('/v1/messages/*', anthropicErrors())
+  app.use('/v1/*', authenticate(verify, { bodyMayNameUser: true, xApiKeyUnder: '/v1/messages' }))
   app.route('/v1', createV1Routes())
 
   // Plans, subscription, usage, me, admin subscriptions; GET /plans is public.

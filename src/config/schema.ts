@@ -33,7 +33,13 @@ const headerName = z
 
 const upstreamSchema = z.strictObject({
   name: z.string().min(1),
-  /** OpenAI-compatible base URL ending in /v1. */
+  /**
+   * The API the upstream speaks: `openai` (chat, completions, embeddings, responses) or
+   * `anthropic` (Messages: /v1/messages and count_tokens; its key goes as x-api-key, and the
+   * client's anthropic-version and anthropic-beta pass through). docs/claude-code.md.
+   */
+  kind: z.enum(['openai', 'anthropic']).default('openai'),
+  /** Base URL ending in /v1 (OpenAI-compatible, or Anthropic's https://api.anthropic.com/v1). */
   baseUrl: z.url(),
   /** Name of the environment variable holding this upstream's API key. */
   apiKeyEnv: z.string().min(1).optional(),

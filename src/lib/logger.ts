@@ -11,6 +11,10 @@ const REDACT = [
   'headers.authorization',
   'req.headers.authorization',
   '*.authorization',
+  // Anthropic's key header (the operator's upstream key, or a client's gateway key).
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+  '*["x-api-key"]',
   'token',
   '*.token',
   'apiKey',

@@ -35,6 +35,7 @@ import {
 import { quotaHeaders, sseErrorEvent } from './stream/respond.ts'
 import { createSseMeter } from './stream/sse-meter.ts'
 import { drainRest, pumpMeteredStream, type StreamMeter } from './stream/stream-body.ts'
+import { refuseOtherDialect } from './upstream/dialect.ts'
 import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './upstream/disconnect.ts'
 import {
   failureKind,
@@ -107,8 +108,10 @@ function proxyRequestOf(c: Context<AppEnv>, route: ProxyRoute): ProxyRequest {
  */
 async function walk(request: ReadRequest, deps: ProxyDeps): Promise<Response> {
   const { route, parsed } = request
+  // The upstream first: a model is served in its upstream's API only (dialect.ts).
+  const upstream = deps.upstreams.forModel(parsed.body.model)
+  refuseOtherDialect(route.endpoint, upstream, parsed.body.model)
   const admission = await admit(request, deps)
-  const upstream = deps.upstreams.forModel(admission.model)
   const outcome = createOutcome(deps, admission, {
     requestId: request.requestId,
     endpoint: route.endpoint,

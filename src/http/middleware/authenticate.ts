@@ -5,16 +5,24 @@ import { GatewayError } from '../errors.ts'
 import { requestHeader } from '../request-headers.ts'
 
 /**
- * Requires `Authorization: Bearer <JWT or sk-key>` and sets the principal.
+ * Requires `Authorization: Bearer <JWT or sk-key>` and sets the principal; under
+ * `xApiKeyUnder` (Anthropic's surface) an `x-api-key` header is taken first.
  * `bodyMayNameUser`: the proxy's surface, whose POST bodies may name the end
  * user of a service key (pipeline/proxy.ts asks actingUsers.fromBody once parsed).
  */
 export function authenticate(
   verify: Authenticator,
-  options: { bodyMayNameUser?: boolean } = {},
+  options: { bodyMayNameUser?: boolean; xApiKeyUnder?: string } = {},
 ): MiddlewareHandler<AppEnv> {
+  const { xApiKeyUnder } = options
   return async function authenticate(c, next) {
-    const principal = await verify(bearerToken(requestHeader(c, 'authorization')))
+    // Anthropic's clients send the key as x-api-key (Claude Code's ANTHROPIC_API_KEY, SDK 0.x),
+    // or as a bearer token (ANTHROPIC_AUTH_TOKEN, SDK 1.x): on that surface either is the key.
+    const apiKey =
+      xApiKeyUnder !== undefined && c.req.path.startsWith(xApiKeyUnder)
+        ? requestHeader(c, 'x-api-key')
+        : undefined
+    const principal = await verify(apiKey || bearerToken(requestHeader(c, 'authorization')))
     // A trusted service key becomes the end user its request names, or is refused (docs/open-webui.md).
     const bodyMayNameUser = options.bodyMayNameUser === true && c.req.method === 'POST'
     c.set(

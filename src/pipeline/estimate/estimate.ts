@@ -68,7 +68,11 @@ export function collectInput(endpoint: Endpoint, model: string, body: Body) {
     )
       continue
     if (!PARAMS.has(key)) tally.texts.push(key)
-    if (key === 'messages' && endpoint === 'chat' && Array.isArray(value)) {
+    if (
+      key === 'messages' &&
+      (endpoint === 'chat' || endpoint === 'messages') &&
+      Array.isArray(value)
+    ) {
       tally.fixed += REPLY_PRIMING
       for (const message of value) walkMessage(tally, message)
     } else if (key === 'input' && endpoint === 'responses') {
@@ -200,9 +204,24 @@ export function estimateOutputReserve(
   const asked =
     endpoint === 'responses'
       ? positiveInt(body.max_output_tokens)
-      : (positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens))
+      : endpoint === 'messages'
+        ? anthropicOutputCeiling(body)
+        : (positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens))
   const each = Math.min(asked ?? quota.defaultOutputReserve, quota.maxOutputReserve)
   return each * answersAsked(endpoint, body).total
+}
+
+/**
+ * Anthropic's output ceiling: max_tokens, which includes the thinking; with
+ * interleaved thinking the budget spans the whole turn and may pass
+ * max_tokens, so the larger of the two is reserved.
+ */
+function anthropicOutputCeiling(body: Body): number | undefined {
+  const maxTokens = positiveInt(body.max_tokens)
+  const thinking = body.thinking
+  const budget = isObject(thinking) ? positiveInt(thinking.budget_tokens) : undefined
+  if (budget === undefined) return maxTokens
+  return Math.max(budget, maxTokens ?? 0)
 }
 
 function positiveInt(value: unknown): number | undefined {

@@ -1,3 +1,4 @@
+import { anthropicMediaCost } from '../anthropic/media.ts'
 import { dataUrlImageSize } from './image-size.ts'
 import { imageTokens } from './image-tokens.ts'
 
@@ -49,6 +50,7 @@ export function mediaCost(model: string, part: Record<string, unknown>): MediaCo
           : null
     return { tokens: 0, unknown }
   }
+  if (type === 'image' || type === 'document') return anthropicMediaCost(part)
   return null
 }
 

@@ -1,3 +1,4 @@
+import { anthropicDeltaText, anthropicMessageTexts } from '../anthropic/output.ts'
 import type { TokenCounter } from './tokenizer.ts'
 
 /** SSE line breaks: LF, CRLF or a lone CR (the SSE spec allows all three). */
@@ -151,6 +152,7 @@ function collectPayload(payload: string, output: Output): boolean {
 export function outputOfJsonAnswer(answer: unknown): Output {
   const output: Output = { texts: [], audioBytes: 0 }
   if (!isObject(answer)) return output
+  output.texts.push(...anthropicMessageTexts(answer))
   for (const choice of arrayOf(answer.choices)) {
     if (!isObject(choice)) continue
     if (typeof choice.text === 'string') output.texts.push(choice.text)
@@ -179,6 +181,11 @@ function collectEvent(event: unknown, output: Output) {
     if (event.type === 'response.audio.delta') output.audioBytes += base64Bytes(event.delta)
     else output.texts.push(event.delta)
     return
+  }
+  // Anthropic: content_block_delta's delta is an object (text, thinking, tool input JSON).
+  if (isObject(event.delta)) {
+    const text = anthropicDeltaText(event.delta)
+    if (text !== null) output.texts.push(text)
   }
   for (const choice of arrayOf(event.choices)) {
     if (!isObject(choice)) continue

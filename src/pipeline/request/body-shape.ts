@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { isModelName, MODEL_NAME_RULE } from '../admission/model-access.ts'
+import { anthropicMessagesShape } from '../anthropic/messages-shape.ts'
 import type { Endpoint } from './endpoint.ts'
 
 /**
@@ -101,6 +102,7 @@ export const bodyShapes: Readonly<Record<Endpoint, z.ZodType<ProxyBodyShape>>> =
     conversation: z.union([z.string(), z.looseObject({ id: z.string() })]).nullish(),
     prompt: z.looseObject({ id: z.string() }).nullish(),
   }),
+  messages: anthropicMessagesShape(common),
 }
 
 export type ProxyBodyShape = z.infer<typeof common> & Record<string, unknown>

@@ -32,6 +32,10 @@ const KEPT: ReadonlySet<string> = new Set([
   'web_search_options',
   'modalities',
   'audio',
+  // Anthropic's thinking budget sizes the output reserve (estimate.ts).
+  'thinking',
+  // An Anthropic container: its stream's ids are read (stored-objects.ts).
+  'container',
 ])
 
 /** A kept value larger than this many strings, numbers and containers is cut to an empty one of its kind. */

@@ -27,11 +27,26 @@ export function refuseBackground(body: Body) {
   }
 }
 
-/** Tool types the client runs itself: no upstream cost beyond tokens. */
-const CLIENT_TOOLS: ReadonlySet<unknown> = new Set(['function', 'custom'])
-/** Tool types carry a date when pinned (web_search_preview_2025_03_11): the grant names the type. */
-const DATE_SUFFIX = /_\d{4}_\d{2}_\d{2}$/
-const DEFAULT_TIERS: ReadonlySet<unknown> = new Set([undefined, null, 'auto', 'default'])
+/**
+ * Tool types the client runs itself: no upstream cost beyond tokens. An
+ * Anthropic client tool has no type at all (OpenAI's parser requires one).
+ */
+const CLIENT_TOOLS: ReadonlySet<unknown> = new Set(['function', 'custom', undefined, null])
+/** Anthropic's tools that the client executes (bash_20250124, text_editor_20250728, ...). */
+const ANTHROPIC_CLIENT_TOOL = /^(bash|text_editor|memory|computer)_\d{8}$/
+/**
+ * Tool types carry a date when pinned (web_search_preview_2025_03_11, Anthropic's
+ * web_search_20250305): the grant names the type.
+ */
+const DATE_SUFFIX = /_(\d{4}_\d{2}_\d{2}|\d{8})$/
+/** Anthropic's standard_only is the standard tier, never a dearer one. */
+const DEFAULT_TIERS: ReadonlySet<unknown> = new Set([
+  undefined,
+  null,
+  'auto',
+  'default',
+  'standard_only',
+])
 
 /**
  * Hosted tools and a non-default service_tier need a plan feature (403
@@ -59,6 +74,7 @@ export function grantExtras(
       const tool: unknown = body.tools[index]
       const type = typeof tool === 'object' && tool !== null ? (tool as Body).type : undefined
       if (CLIENT_TOOLS.has(type)) continue
+      if (typeof type === 'string' && ANTHROPIC_CLIENT_TOOL.test(type)) continue
       surcharge += hostedToolSurcharge(
         config,
         plan,

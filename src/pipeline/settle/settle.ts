@@ -114,8 +114,14 @@ export function createOutcome(
           'Refused invalid usage from the upstream; counting instead',
         )
       }
-      const estimated = !counted
+      let estimated = !counted
       counted ??= { input: admission.inputEstimate, output: Math.min(countOutput(), max) }
+      if (!estimated && usage?.outputPending) {
+        // The upstream's input is exact, its output unknown: the output is counted, as a cut stream's.
+        const output = Math.max(counted.output, Math.min(countOutput(), max))
+        counted = { input: counted.input, output }
+        estimated = true
+      }
       // raw: the upstream's tokens; actual (what counts): weighted, plus the hosted tools'
       // surcharge, which is in the quota's unit already (admit.ts).
       const raw: Amounts = {

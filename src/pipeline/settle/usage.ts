@@ -1,12 +1,19 @@
+import { anthropicInputTokens } from '../anthropic/usage.ts'
+
 /**
  * Token usage as an upstream reports it, in either dialect: Chat Completions,
  * Completions and Embeddings say prompt_tokens / completion_tokens, the
- * Responses API input_tokens / output_tokens. Values are kept as received and
+ * Responses API and Anthropic's Messages API input_tokens / output_tokens. Values are kept as received and
  * checked by validUsage before anything is credited.
  */
 export interface RawUsage {
   input: unknown
   output: unknown
+  /**
+   * The input is final but the output is not yet (an Anthropic stream before its
+   * message_delta): the settle bills the larger of it and the output counted.
+   */
+  outputPending?: boolean
 }
 
 export function readUsage(value: unknown): RawUsage | null {
@@ -14,8 +21,9 @@ export function readUsage(value: unknown): RawUsage | null {
   const usage = value as Record<string, unknown>
   if ('prompt_tokens' in usage)
     return { input: usage.prompt_tokens, output: usage.completion_tokens ?? 0 }
+  // Anthropic's input comes in three exclusive classes (cache writes and reads apart): all billed.
   if ('input_tokens' in usage)
-    return { input: usage.input_tokens, output: usage.output_tokens ?? 0 }
+    return { input: anthropicInputTokens(usage), output: usage.output_tokens ?? 0 }
   return null
 }
 

@@ -1,3 +1,4 @@
+import { ANTHROPIC_ID_EVENTS, anthropicStreamEventIds } from '../anthropic/stored-ids.ts'
 import type { Endpoint } from '../request/endpoint.ts'
 import { CR, firstBreak, NL } from '../stream/sse-bytes.ts'
 import { idsOfChatAnswer, idsOfItem, idsOfResponse } from './stored-ids.ts'
@@ -23,6 +24,9 @@ const RESPONSE_EVENTS = [
  */
 const RESPONSE_NEEDLES = [Buffer.from('.created"'), Buffer.from('.output_item.added"')]
 const AUDIO = Buffer.from('"audio"')
+const MESSAGES_EVENTS = ANTHROPIC_ID_EVENTS.map((type) => Buffer.from(type))
+/** Anthropic's event types: the needles are the types' ends, rarer than their quotes. */
+const MESSAGES_NEEDLES = ANTHROPIC_ID_EVENTS.map((type) => Buffer.from(type.slice(1)))
 const ID = Buffer.from('"id"')
 
 /**
@@ -49,9 +53,13 @@ export class StoredIdReader {
   /** The open line is of no interest (or too long): skip up to its end. */
   #skipping = false
 
+  readonly #events: Buffer[]
+
   constructor(endpoint: Endpoint, found: (ids: string[]) => void) {
     this.#chat = endpoint === 'chat'
-    this.#needles = this.#chat ? [AUDIO] : RESPONSE_NEEDLES
+    const messages = endpoint === 'messages'
+    this.#needles = this.#chat ? [AUDIO] : messages ? MESSAGES_NEEDLES : RESPONSE_NEEDLES
+    this.#events = messages ? MESSAGES_EVENTS : RESPONSE_EVENTS
     this.#found = found
   }
 
@@ -140,7 +148,7 @@ export class StoredIdReader {
     if (line.length < DATA.length || line.compare(DATA, 0, DATA.length, 0, DATA.length) !== 0)
       return false
     const head = line.subarray(0, HEAD_BYTES)
-    return RESPONSE_EVENTS.some((type) => head.includes(type))
+    return this.#events.some((type) => head.includes(type))
   }
 
   #read(line: Buffer) {
@@ -154,7 +162,10 @@ export class StoredIdReader {
     if (typeof event !== 'object' || event === null) return
     const ids: string[] = []
     if (this.#chat) idsOfChatAnswer(ids, event, 'delta')
-    else {
+    else if (this.#events === MESSAGES_EVENTS) {
+      for (const id of anthropicStreamEventIds(event as Record<string, unknown>))
+        if (typeof id === 'string' && id.length > 0) ids.push(id)
+    } else {
       const { type, response, item } = event as Record<string, unknown>
       if (type === 'response.created') idsOfResponse(ids, response)
       else if (type === 'response.output_item.added') idsOfItem(ids, item)

@@ -1,4 +1,5 @@
 import { GatewayError } from '../../http/errors.ts'
+import { anthropicAnswerIds, anthropicReferences } from '../anthropic/stored-ids.ts'
 import type { Endpoint } from '../request/endpoint.ts'
 
 type Body = Record<string, unknown>
@@ -61,6 +62,8 @@ export function referencedIds(endpoint: Endpoint, body: Body): Reference[] {
       }
       parts(found, message.content, `messages[${i}].content`)
     }
+  } else if (endpoint === 'messages') {
+    for (const { value, param } of anthropicReferences(body)) requiredId(found, value, param)
   }
   if (found.length > MAX_REFERENCES) {
     throw new GatewayError(
@@ -116,8 +119,10 @@ function invalid(param: string, what: string): never {
  * hold audio at all.
  */
 export function idsOfJsonAnswer(endpoint: Endpoint, bytes: Buffer): string[] {
-  if (endpoint !== 'responses' && endpoint !== 'chat') return []
+  if (endpoint !== 'responses' && endpoint !== 'chat' && endpoint !== 'messages') return []
   if (endpoint === 'chat' && bytes.indexOf('"audio"') === -1) return []
+  // Anthropic answers name stored objects only with code execution (a container, its files).
+  if (endpoint === 'messages' && bytes.indexOf('"container"') === -1) return []
   let answer: unknown
   try {
     answer = JSON.parse(bytes.toString('utf8'))
@@ -126,6 +131,7 @@ export function idsOfJsonAnswer(endpoint: Endpoint, bytes: Buffer): string[] {
   }
   const ids: string[] = []
   if (endpoint === 'responses') idsOfResponse(ids, answer)
+  else if (endpoint === 'messages') for (const id of anthropicAnswerIds(answer)) pushId(ids, id)
   else idsOfChatAnswer(ids, answer, 'message')
   return ids
 }

@@ -91,7 +91,10 @@ export function storedIdReaderFor(
   endpoint: Endpoint,
   body: Record<string, unknown>,
 ): StoredIdReader | null {
-  if (endpoint !== 'responses' && !(endpoint === 'chat' && asksForAudio(body))) return null
+  // Anthropic streams name a container (and its files) only when code execution may run.
+  const messages = endpoint === 'messages' && usesContainers(body)
+  if (endpoint !== 'responses' && !messages && !(endpoint === 'chat' && asksForAudio(body)))
+    return null
   return new StoredIdReader(endpoint, (ids) => void bindStoredIds(deps, userId, ids))
 }
 
@@ -110,6 +113,19 @@ export function readingIds(meter: StreamMeter, reader: StoredIdReader): StreamMe
     },
   }
 }
+
+/** A Messages request that names a container or declares a server tool that may make one. */
+function usesContainers(body: Record<string, unknown>): boolean {
+  if (body.container != null) return true
+  if (!Array.isArray(body.tools)) return false
+  for (const tool of body.tools) {
+    const type =
+      typeof tool === 'object' && tool !== null ? (tool as { type?: unknown }).type : null
+    if (typeof type === 'string' && CONTAINER_TOOL.test(type)) return true
+  }
+  return false
+}
+const CONTAINER_TOOL = /^(code_execution|bash_code_execution|text_editor_code_execution)_/
 
 function asksForAudio(body: Record<string, unknown>): boolean {
   return body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio'))

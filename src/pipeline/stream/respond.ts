@@ -1,3 +1,4 @@
+import { anthropicErrorBody } from '../../http/anthropic-errors.ts'
 import type { GatewayError } from '../../http/errors.ts'
 import type { Amounts, Metric } from '../../ledger/amounts.ts'
 import type { Admission } from '../admission/admit.ts'
@@ -47,6 +48,11 @@ export function sseErrorEvent(
   error: GatewayError,
   lastSequence: number | null = null,
 ): Buffer {
+  if (endpoint === 'messages') {
+    // Anthropic's own mid-stream error event, which its SDKs raise as an APIError.
+    const event = anthropicErrorBody(error.status, error.message)
+    return Buffer.from(`event: error\ndata: ${JSON.stringify(event)}\n\n`)
+  }
   const body = error.toBody()
   if (endpoint !== 'responses') return Buffer.from(`data: ${JSON.stringify(body)}\n\n`)
   const event = {

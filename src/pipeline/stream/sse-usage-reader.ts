@@ -1,3 +1,4 @@
+import { AnthropicStreamUsage } from '../anthropic/usage.ts'
 import { type RawUsage, readUsage } from '../settle/usage.ts'
 import {
   breakLength,
@@ -36,6 +37,8 @@ export class SseUsageReader {
   readonly #cutUsage: boolean
   readonly #trackSequence: boolean
   #usage: RawUsage | null = null
+  /** An Anthropic stream's usage, overlaid event by event (anthropic/usage.ts). */
+  readonly #anthropic = new AnthropicStreamUsage()
   #lastSequence: number | null = null
   /** A cut event's line ended the last block: its blank line starts the next one, and goes too. */
   #blankLineNext = false
@@ -99,7 +102,7 @@ export class SseUsageReader {
       if (value < end && block[value] === OPEN_BRACE) {
         const start = lineStart(block, key)
         const stop = lineEnd(block, value, end)
-        const found = parseDataLine(block.toString('utf8', start, stop))
+        const found = parseDataLine(block.toString('utf8', start, stop), this.#anthropic)
         if (found) {
           this.#usage = found.usage
           if (this.#cutUsage && found.usageOnly) this.#cutEvent(block, start, stop)
@@ -144,10 +147,19 @@ export class SseUsageReader {
 }
 
 /** The usage of a `data:` line, and whether the event is usage only (no choices), or null. */
-function parseDataLine(line: string): { usage: RawUsage; usageOnly: boolean } | null {
+function parseDataLine(
+  line: string,
+  anthropic: AnthropicStreamUsage,
+): { usage: RawUsage; usageOnly: boolean } | null {
   if (!line.startsWith('data:')) return null
   try {
     const event = JSON.parse(line.slice(5)) as Record<string, unknown>
+    const overlaid = anthropic.read(event)
+    if (overlaid) {
+      const usage = readUsage(overlaid)
+      if (usage && !anthropic.final) usage.outputPending = true
+      return usage && { usage, usageOnly: false }
+    }
     const response = event.response as Record<string, unknown> | undefined
     const usage = readUsage(event.usage ?? response?.usage)
     if (!usage) return null

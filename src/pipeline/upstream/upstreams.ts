@@ -2,9 +2,10 @@ import { Pool } from 'undici'
 import type { Secrets } from '../../config/load.ts'
 import type { Config, UpstreamConfig } from '../../config/schema.ts'
 import { matchesAny } from '../admission/model-access.ts'
+import { anthropicHeaderPolicy } from './anthropic-headers.ts'
 import type { UpstreamHeaderPolicy } from './headers.ts'
 
-/** One configured OpenAI-compatible upstream and the connection pool that reaches it. */
+/** One configured upstream (OpenAI-compatible or Anthropic) and the connection pool that reaches it. */
 export interface Upstream {
   name: string
   pool: Pool
@@ -36,7 +37,9 @@ export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secr
   const list: Upstream[] = config.upstreams.map((upstream) => {
     const url = new URL(upstream.baseUrl)
     const key = secrets.upstreamApiKeys[upstream.name]
-    const authorization = key ? `Bearer ${key}` : undefined
+    const anthropic = upstream.kind === 'anthropic'
+    // Anthropic takes its key as x-api-key (anthropic-headers.ts); OpenAI's as a bearer token.
+    const authorization = key && !anthropic ? `Bearer ${key}` : undefined
     return {
       name: upstream.name,
       pool: new Pool(url.origin, {
@@ -47,11 +50,9 @@ export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secr
       }),
       basePath: url.pathname.replace(/\/+$/, ''),
       authorization,
-      headers: {
-        authorization,
-        fixed: upstream.headers,
-        fromClient: upstream.forwardClientHeaders,
-      },
+      headers: anthropic
+        ? anthropicHeaderPolicy(upstream, key)
+        : { authorization, fixed: upstream.headers, fromClient: upstream.forwardClientHeaders },
       config: upstream,
     }
   })

@@ -22,6 +22,7 @@ export interface RouteDoc {
 
 export const TAGS = {
   openai: 'OpenAI-compatible',
+  anthropic: 'Anthropic Messages',
   billing: 'Billing',
   payments: 'Payments',
   admin: 'Admin',

@@ -4,6 +4,7 @@ import { described } from '../openapi/describe.ts'
 import { chatCompletions } from './chat-completions.ts'
 import { completions } from './completions.ts'
 import { embeddings } from './embeddings.ts'
+import { messages, messagesCountTokens } from './messages.ts'
 import { getModel, listModels } from './models.ts'
 import { responses } from './responses.ts'
 
@@ -60,6 +61,33 @@ export function createV1Routes() {
       described(
         { summary: 'OpenAI Responses', tag: 'openai', responses: proxied(true) },
         responses,
+      ),
+    )
+    .post(
+      '/messages',
+      described(
+        {
+          summary:
+            "Anthropic Messages, stream and non-stream, within the plan quota (Anthropic's error shape)",
+          tag: 'anthropic',
+          responses: proxied(true),
+        },
+        messages,
+      ),
+    )
+    .post(
+      '/messages/count_tokens',
+      described(
+        {
+          summary: 'Anthropic token counting: free, never billed',
+          tag: 'anthropic',
+          responses: {
+            '200': '{"input_tokens": N}',
+            '400': 'Invalid request',
+            '403': 'Model not in the plan',
+          },
+        },
+        messagesCountTokens,
       ),
     )
     .get(
