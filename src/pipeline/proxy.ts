@@ -25,14 +25,10 @@ import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './stream
 import { quotaHeaders, sseErrorEvent } from './stream/respond.ts'
 import { createSseMeter } from './stream/sse-meter.ts'
 import { drainRest, pumpMeteredStream } from './stream/stream-body.ts'
-import {
-  failureKind,
-  forward,
-  type UpstreamResponse,
-  upstreamFailure,
-  upstreamStatusError,
-} from './upstream/forward.ts'
+import { ClientLeftBetweenAttempts, sendWithFailover } from './upstream/failover.ts'
+import { failureKind, forward, type UpstreamResponse, upstreamFailure } from './upstream/forward.ts'
 import { clientResponseHeaders } from './upstream/headers.ts'
+import { bodyForDeployment } from './upstream/routes.ts'
 import type { Upstream } from './upstream/upstreams.ts'
 
 export interface ProxyRoute {
@@ -47,6 +43,7 @@ interface Call {
   c: Context<AppEnv>
   route: ProxyRoute
   admission: Admission
+  /** The upstream that answered (the route's first until failover.ts says otherwise). */
   upstream: Upstream
   outcome: Outcome
   /** Aborts when the client goes away before its answer is complete. */
@@ -67,7 +64,8 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
   const deps = c.get('deps')
   const request = await readRequest(c, route)
   const admission = await admit(c, route.endpoint, request)
-  const upstream = deps.upstreams.forModel(admission.model)
+  const upstreamRoute = deps.upstreams.route(admission.model)
+  const upstream = upstreamRoute.candidates[0]!.deployment.upstream
   const outcome = createOutcome(deps, admission, {
     requestId: c.get('requestId'),
     endpoint: route.endpoint,
@@ -84,12 +82,31 @@ export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Resp
     let response: UpstreamResponse
     try {
       const body = upstreamBody(request, route.injectUsage)
-      response = await forward(c, upstream, route.path, body, link.signal)
+      // One reservation for every attempt: the one that answers is billed (failover.ts).
+      const answered = await sendWithFailover(deps, upstreamRoute, clientGone, (candidate) =>
+        forward(
+          c,
+          candidate.deployment.upstream,
+          route.path,
+          bodyForDeployment(body, candidate.deployment),
+          link.signal,
+          candidate.key,
+        ),
+      )
+      response = answered.response
+      if (answered.candidate.deployment.upstream !== upstream) {
+        call.upstream = answered.candidate.deployment.upstream
+        outcome.answeredBy(call.upstream.name)
+      }
+      if (answered.errorBody) return clientRefused(call, response, answered.errorBody)
     } catch (error) {
-      if (clientGone.aborted) return leftUnanswered(call)
+      if (error instanceof ClientLeftBetweenAttempts) {
+        outcome.release('the client disconnected between two upstream attempts')
+        return clientClosed()
+      }
+      if (clientGone.aborted && !(error instanceof GatewayError)) return leftUnanswered(call)
       throw failed(call, error)
     }
-    if (response.statusCode >= 400) return await upstreamRefused(call, response)
     const contentType = response.headers['content-type']
     if (
       request.stream &&
@@ -141,8 +158,15 @@ async function readRequest(c: Context<AppEnv>, route: ProxyRoute): Promise<Parse
   return parsed
 }
 
-/** Releases after an upstream that never answered a client still waiting; the 502/504 to throw. */
+/**
+ * Releases after no upstream answered a client still waiting; the error to throw (failover.ts
+ * built it, or the gateway failed on its own).
+ */
 function failed(call: Call, error: unknown) {
+  if (error instanceof GatewayError) {
+    call.outcome.release(`no upstream answered: ${error.code}`)
+    return error
+  }
   const kind = failureKind(error)
   call.c.get('deps').metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
   call.outcome.release(`upstream ${kind}`)
@@ -193,24 +217,20 @@ async function drainUnread(call: Call, response: UpstreamResponse): Promise<Resp
 }
 
 /**
- * Only 2xx answers are billed: a 4xx passes through unchanged, a 5xx becomes
- * a 502. A 401 is about the gateway's own upstream key, not the user's: it
- * becomes a 502 too (OpenAI's 401 body even quotes part of the key).
+ * Only 2xx answers are billed: the client's own bad request (a 4xx verdict.ts lets through)
+ * passes through unchanged. The upstream's own troubles (5xx, 401/403, 429, the operator's
+ * credit) never get here: failover.ts tries elsewhere or answers in the payer's terms.
  */
-async function upstreamRefused(call: Call, response: UpstreamResponse): Promise<Response> {
+function clientRefused(call: Call, response: UpstreamResponse, bytes: Buffer): Response {
   const { statusCode } = response
   const deps = call.c.get('deps')
-  const bytes = Buffer.from(await response.body.arrayBuffer().catch(() => new ArrayBuffer(0)))
   deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind: 'status' })
   call.outcome.release(`upstream answered ${statusCode}`)
-  if (statusCode === 401) {
-    deps.logger.error(
-      { upstream: call.upstream.name },
-      'The upstream refused the gateway API key (401)',
-    )
-  }
-  if (statusCode >= 500 || statusCode === 401) throw upstreamStatusError(statusCode)
-  return call.c.body(bytes, statusCode as 400, clientResponseHeaders(response.headers))
+  return call.c.body(
+    new Uint8Array(bytes),
+    statusCode as 400,
+    clientResponseHeaders(response.headers),
+  )
 }
 
 async function jsonAnswer(call: Call, response: UpstreamResponse) {

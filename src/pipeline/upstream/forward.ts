@@ -5,7 +5,7 @@ import { GatewayError } from '../../http/errors.ts'
 import { requestHeaders } from '../../http/request-headers.ts'
 import type { ClientGone } from '../stream/client-io.ts'
 import { upstreamRequestHeaders } from './headers.ts'
-import type { Upstream } from './upstreams.ts'
+import type { Upstream, UpstreamKey } from './upstreams.ts'
 
 export type UpstreamResponse = Dispatcher.ResponseData
 
@@ -13,7 +13,8 @@ export type UpstreamResponse = Dispatcher.ResponseData
  * Sends the request upstream through the upstream's undici Pool: the headers
  * headers.ts allows (never the client's credentials), the upstream's key, the
  * query string as received. `signal` is the client's (cancel policy): a
- * client that goes away aborts the upstream call too.
+ * client that goes away aborts the upstream call too. `key` is the pool's key the attempt
+ * uses (failover.ts); the upstream's first key when none is given.
  */
 export function forward(
   c: Context<AppEnv>,
@@ -21,13 +22,14 @@ export function forward(
   path: string,
   body: Buffer | null,
   signal: ClientGone | undefined,
+  key?: UpstreamKey,
 ): Promise<UpstreamResponse> {
   const url = c.req.url
   const query = url.indexOf('?')
   return upstream.pool.request({
     method: body ? 'POST' : 'GET',
     path: upstream.basePath + path + (query === -1 ? '' : url.slice(query)),
-    headers: upstreamRequestHeaders(requestHeaders(c), upstream.headers),
+    headers: upstreamRequestHeaders(requestHeaders(c), (key ?? upstream).headers),
     body,
     // undici takes any object with addEventListener (api-request.js); its types name AbortSignal.
     signal: signal as AbortSignal | undefined,

@@ -3,6 +3,19 @@ import type { Secrets } from '../../config/load.ts'
 import type { Config, UpstreamConfig } from '../../config/schema.ts'
 import { matchesAny } from '../admission/model-access.ts'
 import type { UpstreamHeaderPolicy } from './headers.ts'
+import { type KeyHealth, newKeyHealth } from './key-health.ts'
+import { createRouter, type Route } from './routes.ts'
+
+/** One key of an upstream's pool, with its own health (key-health.ts). */
+export interface UpstreamKey {
+  upstream: Upstream
+  /** What metrics and logs call it: the environment variable it came from, never the key. */
+  label: string
+  /** `Bearer <key>`; undefined when the upstream needs no key. Never logged. */
+  authorization: string | undefined
+  headers: UpstreamHeaderPolicy
+  health: KeyHealth
+}
 
 /** One configured OpenAI-compatible upstream and the connection pool that reaches it. */
 export interface Upstream {
@@ -15,6 +28,8 @@ export interface Upstream {
   /** What this upstream is sent besides the body (headers.ts): its key, fixed headers, allowed client ones. */
   headers: UpstreamHeaderPolicy
   config: UpstreamConfig
+  /** The pool: one key, or upstreams[].apiKeyEnvs (the first is `authorization` above). */
+  keys: UpstreamKey[]
 }
 
 export interface Upstreams {
@@ -23,6 +38,8 @@ export interface Upstreams {
    * patterns match, else "default" (else the first configured).
    */
   forModel(model: string): Upstream
+  /** Where a model may be sent, in the order routes.ts gives (its deployments and their keys). */
+  route(model: string): Route
   all(): readonly Upstream[]
   close(): Promise<void>
 }
@@ -32,12 +49,18 @@ export interface Upstreams {
  * and body timeouts. Pools are the only HTTP client the proxy uses: Node's
  * bundled fetch costs milliseconds per call on this stack (docs/reference/ARCHITECTURE.md).
  */
-export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secrets): Upstreams {
+export function createUpstreams(
+  config: Pick<Config, 'upstreams' | 'routes'>,
+  secrets: Secrets,
+): Upstreams {
   const list: Upstream[] = config.upstreams.map((upstream) => {
     const url = new URL(upstream.baseUrl)
     const key = secrets.upstreamApiKeys[upstream.name]
-    const authorization = key ? `Bearer ${key}` : undefined
-    return {
+    const pool = secrets.upstreamKeyPools?.[upstream.name] ?? [
+      { env: upstream.apiKeyEnv ?? 'UPSTREAM_API_KEY', key },
+    ]
+    const authorization = pool[0]?.key ? `Bearer ${pool[0].key}` : undefined
+    const made: Upstream = {
       name: upstream.name,
       pool: new Pool(url.origin, {
         connections: upstream.connections,
@@ -53,14 +76,26 @@ export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secr
         fromClient: upstream.forwardClientHeaders,
       },
       config: upstream,
+      keys: [],
     }
+    made.keys = pool.map(({ env, key }) => {
+      const bearer = key ? `Bearer ${key}` : undefined
+      return {
+        upstream: made,
+        label: key ? env : 'none',
+        authorization: bearer,
+        headers: { ...made.headers, authorization: bearer },
+        health: newKeyHealth(),
+      }
+    })
+    return made
   })
   if (list.length === 0) throw new Error('No upstream configured')
   const fallback = list.find((u) => u.name === 'default') ?? list[0]!
   // Routing is decided once per model name; the set of names in use is small.
   const routes = new Map<string, Upstream>()
 
-  return {
+  const upstreams: Upstreams = {
     forModel(model) {
       let upstream = routes.get(model)
       if (!upstream) {
@@ -71,9 +106,12 @@ export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secr
       }
       return upstream
     },
+    route: (model) => router(model),
     all: () => list,
     async close() {
       await Promise.all(list.map((u) => u.pool.close()))
     },
   }
+  const router = createRouter(config.routes, list, (model) => upstreams.forModel(model))
+  return upstreams
 }
