@@ -79,6 +79,8 @@ export function recordFailure(
 ): number {
   health.requests++
   health.failures[kind] = (health.failures[kind] ?? 0) + 1
+  // A failure long after the last rest ended starts a new streak: old troubles are forgotten.
+  if (health.restUntil + policy.maxCooldownMs < now) health.streak = 0
   health.streak++
   const reason: RestReason =
     kind === 'auth' || kind === 'credit'
