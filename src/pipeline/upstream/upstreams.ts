@@ -4,6 +4,7 @@ import type { Config, UpstreamConfig } from '../../config/schema.ts'
 import { matchesAny } from '../admission/model-access.ts'
 import type { UpstreamHeaderPolicy } from './headers.ts'
 import { type KeyHealth, newKeyHealth } from './key-health.ts'
+import { type ModelListState, newModelListState } from './model-list-cache.ts'
 import { createRouter, type Route } from './routes.ts'
 
 /** One key of an upstream's pool, with its own health (key-health.ts). */
@@ -30,6 +31,8 @@ export interface Upstream {
   config: UpstreamConfig
   /** The pool: one key, or upstreams[].apiKeyEnvs (the first is `authorization` above). */
   keys: UpstreamKey[]
+  /** Its last model list, for GET /v1/models (model-list-cache.ts). */
+  modelList: ModelListState
 }
 
 export interface Upstreams {
@@ -77,6 +80,7 @@ export function createUpstreams(
       },
       config: upstream,
       keys: [],
+      modelList: newModelListState(),
     }
     made.keys = pool.map(({ env, key }) => {
       const bearer = key ? `Bearer ${key}` : undefined
