@@ -7,6 +7,7 @@ import {
   startProxyFixture,
   UPSTREAM_KEY,
 } from '../helpers/proxy-fixture.ts'
+import { signInWeb, textOf } from '../helpers/web-session.ts'
 
 /**
  * One model served by four deployments in priority order: `flaky` (5xx and connection resets),
@@ -241,6 +242,24 @@ describe('errors that say whose fault', () => {
     expect(response.status).toBe(400)
     expect(await response.text()).toBe(JSON.stringify(errorBody))
     expect([paths(flaky), paths(limited), paths(broke), paths(f.upstream)]).toEqual([1, 0, 0, 0])
+  })
+})
+
+describe('the operator sees it', () => {
+  it("/admin's health lists each key: resting and why, its counts, never the key", async () => {
+    limited.once(RATE_LIMITED)
+    broke.once(OUT_OF_CREDIT)
+    flaky.once(OVERLOADED)
+    expect((await post('fo-health')).status).toBe(200)
+    const admin = await signInWeb(f.h, f.base, 'ops', { role: 'admin' })
+    const html = await admin.page('/admin/health')
+    const text = textOf(html)
+    expect(text).toMatch(/limited UPSTREAM_API_KEY rate_limited, back in 3 s \d+ requests/)
+    expect(text).toMatch(/broke UPSTREAM_API_KEY refused, back in 30 s/)
+    expect(text).toMatch(/flaky UPSTREAM_API_KEY failing, back in 1 s .* server_error \d+/)
+    expect(text).toMatch(/default UPSTREAM_API_KEY_2 in rotation/)
+    expect(html).not.toContain(SECOND_KEY)
+    expect(html).not.toContain(UPSTREAM_KEY)
   })
 })
 
