@@ -164,15 +164,16 @@ describe('failover before the first byte', () => {
     // flaky and limited rest: broke, next in line, answers at once.
     expect((await post('fo-rest')).status).toBe(200)
     expect([paths(flaky), paths(limited), paths(broke)]).toEqual([1, 1, 2])
-    // flaky's cooldown is over, limited's retry-after-ms (2.5 s) is not.
+    // flaky's cooldown is over (it fails again), limited's retry-after-ms (2.5 s) is not.
     f.h.clock.advance(COOLDOWN_MS + 1)
+    flaky.once(OVERLOADED)
     expect((await post('fo-rest')).status).toBe(200)
-    expect([paths(flaky), paths(limited), paths(broke)]).toEqual([2, 1, 2])
-    // limited is back once its retry-after-ms has passed.
+    expect([paths(flaky), paths(limited), paths(broke)]).toEqual([2, 1, 3])
+    // limited is back once its retry-after-ms has passed; flaky's second rest (2 s) too.
     flaky.once(OVERLOADED)
     f.h.clock.advance(2_500)
     expect((await post('fo-rest')).status).toBe(200)
-    expect([paths(flaky), paths(limited), paths(broke)]).toEqual([3, 2, 2])
+    expect([paths(flaky), paths(limited), paths(broke)]).toEqual([3, 2, 3])
     expect(paths(f.upstream)).toBe(0)
     const ledger = await f.settled('fo-rest')
     expect(ledger.used.requests, JSON.stringify(ledger)).toBe(4)
