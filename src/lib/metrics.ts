@@ -68,7 +68,7 @@ export function createMetrics({
     }),
     // Per upstream and key (the key's environment variable name, never the key): the failover
     // loop's view (src/pipeline/upstream/failover.ts), read by /admin's health too.
-    upstreamRequests: new Counter({
+    upstreamRequests: batchedCounter({
       name: 'gateway_upstream_requests_total',
       help: 'Attempts sent upstream, by upstream and key',
       labelNames: ['upstream', 'key'] as const,

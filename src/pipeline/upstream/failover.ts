@@ -64,8 +64,7 @@ export async function sendWithFailover(
     if (clientGone.aborted) throw new ClientLeftBetweenAttempts()
     tried.add(candidate)
     const { key } = candidate
-    const labels = { upstream: key.upstream.name, key: key.label }
-    deps.metrics.upstreamRequests.inc(labels)
+    deps.metrics.upstreamRequests.add(key.id, key.labels)
     const sentAt = performance.now()
     let response: UpstreamResponse
     try {
@@ -78,7 +77,7 @@ export async function sendWithFailover(
       continue
     }
     const latencyMs = performance.now() - sentAt
-    deps.metrics.upstreamLatency.observe(labels, latencyMs / 1000)
+    deps.metrics.upstreamLatency.observe(key.labels, latencyMs / 1000)
     const verdict = await judge(response, deps.clock.now())
     if (verdict.kind !== 'failure') {
       recordAnswer(key.health, latencyMs)
@@ -107,7 +106,7 @@ function failed(deps: FailoverDeps, candidate: Candidate, failure: Failed, body:
     deps.config.failover,
     failure.retryAfterMs,
   )
-  const labels = { upstream: key.upstream.name, key: key.label }
+  const { labels } = key
   deps.metrics.upstreamFailures.inc({ ...labels, kind: failure.kind })
   deps.metrics.upstreamCooldowns.inc({ ...labels, reason: key.health.reason ?? 'failing' })
   // Never the key (the `key` field is redacted by the logger anyway): its variable's name.

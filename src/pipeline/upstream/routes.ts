@@ -1,6 +1,6 @@
 import type { Config } from '../../config/schema.ts'
 import { compileGlob } from '../../lib/glob.ts'
-import type { Upstream, UpstreamKey } from './upstreams.ts'
+import type { Upstream, UpstreamKey } from './upstream.types.ts'
 
 /** One place a model can be served (config `routes[].deployments[]`). */
 export interface Deployment {

@@ -1,39 +1,13 @@
 import { Pool } from 'undici'
 import type { Secrets } from '../../config/load.ts'
-import type { Config, UpstreamConfig } from '../../config/schema.ts'
+import type { Config } from '../../config/schema.ts'
 import { matchesAny } from '../admission/model-access.ts'
-import type { UpstreamHeaderPolicy } from './headers.ts'
-import { type KeyHealth, newKeyHealth } from './key-health.ts'
-import { type ModelListState, newModelListState } from './model-list-cache.ts'
+import { newKeyHealth } from './key-health.ts'
+import { newModelListState } from './model-list-cache.ts'
 import { createRouter, type Route } from './routes.ts'
+import type { Upstream, UpstreamKey } from './upstream.types.ts'
 
-/** One key of an upstream's pool, with its own health (key-health.ts). */
-export interface UpstreamKey {
-  upstream: Upstream
-  /** What metrics and logs call it: the environment variable it came from, never the key. */
-  label: string
-  /** `Bearer <key>`; undefined when the upstream needs no key. Never logged. */
-  authorization: string | undefined
-  headers: UpstreamHeaderPolicy
-  health: KeyHealth
-}
-
-/** One configured OpenAI-compatible upstream and the connection pool that reaches it. */
-export interface Upstream {
-  name: string
-  pool: Pool
-  /** The base URL's path without its trailing slash ("/v1"): endpoint paths are appended to it. */
-  basePath: string
-  /** `Bearer <key>`, built once; undefined when the upstream needs no key. Never logged. */
-  authorization: string | undefined
-  /** What this upstream is sent besides the body (headers.ts): its key, fixed headers, allowed client ones. */
-  headers: UpstreamHeaderPolicy
-  config: UpstreamConfig
-  /** The pool: one key, or upstreams[].apiKeyEnvs (the first is `authorization` above). */
-  keys: UpstreamKey[]
-  /** Its last model list, for GET /v1/models (model-list-cache.ts). */
-  modelList: ModelListState
-}
+export type { Upstream, UpstreamKey }
 
 export interface Upstreams {
   /**
@@ -84,9 +58,12 @@ export function createUpstreams(
     }
     made.keys = pool.map(({ env, key }) => {
       const bearer = key ? `Bearer ${key}` : undefined
+      const label = key ? env : 'none'
       return {
         upstream: made,
-        label: key ? env : 'none',
+        label,
+        id: `${made.name}/${label}`,
+        labels: { upstream: made.name, key: label },
         authorization: bearer,
         headers: { ...made.headers, authorization: bearer },
         health: newKeyHealth(),
