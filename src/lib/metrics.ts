@@ -92,11 +92,18 @@ export function createMetrics({
       labelNames: ['upstream', 'key', 'reason'] as const,
       registers: [registry],
     }),
-    upstreamLatency: new Histogram({
-      name: 'gateway_upstream_latency_seconds',
-      help: "Time to the upstream answer's headers, by upstream and key",
+    // A sum and a count, not a histogram: a Histogram validates and hashes its labels on every
+    // observe, on every attempt of every request; the average per key is sum / count.
+    upstreamLatency: batchedCounter({
+      name: 'gateway_upstream_latency_seconds_total',
+      help: "Time to the upstream answer's headers, summed, by upstream and key",
       labelNames: ['upstream', 'key'] as const,
-      buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 15, 60],
+      registers: [registry],
+    }),
+    upstreamAnswers: batchedCounter({
+      name: 'gateway_upstream_answers_total',
+      help: 'Upstream attempts that got an answer (the count of the latency sum), by upstream and key',
+      labelNames: ['upstream', 'key'] as const,
       registers: [registry],
     }),
     ledgerBatchSize: new Histogram({

@@ -10,7 +10,7 @@ import {
 import { type FailureKind, recordAnswer, recordFailure } from './key-health.ts'
 import { pickNext, soonestRecovery } from './pick.ts'
 import type { Candidate, Route } from './routes.ts'
-import { judge } from './verdict.ts'
+import { judge, type Verdict } from './verdict.ts'
 
 export type FailoverDeps = Pick<Deps, 'config' | 'clock' | 'logger' | 'metrics'>
 
@@ -21,6 +21,9 @@ export interface Answered {
   /** The body of a 4xx the client caused (verdict.ts), already read; null for an answer. */
   errorBody: Buffer | null
 }
+
+const NONE_TRIED: Set<Candidate> = new Set()
+const ANSWER: Verdict = { kind: 'answer' }
 
 /** The client left between two attempts: nothing is in flight, nothing answered. */
 export class ClientLeftBetweenAttempts extends Error {}
@@ -53,16 +56,18 @@ export async function sendWithFailover(
   send: (candidate: Candidate) => Promise<UpstreamResponse>,
 ): Promise<Answered> {
   const policy = deps.config.failover
-  const tried = new Set<Candidate>()
+  // Made at the first failure: the common request (its first attempt answers) allocates none.
+  let tried: Set<Candidate> = NONE_TRIED
+  let attempts = 0
   const started = performance.now()
   let last: Failed | null = null
   for (;;) {
-    if (tried.size >= policy.maxAttempts) break
-    if (tried.size > 0 && performance.now() - started > policy.deadlineMs) break
+    if (attempts >= policy.maxAttempts) break
+    if (attempts > 0 && performance.now() - started > policy.deadlineMs) break
     const candidate = pickNext(route, tried, deps.clock.now(), Math.random)
     if (candidate === null) break
     if (clientGone.aborted) throw new ClientLeftBetweenAttempts()
-    tried.add(candidate)
+    attempts++
     const { key } = candidate
     deps.metrics.upstreamRequests.add(key.id, key.labels)
     const sentAt = performance.now()
@@ -74,11 +79,14 @@ export async function sendWithFailover(
       const kind = failureKind(error) === 'timeout' ? 'timeout' : 'connect'
       last = { kind, status: null, retryAfterMs: null, error }
       failed(deps, candidate, last, null)
+      tried = triedToo(tried, candidate)
       continue
     }
     const latencyMs = performance.now() - sentAt
-    deps.metrics.upstreamLatency.observe(key.labels, latencyMs / 1000)
-    const verdict = await judge(response, deps.clock.now())
+    deps.metrics.upstreamLatency.add(key.id, key.labels, latencyMs / 1000)
+    deps.metrics.upstreamAnswers.add(key.id, key.labels)
+    // A 2xx is the common case: no await (a microtask) for the verdict's body read.
+    const verdict = response.statusCode < 400 ? ANSWER : await judge(response, deps.clock.now())
     if (verdict.kind !== 'failure') {
       recordAnswer(key.health, latencyMs)
       const errorBody = verdict.kind === 'client_error' ? verdict.body : null
@@ -91,8 +99,13 @@ export async function sendWithFailover(
       error: null,
     }
     failed(deps, candidate, last, verdict.body)
+    tried = triedToo(tried, candidate)
   }
   throw errorAfterFailures(deps, route, last)
+}
+
+function triedToo(tried: Set<Candidate>, candidate: Candidate): Set<Candidate> {
+  return tried === NONE_TRIED ? new Set([candidate]) : tried.add(candidate)
 }
 
 /** Rests the key, counts and logs the failure (the upstream's body for the operator only). */
