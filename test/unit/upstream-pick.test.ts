@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config/load.ts'
 import { type KeyHealth, newKeyHealth } from '../../src/pipeline/upstream/key-health.ts'
 import { pickNext, soonestRecovery } from '../../src/pipeline/upstream/pick.ts'
 import type { Candidate, Deployment, Route } from '../../src/pipeline/upstream/routes.ts'
@@ -71,5 +72,31 @@ describe('retryAfter', () => {
     expect(retryAfter({ 'retry-after': new Date(now + 4000).toUTCString() }, now)).toBe(4000)
     expect(retryAfter({ 'retry-after': 'soon' }, 0)).toBeNull()
     expect(retryAfter({}, 0)).toBeNull()
+  })
+})
+
+describe('routes in the config', () => {
+  const env = { JWT_SECRET: 'x'.repeat(40) }
+  it('refuses a deployment naming no configured upstream, and a key pool whose variable is unset', () => {
+    expect(() =>
+      loadConfig({
+        file: { routes: [{ model: 'gpt-4o', deployments: [{ upstream: 'nope' }] }] },
+        env,
+      }),
+    ).toThrow('routes.0.deployments.0.upstream: no upstream is named nope')
+    const pooled = {
+      upstreams: [{ name: 'default', baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnvs: ['K1', 'K2'] }],
+    }
+    expect(() => loadConfig({ file: pooled, env: { ...env, K1: 'a' } })).toThrow(
+      'upstreams.default.apiKeyEnvs: K2 is not set',
+    )
+    expect(
+      loadConfig({ file: pooled, env: { ...env, K1: 'a', K2: 'b' } }).secrets.upstreamKeyPools,
+    ).toEqual({
+      default: [
+        { env: 'K1', key: 'a' },
+        { env: 'K2', key: 'b' },
+      ],
+    })
   })
 })
