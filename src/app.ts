@@ -6,6 +6,7 @@ import { anthropicErrors } from './http/anthropic-errors.ts'
 import type { AppEnv } from './http/env.ts'
 import { GatewayError } from './http/errors.ts'
 import { authenticate, requireAdmin } from './http/middleware/authenticate.ts'
+import { apiCors } from './http/middleware/cors.ts'
 import { metricsAccess } from './http/middleware/metrics-access.ts'
 import { assignRequestId } from './http/middleware/request-id.ts'
 import { logRequest } from './http/middleware/request-log.ts'
@@ -73,6 +74,9 @@ export function createApp(deps: Deps) {
   app.use('/api/v1/keys/*', auth)
   app.route('/api/v1/keys', createKeyRoutes())
 
+  // Before authentication: a browser's preflight carries no credentials.
+  const cors = apiCors(deps.config.cors)
+  if (cors) app.use('/v1/*', cors)
   // Anthropic's surface answers its refusals in Anthropic's envelope and takes x-api-key.
   app.use('/v1/messages/*', anthropicErrors())
   app.use('/v1/*', authenticate(verify, { bodyMayNameUser: true, xApiKeyUnder: '/v1/messages' }))

@@ -8,6 +8,8 @@ export interface Secrets {
   jwtSecret?: string
   /** Upstream name -> API key sent upstream. */
   upstreamApiKeys: Record<string, string | undefined>
+  /** Upstream name -> its pool of keys (upstreams[].apiKeyEnvs), each with the variable it came from. */
+  upstreamKeyPools?: Record<string, Array<{ env: string; key: string }>>
   yookassaShopId?: string
   yookassaSecretKey?: string
   yookassaWebhookSecret?: string
@@ -35,6 +37,7 @@ const ENV_OVERRIDES: Array<{ env: string; path: string[]; parse?: (raw: string) 
   { env: 'JWT_ISSUER', path: ['auth', 'issuer'] },
   { env: 'JWT_AUDIENCE', path: ['auth', 'audience'] },
   { env: 'JWT_MAX_TOKEN_AGE_SECONDS', path: ['auth', 'maxTokenAgeSeconds'], parse: toNumber },
+  { env: 'CORS_ORIGINS', path: ['cors', 'origins'], parse: toList },
   { env: 'DEFAULT_PLAN_ID', path: ['billing', 'defaultPlanId'] },
   { env: 'BILLING_RETURN_HOSTS', path: ['billing', 'returnHosts'], parse: toList },
   { env: 'YOOKASSA_API_URL', path: ['yookassa', 'apiUrl'] },
@@ -87,6 +90,7 @@ export function loadConfig({ file = {}, env }: { file?: unknown; env: Env }): Lo
           (u.name === 'default' ? nonEmpty(env.OPENAI_API_KEY) : undefined),
       ]),
     ),
+    upstreamKeyPools: keyPools(config, env),
     yookassaShopId: nonEmpty(env.YOOKASSA_SHOP_ID),
     yookassaSecretKey: nonEmpty(env.YOOKASSA_SECRET_KEY),
     yookassaWebhookSecret: nonEmpty(env.YOOKASSA_WEBHOOK_SECRET),
@@ -120,6 +124,20 @@ export async function readConfigFile(path: string): Promise<unknown> {
 function esModuleDefault(value: unknown): unknown {
   const inner = value as { __esModule?: boolean; default?: unknown } | null | undefined
   return inner && typeof inner === 'object' && inner.__esModule ? inner.default : value
+}
+
+/** Each pooled key from its variable; a pool names only variables that are set, or the start fails. */
+function keyPools(config: Config, env: Env): Secrets['upstreamKeyPools'] {
+  const pools: NonNullable<Secrets['upstreamKeyPools']> = {}
+  for (const upstream of config.upstreams) {
+    if (!upstream.apiKeyEnvs) continue
+    pools[upstream.name] = upstream.apiKeyEnvs.map((name) => {
+      const key = nonEmpty(env[name])
+      if (!key) throw new ConfigError(`upstreams.${upstream.name}.apiKeyEnvs: ${name} is not set`)
+      return { env: name, key }
+    })
+  }
+  return pools
 }
 
 /** UPSTREAM_BASE_URL replaces (or creates) the upstream named "default". */

@@ -43,6 +43,12 @@ const upstreamSchema = z.strictObject({
   baseUrl: z.url(),
   /** Name of the environment variable holding this upstream's API key. */
   apiKeyEnv: z.string().min(1).optional(),
+  /**
+   * A pool of keys for this upstream: the names of the environment variables holding them
+   * (each must be set). Requests spread over the keys; a key that fails rests alone
+   * (docs/routing.md). Replaces apiKeyEnv when given.
+   */
+  apiKeyEnvs: z.array(z.string().min(1)).min(1).optional(),
   /** Model name patterns routed here (src/lib/glob.ts); the first match wins, then the default. */
   models: z.array(z.string().min(1)).default(['**']),
   connectTimeoutMs: z.number().int().positive().default(10_000),
@@ -62,6 +68,24 @@ const upstreamSchema = z.strictObject({
    * since OpenAI-Organization / OpenAI-Project choose what the operator's key bills.
    */
   forwardClientHeaders: z.array(headerName).default([]),
+})
+
+/** One place a model can be served: an upstream and the model name it is sent under there. */
+const deploymentSchema = z.strictObject({
+  /** The name of a configured upstream. */
+  upstream: z.string().min(1),
+  /** The model name sent to that upstream; the requested name when omitted. */
+  model: z.string().min(1).optional(),
+  /** Lower runs first: a higher priority is only tried when every lower one failed or rests. */
+  priority: z.number().int().min(0).default(0),
+  /** Share of the traffic among the deployments of one priority. */
+  weight: z.number().int().positive().default(1),
+})
+
+/** A model name pattern (src/lib/glob.ts) and the deployments that serve it; the first match wins. */
+const routeSchema = z.strictObject({
+  model: z.string().min(1),
+  deployments: z.array(deploymentSchema).min(1),
 })
 
 /** A decimal with at most `places` places (number or string), as an integer of 10^-places units. */
@@ -99,7 +123,7 @@ const seedPlan = z.custom<PlanSeedInput>().superRefine((entry, ctx) => {
   if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue })
 })
 
-export const configSchema = z.strictObject({
+const configFields = z.strictObject({
   server: z
     .strictObject({
       port: z.number().int().min(0).max(65535).default(3000),
@@ -158,6 +182,41 @@ export const configSchema = z.strictObject({
    */
   logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   upstreams: z.array(upstreamSchema).default([]),
+  /**
+   * Models served by several deployments (docs/routing.md). A model no route matches goes to
+   * the upstream whose `models` patterns match it, as one deployment.
+   */
+  routes: z.array(routeSchema).default([]),
+  /** Trying the next deployment when one fails before the answer's first byte (docs/routing.md). */
+  failover: z
+    .strictObject({
+      /** Most deployments (or keys) one request is sent to, the first included. */
+      maxAttempts: z.number().int().positive().default(3),
+      /** No new attempt starts this long after the first one did. */
+      deadlineMs: z.number().int().positive().default(60_000),
+      /** How long a key rests after a 5xx, a connect error or a timeout (doubling while it keeps failing). */
+      cooldownMs: z.number().int().positive().default(5_000),
+      /** The longest rest, whatever the upstream's retry-after says. */
+      maxCooldownMs: z.number().int().positive().default(60_000),
+      /** A key the upstream refused (401/403, the operator's insufficient_quota) is tried again after this. */
+      recheckMs: z.number().int().positive().default(300_000),
+    })
+    .prefault({}),
+  /** Browsers calling /v1 from other origins (docs/access.md, "Browsers"); none by default. */
+  cors: z
+    .strictObject({
+      /** Origins allowed, exactly as the browser sends them (https://app.example.com), or '*'. */
+      origins: z.array(z.string().min(1)).default([]),
+      /** Let the browser send cookies and HTTP auth; never with '*'. */
+      credentials: z.boolean().default(false),
+      maxAgeSeconds: z.number().int().min(0).default(600),
+    })
+    .prefault({})
+    .refine((cors) => !(cors.credentials && cors.origins.includes('*')), {
+      message: "credentials are never allowed with the '*' origin",
+    }),
+  /** How long one upstream's model list is reused by GET /v1/models. */
+  modelListCacheMs: z.number().int().min(0).default(60_000),
   /**
    * GET /v1/models asks every upstream for its list and waits this long in all, body included:
    * the answer is built from the lists that arrived, or 504 when none did (docs/security.md).
@@ -395,6 +454,19 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
     })
     .prefault({}),
+})
+
+/** The fields, and what only the whole can check: every route names a configured upstream. */
+export const configSchema = configFields.superRefine((config, ctx) => {
+  const names = new Set(config.upstreams.map((u) => u.name))
+  for (const [r, route] of config.routes.entries())
+    for (const [d, deployment] of route.deployments.entries())
+      if (!names.has(deployment.upstream))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', r, 'deployments', d, 'upstream'],
+          message: `no upstream is named ${deployment.upstream}`,
+        })
 })
 
 export type GatewayConfigInput = z.input<typeof configSchema>

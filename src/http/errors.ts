@@ -37,6 +37,8 @@ const CODES = {
   billing_not_configured: [503, 'server_error'],
   provider_unavailable: [503, 'server_error'],
   service_unavailable: [503, 'server_error'],
+  // Every upstream of the model failed or refused the operator's key: not the payer's doing.
+  upstream_unavailable: [503, 'server_error'],
   upstream_timeout: [504, 'timeout_error'],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>
 

@@ -66,6 +66,46 @@ export function createMetrics({
       labelNames: ['upstream', 'kind'] as const,
       registers: [registry],
     }),
+    // Per upstream and key (the key's environment variable name, never the key): the failover
+    // loop's view (src/pipeline/upstream/failover.ts), read by /admin's health too.
+    upstreamRequests: batchedCounter({
+      name: 'gateway_upstream_requests_total',
+      help: 'Attempts sent upstream, by upstream and key',
+      labelNames: ['upstream', 'key'] as const,
+      registers: [registry],
+    }),
+    upstreamFailures: new Counter({
+      name: 'gateway_upstream_failures_total',
+      help: 'Failed upstream attempts, by kind (rate_limited, server_error, timeout, connect, auth, credit)',
+      labelNames: ['upstream', 'key', 'kind'] as const,
+      registers: [registry],
+    }),
+    upstreamCooldowns: new Counter({
+      name: 'gateway_upstream_cooldowns_total',
+      help: 'Keys put to rest, by reason (rate_limited, failing, refused)',
+      labelNames: ['upstream', 'key', 'reason'] as const,
+      registers: [registry],
+    }),
+    upstreamAlerts: new Counter({
+      name: 'gateway_upstream_operator_alerts_total',
+      help: "Keys the upstream refused (auth: 401/403, credit: the operator's insufficient_quota), out of rotation until the recheck",
+      labelNames: ['upstream', 'key', 'reason'] as const,
+      registers: [registry],
+    }),
+    // A sum and a count, not a histogram: a Histogram validates and hashes its labels on every
+    // observe, on every attempt of every request; the average per key is sum / count.
+    upstreamLatency: batchedCounter({
+      name: 'gateway_upstream_latency_seconds_total',
+      help: "Time to the upstream answer's headers, summed, by upstream and key",
+      labelNames: ['upstream', 'key'] as const,
+      registers: [registry],
+    }),
+    upstreamAnswers: batchedCounter({
+      name: 'gateway_upstream_answers_total',
+      help: 'Upstream attempts that got an answer (the count of the latency sum), by upstream and key',
+      labelNames: ['upstream', 'key'] as const,
+      registers: [registry],
+    }),
     ledgerBatchSize: new Histogram({
       name: 'gateway_ledger_batch_size',
       help: 'Ledger writes of one event-loop turn written together, by kind (reserve, close)',

@@ -37,14 +37,10 @@ import { createSseMeter } from './stream/sse-meter.ts'
 import { drainRest, pumpMeteredStream, type StreamMeter } from './stream/stream-body.ts'
 import { refuseOtherDialect } from './upstream/dialect.ts'
 import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './upstream/disconnect.ts'
-import {
-  failureKind,
-  forward,
-  type UpstreamResponse,
-  upstreamFailure,
-  upstreamStatusError,
-} from './upstream/forward.ts'
+import { ClientLeftBetweenAttempts, sendWithFailover } from './upstream/failover.ts'
+import { failureKind, forward, type UpstreamResponse, upstreamFailure } from './upstream/forward.ts'
 import { clientResponseHeaders } from './upstream/headers.ts'
+import { bodyForDeployment } from './upstream/routes.ts'
 import type { Upstream } from './upstream/upstreams.ts'
 
 export type { ProxyRoute } from './request/proxy-request.ts'
@@ -56,6 +52,7 @@ interface Call {
   request: ReadRequest
   deps: ProxyDeps
   admission: Admission
+  /** The upstream that answered (the route's first until failover.ts says otherwise). */
   upstream: Upstream
   outcome: Outcome
   /** Aborts when the client goes away before its answer is complete. */
@@ -108,8 +105,9 @@ function proxyRequestOf(c: Context<AppEnv>, route: ProxyRoute): ProxyRequest {
  */
 async function walk(request: ReadRequest, deps: ProxyDeps): Promise<Response> {
   const { route, parsed } = request
-  // The upstream first: a model is served in its upstream's API only (dialect.ts).
-  const upstream = deps.upstreams.forModel(parsed.body.model)
+  // The route first: a model is served in its upstream's API only (dialect.ts).
+  const upstreamRoute = deps.upstreams.route(parsed.body.model)
+  const upstream = upstreamRoute.candidates[0]!.deployment.upstream
   refuseOtherDialect(route.endpoint, upstream, parsed.body.model)
   const admission = await admit(request, deps)
   const outcome = createOutcome(deps, admission, {
@@ -128,12 +126,31 @@ async function walk(request: ReadRequest, deps: ProxyDeps): Promise<Response> {
     let response: UpstreamResponse
     try {
       const body = upstreamBody(parsed, route.injectUsage)
-      response = await forward(request, upstream, route.path, body, link.signal)
+      // One reservation for every attempt: the one that answers is billed (failover.ts).
+      const answered = await sendWithFailover(deps, upstreamRoute, clientGone, (candidate) =>
+        forward(
+          request,
+          candidate.deployment.upstream,
+          route.path,
+          bodyForDeployment(body, candidate.deployment),
+          link.signal,
+          candidate.key,
+        ),
+      )
+      response = answered.response
+      if (answered.candidate.deployment.upstream !== upstream) {
+        call.upstream = answered.candidate.deployment.upstream
+        outcome.answeredBy(call.upstream.name)
+      }
+      if (answered.errorBody) return clientRefused(call, response, answered.errorBody)
     } catch (error) {
-      if (clientGone.aborted) return leftUnanswered(call)
+      if (error instanceof ClientLeftBetweenAttempts) {
+        outcome.release('the client disconnected between two upstream attempts')
+        return clientClosed()
+      }
+      if (clientGone.aborted && !(error instanceof GatewayError)) return leftUnanswered(call)
       throw failed(call, error)
     }
-    if (response.statusCode >= 400) return await upstreamRefused(call, response)
     const contentType = response.headers['content-type']
     if (
       parsed.stream &&
@@ -182,8 +199,15 @@ async function readRequest(request: ProxyRequest, deps: ProxyDeps): Promise<Read
   return { ...request, parsed, user: await deps.actingUsers.fromBody(caller, parsed.body) }
 }
 
-/** Releases after an upstream that never answered a client still waiting; the 502/504 to throw. */
+/**
+ * Releases after no upstream answered a client still waiting; the error to throw (failover.ts
+ * built it, or the gateway failed on its own).
+ */
 function failed(call: Call, error: unknown) {
+  if (error instanceof GatewayError) {
+    call.outcome.release(`no upstream answered: ${error.code}`)
+    return error
+  }
   const kind = failureKind(error)
   call.deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
   call.outcome.release(`upstream ${kind}`)
@@ -234,27 +258,19 @@ async function drainUnread(call: Call, response: UpstreamResponse): Promise<Resp
 }
 
 /**
- * Only 2xx answers are billed: a 4xx passes through unchanged, a 5xx becomes
- * a 502. A 401 is about the gateway's own upstream key, not the user's: it
- * becomes a 502 too (OpenAI's 401 body even quotes part of the key).
+ * Only 2xx answers are billed: the client's own bad request (a 4xx verdict.ts lets through)
+ * passes through unchanged. The upstream's own troubles (5xx, 401/403, 429, the operator's
+ * credit) never get here: failover.ts tries elsewhere or answers in the payer's terms.
  */
-async function upstreamRefused(call: Call, response: UpstreamResponse): Promise<Response> {
+function clientRefused(call: Call, response: UpstreamResponse, bytes: Buffer): Response {
   const { statusCode } = response
   const { deps } = call
-  const bytes = Buffer.from(await response.body.arrayBuffer().catch(() => new ArrayBuffer(0)))
   deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind: 'status' })
   call.outcome.release(`upstream answered ${statusCode}`)
-  if (statusCode === 401) {
-    deps.logger.error(
-      { upstream: call.upstream.name },
-      'The upstream refused the gateway API key (401)',
-    )
-  }
-  if (statusCode >= 500 || statusCode === 401) throw upstreamStatusError(statusCode)
   // A Response of its own, as jsonAnswer's: the request id is set here (request-id.ts).
   const headers = clientResponseHeaders(response.headers)
   headers['x-request-id'] = call.request.requestId
-  return new Response(bytes, { status: statusCode, headers })
+  return new Response(new Uint8Array(bytes), { status: statusCode, headers })
 }
 
 async function jsonAnswer(call: Call, response: UpstreamResponse) {

@@ -14,7 +14,45 @@ export interface UpstreamHealth {
 }
 
 /** The console's health: database (reachable, migrations applied) and each upstream's GET /models. */
-export async function checkHealth(deps: Pick<Deps, 'database' | 'upstreams' | 'yookassa'>) {
+/** One key of an upstream's pool as the failover loop sees it (pipeline/upstream/key-health.ts). */
+export interface KeyHealthRow {
+  upstream: string
+  /** The environment variable the key came from, never the key. */
+  key: string
+  state: 'ok' | 'rate_limited' | 'failing' | 'refused'
+  /** Seconds until it is tried again; 0 when it is in rotation. */
+  restsForS: number
+  requests: number
+  failures: string
+  rests: number
+  avgMs: number | null
+}
+
+/** Every key's state and counts since the process started (the metrics hold the same per key). */
+export function keyHealth(deps: Pick<Deps, 'upstreams' | 'clock'>): KeyHealthRow[] {
+  const now = deps.clock.now()
+  return deps.upstreams.all().flatMap((upstream) =>
+    upstream.keys.map(({ label, health }) => {
+      const resting = health.restUntil > now
+      return {
+        upstream: upstream.name,
+        key: label,
+        state: resting ? (health.reason ?? 'failing') : 'ok',
+        restsForS: resting ? Math.ceil((health.restUntil - now) / 1000) : 0,
+        requests: health.requests,
+        failures: Object.entries(health.failures)
+          .map(([kind, n]) => `${kind} ${n}`)
+          .join(', '),
+        rests: health.rests,
+        avgMs: health.answered > 0 ? Math.round(health.latencyMsTotal / health.answered) : null,
+      }
+    }),
+  )
+}
+
+export async function checkHealth(
+  deps: Pick<Deps, 'database' | 'upstreams' | 'yookassa' | 'clock'>,
+) {
   const started = performance.now()
   let database: { ok: boolean; pending: number; ms: number; dialect: string }
   try {
@@ -29,7 +67,7 @@ export async function checkHealth(deps: Pick<Deps, 'database' | 'upstreams' | 'y
     database = { ok: false, pending: 0, ms: 0, dialect: deps.database.dialect }
   }
   const upstreams = await Promise.all(deps.upstreams.all().map(probe))
-  return { database, upstreams, payments: deps.yookassa !== null }
+  return { database, upstreams, keys: keyHealth(deps), payments: deps.yookassa !== null }
 }
 
 async function probe(upstream: ReturnType<Deps['upstreams']['all']>[number]) {

@@ -317,6 +317,13 @@ export const MESSAGES = {
   health_failed: { en: 'no answer: {reason}', ru: 'нет ответа: {reason}' },
   health_key: { en: 'API key set', ru: 'ключ API задан' },
   health_no_key: { en: 'no API key', ru: 'нет ключа API' },
+  health_keys: { en: 'Keys and failover', ru: 'Ключи и переключение' },
+  health_key_ok: { en: 'in rotation', ru: 'в работе' },
+  health_key_resting: { en: '{reason}, back in {s} s', ru: '{reason}, вернётся через {s} с' },
+  health_key_counts: {
+    en: '{requests} requests, {rests} rests, {ms} ms average',
+    ru: 'запросов: {requests}, пауз: {rests}, в среднем {ms} мс',
+  },
   payments_status: { en: 'Payments', ru: 'Платежи' },
   payments_on: { en: 'YooKassa configured', ru: 'ЮKassa настроена' },
   admin_margin: { en: 'Margin', ru: 'Маржа' },

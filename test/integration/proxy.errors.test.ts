@@ -87,7 +87,7 @@ describe('upstream errors before the answer', () => {
     await expectNothingBilled('u-503')
   })
 
-  it("a 401 (the gateway's own key refused) is a 502, never the user's 401", async () => {
+  it("a 401 (the gateway's own key refused) is a 503 upstream_unavailable, never the user's 401", async () => {
     f.upstream.once({
       status: 401,
       errorBody: {
@@ -96,7 +96,8 @@ describe('upstream errors before the answer', () => {
     })
     const response = await post('u-401')
     const text = await response.text()
-    expect(response.status, text).toBe(502)
+    expect(response.status, text).toBe(503)
+    expect(JSON.parse(text).error.code, text).toBe('upstream_unavailable')
     expect(text).not.toContain(UPSTREAM_KEY.slice(0, 8))
     await expectNothingBilled('u-401')
   })

@@ -144,6 +144,40 @@ describe('GET /v1/models with an upstream that trickles its list', () => {
     process.stdout.write(`[v1-models] one upstream trickling: 200 after ${Math.round(ms)} ms\n`)
   })
 
+  it('a stalled upstream costs one listing its deadline; later ones answer from the cache without it, until the cache ages', async () => {
+    const slow = await withTrickling(false)
+    const first = await timedList()
+    expect(first.ms).toBeGreaterThanOrEqual(DEADLINE_MS - 50)
+    const fetched = f!.upstream.requestsTo('/v1/models').length
+    f!.upstream.setModels(['gpt-4o', 'gpt-4o-mini', 'o3-mini'])
+    const cached = await timedList()
+    expect(cached.response.status, JSON.stringify(cached.body)).toBe(200)
+    // Not waited for: the stalled upstream is omitted at once while one fetch retries it.
+    expect(cached.ms).toBeLessThan(DEADLINE_MS / 2)
+    expect((cached.body as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual([
+      'gpt-4o-mini',
+      'gpt-4o',
+    ])
+    expect(f!.upstream.requestsTo('/v1/models').length).toBe(fetched)
+    // Past the cache's age each upstream is asked again, in the background: a listing answers
+    // at once with what was there, and a later one with the new list.
+    f!.h.clock.advance(f!.h.deps.config.modelListCacheMs + 1)
+    const ids = (listed: { body: unknown }) =>
+      (listed.body as { data: Array<{ id: string }> }).data.map((m) => m.id)
+    let refreshed = await timedList()
+    expect(refreshed.ms).toBeLessThan(DEADLINE_MS / 2)
+    for (let i = 0; i < 50 && ids(refreshed).length < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      refreshed = await timedList()
+    }
+    expect(ids(refreshed)).toEqual(['gpt-4o', 'gpt-4o-mini', 'o3-mini'])
+    expect(f!.upstream.requestsTo('/v1/models').length).toBe(fetched + 1)
+    expect(await waitClosed(slow)).toBe(0)
+    process.stdout.write(
+      `[v1-models] cached after a stall: ${Math.round(cached.ms)} ms (first ${Math.round(first.ms)} ms)\n`,
+    )
+  })
+
   it('a 504 envelope when no upstream listed in time; the single model lookup too', async () => {
     const slow = await withTrickling(true)
     const { response, body, ms } = await timedList()

@@ -16,6 +16,8 @@ export interface Outcome {
   settle(usage: RawUsage | null, countOutput: () => number, reason?: string): Amounts
   /** Returns the whole reservation: the request is not billed. Written after the answer too. */
   release(reason: string): void
+  /** The upstream that answered, when failover (upstream/failover.ts) went past the first. */
+  answeredBy(upstream: string): void
   readonly ended: boolean
 }
 
@@ -102,6 +104,9 @@ export function createOutcome(
   return {
     get ended() {
       return ended
+    },
+    answeredBy(upstream) {
+      fields.upstream = upstream
     },
     settle(usage, countOutput, reason) {
       if (ended) return { requests: 0, tokens_input: 0, tokens_output: 0 }

@@ -3,7 +3,7 @@ import { GatewayError } from '../../http/errors.ts'
 import type { ClientGone } from '../request/client-gone.ts'
 import type { ClientRequest } from '../request/proxy-request.ts'
 import { upstreamRequestHeaders } from './headers.ts'
-import type { Upstream } from './upstreams.ts'
+import type { Upstream, UpstreamKey } from './upstreams.ts'
 
 export type UpstreamResponse = Dispatcher.ResponseData
 
@@ -11,7 +11,8 @@ export type UpstreamResponse = Dispatcher.ResponseData
  * Sends the request upstream through the upstream's undici Pool: the headers
  * headers.ts allows (never the client's credentials), the upstream's key, the
  * query string as received. `signal` is the client's (cancel policy): a
- * client that goes away aborts the upstream call too.
+ * client that goes away aborts the upstream call too. `key` is the pool's key the attempt
+ * uses (failover.ts); the upstream's first key when none is given.
  */
 export function forward(
   request: Pick<ClientRequest, 'headers' | 'query'>,
@@ -19,11 +20,12 @@ export function forward(
   path: string,
   body: Buffer | null,
   signal: ClientGone | undefined,
+  key?: UpstreamKey,
 ): Promise<UpstreamResponse> {
   return upstream.pool.request({
     method: body ? 'POST' : 'GET',
     path: upstream.basePath + path + request.query,
-    headers: upstreamRequestHeaders(request.headers, upstream.headers),
+    headers: upstreamRequestHeaders(request.headers, (key ?? upstream).headers),
     body,
     // undici takes any object with addEventListener (api-request.js); its types name AbortSignal.
     signal: signal as AbortSignal | undefined,

@@ -1,22 +1,15 @@
 import { Pool } from 'undici'
 import type { Secrets } from '../../config/load.ts'
-import type { Config, UpstreamConfig } from '../../config/schema.ts'
+import type { Config } from '../../config/schema.ts'
 import { matchesAny } from '../admission/model-access.ts'
 import { anthropicHeaderPolicy } from './anthropic-headers.ts'
 import type { UpstreamHeaderPolicy } from './headers.ts'
+import { newKeyHealth } from './key-health.ts'
+import { newModelListState } from './model-list-cache.ts'
+import { createRouter, type Route } from './routes.ts'
+import type { Upstream, UpstreamKey } from './upstream.types.ts'
 
-/** One configured upstream (OpenAI-compatible or Anthropic) and the connection pool that reaches it. */
-export interface Upstream {
-  name: string
-  pool: Pool
-  /** The base URL's path without its trailing slash ("/v1"): endpoint paths are appended to it. */
-  basePath: string
-  /** `Bearer <key>`, built once; undefined when the upstream needs no key. Never logged. */
-  authorization: string | undefined
-  /** What this upstream is sent besides the body (headers.ts): its key, fixed headers, allowed client ones. */
-  headers: UpstreamHeaderPolicy
-  config: UpstreamConfig
-}
+export type { Upstream, UpstreamKey }
 
 export interface Upstreams {
   /**
@@ -24,6 +17,8 @@ export interface Upstreams {
    * patterns match, else "default" (else the first configured).
    */
   forModel(model: string): Upstream
+  /** Where a model may be sent, in the order routes.ts gives (its deployments and their keys). */
+  route(model: string): Route
   all(): readonly Upstream[]
   close(): Promise<void>
 }
@@ -33,14 +28,30 @@ export interface Upstreams {
  * and body timeouts. Pools are the only HTTP client the proxy uses: Node's
  * bundled fetch costs milliseconds per call on this stack (docs/reference/ARCHITECTURE.md).
  */
-export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secrets): Upstreams {
+export function createUpstreams(
+  config: Pick<Config, 'upstreams' | 'routes'>,
+  secrets: Secrets,
+): Upstreams {
   const list: Upstream[] = config.upstreams.map((upstream) => {
     const url = new URL(upstream.baseUrl)
     const key = secrets.upstreamApiKeys[upstream.name]
+    const pool = secrets.upstreamKeyPools?.[upstream.name] ?? [
+      { env: upstream.apiKeyEnv ?? 'UPSTREAM_API_KEY', key },
+    ]
     const anthropic = upstream.kind === 'anthropic'
     // Anthropic takes its key as x-api-key (anthropic-headers.ts); OpenAI's as a bearer token.
-    const authorization = key && !anthropic ? `Bearer ${key}` : undefined
-    return {
+    const policyFor = (key: string | undefined): UpstreamHeaderPolicy => {
+      const bearer = key && !anthropic ? `Bearer ${key}` : undefined
+      return anthropic
+        ? anthropicHeaderPolicy(upstream, key)
+        : {
+            authorization: bearer,
+            fixed: upstream.headers,
+            fromClient: upstream.forwardClientHeaders,
+          }
+    }
+    const first = policyFor(pool[0]?.key)
+    const made: Upstream = {
       name: upstream.name,
       pool: new Pool(url.origin, {
         connections: upstream.connections,
@@ -49,19 +60,33 @@ export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secr
         bodyTimeout: upstream.bodyTimeoutMs,
       }),
       basePath: url.pathname.replace(/\/+$/, ''),
-      authorization,
-      headers: anthropic
-        ? anthropicHeaderPolicy(upstream, key)
-        : { authorization, fixed: upstream.headers, fromClient: upstream.forwardClientHeaders },
+      authorization: first.authorization,
+      headers: first,
       config: upstream,
+      keys: [],
+      modelList: newModelListState(),
     }
+    made.keys = pool.map(({ env, key }) => {
+      const label = key ? env : 'none'
+      const headers = policyFor(key)
+      return {
+        upstream: made,
+        label,
+        id: `${made.name}/${label}`,
+        labels: { upstream: made.name, key: label },
+        authorization: headers.authorization,
+        headers,
+        health: newKeyHealth(),
+      }
+    })
+    return made
   })
   if (list.length === 0) throw new Error('No upstream configured')
   const fallback = list.find((u) => u.name === 'default') ?? list[0]!
   // Routing is decided once per model name; the set of names in use is small.
   const routes = new Map<string, Upstream>()
 
-  return {
+  const upstreams: Upstreams = {
     forModel(model) {
       let upstream = routes.get(model)
       if (!upstream) {
@@ -72,9 +97,12 @@ export function createUpstreams(config: Pick<Config, 'upstreams'>, secrets: Secr
       }
       return upstream
     },
+    route: (model) => router(model),
     all: () => list,
     async close() {
       await Promise.all(list.map((u) => u.pool.close()))
     },
   }
+  const router = createRouter(config.routes, list, (model) => upstreams.forModel(model))
+  return upstreams
 }

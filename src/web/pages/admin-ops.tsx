@@ -80,6 +80,33 @@ export function renderHealth(c: WebContext, health: Awaited<ReturnType<typeof ch
           },
         ]}
       />
+      <h2>{t(lang, 'health_keys')}</h2>
+      <DataTable
+        rows={health.keys}
+        rowData={(k) => ({ 'data-key': `${k.upstream}/${k.key}` })}
+        columns={[
+          { rowHeader: true, cell: (k) => k.upstream },
+          { cell: (k) => <code>{k.key}</code> },
+          {
+            cell: (k) => (
+              <span class={`badge ${k.state === 'ok' ? 'ok' : 'bad'}`}>
+                {k.state === 'ok'
+                  ? t(lang, 'health_key_ok')
+                  : t(lang, 'health_key_resting', { reason: k.state, s: k.restsForS })}
+              </span>
+            ),
+          },
+          {
+            cell: (k) =>
+              t(lang, 'health_key_counts', {
+                requests: k.requests,
+                rests: k.rests,
+                ms: k.avgMs ?? '-',
+              }),
+          },
+          { cell: (k) => k.failures || '-' },
+        ]}
+      />
     </>,
   )
 }
