@@ -1,9 +1,10 @@
 import type { Deps } from '../../deps.ts'
 import type { Amounts } from '../../ledger/amounts.ts'
+import { noClasses } from '../../ledger/amounts.ts'
 import { release, settle } from '../../ledger/service.ts'
 import type { Admission } from '../admission/admit.ts'
-import { costMicros, type Prices, type Weights, weigh } from '../estimate/weights.ts'
-import { type RawUsage, validUsage } from './usage.ts'
+import { costMicros, type Prices, weighClasses } from '../estimate/weights.ts'
+import { type CountedUsage, type RawUsage, validUsage } from './usage.ts'
 
 export interface Outcome {
   /**
@@ -86,7 +87,7 @@ export function createOutcome(
       if (ended) return { requests: 0, tokens_input: 0, tokens_output: 0 }
       ended = true
       const max = deps.config.quota.maxTokensPerRequest
-      let counted = usage ? validUsage(usage, max) : null
+      let counted: CountedUsage | null = usage ? validUsage(usage, max) : null
       if (usage && !counted) {
         deps.logger.warn(
           { ...fields, usage },
@@ -94,7 +95,11 @@ export function createOutcome(
         )
       }
       const estimated = !counted
-      counted ??= { input: admission.inputEstimate, output: Math.min(countOutput(), max) }
+      counted ??= {
+        input: admission.inputEstimate,
+        output: Math.min(countOutput(), max),
+        classes: noClasses(),
+      }
       // raw: the upstream's tokens; actual (what counts): weighted, plus the hosted tools'
       // surcharge, which is in the quota's unit already (admit.ts).
       const raw: Amounts = {
@@ -102,8 +107,13 @@ export function createOutcome(
         tokens_input: counted.input,
         tokens_output: counted.output,
       }
-      const actual = weighted(raw, admission.weights)
-      actual.tokens_input += admission.surchargeTokens
+      // Each token class at its own weight (docs/weights.md), rounded up once per total.
+      const weighed = weighClasses(counted, admission.weights)
+      const actual: Amounts = {
+        requests: 1,
+        tokens_input: weighed.input + admission.surchargeTokens,
+        tokens_output: weighed.output,
+      }
       const detail = {
         raw,
         cost: admission.prices ? upstreamCost(raw, admission.prices) : undefined,
@@ -173,15 +183,6 @@ async function record(
       { ...fields, ...actual, raw, estimated, reason },
       `Tracked ${actual.tokens_input} tokens_input + ${actual.tokens_output} tokens_output for user ${admission.userId} model ${admission.model}`,
     )
-  }
-}
-
-/** What counts against the quota: the raw tokens times the weights admitted with (ceil). */
-function weighted(raw: Amounts, weights: Weights): Amounts {
-  return {
-    requests: raw.requests,
-    tokens_input: weigh(raw.tokens_input, weights.inputMilli),
-    tokens_output: weigh(raw.tokens_output, weights.outputMilli),
   }
 }
 
