@@ -117,6 +117,7 @@ export function createOutcome(
       const detail = {
         raw,
         cost: admission.prices ? upstreamCost(raw, admission.prices) : undefined,
+        classes: counted.classes,
       }
       // The upstream's tokens (raw), not the weighted amounts the quota counts: what the upstream
       // spent, counted with the answer (the write that bills them follows, retried if refused).
