@@ -1,5 +1,5 @@
 import type { Insertable } from 'kysely'
-import type { Db, UsageTable } from '../../db/tables.ts'
+import type { Db, Metric, UsageTable } from '../../db/tables.ts'
 import {
   type Amounts,
   noClasses,
@@ -66,3 +66,36 @@ export async function recordedDetail(
 export async function insertUsage(db: Db, row: Insertable<UsageTable>): Promise<void> {
   await db.insertInto('billing_usage').values(row).execute()
 }
+
+/** The raw tokens of each class in a subscription's period so far, by their column (JSON) names. */
+export type ClassTotals = Record<(typeof CLASS_COLUMNS)[TokenClass], number>
+
+/**
+ * The token classes the upstream reported for a subscription since `from` (its
+ * current period's start): the usage API and /me show them next to the
+ * counters. A live subscription's current period is never pruned
+ * (usage-retention.job.ts), so the raw rows hold all of it; the index
+ * (user_id, created_at) bounds the scan.
+ */
+export async function periodClassTotals(
+  db: Db,
+  period: { userId: string; subscriptionId: string; from: number },
+): Promise<ClassTotals> {
+  const row = await db
+    .selectFrom('billing_usage')
+    .select((eb) => TOKEN_CLASSES.map((name) => eb.fn.sum<number>(CLASS_COLUMNS[name]).as(name)))
+    .where('user_id', '=', period.userId)
+    .where('created_at', '>=', period.from)
+    .where('subscription_id', '=', period.subscriptionId)
+    .executeTakeFirst()
+  return Object.fromEntries(
+    TOKEN_CLASSES.map((name) => [CLASS_COLUMNS[name], Number(row?.[name] ?? 0)]),
+  ) as ClassTotals
+}
+
+/** Which classes each token metric shows (the usage API): those within its total. */
+export const CLASSES_OF_METRIC = {
+  requests: [],
+  tokens_input: ['cached_input', 'cache_write', 'audio_input'],
+  tokens_output: ['reasoning', 'audio_output'],
+} as const satisfies Record<Metric, ReadonlyArray<keyof ClassTotals>>
