@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, PostgresAdapter, sql } from 'kysely'
 
 // Frozen in time: this file never imports application code and never changes once released.
 
@@ -37,7 +37,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       u.model_id, u.chat_id, u.created_at,
       CASE WHEN u.id <= r.rolled_through THEN 1 ELSE 0 END`.execute(db)
   await db.schema.dropTable('billing_usage').execute()
-  await db.schema.alterTable('billing_usage_next').renameTo('billing_usage').execute()
+  await renameTable(db, 'billing_usage_next', 'billing_usage')
   await createIndexes(db)
 }
 
@@ -79,7 +79,7 @@ export async function down(db: Kysely<any>): Promise<void> {
     WHERE CASE m.metric WHEN 'requests' THEN u.requests WHEN 'tokens_input' THEN u.tokens_input
       ELSE u.tokens_output END <> 0`.execute(db)
   await db.schema.dropTable('billing_usage').execute()
-  await db.schema.alterTable('billing_usage_metric_rows').renameTo('billing_usage').execute()
+  await renameTable(db, 'billing_usage_metric_rows', 'billing_usage')
   await db.schema
     .createIndex('billing_usage_user_created')
     .on('billing_usage')
@@ -90,6 +90,16 @@ export async function down(db: Kysely<any>): Promise<void> {
     .on('billing_usage')
     .column('request_id')
     .execute()
+}
+
+/** PostgreSQL keeps the primary key's name (`<old>_pkey`) through a rename: it follows the table here. */
+async function renameTable(db: Kysely<any>, from: string, to: string): Promise<void> {
+  await db.schema.alterTable(from).renameTo(to).execute()
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`ALTER TABLE ${sql.table(to)} RENAME CONSTRAINT ${sql.ref(`${from}_pkey`)} TO ${sql.ref(`${to}_pkey`)}`.execute(
+      db,
+    )
+  }
 }
 
 async function createTable(db: Kysely<any>, name: string): Promise<void> {
