@@ -109,13 +109,10 @@ export const Usage = z.object({
   reserved: z.number().int(),
   period_start: epochSeconds,
   period_end: epochSeconds,
-  token_classes: z
-    .record(z.string(), z.number().int())
-    .optional()
-    .meta({
-      description:
-        'Token metrics: the raw tokens of each class within the total this period (tokens_input: cached_input, cache_write, audio_input; tokens_output: reasoning, audio_output)',
-    }),
+  token_classes: z.record(z.string(), z.number().int()).optional().meta({
+    description:
+      'Token metrics: the raw tokens of each class within the total this period (tokens_input: cached_input, cache_write, audio_input; tokens_output: reasoning, audio_output)',
+  }),
 })
 
 export const UsageCheck = z.object({
