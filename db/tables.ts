@@ -151,27 +151,45 @@ export interface InstanceTable {
   name: string | null
 }
 
+/**
+ * One row per settle (0011): a request's usage, its metrics as columns, and a late
+ * settle's correction (possibly negative) as a row of its own.
+ */
 export interface UsageTable {
+  /** UUIDv7: the rollup walks the rows in id order. */
   id: string
   user_id: string
   subscription_id: string | null
-  metric: Metric
-  /** What counts against the quota: tokens x the model's weight (ceil) when weights are configured. */
-  amount: number
-  /** The tokens the upstream reported (0005); null on older rows and on sweeper estimates. */
-  raw_amount: Generated<number | null>
-  /** Upstream cost of raw_amount in micro-units of config priceCurrency (0005); null = no price. */
-  cost_micros: Generated<number | null>
   model_id: string | null
   chat_id: string | null
   request_id: string | null
-  /** 1 when counted by the gateway's tokenizer because the upstream gave no usage. */
+  /** 1 when the tokens were counted by the gateway's tokenizer (no usage from the upstream, or swept). */
   estimated: number
   created_at: number
+  /** What counted against the quota per metric: tokens x the model's weights (ceil). */
+  requests: number
+  tokens_input: number
+  tokens_output: number
+  /** The tokens the upstream reported; null on sweeper estimates and rows older than 0005. */
+  raw_input: number | null
+  raw_output: number | null
+  /** Upstream cost of the raw tokens in micro-units of config priceCurrency; null = no price. */
+  cost_input_micros: number | null
+  cost_output_micros: number | null
+  /** The token classes within raw_input (docs/metering.md); 0 when not reported. */
+  cached_input: Generated<number>
+  cache_write: Generated<number>
+  audio_input: Generated<number>
+  /** The classes within raw_output. */
+  reasoning: Generated<number>
+  audio_output: Generated<number>
+  /** Image tokens, within either direction. */
+  image_tokens: Generated<number>
 }
 
 /**
- * billing_usage summed per user, UTC day, plan, model and metric (0006): what the
+ * billing_usage summed per user, UTC day, plan, model and metric (0006; one row per metric
+ * whatever billing_usage's shape): what the
  * history reads for rows already rolled up, and all that is left of rows past the retention.
  */
 export interface UsageDailyTable {

@@ -32,9 +32,8 @@ export function createRawLedger(db: SqliteDatabase.Database, merged: boolean) {
   )
   const take = db.prepare('DELETE FROM billing_reservation WHERE request_id = ? RETURNING *')
   const insertUsage = db.prepare(
-    `INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at)
-     VALUES (?, 'u1', ?, 'requests', ?, 'gpt-4o-mini', NULL, ?, 0, ?), (?, 'u1', ?, 'tokens_input', ?, 'gpt-4o-mini', NULL, ?, 0, ?),
-            (?, 'u1', ?, 'tokens_output', ?, 'gpt-4o-mini', NULL, ?, 0, ?)`,
+    `INSERT INTO billing_usage (id, user_id, subscription_id, model_id, chat_id, request_id, estimated, created_at, requests, tokens_input, tokens_output)
+     VALUES (?, 'u1', ?, 'gpt-4o-mini', NULL, ?, 0, ?, ?, ?, ?)`,
   )
   const now = () => Math.floor(Date.now() / 1000)
 
@@ -68,8 +67,7 @@ export function createRawLedger(db: SqliteDatabase.Database, merged: boolean) {
         key.start,
       )
     } else for (const m of METRICS) move.run(a[m], r[m], t, key.id, key.start, m)
-    const rows = METRICS.flatMap((m) => [id(), key.id, a[m], requestId, t])
-    insertUsage.run(...rows)
+    insertUsage.run(id(), key.id, requestId, t, a.requests, a.tokens_input, a.tokens_output)
   })
   return { reserve, settle }
 }

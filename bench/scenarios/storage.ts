@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs'
-import { sql } from 'kysely'
+import { type Insertable, sql } from 'kysely'
 import { v7 as uuidv7 } from 'uuid'
 import { createDb, type Database } from '../../db/client.ts'
 import { migrateToLatest } from '../../db/migrate.ts'
-import { insertUsage } from '../../src/ledger/usage.repo.ts'
+import type { UsageTable } from '../../db/tables.ts'
 import { rollUpAndPrune } from '../../src/ledger/usage-retention.job.ts'
 import { randomIds } from '../../src/lib/ids.ts'
 import { createLogger } from '../../src/lib/logger.ts'
@@ -13,8 +13,7 @@ import { readStorage, type StorageReading, storageLine } from '../targets/storag
 
 /**
  * `npm run bench:storage`: a synthetic month of traffic written straight into a fresh database
- * with the ledger's own insert (the rows the gateway leaves per settled request: requests,
- * tokens_input, tokens_output), then the daily rollup and retention prune, then bytes per
+ * (the row the gateway leaves per settled request, its metrics as columns), then the daily rollup and retention prune, then bytes per
  * request before and after (the target: at most 150 once the old rows are rolled up).
  * A script, not a timed test: it prints sizes, and its run time means nothing.
  * Env: STORAGE_DB=sqlite|postgres, STORAGE_REQUESTS (100000), STORAGE_USERS (200),
@@ -28,7 +27,7 @@ const DAYS = Number(process.env.STORAGE_DAYS ?? 31)
 const RETENTION_DAYS = Number(process.env.STORAGE_RETENTION_DAYS ?? 90)
 const MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini', 'claude-sonnet-4']
 const DAY_S = 86_400
-/** Rows per INSERT: 12 columns x 500 stays under both databases' bound-parameter limits. */
+/** Rows per INSERT: 15 columns x 500 stays under both databases' bound-parameter limits. */
 const BATCH = 500
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -57,32 +56,29 @@ function* month(startS: number) {
     const requestId = uuidv7({ msecs: createdAt * 1000 })
     const input = 50 + Math.floor(next() * 4000)
     const output = 10 + Math.floor(next() * 1000)
-    const amounts = { requests: 1, tokens_input: input, tokens_output: output } as const
-    for (const [metric, amount] of Object.entries(amounts)) {
-      yield {
-        id: uuidv7({ msecs: createdAt * 1000 }),
-        user_id: user.id,
-        subscription_id: user.subscription,
-        metric: metric as keyof typeof amounts,
-        amount,
-        model_id: model,
-        chat_id: null,
-        request_id: requestId,
-        estimated: 0,
-        created_at: createdAt,
-        raw_amount: amount,
-        cost_micros: metric === 'requests' ? null : amount * 3,
-      }
+    // One row per settled request, its metrics as columns (migration 0010).
+    yield {
+      id: uuidv7({ msecs: createdAt * 1000 }),
+      user_id: user.id,
+      subscription_id: user.subscription,
+      model_id: model,
+      chat_id: null,
+      request_id: requestId,
+      estimated: 0,
+      created_at: createdAt,
+      ...{ requests: 1, tokens_input: input, tokens_output: output },
+      ...{ raw_input: input, raw_output: output },
+      ...{ cost_input_micros: input * 3, cost_output_micros: output * 3 },
     }
   }
 }
 
 async function fill(database: Database, startS: number) {
-  let batch: Parameters<typeof insertUsage>[1] = []
+  let batch: Array<Insertable<UsageTable>> = []
   const flush = async () => {
     const rows = batch
     batch = []
-    await database.db.transaction().execute((trx) => insertUsage(trx, rows))
+    await database.db.insertInto('billing_usage').values(rows).execute()
   }
   for (const row of month(startS)) {
     batch.push(row)

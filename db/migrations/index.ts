@@ -9,6 +9,8 @@ import * as m0007 from './0007_webhook_body_scrub.ts'
 import * as m0008 from './0008_instance_lineage.ts'
 import * as m0009 from './0009_stored_objects.ts'
 import * as m0010 from './0010_promo_codes.ts'
+import * as m0011 from './0011_usage_per_request.ts'
+import * as m0012 from './0012_reservation_without_indexes.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +24,6 @@ export const migrations: Record<string, Migration> = {
   '0008_instance_lineage': m0008,
   '0009_stored_objects': m0009,
   '0010_promo_codes': m0010,
+  '0011_usage_per_request': m0011,
+  '0012_reservation_without_indexes': m0012,
 }

@@ -102,10 +102,29 @@ const fixed = (places: number, what: string) =>
     return units
   })
 
-/** Weights of one model pattern: weighted tokens per token, e.g. {input: 16, output: 16} or 0.125. */
+/**
+ * Weights of one model pattern: weighted tokens per token, e.g. {input: 16, output: 16} or
+ * 0.125, and optionally per token class (docs/weights.md), each defaulting to its total's.
+ */
 const modelWeight = z
-  .strictObject({ input: fixed(3, 'weight'), output: fixed(3, 'weight') })
-  .transform(({ input, output }) => ({ inputMilli: input, outputMilli: output }))
+  .strictObject({
+    input: fixed(3, 'weight'),
+    output: fixed(3, 'weight'),
+    cachedInput: fixed(3, 'weight').optional(),
+    cacheWrite: fixed(3, 'weight').optional(),
+    audioInput: fixed(3, 'weight').optional(),
+    reasoning: fixed(3, 'weight').optional(),
+    audioOutput: fixed(3, 'weight').optional(),
+  })
+  .transform((w) => ({
+    inputMilli: w.input,
+    outputMilli: w.output,
+    cachedInputMilli: w.cachedInput ?? w.input,
+    cacheWriteMilli: w.cacheWrite ?? w.input,
+    audioInputMilli: w.audioInput ?? w.input,
+    reasoningMilli: w.reasoning ?? w.output,
+    audioOutputMilli: w.audioOutput ?? w.output,
+  }))
 
 /** Upstream price of one model pattern: currency per 1,000,000 input / output tokens, e.g. "2.50". */
 const modelPrice = z

@@ -12,3 +12,36 @@ export function isMetric(value: string): value is Metric {
 }
 
 export const zeroAmounts = (): Amounts => ({ requests: 0, tokens_input: 0, tokens_output: 0 })
+
+/**
+ * The token classes an upstream may report (docs/metering.md): cached input
+ * (read from a prompt cache), cache writes, audio input, all within `input`;
+ * reasoning and audio output, within `output`; image tokens, within either.
+ */
+export type TokenClass =
+  | 'cachedInput'
+  | 'cacheWrite'
+  | 'audioInput'
+  | 'reasoning'
+  | 'audioOutput'
+  | 'image'
+
+export const TOKEN_CLASSES: readonly TokenClass[] = [
+  'cachedInput',
+  'cacheWrite',
+  'audioInput',
+  'reasoning',
+  'audioOutput',
+  'image',
+]
+
+export type TokenClasses = Record<TokenClass, number>
+
+export const noClasses = (): TokenClasses => ({
+  cachedInput: 0,
+  cacheWrite: 0,
+  audioInput: 0,
+  reasoning: 0,
+  audioOutput: 0,
+  image: 0,
+})

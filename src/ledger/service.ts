@@ -1,12 +1,20 @@
 import type { ReservationRow } from '../../db/tables.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
-import { type Amounts, METRICS, type Metric, zeroAmounts } from './amounts.ts'
+import {
+  type Amounts,
+  METRICS,
+  type Metric,
+  noClasses,
+  TOKEN_CLASSES,
+  type TokenClasses,
+  zeroAmounts,
+} from './amounts.ts'
 import { ensureCounters, moveCounters, readRefusal } from './counters.repo.ts'
 import { MAX_UNFINISHED, type ReservationIdentity, type UnfinishedClose } from './instance.ts'
 import { maxConcurrentRequests, type QuotaHolder } from './quotas.ts'
 import { type CounterKey, type MetricAsk, NO_LIMIT, type ReserveAsk } from './store.types.ts'
-import { insertUsage, recordedDetail, recordedUsage } from './usage.repo.ts'
+import { CLASS_COLUMNS, insertUsage, recordedDetail, recordedUsage } from './usage.repo.ts'
 
 /**
  * The quota ledger. Counters per (subscription, period, metric) hold `used`
@@ -252,11 +260,10 @@ export function closeReservation(
   estimated: boolean,
   detail?: UsageDetail,
 ): Promise<ReservationRow | undefined> {
-  const usageIds: [string, string, string] = [deps.ids.next(), deps.ids.next(), deps.ids.next()]
   return deps.ledger.close({
     requestId,
     actual,
-    usageIds,
+    usageId: deps.ids.next(),
     estimated,
     now: nowSeconds(deps.clock),
     ...detail,
@@ -267,6 +274,8 @@ export function closeReservation(
 export interface UsageDetail {
   raw: Amounts
   cost?: Amounts
+  /** The token classes the upstream reported within the raw tokens. */
+  classes?: TokenClasses
 }
 
 /**
@@ -293,29 +302,33 @@ async function recordLate(
     const delta = zeroAmounts()
     for (const m of METRICS) delta[m] = actual[m] - recorded[m]
     if (METRICS.every((m) => delta[m] === 0)) return false
-    // A sweeper's estimate kept no raw tokens or cost (null), so the correction rows carry
-    // them whole: the request's rows then sum to its raw usage and cost.
+    // A sweeper's estimate kept no raw tokens, cost or classes (null, 0), so the correction
+    // row carries them whole: the request's rows then sum to its raw usage, cost and classes.
     const late = detail && (await recordedDetail(trx, requestId))
-    await insertUsage(
-      trx,
-      METRICS.filter((m) => delta[m] !== 0).map((metric) => ({
-        id: deps.ids.next(),
-        user_id: identity.userId,
-        subscription_id: identity.subscriptionId,
-        metric,
-        amount: delta[metric],
-        model_id: identity.modelId,
-        chat_id: identity.chatId,
-        request_id: requestId,
-        estimated: estimated && metric !== 'requests' ? 1 : 0,
-        created_at: now,
-        raw_amount: detail && late ? detail.raw[metric] - late.raw[metric] : null,
-        cost_micros:
-          detail?.cost && late && metric !== 'requests'
-            ? detail.cost[metric] - late.cost[metric]
-            : null,
-      })),
-    )
+    const classes = detail?.classes ?? noClasses()
+    await insertUsage(trx, {
+      id: deps.ids.next(),
+      user_id: identity.userId,
+      subscription_id: identity.subscriptionId,
+      model_id: identity.modelId,
+      chat_id: identity.chatId,
+      request_id: requestId,
+      estimated: estimated ? 1 : 0,
+      created_at: now,
+      ...delta,
+      raw_input: detail && late ? detail.raw.tokens_input - late.raw.tokens_input : null,
+      raw_output: detail && late ? detail.raw.tokens_output - late.raw.tokens_output : null,
+      cost_input_micros:
+        detail?.cost && late ? detail.cost.tokens_input - late.cost.tokens_input : null,
+      cost_output_micros:
+        detail?.cost && late ? detail.cost.tokens_output - late.cost.tokens_output : null,
+      ...Object.fromEntries(
+        TOKEN_CLASSES.map((name) => [
+          CLASS_COLUMNS[name],
+          classes[name] - (late?.classes[name] ?? 0),
+        ]),
+      ),
+    })
     const key = { subscriptionId: identity.subscriptionId, periodStart: identity.periodStart }
     await moveCounters(trx, key, { used: delta, reserved: zeroAmounts() }, now)
     deps.logger.warn(

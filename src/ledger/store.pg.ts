@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from 'kysely'
 import type { Database } from '../../db/client.ts'
 import { prepared } from '../../db/prepared.ts'
 import type { Db, Metric, ReservationRow } from '../../db/tables.ts'
+import type { TokenClass } from './amounts.ts'
 import {
   admissionRule,
   batchRuleColumns,
@@ -219,28 +220,33 @@ const reserveManyQuery = prepared(
  * (whoever deletes one owns it, so a settle runs once; a request id twice in
  * the batch counts once, for its first item), each counter moves by the sums
  * of (actual, reserved) over its reservations, and one usage row is written
- * per metric with a non-zero amount. The counter rows are locked in key order
+ * per settle (its metrics as columns; a release writes none). The counter rows are locked in key order
  * first, so two batches over the same users cannot deadlock. Returns, per
  * input, the reservation it closed, or undefined when it was already closed.
  * SQLite has no data-modifying CTEs and runs the same steps in a transaction.
  */
 async function closeMany(db: Db, inputs: CloseInput[]): Promise<Array<ReservationRow | undefined>> {
   const column = <T>(pick: (input: CloseInput) => T) => inputs.map(pick)
+  const classColumn = (name: TokenClass) => column((i) => i.classes?.[name] ?? 0)
   const { rows } = await closeManyQuery(
     db,
     column((i) => i.requestId),
     column((i) => i.actual.requests),
     column((i) => i.actual.tokens_input),
     column((i) => i.actual.tokens_output),
-    column((i) => i.usageIds[0]),
-    column((i) => i.usageIds[1]),
-    column((i) => i.usageIds[2]),
+    column((i) => i.usageId),
     column((i) => (i.estimated ? 1 : 0)),
     Math.max(...column((i) => i.now)),
     column((i) => i.raw?.tokens_input ?? null),
     column((i) => i.raw?.tokens_output ?? null),
     column((i) => i.cost?.tokens_input ?? null),
     column((i) => i.cost?.tokens_output ?? null),
+    classColumn('cachedInput'),
+    classColumn('cacheWrite'),
+    classColumn('audioInput'),
+    classColumn('reasoning'),
+    classColumn('audioOutput'),
+    classColumn('image'),
   )
   const closed = new Map(rows.map(({ position, ...row }) => [Number(position), row]))
   return inputs.map((_, i) => closed.get(i + 1))
@@ -253,32 +259,41 @@ const closeManyQuery = prepared(
     usedRequests: number[],
     usedInput: number[],
     usedOutput: number[],
-    idsR: string[],
-    idsI: string[],
-    idsO: string[],
+    usageIds: string[],
     estimated: number[],
     now: number,
     rawInput: Array<number | null>,
     rawOutput: Array<number | null>,
     costInput: Array<number | null>,
     costOutput: Array<number | null>,
-  ) => sql<ReservationRow & { position: number }>`
+    // The token classes per input.
+    cached: number[],
+    cacheWrite: number[],
+    audioIn: number[],
+    reasoning: number[],
+    audioOut: number[],
+    image: number[],
+  ) => {
+    return sql<ReservationRow & { position: number }>`
     WITH input AS (
       SELECT DISTINCT ON (request_id) *
       FROM unnest(CAST(${requestIds} AS text[]), CAST(${usedRequests} AS bigint[]),
-        CAST(${usedInput} AS bigint[]), CAST(${usedOutput} AS bigint[]), CAST(${idsR} AS text[]),
-        CAST(${idsI} AS text[]), CAST(${idsO} AS text[]), CAST(${estimated} AS integer[]),
+        CAST(${usedInput} AS bigint[]), CAST(${usedOutput} AS bigint[]),
+        CAST(${usageIds} AS text[]), CAST(${estimated} AS integer[]),
         CAST(${rawInput} AS bigint[]), CAST(${rawOutput} AS bigint[]),
-        CAST(${costInput} AS bigint[]), CAST(${costOutput} AS bigint[]))
-        WITH ORDINALITY AS i(request_id, used_requests, used_input, used_output,
-          usage_id_requests, usage_id_input, usage_id_output, estimated, raw_input, raw_output,
-          cost_input, cost_output, position)
+        CAST(${costInput} AS bigint[]), CAST(${costOutput} AS bigint[]),
+        CAST(${cached} AS bigint[]), CAST(${cacheWrite} AS bigint[]), CAST(${audioIn} AS bigint[]),
+        CAST(${reasoning} AS bigint[]), CAST(${audioOut} AS bigint[]), CAST(${image} AS bigint[]))
+        WITH ORDINALITY AS i(request_id, used_requests, used_input, used_output, usage_id,
+          estimated, raw_input, raw_output, cost_input, cost_output, cached_input, cache_write,
+          audio_input, reasoning, audio_output, image_tokens, position)
       ORDER BY request_id, position
     ), taken AS (
       DELETE FROM billing_reservation r USING input i WHERE r.request_id = i.request_id
-      RETURNING r.*, i.used_requests, i.used_input, i.used_output, i.usage_id_requests,
-        i.usage_id_input, i.usage_id_output, i.estimated AS usage_estimated,
-        i.raw_input, i.raw_output, i.cost_input, i.cost_output, i.position
+      RETURNING r.*, i.used_requests, i.used_input, i.used_output, i.usage_id,
+        i.estimated AS usage_estimated, i.raw_input, i.raw_output, i.cost_input, i.cost_output,
+        i.cached_input, i.cache_write, i.audio_input, i.reasoning, i.audio_output,
+        i.image_tokens, i.position
     ), sums AS (
       SELECT subscription_id, period_start, sum(used_requests) AS used_requests,
         sum(used_input) AS used_input, sum(used_output) AS used_output,
@@ -295,20 +310,21 @@ const closeManyQuery = prepared(
       WHERE ${isLockedRow}
       RETURNING c.metric
     ), recorded AS (
-      INSERT INTO billing_usage (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at, raw_amount, cost_micros)
-      SELECT v.id, t.user_id, t.subscription_id, v.metric, v.amount, t.model_id, t.chat_id, t.request_id, v.estimated, ${int(now)}, v.raw_amount, v.cost_micros
-      FROM taken t CROSS JOIN LATERAL (VALUES
-        (t.usage_id_requests, 'requests', t.used_requests, 0,
-          CASE WHEN t.raw_input IS NULL THEN NULL ELSE t.used_requests END, CAST(NULL AS bigint)),
-        (t.usage_id_input, 'tokens_input', t.used_input, t.usage_estimated, t.raw_input, t.cost_input),
-        (t.usage_id_output, 'tokens_output', t.used_output, t.usage_estimated, t.raw_output, t.cost_output)
-      ) AS v(id, metric, amount, estimated, raw_amount, cost_micros)
-      WHERE v.amount > 0
+      INSERT INTO billing_usage (id, user_id, subscription_id, model_id, chat_id, request_id,
+        estimated, created_at, requests, tokens_input, tokens_output, raw_input, raw_output,
+        cost_input_micros, cost_output_micros, cached_input, cache_write, audio_input, reasoning,
+        audio_output, image_tokens)
+      SELECT usage_id, user_id, subscription_id, model_id, chat_id, request_id, usage_estimated,
+        ${int(now)}, used_requests, used_input, used_output, raw_input, raw_output, cost_input,
+        cost_output, cached_input, cache_write, audio_input, reasoning, audio_output, image_tokens
+      FROM taken
+      WHERE used_requests <> 0 OR used_input <> 0 OR used_output <> 0
       RETURNING id
     )
     SELECT request_id, user_id, subscription_id, period_start, requests, tokens_input,
       tokens_output, model_id, chat_id, created_at, owner, sent_at, position
-    FROM taken`,
+    FROM taken`
+  },
 )
 
 /* What only PostgreSQL needs: the lock order of a batch, and the guard's error. */

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import { type Database, onSqliteConnection, type SqliteHandle } from '../../db/client.ts'
 import { type PreparedQuery, prepared } from '../../db/prepared.ts'
 import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
-import { METRICS } from './amounts.ts'
+import { METRICS, TOKEN_CLASSES } from './amounts.ts'
 import {
   admissionRule,
   batchRuleColumns,
@@ -260,8 +260,8 @@ const insertReservationsQuery = prepared(
  * closeMany: the reservations are deleted (whoever
  * deletes one owns it; a request id twice in the batch counts once, for its
  * first item), each counter moves by the sums of (actual, reserved) over its
- * reservations, and one usage row is written per metric with a non-zero
- * amount. Returns, per input, the reservation it closed, or undefined.
+ * reservations, and one usage row is written per settle (its metrics as
+ * columns; a release writes none). Returns, per input, the reservation it closed, or undefined.
  */
 function closeMany(run: RawStatements, inputs: CloseInput[]): Array<ReservationRow | undefined> {
   const taken = run.rows(
@@ -278,7 +278,7 @@ function closeMany(run: RawStatements, inputs: CloseInput[]): Array<ReservationR
   const usage: unknown[][] = []
   for (const [i, reservation] of closed.entries()) {
     if (!reservation) continue
-    const { actual, usageIds, estimated, now, raw, cost } = inputs[i]!
+    const { actual, usageId, estimated, now, raw, cost, classes } = inputs[i]!
     const id = keyId(reservation.subscription_id, reservation.period_start)
     const sum = sums.get(id) ?? {
       subscription_id: reservation.subscription_id,
@@ -293,21 +293,16 @@ function closeMany(run: RawStatements, inputs: CloseInput[]): Array<ReservationR
     sum.reserved_input += Number(reservation.tokens_input)
     sum.reserved_output += Number(reservation.tokens_output)
     sums.set(id, sum)
+    // One usage row per settle; a release (nothing used) leaves none.
+    if (!METRICS.some((metric) => actual[metric] !== 0)) continue
     const { user_id, subscription_id, model_id, chat_id, request_id } = reservation
-    for (const [m, metric] of METRICS.entries()) {
-      if (actual[metric] <= 0) continue
-      const flagged = estimated && metric !== 'requests' ? 1 : 0
-      usage.push([
-        ...[usageIds[m], user_id, subscription_id, metric, actual[metric], model_id, chat_id],
-        ...[
-          request_id,
-          flagged,
-          now,
-          raw?.[metric] ?? null,
-          metric === 'requests' ? null : (cost?.[metric] ?? null),
-        ],
-      ])
-    }
+    usage.push([
+      ...[usageId, user_id, subscription_id, model_id, chat_id, request_id, estimated ? 1 : 0],
+      ...[now, actual.requests, actual.tokens_input, actual.tokens_output],
+      ...[raw?.tokens_input ?? null, raw?.tokens_output ?? null],
+      ...[cost?.tokens_input ?? null, cost?.tokens_output ?? null],
+      ...TOKEN_CLASSES.map((name) => classes?.[name] ?? 0),
+    ])
   }
   const now = Math.max(...inputs.map((input) => input.now))
   if (sums.size > 0) run.rows(moveSumsQuery, JSON.stringify([...sums.values()]), now)
@@ -353,12 +348,18 @@ const moveSumsQuery = prepared(
     WHERE c.subscription_id = k.subscription_id AND c.period_start = k.period_start`,
 )
 
+/** billing_usage's columns as closeMany writes them, the token classes last (TOKEN_CLASSES order). */
 const insertUsageQuery = prepared(
   (_db: Kysely<DB>, rowsJson: string) => sql`
     INSERT INTO billing_usage
-      (id, user_id, subscription_id, metric, amount, model_id, chat_id, request_id, estimated, created_at, raw_amount, cost_micros)
+      (id, user_id, subscription_id, model_id, chat_id, request_id, estimated, created_at,
+        requests, tokens_input, tokens_output, raw_input, raw_output, cost_input_micros,
+        cost_output_micros, cached_input, cache_write, audio_input, reasoning, audio_output,
+        image_tokens)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-      value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11
+      value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
+      value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17,
+      value ->> 18, value ->> 19, value ->> 20
     FROM json_each(${rowsJson})`,
 )
 

@@ -1,4 +1,5 @@
 import type { Metric, ReservationRow } from '../../db/tables.ts'
+import type { TokenClasses } from './amounts.ts'
 
 /** One period's counters: the three rows (one per metric) a reservation moves together. */
 export interface CounterKey {
@@ -35,14 +36,16 @@ export interface ReserveInput {
 export interface CloseInput {
   requestId: string
   actual: Record<Metric, number>
-  /** Ids for the usage rows of requests, tokens_input and tokens_output. */
-  usageIds: [string, string, string]
+  /** The id of the request's usage row (one row, its metrics as columns). */
+  usageId: string
   estimated: boolean
   now: number
   /** Per metric, the raw tokens behind `actual` (weights, docs/weights.md); absent = unknown (null). */
   raw?: Record<Metric, number>
   /** Per metric, the upstream cost in micro-units; absent = no price configured (null). */
   cost?: Record<Metric, number>
+  /** The token classes within the raw tokens (docs/metering.md); absent = none reported (0). */
+  classes?: TokenClasses
 }
 
 /** A counter after a reservation; last_reserved = what that reservation added to it. */

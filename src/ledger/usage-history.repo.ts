@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db, Metric } from '../../db/tables.ts'
+import { usageMetricRows } from './usage-metrics.sql.ts'
 import { dayOf, notRolledUp } from './usage-rollup.repo.ts'
 
 const DAY = 86_400
@@ -19,8 +20,9 @@ export async function usageByDay(db: Db, userId: string, since: number) {
     SELECT day, metric, SUM(amount) AS amount FROM (
       SELECT day, metric, amount FROM billing_usage_daily WHERE user_id = ${userId} AND day >= ${from}
       UNION ALL
-      SELECT ${dayOf('created_at')} AS day, metric, amount FROM billing_usage
-      WHERE user_id = ${userId} AND created_at >= ${from} AND ${notRolledUp()}
+      SELECT ${dayOf('created_at')} AS day, metric, amount FROM (${usageMetricRows(
+        sql`u.user_id = ${userId} AND u.created_at >= ${from} AND ${notRolledUp('u.id')}`,
+      )}) AS raw
     ) AS usage GROUP BY day, metric`.execute(db)
   return rows.map((r) => ({ day: Number(r.day), metric: r.metric, amount: Number(r.amount) }))
 }
@@ -33,8 +35,9 @@ export async function usageByModel(db: Db, userId: string, since: number) {
       SELECT NULLIF(model_id, '') AS model, metric, amount FROM billing_usage_daily
       WHERE user_id = ${userId} AND day >= ${from}
       UNION ALL
-      SELECT model_id AS model, metric, amount FROM billing_usage
-      WHERE user_id = ${userId} AND created_at >= ${from} AND ${notRolledUp()}
+      SELECT model_id AS model, metric, amount FROM (${usageMetricRows(
+        sql`u.user_id = ${userId} AND u.created_at >= ${from} AND ${notRolledUp('u.id')}`,
+      )}) AS raw
     ) AS usage GROUP BY model, metric`.execute(db)
   return rows.map((r) => ({
     model: r.model ?? '(unknown)',

@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { DB, Db } from '../../db/tables.ts'
+import { usageMetricRows } from './usage-metrics.sql.ts'
 
 const DAY = 86_400
 /** The UTC day of created_at, as epoch seconds; literals, since better-sqlite3 binds numbers as REAL. */
@@ -65,8 +66,8 @@ export async function rollUpBatch(
       SELECT u.user_id, ${dayOf('u.created_at')}, COALESCE(s.plan_id, ''), COALESCE(u.model_id, ''),
         u.metric, SUM(u.amount), SUM(COALESCE(u.raw_amount, 0)), SUM(COALESCE(u.cost_micros, 0)),
         MAX(u.created_at)
-      FROM billing_usage u LEFT JOIN billing_subscription s ON s.id = u.subscription_id
-      WHERE u.id > ${cursor} AND u.id <= ${last}
+      FROM (${usageMetricRows(sql`u.id > ${cursor} AND u.id <= ${last}`)}) u
+        LEFT JOIN billing_subscription s ON s.id = u.subscription_id
       GROUP BY u.user_id, ${dayOf('u.created_at')}, COALESCE(s.plan_id, ''), COALESCE(u.model_id, ''), u.metric
       ON CONFLICT (user_id, day, plan_id, model_id, metric) DO UPDATE SET
         amount = billing_usage_daily.amount + excluded.amount,

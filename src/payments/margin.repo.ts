@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { DB, Metric } from '../../db/tables.ts'
+import { usageMetricRows } from '../ledger/usage-metrics.sql.ts'
 import { notRolledUp } from '../ledger/usage-rollup.repo.ts'
 
 /** How the margin report groups: by the usage row's user, its subscription's plan, or its model. */
@@ -47,17 +48,16 @@ export async function usageByGroup(db: Kysely<DB>, group: MarginGroup, period: P
   // Raw rows take their plan from their subscription, as the rollup did when it summed them.
   const raw = (where: ReturnType<typeof sql>) =>
     sql`SELECT r.user_id, s.plan_id, r.model_id, r.metric, r.amount, r.raw_amount, r.cost_micros
-      FROM billing_usage r LEFT JOIN billing_subscription s ON s.id = r.subscription_id
-      WHERE ${where}`
+      FROM (${usageMetricRows(where)}) r LEFT JOIN billing_subscription s ON s.id = r.subscription_id`
   const { days, partial } = splitPeriod(period)
-  const parts = partial.map((p) => raw(sql`r.created_at >= ${p.from} AND r.created_at < ${p.to}`))
+  const parts = partial.map((p) => raw(sql`u.created_at >= ${p.from} AND u.created_at < ${p.to}`))
   if (days) {
     parts.push(
       sql`SELECT user_id, NULLIF(plan_id, '') AS plan_id, NULLIF(model_id, '') AS model_id,
           metric, amount, raw_amount, cost_micros
         FROM billing_usage_daily WHERE day >= ${days.from} AND day < ${days.to}`,
       raw(
-        sql`${notRolledUp('r.id')} AND r.created_at >= ${days.from} AND r.created_at < ${days.to}`,
+        sql`${notRolledUp('u.id')} AND u.created_at >= ${days.from} AND u.created_at < ${days.to}`,
       ),
     )
   }

@@ -4,6 +4,7 @@ import type { GatewayConfigInput } from '../../src/config/schema.ts'
 import type { Metric } from '../../src/ledger/amounts.ts'
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream.ts'
 import { createHarness, type Harness, type HarnessOptions } from './harness.ts'
+import { perMetric } from './usage-rows.ts'
 
 /**
  * The proxy's test setting: a fake upstream, the real gateway listening on a
@@ -103,14 +104,11 @@ export async function startProxyFixture(
       .where('user_id', '=', userId)
       .execute()
     result.reservations = reservations.length
-    result.usage = (
-      await h.db
-        .selectFrom('billing_usage')
-        .select(['metric', 'amount', 'estimated', 'model_id', 'chat_id', 'request_id'])
-        .where('user_id', '=', userId)
-        .orderBy('id')
-        .execute()
-    ).map((row) => ({ ...row, amount: Number(row.amount), estimated: Number(row.estimated) }))
+    result.usage = perMetric(
+      await h.db.selectFrom('billing_usage').selectAll().where('user_id', '=', userId).execute(),
+    ).map(({ metric, amount, estimated, model_id, chat_id, request_id }) => ({
+      ...{ metric, amount, estimated, model_id, chat_id, request_id },
+    }))
     return result
   }
 

@@ -3,6 +3,7 @@ import { release, reserve, settle } from '../../src/ledger/service.ts'
 import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
+import { perMetric } from '../helpers/usage-rows.ts'
 
 /** The ledger's batches of one event-loop turn (src/ledger/store.ts), on the real database. */
 describe(`ledger batches (${TEST_DIALECT})`, () => {
@@ -50,13 +51,13 @@ describe(`ledger batches (${TEST_DIALECT})`, () => {
       tokens_input: { used: 50, reserved: 0 },
       tokens_output: { used: 5, reserved: 0 },
     })
-    const usage = await h.db
-      .selectFrom('billing_usage')
-      .select(['request_id', 'metric', 'amount'])
-      .where('request_id', 'in', ['a1', 'a2', 'a3', 'b1', 'b2'])
-      .orderBy('request_id')
-      .orderBy('metric')
-      .execute()
+    const usage = perMetric(
+      await h.db
+        .selectFrom('billing_usage')
+        .selectAll()
+        .where('request_id', 'in', ['a1', 'a2', 'a3', 'b1', 'b2'])
+        .execute(),
+    ).sort((a, b) => a.request_id!.localeCompare(b.request_id!))
     expect(usage.map((u) => `${u.request_id} ${u.metric} ${u.amount}`)).toEqual([
       'a1 requests 1',
       'a1 tokens_input 90',

@@ -5,6 +5,7 @@ import { sweepStaleReservations } from '../../src/ledger/sweeper.ts'
 import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
+import { perMetric } from '../helpers/usage-rows.ts'
 
 const TTL = 900
 
@@ -19,8 +20,14 @@ beforeEach(async () => {
 })
 afterEach(() => h.close())
 
-const usageRows = (requestId: string) =>
-  h.db.selectFrom('billing_usage').selectAll().where('request_id', '=', requestId).execute()
+const usageRows = async (requestId: string) =>
+  perMetric(
+    await h.db
+      .selectFrom('billing_usage')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .execute(),
+  )
 
 describe(`ledger reserve / settle / release (${TEST_DIALECT})`, () => {
   it('refuses a reservation that fits requests but not tokens_input and changes no counter', async () => {

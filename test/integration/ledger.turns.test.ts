@@ -180,19 +180,19 @@ describe(`ledger turns (${TEST_DIALECT})`, () => {
         id: taken,
         user_id: fay.userId,
         subscription_id: fay.subscription.id,
-        metric: 'requests',
-        amount: 0,
+        ...{ requests: 0, tokens_input: 0, tokens_output: 0 },
+        ...{ raw_input: null, raw_output: null, cost_input_micros: null, cost_output_micros: null },
         request_id: 'elsewhere',
         estimated: 0,
         created_at: 0,
       })
       .execute()
     const now = Math.floor(Date.now() / 1000)
-    const close = (requestId: string, usageIds: [string, string, string]) =>
-      deps.ledger.close({ requestId, actual: used, usageIds, estimated: false, now })
+    const close = (requestId: string, usageId: string) =>
+      deps.ledger.close({ requestId, actual: used, usageId, estimated: false, now })
     const outcomes = await Promise.allSettled([
-      close('f1', [taken, `${taken}-i`, `${taken}-o`]),
-      close('f2', [`${taken}-2r`, `${taken}-2i`, `${taken}-2o`]),
+      close('f1', taken),
+      close('f2', `${taken}-2`),
       reserve(deps, fay, { requestId: 'f3', amounts: ask }),
       deps.ledger.hurry(), // PostgreSQL's closes do not ride with reserves
     ])

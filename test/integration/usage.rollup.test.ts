@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { UsageRow } from '../../db/tables.ts'
 import { rollOverEndedSubscriptions } from '../../src/billing/rollover.job.ts'
 import { settle } from '../../src/ledger/service.ts'
 import { rollUpAndPrune } from '../../src/ledger/usage-retention.job.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
+import { perMetric } from '../helpers/usage-rows.ts'
 import { signInWeb, textOf } from '../helpers/web-session.ts'
 
 /**
@@ -81,12 +81,9 @@ async function call(fixture: ProxyFixture, userId: string, model: string, input:
 /** A late settle of `userId`'s newest request (a swept reservation's owner settling with the truth). */
 async function lateCorrection(fixture: ProxyFixture, userId: string, extraInput: number) {
   const { db, deps } = fixture.h
-  const rows = await db
-    .selectFrom('billing_usage')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .orderBy('id', 'desc')
-    .execute()
+  const rows = perMetric(
+    await db.selectFrom('billing_usage').selectAll().where('user_id', '=', userId).execute(),
+  ).reverse()
   const requestId = rows[0]!.request_id!
   const of = (metric: string) =>
     rows.filter((r) => r.request_id === requestId && r.metric === metric)
@@ -156,8 +153,8 @@ async function pages(fixture: ProxyFixture, users: string[]) {
   return out
 }
 
-const usageRows = (fixture: ProxyFixture) =>
-  fixture.h.db.selectFrom('billing_usage').selectAll().orderBy('id').execute()
+const usageRows = async (fixture: ProxyFixture) =>
+  perMetric(await fixture.h.db.selectFrom('billing_usage').selectAll().execute())
 const daily = (fixture: ProxyFixture) =>
   fixture.h.db
     .selectFrom('billing_usage_daily')
@@ -261,17 +258,18 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
     await rollOverEndedSubscriptions(fixture.h.deps)
     const now = nowSeconds(fixture.h.clock)
     const first = await rollUpAndPrune(fixture.h.deps, now)
-    expect(first.rolledUp).toBe(rowsBefore.length)
-    // user-a's rows of days D and D+1 (cutoff D+13): 2 requests x 3 rows, 1 x 3 and the correction.
-    expect(first.pruned).toBe(10)
+    // The job counts table rows: one per settle, its metrics as columns.
+    expect(first.rolledUp).toBe(new Set(rowsBefore.map((r) => r.id)).size)
+    // user-a's rows of days D and D+1 (cutoff D+13): 2 requests, 1, and the correction.
+    expect(first.pruned).toBe(4)
 
     const rowsAfter = await usageRows(fixture)
     const gone = rowsBefore.filter((r) => !rowsAfter.some((a) => a.id === r.id))
     expect(gone.every((r) => r.user_id === 'user-a' && r.created_at < D + 2 * DAY)).toBe(true)
     // Everything else is untouched, field for field: inside the retention, a current period, a dispute.
     expect(rowsAfter).toEqual(rowsBefore.filter((r) => !gone.includes(r)))
-    expect(rowsAfter.filter((r: UsageRow) => r.user_id === 'user-b')).toHaveLength(3)
-    expect(rowsAfter.filter((r: UsageRow) => r.user_id === 'user-c')).toHaveLength(6)
+    expect(rowsAfter.filter((r) => r.user_id === 'user-b')).toHaveLength(3)
+    expect(rowsAfter.filter((r) => r.user_id === 'user-c')).toHaveLength(6)
     await currentPeriodMatches(fixture, 'user-c')
     await currentPeriodMatches(fixture, 'user-a')
 
@@ -303,7 +301,7 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
       .execute()
     at(fixture, D + 21 * DAY + HOUR)
     const next = await rollUpAndPrune(fixture.h.deps, nowSeconds(fixture.h.clock))
-    expect(next.pruned).toBe(3)
+    expect(next.pruned).toBe(1) // its one request: one row, its metrics as columns
     expect(await margin(fixture, ...period)).toEqual(marginBefore)
   })
 
@@ -315,7 +313,7 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
     await call(fixture, 'user-a', 'gpt-4o', 100)
     at(fixture, D + 12 * HOUR)
     const first = await rollUpAndPrune(fixture.h.deps, nowSeconds(fixture.h.clock))
-    expect(first).toEqual({ rolledUp: 6, pruned: 0, kept: 0 })
+    expect(first).toEqual({ rolledUp: 2, pruned: 0, kept: 0 }) // a row per request
     const before = await margin(fixture, D, D + DAY)
 
     // The day is rolled up; then its request's late settle adds 9 input tokens (x16 weighted) on that day.
@@ -359,7 +357,7 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
     expect(await daily(fixture)).toEqual([])
     // The day closed 20 minutes ago: its rows are rolled up, and the reads do not move.
     at(fixture, today + DAY + 20 * 60)
-    expect((await rollUpAndPrune(fixture.h.deps, nowSeconds(fixture.h.clock))).rolledUp).toBe(3)
+    expect((await rollUpAndPrune(fixture.h.deps, nowSeconds(fixture.h.clock))).rolledUp).toBe(1)
     expect(await margin(fixture, today, today + DAY)).toEqual(before)
   })
 })

@@ -41,6 +41,8 @@ describe(`usage routes (${TEST_DIALECT})`, () => {
       remaining: 680,
       period_start: e.subscription.current_period_start,
       period_end: e.subscription.current_period_end,
+      // The classes within the input this period (docs/metering.md): none reported here.
+      token_classes: { cached_input: 0, cache_write: 0, audio_input: 0 },
     })
     const out = await call(h, 'GET', '/api/v1/billing/usage/tokens_output', undefined, token)
     expect(out.body, out.text).toMatchObject({ used: 30, limit: null, remaining: null })
@@ -54,8 +56,8 @@ describe(`usage routes (${TEST_DIALECT})`, () => {
         id: 'history-1',
         user_id: 'u',
         subscription_id: e.subscription.id,
-        metric: 'requests',
-        amount: 50,
+        ...{ requests: 50, tokens_input: 0, tokens_output: 0 },
+        ...{ raw_input: null, raw_output: null, cost_input_micros: null, cost_output_micros: null },
         model_id: null,
         chat_id: null,
         request_id: 'imported',

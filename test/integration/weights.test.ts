@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { estimateInputTokens } from '../../src/pipeline/estimate/estimate.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
+import { perMetric } from '../helpers/usage-rows.ts'
 
 /** Model weights (docs/weights.md): quotas count tokens x weight; usage rows keep both. */
 let f: ProxyFixture | undefined
@@ -23,14 +24,15 @@ const hi = { role: 'user' as const, content: 'hi' }
 async function usageRows(fixture: ProxyFixture, userId: string) {
   // The proxy answers before its settle lands (src/pipeline/settle/settle.ts): read after it.
   await fixture.h.deps.pendingSettles.idle(5_000)
-  const rows = await fixture.h.db
-    .selectFrom('billing_usage')
-    .select(['model_id', 'metric', 'amount', 'raw_amount', 'request_id'])
-    .where('user_id', '=', userId)
-    .where('metric', '<>', 'requests')
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute()
+  const rows = perMetric(
+    await fixture.h.db
+      .selectFrom('billing_usage')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .execute(),
+  )
+    .filter((r) => r.metric !== 'requests')
+    .sort((a, b) => a.created_at - b.created_at)
   return rows.map((r) => ({
     model: r.model_id,
     metric: r.metric,

@@ -52,7 +52,7 @@ describe(`reliability: the audit fails when a property is broken (${TEST_DIALECT
       .transaction()
       .execute(async (trx) => {
         const usage = await trx.selectFrom('billing_usage').selectAll().execute()
-        const first = usage.find((u) => u.metric === 'requests')!
+        const first = usage.find((u) => Number(u.requests) === 1)!
         if (how === 'lose') {
           await trx.deleteFrom('billing_usage').where('id', '=', first.id).execute()
         } else if (how === 'twice') {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/tables.ts'
+import { perMetric } from '../helpers/usage-rows.ts'
 
 /**
  * The one audit every reliability scenario ends with. It reads the ledger and
@@ -31,10 +32,8 @@ export interface AuditReport {
 
 export async function audit(db: Kysely<DB>, expect: AuditExpectations = {}): Promise<AuditReport> {
   const violations: string[] = []
-  const usage = await db
-    .selectFrom('billing_usage')
-    .select(['request_id', 'metric', 'amount', 'subscription_id'])
-    .execute()
+  // One row per settle, its metrics as columns: read per metric, as the checks below count.
+  const usage = perMetric(await db.selectFrom('billing_usage').selectAll().execute())
   const billed = { requests: 0, tokens_input: 0, tokens_output: 0 }
   const perRequest = new Map<string, number>()
   const perRequestSum = new Map<string, number>()

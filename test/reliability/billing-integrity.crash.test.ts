@@ -11,6 +11,7 @@ import {
   startGateway,
 } from '../helpers/spawn-gateway.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
+import { perMetric } from '../helpers/usage-rows.ts'
 
 const JWT_SECRET = 'crash-test-secret-0123456789abcdef-long'
 
@@ -112,11 +113,9 @@ describe(`billing integrity: a crashed gateway process (${TEST_DIALECT})`, () =>
     expect(elapsedMs, `swept ${elapsedMs} ms after the kill`).toBeLessThan(10_000)
     await Promise.all(inFlight)
 
-    const usage = await db.db
-      .selectFrom('billing_usage')
-      .select(['metric', 'amount', 'estimated', 'request_id'])
-      .where('user_id', '=', 'crash')
-      .execute()
+    const usage = perMetric(
+      await db.db.selectFrom('billing_usage').selectAll().where('user_id', '=', 'crash').execute(),
+    )
     const rows = (metric: string) => usage.filter((row) => row.metric === metric)
     expect(rows('requests'), JSON.stringify(usage)).toHaveLength(4)
     expect(rows('tokens_input'), JSON.stringify(usage)).toHaveLength(4)

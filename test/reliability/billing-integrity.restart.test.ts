@@ -13,6 +13,7 @@ import {
   startGateway,
 } from '../helpers/spawn-gateway.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
+import { perMetric } from '../helpers/usage-rows.ts'
 
 const JWT_SECRET = 'restart-test-secret-0123456789abcdef-long'
 
@@ -142,11 +143,13 @@ describe(`billing integrity: a process restarted after kill -9 (${TEST_DIALECT})
     expect(after, JSON.stringify(after)).toEqual([peerReservation])
 
     // The dead request is billed once, as estimated; the new one by its usage.
-    const usage = await db!.db
-      .selectFrom('billing_usage')
-      .select(['request_id', 'metric', 'amount', 'estimated'])
-      .where('user_id', '=', 'crashed')
-      .execute()
+    const usage = perMetric(
+      await db!.db
+        .selectFrom('billing_usage')
+        .selectAll()
+        .where('user_id', '=', 'crashed')
+        .execute(),
+    )
     const dead = before.find((row) => row.user_id === 'crashed')!.request_id
     const deadRows = usage.filter((row) => row.request_id === dead)
     expect(deadRows.map((row) => row.metric).sort(), JSON.stringify(usage)).toEqual([
@@ -202,11 +205,13 @@ describe(`billing integrity: a process restarted after kill -9 (${TEST_DIALECT})
     answer() // the held answer ends; the draining process settles it and exits
     expect(await held).toContain('[DONE]')
     expect(await stopping.gateway.exited).toBe(0)
-    const usage = await db!.db
-      .selectFrom('billing_usage')
-      .select(['metric', 'estimated'])
-      .where('user_id', '=', 'drained')
-      .execute()
+    const usage = perMetric(
+      await db!.db
+        .selectFrom('billing_usage')
+        .selectAll()
+        .where('user_id', '=', 'drained')
+        .execute(),
+    )
     // Settled by its own process, by the upstream's usage: one row per metric, none estimated.
     expect(usage, JSON.stringify(usage)).toHaveLength(3)
     expect(usage.every((row) => Number(row.estimated) === 0)).toBe(true)

@@ -243,6 +243,7 @@ describe('usage in a JSON answer', () => {
     expect(usageFromJsonBody(Buffer.from(JSON.stringify(answer, null, 2)))).toEqual({
       input: 3,
       output: 4,
+      details: { reasoning: 1 },
     })
     const responses = { output: [], usage: { input_tokens: 8, output_tokens: 9 } }
     expect(usageFromJsonBody(Buffer.from(JSON.stringify(responses)))).toEqual({

@@ -3,28 +3,10 @@ type Usage = Record<string, unknown>
 /*
  * Anthropic's usage splits the prompt into three exclusive classes:
  * `input_tokens` (after the last cache breakpoint), `cache_creation_input_tokens`
- * (written to the cache now) and `cache_read_input_tokens` (read from it). The
- * prompt the upstream processed is their sum, and that is what the ledger
- * bills as input until the usage row holds token classes of its own.
+ * (written to the cache now) and `cache_read_input_tokens` (read from it); the
+ * prompt the upstream processed is their sum. settle/usage.ts (anthropicUsage)
+ * turns the final object into the totals and their classes.
  */
-const CACHE_CLASSES = ['cache_creation_input_tokens', 'cache_read_input_tokens'] as const
-
-/**
- * The whole prompt of an Anthropic usage object: input plus cache writes and
- * reads. A class that is present but no count is returned as it came, so that
- * validUsage (settle/usage.ts) refuses the usage instead of billing less.
- */
-export function anthropicInputTokens(usage: Usage): unknown {
-  let total = usage.input_tokens
-  for (const name of CACHE_CLASSES) {
-    const value = usage[name]
-    if (value === undefined || value === null) continue
-    if (!isCount(value)) return value
-    if (!isCount(total)) return total
-    total += value
-  }
-  return total
-}
 
 /**
  * A stream's usage, as Anthropic reports it: `message_start` carries the
@@ -59,10 +41,6 @@ export class AnthropicStreamUsage {
     } else return null
     return this.#merged
   }
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

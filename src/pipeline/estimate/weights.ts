@@ -1,3 +1,4 @@
+import type { TokenClasses } from '../../ledger/amounts.ts'
 import { oncePerFrozen } from '../../lib/frozen-cache.ts'
 import { compileGlob } from '../../lib/glob.ts'
 
@@ -12,10 +13,21 @@ import { compileGlob } from '../../lib/glob.ts'
  * exact figure, per usage row.
  */
 
-/** A model's weights in thousandths: 1000 = one weighted token per token. */
+/**
+ * A model's weights in thousandths: 1000 = one weighted token per token. The
+ * classes' weights (docs/weights.md) apply to the tokens of their class within
+ * the total; the config defaults each to its total's weight (the input's for
+ * cached input, cache writes and audio input, the output's for reasoning and
+ * audio output), which weighs every token as before.
+ */
 export interface Weights {
   inputMilli: number
   outputMilli: number
+  cachedInputMilli: number
+  cacheWriteMilli: number
+  audioInputMilli: number
+  reasoningMilli: number
+  audioOutputMilli: number
 }
 
 /** A model's upstream price in micro-units of currency per 1,000,000 tokens. */
@@ -24,7 +36,15 @@ export interface Prices {
   outputMicros: number
 }
 
-const UNIT_WEIGHTS: Weights = Object.freeze({ inputMilli: 1000, outputMilli: 1000 })
+const UNIT_WEIGHTS: Weights = Object.freeze({
+  inputMilli: 1000,
+  outputMilli: 1000,
+  cachedInputMilli: 1000,
+  cacheWriteMilli: 1000,
+  audioInputMilli: 1000,
+  reasoningMilli: 1000,
+  audioOutputMilli: 1000,
+})
 
 /** The first pattern (in the config's written order) that matches the model, case ignored. */
 function firstMatch<T>(map: Readonly<Record<string, T>>, model: string): T | undefined {
@@ -89,6 +109,33 @@ export function weigh(raw: number, milli: number): number {
   if (raw < 0) return -mulDivCeil(-raw, milli, 1000)
   return mulDivCeil(raw, milli, 1000)
 }
+
+/**
+ * A usage's weighted input and output: each class's tokens at its weight, the
+ * rest of the total at the total's weight, summed in thousandths and rounded up
+ * ONCE per total, so with the default weights (every class at its total's) the
+ * result is weigh(total, weight) exactly, as before the classes.
+ */
+export function weighClasses(
+  usage: { input: number; output: number; classes: TokenClasses },
+  weights: Weights,
+): { input: number; output: number } {
+  const { cachedInput, cacheWrite, audioInput, reasoning, audioOutput } = usage.classes
+  const plainInput = usage.input - cachedInput - cacheWrite - audioInput
+  const plainOutput = usage.output - reasoning - audioOutput
+  const inputMilli =
+    BigInt(plainInput) * BigInt(weights.inputMilli) +
+    BigInt(cachedInput) * BigInt(weights.cachedInputMilli) +
+    BigInt(cacheWrite) * BigInt(weights.cacheWriteMilli) +
+    BigInt(audioInput) * BigInt(weights.audioInputMilli)
+  const outputMilli =
+    BigInt(plainOutput) * BigInt(weights.outputMilli) +
+    BigInt(reasoning) * BigInt(weights.reasoningMilli) +
+    BigInt(audioOutput) * BigInt(weights.audioOutputMilli)
+  return { input: milliCeil(inputMilli), output: milliCeil(outputMilli) }
+}
+
+const milliCeil = (milli: bigint) => Number((milli + 999n) / 1000n)
 
 /** Raw tokens at a price per 1M tokens -> micro-units of currency (ceil). */
 export function costMicros(raw: number, pricePer1MMicros: number): number {

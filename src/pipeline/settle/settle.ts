@@ -1,9 +1,10 @@
 import type { Amounts } from '../../ledger/amounts.ts'
+import { noClasses } from '../../ledger/amounts.ts'
 import { release, settle } from '../../ledger/service.ts'
 import type { Admission } from '../admission/admit.ts'
-import { costMicros, type Prices, type Weights, weigh } from '../estimate/weights.ts'
+import { costMicros, type Prices, weighClasses } from '../estimate/weights.ts'
 import type { PipelineDeps } from '../pipeline-deps.ts'
-import { type RawUsage, validUsage } from './usage.ts'
+import { type CountedUsage, type RawUsage, validUsage } from './usage.ts'
 
 export interface Outcome {
   /**
@@ -112,7 +113,7 @@ export function createOutcome(
       if (ended) return { requests: 0, tokens_input: 0, tokens_output: 0 }
       ended = true
       const max = deps.config.quota.maxTokensPerRequest
-      let counted = usage ? validUsage(usage, max) : null
+      let counted: CountedUsage | null = usage ? validUsage(usage, max) : null
       if (usage && !counted) {
         deps.logger.warn(
           { ...fields, usage },
@@ -120,11 +121,15 @@ export function createOutcome(
         )
       }
       let estimated = !counted
-      counted ??= { input: admission.inputEstimate, output: Math.min(countOutput(), max) }
+      counted ??= {
+        input: admission.inputEstimate,
+        output: Math.min(countOutput(), max),
+        classes: noClasses(),
+      }
       if (!estimated && usage?.outputPending) {
         // The upstream's input is exact, its output unknown: the output is counted, as a cut stream's.
         const output = Math.max(counted.output, Math.min(countOutput(), max))
-        counted = { input: counted.input, output }
+        counted = { ...counted, output }
         estimated = true
       }
       // raw: the upstream's tokens; actual (what counts): weighted, plus the hosted tools'
@@ -134,11 +139,17 @@ export function createOutcome(
         tokens_input: counted.input,
         tokens_output: counted.output,
       }
-      const actual = weighted(raw, admission.weights)
-      actual.tokens_input += admission.surchargeTokens
+      // Each token class at its own weight (docs/weights.md), rounded up once per total.
+      const weighed = weighClasses(counted, admission.weights)
+      const actual: Amounts = {
+        requests: 1,
+        tokens_input: weighed.input + admission.surchargeTokens,
+        tokens_output: weighed.output,
+      }
       const detail = {
         raw,
         cost: admission.prices ? upstreamCost(raw, admission.prices) : undefined,
+        classes: counted.classes,
       }
       // The upstream's tokens (raw), not the weighted amounts the quota counts: what the upstream
       // spent, counted with the answer (the write that bills them follows, retried if refused).
@@ -160,15 +171,6 @@ export function createOutcome(
       )
       deps.pendingSettles.track(admission.userId, write)
     },
-  }
-}
-
-/** What counts against the quota: the raw tokens times the weights admitted with (ceil). */
-function weighted(raw: Amounts, weights: Weights): Amounts {
-  return {
-    requests: raw.requests,
-    tokens_input: weigh(raw.tokens_input, weights.inputMilli),
-    tokens_output: weigh(raw.tokens_output, weights.outputMilli),
   }
 }
 

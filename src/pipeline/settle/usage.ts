@@ -1,10 +1,24 @@
-import { anthropicInputTokens } from '../anthropic/usage.ts'
+import {
+  noClasses,
+  TOKEN_CLASSES,
+  type TokenClass,
+  type TokenClasses,
+} from '../../ledger/amounts.ts'
+
+export type { TokenClass, TokenClasses }
 
 /**
- * Token usage as an upstream reports it, in either dialect: Chat Completions,
+ * Token usage as an upstream reports it, in every dialect: Chat Completions,
  * Completions and Embeddings say prompt_tokens / completion_tokens, the
- * Responses API and Anthropic's Messages API input_tokens / output_tokens. Values are kept as received and
- * checked by validUsage before anything is credited.
+ * Responses API input_tokens / output_tokens, Anthropic's Messages API
+ * input_tokens / output_tokens plus its cache counts. Values are kept as
+ * received and checked by validUsage before anything is credited.
+ *
+ * `input` and `output` are always the totals, every class included. The
+ * classes within them (`details`) are subsets: OpenAI reports them so already
+ * (cached_tokens is part of prompt_tokens, reasoning_tokens of
+ * completion_tokens); Anthropic's cache counts are NOT part of its
+ * input_tokens, so anthropicUsage adds them to `input` here, once.
  */
 export interface RawUsage {
   input: unknown
@@ -14,24 +28,114 @@ export interface RawUsage {
    * message_delta): the settle bills the larger of it and the output counted.
    */
   outputPending?: boolean
+  /** The classes the upstream reported, each within its total; absent when it reported none. */
+  details?: Partial<Record<TokenClass, unknown>>
 }
 
+/** What a usage credits, checked: the totals and their classes, integers (0: not reported). */
+export interface CountedUsage {
+  input: number
+  output: number
+  classes: TokenClasses
+}
+
+type Fields = Record<string, unknown>
+const object = (value: unknown): Fields | undefined =>
+  typeof value === 'object' && value !== null ? (value as Fields) : undefined
+
+/** The usage object of any dialect (see RawUsage), or null when it is none. */
 export function readUsage(value: unknown): RawUsage | null {
-  if (typeof value !== 'object' || value === null) return null
-  const usage = value as Record<string, unknown>
-  if ('prompt_tokens' in usage)
-    return { input: usage.prompt_tokens, output: usage.completion_tokens ?? 0 }
-  // Anthropic's input comes in three exclusive classes (cache writes and reads apart): all billed.
-  if ('input_tokens' in usage)
-    return { input: anthropicInputTokens(usage), output: usage.output_tokens ?? 0 }
+  const usage = object(value)
+  if (!usage) return null
+  if ('prompt_tokens' in usage) {
+    const input = object(usage.prompt_tokens_details)
+    const output = object(usage.completion_tokens_details)
+    return withDetails(usage.prompt_tokens, usage.completion_tokens ?? 0, {
+      cachedInput: input?.cached_tokens,
+      audioInput: input?.audio_tokens,
+      reasoning: output?.reasoning_tokens,
+      audioOutput: output?.audio_tokens,
+      image: sumOfPresent(input?.image_tokens, output?.image_tokens),
+    })
+  }
+  if ('cache_read_input_tokens' in usage || 'cache_creation_input_tokens' in usage)
+    return anthropicUsage(usage)
+  if ('input_tokens' in usage) {
+    const input = object(usage.input_tokens_details) ?? object(usage.input_token_details)
+    const output = object(usage.output_tokens_details)
+    return withDetails(usage.input_tokens, usage.output_tokens ?? 0, {
+      cachedInput: input?.cached_tokens,
+      cacheWrite: input?.cache_write_tokens,
+      audioInput: input?.audio_tokens,
+      reasoning: output?.reasoning_tokens,
+      image: sumOfPresent(input?.image_tokens, output?.image_tokens),
+    })
+  }
   return null
 }
 
-/** Integers from 0 to `max`, or null: negative, fractional or absurd usage is never credited. */
-export function validUsage(usage: RawUsage, max: number): { input: number; output: number } | null {
-  const { input, output } = usage
+/**
+ * An Anthropic Messages `usage` object (a JSON answer's, or the merged usage of
+ * a stream's message_start and message_delta, output_tokens being cumulative)
+ * as the ledger's RawUsage: `input` = input_tokens + cache_read_input_tokens +
+ * cache_creation_input_tokens (Anthropic counts the three apart; its
+ * input_tokens are only those after the last cache breakpoint), with
+ * cachedInput = cache_read_input_tokens and cacheWrite =
+ * cache_creation_input_tokens within it. Null when `value` is no usage object.
+ * For the Messages route: pass the result to the request's settle as any
+ * other dialect's usage; weights apply per class (docs/weights.md).
+ */
+export function anthropicUsage(value: unknown): RawUsage | null {
+  const usage = object(value)
+  if (!usage || !('input_tokens' in usage)) return null
+  const read = usage.cache_read_input_tokens ?? 0
+  const write = usage.cache_creation_input_tokens ?? 0
+  const parts = [usage.input_tokens, read, write]
+  // A part that is no count stays as it came, so validUsage refuses the whole usage.
+  const bad = parts.find((part) => typeof part !== 'number')
+  const input = bad === undefined ? (parts as number[]).reduce((a, b) => a + b, 0) : bad
+  return withDetails(input, usage.output_tokens ?? 0, { cachedInput: read, cacheWrite: write })
+}
+
+function withDetails(
+  input: unknown,
+  output: unknown,
+  details: Partial<Record<TokenClass, unknown>>,
+): RawUsage {
+  const reported = Object.entries(details).filter(([, value]) => value !== undefined && value !== 0)
+  if (reported.length === 0) return { input, output }
+  return { input, output, details: Object.fromEntries(reported) }
+}
+
+function sumOfPresent(a: unknown, b: unknown): unknown {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return typeof a === 'number' && typeof b === 'number' ? a + b : a
+}
+
+/**
+ * Integers from 0 to `max`, or null: negative, fractional or absurd totals are
+ * never credited. A class that is no such count, or that would not fit in its
+ * total with the classes before it, counts 0: its tokens stay in the total,
+ * billed at the total's weight (today's behaviour), never twice.
+ */
+export function validUsage(usage: RawUsage, max: number): CountedUsage | null {
+  const { input, output, details } = usage
   if (!isCount(input, max) || !isCount(output, max)) return null
-  return { input, output }
+  const classes = noClasses()
+  if (!details) return { input, output, classes }
+  let inputLeft = input
+  let outputLeft = output
+  for (const name of TOKEN_CLASSES) {
+    const value = details[name]
+    if (!isCount(value, max)) continue
+    if (name === 'image') {
+      if (value <= input + output) classes.image = value
+    } else if (name === 'reasoning' || name === 'audioOutput') {
+      if (value <= outputLeft) outputLeft -= classes[name] = value
+    } else if (value <= inputLeft) inputLeft -= classes[name] = value
+  }
+  return { input, output, classes }
 }
 
 function isCount(value: unknown, max: number): value is number {

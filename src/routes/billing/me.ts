@@ -4,6 +4,7 @@ import { subscriptionToJson } from '../../billing/subscription.json.ts'
 import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { readYourWrites } from '../../http/middleware/read-your-writes.ts'
+import { periodClassTotals } from '../../ledger/usage.repo.ts'
 import { readPeriodUsage } from '../../ledger/usage.service.ts'
 import { unitOf } from '../../pipeline/estimate/weights.ts'
 import { describe } from '../openapi/describe.ts'
@@ -23,6 +24,11 @@ export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
     const live = await ensureLiveSubscription(deps, userId)
     if (!live) return c.json({ user, subscription: null, plan: null, usage: {} })
     const usage = await readPeriodUsage(deps.database.db, live.subscription, live.plan)
+    const classes = await periodClassTotals(deps.database.db, {
+      userId,
+      subscriptionId: live.subscription.id,
+      from: live.subscription.current_period_start,
+    })
     return c.json({
       user,
       subscription: subscriptionToJson(live.subscription),
@@ -33,6 +39,8 @@ export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
           { used, limit, remaining, unit: unitOf(deps.config, metric) },
         ]),
       ),
+      // The raw tokens of each class the upstream reported this period (docs/metering.md).
+      token_classes: classes,
     })
   })
 }

@@ -7,6 +7,7 @@ import { GatewayError } from '../../http/errors.ts'
 import { readYourWrites } from '../../http/middleware/read-your-writes.ts'
 import { validate } from '../../http/validate.ts'
 import { isMetric, METRICS } from '../../ledger/amounts.ts'
+import { CLASSES_OF_METRIC, periodClassTotals } from '../../ledger/usage.repo.ts'
 import { readPeriodUsage, wouldFit } from '../../ledger/usage.service.ts'
 import { unitOf } from '../../pipeline/estimate/weights.ts'
 import { describe } from '../openapi/describe.ts'
@@ -83,13 +84,28 @@ export function createUsageRoutes(auth: MiddlewareHandler<AppEnv>) {
             { param: 'metric' },
           )
         }
-        const { subscription, usage } = await currentUsage(c.get('deps'), c.get('principal').userId)
+        const deps = c.get('deps')
+        const { userId } = c.get('principal')
+        const { subscription, usage } = await currentUsage(deps, userId)
+        const shown = CLASSES_OF_METRIC[name]
+        // A token metric adds the classes within it, as the upstream reported them (raw tokens).
+        const classes =
+          shown.length === 0
+            ? undefined
+            : await periodClassTotals(deps.database.db, {
+                userId,
+                subscriptionId: subscription.id,
+                from: subscription.current_period_start,
+              })
         return c.json({
           metric: name,
-          unit: unitOf(c.get('deps').config, name),
+          unit: unitOf(deps.config, name),
           ...usage[name],
           period_start: subscription.current_period_start,
           period_end: subscription.current_period_end,
+          ...(classes && {
+            token_classes: Object.fromEntries(shown.map((column) => [column, classes[column]])),
+          }),
         })
       },
     )

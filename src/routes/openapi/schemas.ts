@@ -109,6 +109,10 @@ export const Usage = z.object({
   reserved: z.number().int(),
   period_start: epochSeconds,
   period_end: epochSeconds,
+  token_classes: z.record(z.string(), z.number().int()).optional().meta({
+    description:
+      'Token metrics: the raw tokens of each class within the total this period (tokens_input: cached_input, cache_write, audio_input; tokens_output: reasoning, audio_output)',
+  }),
 })
 
 export const UsageCheck = z.object({
@@ -124,6 +128,17 @@ export const Me = z.object({
   subscription: Subscription.nullable(),
   plan: Plan.nullable(),
   usage: z.record(z.string(), z.object({ ...metricUsage, unit })),
+  token_classes: z
+    .object({
+      cached_input: z.number().int(),
+      cache_write: z.number().int(),
+      audio_input: z.number().int(),
+      reasoning: z.number().int(),
+      audio_output: z.number().int(),
+      image_tokens: z.number().int(),
+    })
+    .optional()
+    .meta({ description: 'The raw tokens of each class the upstream reported this period' }),
 })
 
 export const SubscriptionPage = z.object({
