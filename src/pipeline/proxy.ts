@@ -25,6 +25,7 @@ import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './stream
 import { quotaHeaders, sseErrorEvent } from './stream/respond.ts'
 import { createSseMeter } from './stream/sse-meter.ts'
 import { drainRest, pumpMeteredStream } from './stream/stream-body.ts'
+import { type UploadTurn, uploadTurn } from './stream/upload-turns.ts'
 import {
   failureKind,
   forward,
@@ -122,17 +123,25 @@ async function readRequest(c: Context<AppEnv>, route: ProxyRoute): Promise<Parse
   const store = deps.config.storedObjects.store
   const principal = c.get('principal')
   const declared = requestHeader(c, 'content-length')
+  let turn: UploadTurn | undefined
   if (declared === undefined || Number(declared) > LARGE_BODY_BYTES) {
     try {
       refuseWhenQueueFull(principal.userId)
       await refuseBeforeReading(c)
+      // One large body of the user's read at a time, paced (upload-turns.ts).
+      turn = await uploadTurn(principal.userId)
     } catch (error) {
       // The body is not read: the connection closes after the refusal instead of draining it.
       if (error instanceof GatewayError) error.headers.connection = 'close'
       throw error
     }
   }
-  const raw = await readRequestBody(c)
+  let raw: Buffer
+  try {
+    raw = await readRequestBody(c, turn)
+  } finally {
+    turn?.end()
+  }
   const parsed =
     raw.length > LARGE_BODY_BYTES
       ? await prepareOffLoop(principal.userId, raw, { ...route, store })

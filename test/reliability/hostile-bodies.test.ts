@@ -3,7 +3,6 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDb, type Database } from '../../db/client.ts'
 import { mintToken } from '../../src/cli/token.ts'
-import { type FakeUpstream, startFakeUpstream } from '../helpers/fake-upstream.ts'
 import { startHostileClients } from '../helpers/hostile-clients.ts'
 import {
   createProcessDatabase,
@@ -12,6 +11,7 @@ import {
   startGateway,
 } from '../helpers/spawn-gateway.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
+import { startThreadUpstream, type ThreadUpstream } from '../helpers/thread-upstream.ts'
 
 /*
  * One user's hostile bodies never slow another user (docs/security.md, "The
@@ -42,14 +42,14 @@ const quantile = (samples: number[], q: number) =>
 describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
   let database: ProcessDatabase
   let db: Database
-  let upstream: FakeUpstream
+  let upstream: ThreadUpstream
   const running: RunningGateway[] = []
   let base: string
   const tokens: Record<string, string> = {}
 
   beforeAll(async () => {
     database = await createProcessDatabase()
-    upstream = await startFakeUpstream()
+    upstream = await startThreadUpstream()
     const configFile = join(database.dir, 'hostile.config.ts')
     writeFileSync(
       configFile,

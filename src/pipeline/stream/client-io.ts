@@ -3,6 +3,7 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { requestHeader } from '../../http/request-headers.ts'
+import type { UploadTurn } from './upload-turns.ts'
 
 /*
  * @hono/node-server hands out a lightweight Request: touching its body or its
@@ -22,21 +23,28 @@ export function nodeBindings(c: Context<AppEnv>): HttpBindings | undefined {
  * The request body's bytes. With a content-length (what SDKs send) the Node
  * stream is read directly, the body limit enforced here too; a chunked body
  * goes through the Request that the bodyLimit middleware already wrapped.
+ * A large body is read in its user's `turn` (upload-turns.ts): paced, and
+ * straight into one buffer of its declared length, so the loop copies it once
+ * and the collector meets one allocation instead of the chunks and their concat.
  */
-export async function readRequestBody(c: Context<AppEnv>): Promise<Buffer> {
+export async function readRequestBody(c: Context<AppEnv>, turn?: UploadTurn): Promise<Buffer> {
   const bindings = nodeBindings(c)
-  if (!bindings || requestHeader(c, 'content-length') === undefined) {
+  const declared = requestHeader(c, 'content-length')
+  if (!bindings || declared === undefined) {
     return Buffer.from(await c.req.arrayBuffer())
   }
   const limit = c.get('deps').config.server.bodyLimitBytes
-  const chunks: Buffer[] = []
-  let size = 0
+  const incoming = bindings.incoming as AsyncIterable<Buffer>
   try {
-    for await (const chunk of bindings.incoming as AsyncIterable<Buffer>) {
+    if (turn) return await readInto(incoming, Math.min(Number(declared), limit), turn)
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of incoming) {
       size += chunk.length
-      if (size > limit) throw new GatewayError('payload_too_large', 'Request body too large')
+      if (size > limit) throw tooLarge()
       chunks.push(chunk)
     }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
   } catch (error) {
     if (error instanceof GatewayError) throw error
     // The client went away mid-body: nothing was reserved yet, and nobody reads the answer.
@@ -44,7 +52,29 @@ export async function readRequestBody(c: Context<AppEnv>): Promise<Buffer> {
       cause: error,
     })
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+}
+
+const tooLarge = () => new GatewayError('payload_too_large', 'Request body too large')
+
+/**
+ * Reads the body into one buffer of its declared length (Node's parser never
+ * hands over more than the content-length), pausing as `turn` paces it. The
+ * buffer is allocated on the first byte, not before: a client that declares
+ * the body limit and sends nothing holds no memory. Its own ArrayBuffer
+ * (allocUnsafeSlow) moves to the counting worker without a copy.
+ */
+async function readInto(incoming: AsyncIterable<Buffer>, length: number, turn: UploadTurn) {
+  let body: Buffer | null = null
+  let size = 0
+  for await (const chunk of incoming) {
+    if (size + chunk.length > length) throw tooLarge()
+    body ??= Buffer.allocUnsafeSlow(length)
+    chunk.copy(body, size)
+    size += chunk.length
+    await turn.pace(chunk.length)
+  }
+  if (!body) return Buffer.alloc(0)
+  return size === length ? body : body.subarray(0, size)
 }
 
 /**
