@@ -28,8 +28,13 @@ const JWT_SECRET = 'hostile-bodies-test-secret-0123456789abcdef'
 const METRICS_TOKEN = 'hostile-bodies-metrics-token-0123456789'
 /** Calls timed in each phase: the p99 is the fifth slowest. */
 const CALLS = 500
-const MEDIAN_MARGIN = 3
-const P99_MARGIN = 15
+/**
+ * How far the attack may move the victim's median and p99 (ms over the baseline of the same
+ * run). Before the upload turns the attack moved the p99 by +10 ms on SQLite, +10 to +28 ms on
+ * PostgreSQL, on a quiet machine; docs/reliability.md has the measurements since.
+ */
+const MEDIAN_MARGIN = 5
+const P99_MARGIN = 20
 const BODY_LIMIT = 10 * 1024 * 1024
 const CHAT = '/v1/chat/completions'
 
@@ -205,7 +210,10 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
     expect(spent!.statuses.every((status) => status === 429 || status === 0)).toBe(true)
     // The attacker's bodies were really sent and answered.
     expect(attacker!.statuses.length).toBeGreaterThanOrEqual(6)
-    // BOUNDS_COMMENT
+    // The median call barely notices the attack. The slowest 1 % meets what is left of the tail
+    // (docs/security.md, "Residual"): a major collection of the gateway's heap, a ledger batch
+    // shared with the attacker's asks, a core busy with the uploads. The margins leave room for
+    // CI; before the estimator's bounds this test never finished (a 46 ms call took 16 s).
     expect(quantile(underAttack, 0.5), JSON.stringify(numbers)).toBeLessThan(
       quantile(baseline, 0.5) + MEDIAN_MARGIN,
     )
