@@ -18,6 +18,7 @@ import {
   type ReadRequest,
 } from './request/proxy-request.ts'
 import { readRequestBody } from './request/read-body.ts'
+import { type UploadTurn, uploadTurn } from './request/upload-turns.ts'
 import { createOutcome, type Outcome } from './settle/settle.ts'
 import { usageFromJsonBody } from './settle/usage.ts'
 import { applyStorePolicy } from './stored/store-policy.ts'
@@ -181,17 +182,25 @@ async function readRequest(request: ProxyRequest, deps: ProxyDeps): Promise<Read
   const store = deps.config.storedObjects.store
   const { caller } = request
   const declared = headerOf(request, 'content-length')
+  let turn: UploadTurn | undefined
   if (declared === undefined || Number(declared) > LARGE_BODY_BYTES) {
     try {
       refuseWhenQueueFull(caller.userId)
       await refuseBeforeReading(caller, deps)
+      // One large body of the user's read at a time, paced (upload-turns.ts).
+      turn = await uploadTurn(caller.userId)
     } catch (error) {
       // The body is not read: the connection closes after the refusal instead of draining it.
       if (error instanceof GatewayError) error.headers.connection = 'close'
       throw error
     }
   }
-  const raw = await readRequestBody(request, deps.config.server.bodyLimitBytes)
+  let raw: Buffer
+  try {
+    raw = await readRequestBody(request, deps.config.server.bodyLimitBytes, turn)
+  } finally {
+    turn?.end()
+  }
   const parsed =
     raw.length > LARGE_BODY_BYTES
       ? await prepareOffLoop(caller.userId, raw, { ...request.route, store })

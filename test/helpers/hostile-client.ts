@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { request } from 'undici'
 
 /*
- * The attackers of test/integration/proxy.hostile-bodies.test.ts, on a thread
+ * The attackers of test/reliability/hostile-bodies.test.ts, on a thread
  * of their own: building and uploading bodies of megabytes must not delay the
  * test's own event loop, which times the victim's calls. Started by
  * startHostileClients (hostile-clients.ts); runs until told to stop, then posts

@@ -3,7 +3,6 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDb, type Database } from '../../db/client.ts'
 import { mintToken } from '../../src/cli/token.ts'
-import { type FakeUpstream, startFakeUpstream } from '../helpers/fake-upstream.ts'
 import { startHostileClients } from '../helpers/hostile-clients.ts'
 import {
   createProcessDatabase,
@@ -12,6 +11,7 @@ import {
   startGateway,
 } from '../helpers/spawn-gateway.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
+import { startThreadUpstream, type ThreadUpstream } from '../helpers/thread-upstream.ts'
 
 /*
  * One user's hostile bodies never slow another user (docs/security.md, "The
@@ -25,6 +25,16 @@ import { TEST_DIALECT } from '../helpers/test-database.ts'
  * their p99 within a few ms of the baseline measured in the same test.
  */
 const JWT_SECRET = 'hostile-bodies-test-secret-0123456789abcdef'
+const METRICS_TOKEN = 'hostile-bodies-metrics-token-0123456789'
+/** Calls timed in each phase: the p99 is the fifth slowest. */
+const CALLS = 500
+/**
+ * How far the attack may move the victim's median and p99 (ms over the baseline of the same
+ * run). Before the upload turns the attack moved the p99 by +10 ms on SQLite, +10 to +28 ms on
+ * PostgreSQL, on a quiet machine; docs/reliability.md has the measurements since.
+ */
+const MEDIAN_MARGIN = 5
+const P99_MARGIN = 20
 const BODY_LIMIT = 10 * 1024 * 1024
 const CHAT = '/v1/chat/completions'
 
@@ -42,14 +52,14 @@ const quantile = (samples: number[], q: number) =>
 describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
   let database: ProcessDatabase
   let db: Database
-  let upstream: FakeUpstream
+  let upstream: ThreadUpstream
   const running: RunningGateway[] = []
   let base: string
   const tokens: Record<string, string> = {}
 
   beforeAll(async () => {
     database = await createProcessDatabase()
-    upstream = await startFakeUpstream()
+    upstream = await startThreadUpstream()
     const configFile = join(database.dir, 'hostile.config.ts')
     writeFileSync(
       configFile,
@@ -79,6 +89,7 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
         UPSTREAM_BASE_URL: upstream.url,
         UPSTREAM_API_KEY: 'sk-upstream-hostile-test',
         LOG_LEVEL: 'warn',
+        METRICS_TOKEN,
       },
       running,
     )
@@ -130,9 +141,45 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
     return samples
   }
 
+  /**
+   * The gateway's own view of a phase, from its /metrics (prom-client): the event loop's delay
+   * since the last scrape (the histogram resets on each), and its garbage collections.
+   */
+  async function gatewayPhase() {
+    const response = await fetch(`${base}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    })
+    const text = await response.text()
+    const value = (line: string) => {
+      const found = text.split('\n').find((l) => l.startsWith(`${line} `))
+      return found === undefined ? Number.NaN : Number(found.slice(line.length + 1))
+    }
+    return {
+      loopP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
+      loopMaxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
+      majorGcs: value('nodejs_gc_duration_seconds_count{kind="major"}'),
+      majorGcMs: value('nodejs_gc_duration_seconds_sum{kind="major"}') * 1000,
+    }
+  }
+
+  function phase(samples: number[], before: GatewayPhase, after: GatewayPhase) {
+    return {
+      p50: Number(quantile(samples, 0.5).toFixed(2)),
+      p99: Number(quantile(samples, 0.99).toFixed(2)),
+      max: Number(Math.max(...samples).toFixed(2)),
+      gatewayLoopP99Ms: Number(after.loopP99Ms.toFixed(2)),
+      gatewayLoopMaxMs: Number(after.loopMaxMs.toFixed(2)),
+      majorGcs: (after.majorGcs || 0) - (before.majorGcs || 0),
+      majorGcMs: Number(((after.majorGcMs || 0) - (before.majorGcMs || 0)).toFixed(1)),
+    }
+  }
+  type GatewayPhase = Awaited<ReturnType<typeof gatewayPhase>>
+
   it("keeps another user's p99 within a few ms of its baseline", async () => {
     await victimRun(30) // warm
-    const baseline = await victimRun(300)
+    const start = await gatewayPhase()
+    const baseline = await victimRun(CALLS)
+    const afterBaseline = await gatewayPhase()
     const attack = await startHostileClients({
       base,
       bodyLimit: BODY_LIMIT,
@@ -143,17 +190,13 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
       ],
     })
     await new Promise((resolve) => setTimeout(resolve, 500))
-    const underAttack = await victimRun(300)
+    const attackStart = await gatewayPhase()
+    const underAttack = await victimRun(CALLS)
+    const afterAttack = await gatewayPhase()
     const { attacker, spent } = await attack.stop()
     const numbers = {
-      baseline: {
-        p50: quantile(baseline, 0.5).toFixed(2),
-        p99: quantile(baseline, 0.99).toFixed(2),
-      },
-      underAttack: {
-        p50: quantile(underAttack, 0.5).toFixed(2),
-        p99: quantile(underAttack, 0.99).toFixed(2),
-      },
+      baseline: phase(baseline, start, afterBaseline),
+      underAttack: phase(underAttack, attackStart, afterAttack),
       attacker: { requests: attacker!.statuses.length, statuses: [...new Set(attacker!.statuses)] },
       spent: {
         requests: spent!.statuses.length,
@@ -167,17 +210,15 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
     expect(spent!.statuses.every((status) => status === 429 || status === 0)).toBe(true)
     // The attacker's bodies were really sent and answered.
     expect(attacker!.statuses.length).toBeGreaterThanOrEqual(6)
-    // The median call barely notices the attack. The slowest 1 % meets a collection of the
-    // gateway's heap, a core busy with the uploads, or (PostgreSQL) a ledger batch that an
-    // attacker's refused reservation split: measured +10 ms on SQLite, +10 to +26 ms on
-    // PostgreSQL here (+28 once in a CI profile run). The bounds are looser than that, so that
-    // CI fails on a regression rather than on a busy machine; before the estimator's bounds this
-    // test never finished (a 46 ms call took 16 s). docs/reliability.md has the measurements.
+    // The median call barely notices the attack. The slowest 1 % meets what is left of the tail
+    // (docs/security.md, "Residual"): a major collection of the gateway's heap, a ledger batch
+    // shared with the attacker's asks, a core busy with the uploads. The margins leave room for
+    // CI; before the estimator's bounds this test never finished (a 46 ms call took 16 s).
     expect(quantile(underAttack, 0.5), JSON.stringify(numbers)).toBeLessThan(
-      quantile(baseline, 0.5) + 10,
+      quantile(baseline, 0.5) + MEDIAN_MARGIN,
     )
     expect(quantile(underAttack, 0.99), JSON.stringify(numbers)).toBeLessThan(
-      quantile(baseline, 0.99) + 100,
+      quantile(baseline, 0.99) + P99_MARGIN,
     )
-  }, 120_000)
+  }, 300_000)
 })

@@ -3,6 +3,7 @@ import { GatewayError } from '../../http/errors.ts'
 import type { Endpoint } from '../request/endpoint.ts'
 import type { ParsedRequest } from '../request/parse.ts'
 import { collectInput, type InputEstimate } from './estimate.ts'
+import { INLINE_MS, inlineAllowance, spendInline } from './inline-budget.ts'
 import type { CountRequest, PrepareRequest, WorkerReply } from './token-worker.ts'
 import { countFrom, scaled, type Tokenizer, tokenizerForModel } from './tokenizer.ts'
 
@@ -10,10 +11,11 @@ type Body = Record<string, unknown>
 
 /*
  * Counting off the event loop. A prompt is counted here while that takes less
- * than INLINE_MS (an ordinary prompt: 8,000 tokens of prose take about 0.5 ms);
- * the rest of a longer one goes to one worker thread, so no request, of any
- * shape up to the body limit, holds the loop longer than INLINE_MS plus one
- * tokenizer segment (token-worker.ts counts in turns, one job per user at a time).
+ * than INLINE_MS (an ordinary prompt: 8,000 tokens of prose take about 0.5 ms),
+ * and while the user's inline budget lasts (inline-budget.ts); the rest of a
+ * longer one, or all of it past the budget, goes to one worker thread, so no
+ * request, of any shape up to the body limit, holds the loop longer than
+ * INLINE_MS plus one tokenizer segment (token-worker.ts counts in turns, one job per user at a time).
  *
  * One user has at most one text in the worker; MAX_WAITING more wait here, in
  * order, and beyond that the request is refused with a retryable 429, before
@@ -21,7 +23,6 @@ type Body = Record<string, unknown>
  * common case: one for the loop, one for counting), started on first use and
  * unref'd, like the tokenizer's own tables it holds nothing per request.
  */
-const INLINE_MS = 1
 const MAX_WAITING = 4
 /**
  * Copying a string into a message costs about 3.5 ms per million characters on the
@@ -52,7 +53,15 @@ let lastId = 0
 /** The tokens of `text` as the model counts them, keeping the event loop free. */
 export async function countOffLoop(userId: string, model: string, text: string): Promise<number> {
   const tokenizer = tokenizerForModel(model)
-  const inline = countFrom(tokenizer.count, text, 0, performance.now() + INLINE_MS)
+  const started = performance.now()
+  // Past the user's budget the count goes to the worker, unless their queue there is full: the
+  // budget moves work, it never refuses a request.
+  const allowance = queueFull(userId) ? INLINE_MS : inlineAllowance(userId, started)
+  const inline =
+    allowance > 0
+      ? countFrom(tokenizer.count, text, 0, started + allowance)
+      : { tokens: 0, next: 0 }
+  if (allowance > 0) spendInline(userId, performance.now() - started)
   if (inline.next >= text.length) return scaled(tokenizer, inline.tokens)
   const rest = text.slice(inline.next)
   const reply = await queued(userId, (id) => sendInChunks(id, tokenizer, rest))
@@ -117,12 +126,16 @@ export const LARGE_BODY_BYTES = 64 * 1024
  * it is queued (others may have come in while it was read).
  */
 export function refuseWhenQueueFull(userId: string) {
-  if ((users.get(userId)?.waiting.length ?? 0) < MAX_WAITING) return
+  if (!queueFull(userId)) return
   throw new GatewayError(
     'rate_limit_exceeded',
     'Too many long prompts of yours are being measured at once: retry when one is answered',
     { headers: { 'retry-after': '1' } },
   )
+}
+
+function queueFull(userId: string): boolean {
+  return (users.get(userId)?.waiting.length ?? 0) >= MAX_WAITING
 }
 
 function queued(userId: string, send: Waiting['send']): Promise<WorkerReply> {

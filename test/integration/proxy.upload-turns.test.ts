@@ -1,0 +1,115 @@
+import { request as httpRequest } from 'node:http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
+import { TEST_DIALECT } from '../helpers/test-database.ts'
+
+/*
+ * Large bodies (over 64 KiB) are read one at a time per user, paced, and a
+ * user's others wait unread (src/pipeline/request/upload-turns.ts): a user's
+ * many connections cost the event loop no more than one upload.
+ */
+let f: ProxyFixture
+beforeAll(async () => {
+  f = await startProxyFixture()
+})
+afterAll(async () => {
+  await f?.close()
+})
+
+/** A chat body of exactly `size` bytes, large enough to be read in a turn. */
+function largeBody(size: number): Buffer {
+  const head = '{"model":"gpt-4o-mini","max_tokens":1,"messages":[{"role":"user","content":"'
+  const tail = '"}]}'
+  return Buffer.from(head + 'a '.repeat((size - head.length - tail.length) / 2) + tail)
+}
+
+interface Answer {
+  status: number
+  body: string
+  headers: Record<string, string | string[] | undefined>
+}
+
+/**
+ * An upload under the test's control: `first` bytes are sent at once, the rest
+ * when `finish()` is called. `answer` resolves when the gateway replies.
+ */
+async function upload(userId: string, body: Buffer, first = body.length) {
+  const url = new URL(`${f.base}/v1/chat/completions`)
+  const req = httpRequest(url, {
+    method: 'POST',
+    agent: false,
+    headers: {
+      authorization: `Bearer ${await f.token(userId)}`,
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+    },
+  })
+  // A refusal before reading closes the connection under the upload: the write may fail then.
+  req.on('error', () => {})
+  const answer = new Promise<Answer>((resolve, reject) => {
+    req.on('response', (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          headers: response.headers,
+        }),
+      )
+      response.on('error', reject)
+    })
+  })
+  req.write(body.subarray(0, first))
+  if (first === body.length) req.end()
+  return {
+    answer,
+    finish: () => {
+      req.end(body.subarray(first))
+    },
+  }
+}
+
+/** Resolves with the answer, or with null when none came within `ms`. */
+const within = (answer: Promise<Answer>, ms: number) =>
+  Promise.race([answer, new Promise<null>((resolve) => setTimeout(() => resolve(null), ms))])
+
+describe(`large uploads, one at a time per user (${TEST_DIALECT})`, () => {
+  it("reads a user's second large body only once the first is read; another user's is not held", async () => {
+    const body = largeBody(200_000)
+    const held = await upload('turns-a', body, 100_000)
+    // Let the first one take the user's turn before the second arrives.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const second = await upload('turns-a', body)
+    const other = await upload('turns-b', body)
+    const otherAnswer = await other.answer
+    expect(otherAnswer.status, otherAnswer.body).toBe(200)
+    expect(await within(second.answer, 300), 'answered while the first upload was held').toBeNull()
+    held.finish()
+    const [first, next] = await Promise.all([held.answer, second.answer])
+    expect(first.status, first.body).toBe(200)
+    expect(next.status, next.body).toBe(200)
+    expect((await f.settled('turns-a')).used.requests).toBe(2)
+  })
+
+  it('refuses a sixth large body while one is read and four wait: a retryable 429, unread, nothing reserved', async () => {
+    const body = largeBody(200_000)
+    const held = await upload('turns-c', body, 100_000)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const later = []
+    for (let i = 0; i < 5; i++) later.push(await upload('turns-c', body))
+    // Whichever came last: refused at once, while the first is still held.
+    const refused = await within(Promise.race(later.map((u) => u.answer)), 10_000)
+    expect(refused, 'no refusal while one upload was held and five more came').not.toBeNull()
+    expect(refused!.status, refused!.body).toBe(429)
+    expect(JSON.parse(refused!.body).error.code).toBe('rate_limit_exceeded')
+    expect(refused!.headers['retry-after']).toBe('1')
+    expect(refused!.headers.connection).toBe('close')
+    held.finish()
+    const answers = await Promise.all([held.answer, ...later.map((u) => u.answer)])
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 429])
+    const ledger = await f.settled('turns-c')
+    expect(ledger.used.requests, JSON.stringify(ledger)).toBe(5)
+    expect(ledger.reserved.requests).toBe(0)
+  })
+})
