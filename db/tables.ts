@@ -22,6 +22,7 @@ export interface DB {
   web_sign_in_link: SignInLinkTable
   web_session: WebSessionTable
   stored_object: StoredObjectTable
+  outbox_event: OutboxEventTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -285,3 +286,22 @@ export interface StoredObjectTable {
   user_id: string
   created_at: number
 }
+
+/** An outgoing webhook waiting for, or done with, its delivery (migration 0010). */
+export interface OutboxEventTable {
+  id: string
+  type: string
+  audience: 'user' | 'operator'
+  dedupe_key: string | null
+  body: string
+  created_at: number
+  attempts: Generated<number>
+  next_attempt_at: number
+  claimed_until: number | null
+  delivered_at: number | null
+  failed_at: number | null
+  last_status: number | null
+  last_error: string | null
+}
+
+export type OutboxEventRow = Selectable<OutboxEventTable>

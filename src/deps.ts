@@ -43,6 +43,8 @@ export interface Deps {
    * leaves first, and the user's own usage reads wait for these (read-your-writes).
    */
   pendingSettles: PendingWrites
+  /** Soft-limit webhooks this process already recorded, until their period ends (admission/soft-limits.ts). */
+  softLimitsSeen: TtlCache<true>
   /** One undici Pool per configured upstream. */
   upstreams: Upstreams
   /** null when YOOKASSA_SHOP_ID / YOOKASSA_SECRET_KEY are not set. */

@@ -376,6 +376,26 @@ export const configSchema = z.strictObject({
       retentionDays: z.number().int().min(1).default(30),
     })
     .prefault({}),
+  /**
+   * Outgoing webhooks (docs/quotas.md, "Soft limits"): soft-limit warnings for the host
+   * application to tell its users, and the operator's alerts (failed renewals, refunds,
+   * upstream failures). Off while webhookUrl is unset; the signing secret comes from the
+   * environment only (NOTIFY_WEBHOOK_SECRET).
+   */
+  notifications: z
+    .strictObject({
+      webhookUrl: z.url().optional(),
+      /** Percentages of a quota at which the user is told, once per period per metric. */
+      softLimitPercents: z.array(z.number().int().min(1).max(100)).default([80, 100]),
+      /** A delivery is tried this many times in all, then kept as failed. */
+      maxAttempts: z.number().int().positive().default(8),
+      /** The wait before the second try; it doubles each try, up to backoffMaxSeconds. */
+      backoffBaseSeconds: z.number().int().positive().default(30),
+      backoffMaxSeconds: z.number().int().positive().default(3600),
+      /** One delivery's whole time (connect, headers, body). */
+      timeoutMs: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
   jobs: z
     .strictObject({
       /** How often the background jobs (sweep, reconcile, renew, rollover, prune) run. */

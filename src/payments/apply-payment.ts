@@ -136,7 +136,7 @@ async function credit(
 }
 
 async function cancel(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   transaction: TransactionRow,
   payment: Payment,
 ) {
@@ -168,7 +168,7 @@ async function cancel(
  * A renewal that expires counts as a failed charge for its subscription.
  */
 export async function expireTransaction(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   transaction: TransactionRow,
   why: string,
 ) {

@@ -19,6 +19,12 @@ import type { ParsedRequest } from '../request/parse.ts'
 import { grantExtras, inputToReserve, refuseBackground } from '../request/request-policy.ts'
 import { checkStoredReferences } from '../stored/stored-objects.ts'
 import { isModelAllowed } from './model-access.ts'
+import {
+  billingUrl,
+  recordSoftLimits,
+  type SoftLimitHit,
+  softLimitsReached,
+} from './soft-limits.ts'
 
 /** A request let through: its reservation and what the rest of the pipeline needs to end it. */
 export interface Admission {
@@ -45,6 +51,8 @@ export interface Admission {
   reserved: Amounts
   remaining: Record<Metric, number | null>
   periodEnd: number
+  /** Soft limits reached once this request is counted: the x-quota-warning header. */
+  softLimits: SoftLimitHit[]
 }
 
 const MAX_CHAT_ID = 200
@@ -128,7 +136,15 @@ export async function admit(
     result = await reserve(deps, entitlement, ask)
   }
   if (!result.ok && result.reason === 'concurrency') throw tooManyInFlight(c, result.limit)
-  if (!result.ok) throw quotaExceeded(c, result)
+  const percents = deps.config.notifications.softLimitPercents
+  if (!result.ok) {
+    // Refused: the metric is spent whatever the ask, so its highest soft limit is reached.
+    const hits = [{ metric: result.metric, percent: Math.max(...percents) }]
+    await recordSoftLimits(deps, entitlement, hits)
+    throw quotaExceeded(c, result)
+  }
+  const softLimits = softLimitsReached(percents, entitlement.plan.quotas, result.remaining)
+  await recordSoftLimits(deps, entitlement, softLimits)
   return {
     ledgerId,
     userId: entitlement.userId,
@@ -145,6 +161,7 @@ export async function admit(
     reserved: result.reserved,
     remaining: result.remaining,
     periodEnd: result.periodEnd,
+    softLimits,
   }
 }
 
@@ -203,7 +220,11 @@ async function refuseBeforeCounting(c: Context<AppEnv>, entitlement: Entitlement
   }
 }
 
-/** The 429 of a quota spent (docs/reference/API.md): only time or payment lifts it. */
+/**
+ * The 429 of a quota spent (docs/reference/API.md): only time or payment lifts it, so the
+ * message says when the quota resets and, when PUBLIC_URL is set, where to pay; x-quota-reset
+ * carries the reset as epoch seconds, as on successful answers.
+ */
 function quotaExceeded(
   c: Context<AppEnv>,
   refusal: { metric: Metric; requested: number; used: number; limit: number; periodEnd: number },
@@ -211,13 +232,20 @@ function quotaExceeded(
   const deps = c.get('deps')
   deps.metrics.quotaRefusals.inc({ metric: refusal.metric })
   const retryAfter = Math.max(1, refusal.periodEnd - nowSeconds(deps.clock))
+  const resetsAt = new Date(refusal.periodEnd * 1000).toISOString().replace('.000Z', 'Z')
+  const billing = billingUrl(deps.config.server.publicUrl)
   return new GatewayError(
     'insufficient_quota',
-    `Quota exceeded for ${refusal.metric}: requested ${refusal.requested}, used ${refusal.used} of ${refusal.limit} this period`,
+    `Quota exceeded for ${refusal.metric}: requested ${refusal.requested}, used ${refusal.used} of ${refusal.limit} this period. ` +
+      `It resets at ${resetsAt}${billing ? `; to continue sooner, upgrade your plan at ${billing}` : ''}`,
     {
       param: refusal.metric,
       // x-should-retry: false stops the official SDKs from retrying what only time or payment lifts.
-      headers: { 'retry-after': String(retryAfter), 'x-should-retry': 'false' },
+      headers: {
+        'retry-after': String(retryAfter),
+        'x-should-retry': 'false',
+        'x-quota-reset': String(refusal.periodEnd),
+      },
     },
   )
 }
