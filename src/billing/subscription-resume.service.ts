@@ -21,7 +21,10 @@ export async function resumeSubscription(
     if (!live) throw new DomainError('not_found', 'You have no subscription')
     const sub = live.subscription
     if (!sub.cancel_at_period_end) {
-      throw new DomainError('invalid_request', 'The subscription is not set to end: nothing to resume')
+      throw new DomainError(
+        'invalid_request',
+        'The subscription is not set to end: nothing to resume',
+      )
     }
     const now = nowSeconds(deps.clock)
     if (sub.status !== 'active' || sub.paid_until === null || sub.paid_until <= now) {

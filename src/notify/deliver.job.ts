@@ -1,10 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
-import {
-  claimOutboxEvent,
-  findDueOutboxEvents,
-  recordOutboxAttempt,
-} from './outbox.repo.ts'
+import { claimOutboxEvent, findDueOutboxEvents, recordOutboxAttempt } from './outbox.repo.ts'
 import { SIGNATURE_HEADER, signBody } from './signature.ts'
 
 const BATCH = 50

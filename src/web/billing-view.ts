@@ -52,6 +52,10 @@ export async function loadBillingView(
     keys,
     paymentsEnabled: deps.yookassa !== null,
     defaultPlanId: deps.config.billing.defaultPlanId,
+    softLimitPercents: deps.config.notifications.softLimitPercents,
+    /** Feature -> model patterns: the plan cards list the models a plan opens. */
+    featureModels: deps.config.features,
+    now,
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Entitlement } from '../../billing/entitlements.ts'
 import type { Deps } from '../../deps.ts'
-import { type Metric, METRICS } from '../../ledger/amounts.ts'
+import { METRICS, type Metric } from '../../ledger/amounts.ts'
 import { notifyUser } from '../../notify/notify.ts'
 
 /** A soft limit a metric has reached: `percent` is one of notifications.softLimitPercents. */

@@ -55,7 +55,8 @@ export function createSubscriptionRoutes(auth: MiddlewareHandler<AppEnv>) {
         })
         return c.json(subscriptionToJson(row))
       },
-    )    .post(
+    )
+    .post(
       '/resume',
       describe({
         summary: 'Take back a cancel at period end while the paid time runs',
