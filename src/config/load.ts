@@ -49,6 +49,7 @@ const ENV_OVERRIDES: Array<{ env: string; path: string[]; parse?: (raw: string) 
   { env: 'NOTIFY_WEBHOOK_URL', path: ['notifications', 'webhookUrl'] },
   { env: 'LOG_LEVEL', path: ['logLevel'] },
   { env: 'LOG_FORMAT', path: ['logFormat'] },
+  { env: 'REQUEST_LOG_LEVEL', path: ['requestLogLevel'] },
 ]
 
 const DEFAULT_UPSTREAM_URL = 'https://api.openai.com/v1'

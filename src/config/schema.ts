@@ -151,6 +151,8 @@ export const configSchema = z.strictObject({
    * file, a log collector); `json` and `pretty` force one. LOG_FORMAT overrides it.
    */
   logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  /** The level of the one line per request: `debug` keeps them out of an `info` log (the demo). */
+  requestLogLevel: z.enum(['info', 'debug']).default('info'),
   upstreams: z.array(upstreamSchema).default([]),
   /**
    * GET /v1/models asks every upstream for its list and waits this long in all, body included:
