@@ -231,6 +231,10 @@ export const MESSAGES = {
     ru: 'Оплата тарифа «{plan}» отклонена: {reason}. Деньги не списаны.',
   },
   plan_models: { en: 'Models', ru: 'Модели' },
+  interval_day: { en: 'day', ru: 'день' },
+  interval_week: { en: 'week', ru: 'неделя' },
+  interval_month: { en: 'month', ru: 'месяц' },
+  interval_year: { en: 'year', ru: 'год' },
 
   admin_title: { en: 'Console', ru: 'Консоль' },
   admin_users: { en: 'Users', ru: 'Пользователи' },
