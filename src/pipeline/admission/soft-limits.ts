@@ -45,7 +45,7 @@ export function softLimitHeader(hits: readonly SoftLimitHit[]): string | null {
  * threshold records it.
  */
 export async function recordSoftLimits(
-  deps: Pick<Deps, 'config' | 'clock' | 'ids' | 'database' | 'softLimitsSeen'>,
+  deps: Pick<Deps, 'config' | 'clock' | 'ids' | 'database' | 'logger' | 'softLimitsSeen'>,
   entitlement: Entitlement,
   hits: readonly SoftLimitHit[],
 ): Promise<void> {
@@ -54,19 +54,29 @@ export async function recordSoftLimits(
   for (const { metric, percent } of hits) {
     const key = `quota:${subscription.id}:${subscription.current_period_start}:${metric}:${percent}`
     if (deps.softLimitsSeen.get(key)) continue
-    await notifyUser(deps, entitlement.userId, {
-      type: 'quota.threshold',
-      dedupeKey: key,
-      data: {
-        metric,
-        percent,
-        limit: plan.quotas[metric],
-        plan_id: plan.id,
-        period_start: subscription.current_period_start,
-        period_end: subscription.current_period_end,
-        billing_url: billingUrl(deps.config.server.publicUrl),
-      },
-    })
+    // A warning never costs the request its answer: a failed insert is logged, not remembered,
+    // and the next request past the threshold records it.
+    try {
+      await notifyUser(deps, entitlement.userId, {
+        type: 'quota.threshold',
+        dedupeKey: key,
+        data: {
+          metric,
+          percent,
+          limit: plan.quotas[metric],
+          plan_id: plan.id,
+          period_start: subscription.current_period_start,
+          period_end: subscription.current_period_end,
+          billing_url: billingUrl(deps.config.server.publicUrl),
+        },
+      })
+    } catch (error) {
+      deps.logger.warn(
+        { err: error, userId: entitlement.userId, metric },
+        'soft-limit not recorded',
+      )
+      continue
+    }
     deps.softLimitsSeen.set(key, true, subscription.current_period_end * 1000)
   }
 }
