@@ -24,6 +24,7 @@ export interface DB {
   stored_object: StoredObjectTable
   promo_code: PromoCodeTable
   promo_redemption: PromoRedemptionTable
+  outbox_event: OutboxEventTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -341,3 +342,21 @@ export interface PromoRedemptionTable {
 
 export type PromoCodeRow = Selectable<PromoCodeTable>
 export type PromoRedemptionRow = Selectable<PromoRedemptionTable>
+/** An outgoing webhook waiting for, or done with, its delivery (migration 0010). */
+export interface OutboxEventTable {
+  id: string
+  type: string
+  audience: 'user' | 'operator'
+  dedupe_key: string | null
+  body: string
+  created_at: number
+  attempts: Generated<number>
+  next_attempt_at: number
+  claimed_until: number | null
+  delivered_at: number | null
+  failed_at: number | null
+  last_status: number | null
+  last_error: string | null
+}
+
+export type OutboxEventRow = Selectable<OutboxEventTable>

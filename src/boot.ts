@@ -85,6 +85,7 @@ export function createDeps(options: CreateDepsOptions): Deps {
     instance: createInstance(),
     // A reader of a user's usage must not wait out the window closes may wait in.
     pendingSettles: createPendingWrites(() => ledger.hurry()),
+    softLimitsSeen: createTtlCache<true>(clock, 100_000),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
   }

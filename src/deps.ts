@@ -1,4 +1,5 @@
 import type { AuthDeps } from './auth/auth-deps.ts'
+import type { NotifyRoomDeps } from './notify/notify-deps.ts'
 import type { PaymentsDeps } from './payments/payments-deps.ts'
 import type { PipelineDeps } from './pipeline/pipeline-deps.ts'
 
@@ -13,4 +14,4 @@ import type { PipelineDeps } from './pipeline/pipeline-deps.ts'
  * hand it down (routes/, web/). A field two rooms declare has one type in both, or this
  * interface fails to compile.
  */
-export interface Deps extends AuthDeps, PaymentsDeps, PipelineDeps {}
+export interface Deps extends AuthDeps, NotifyRoomDeps, PaymentsDeps, PipelineDeps {}

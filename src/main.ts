@@ -1,5 +1,6 @@
 import { createRootLogger, loadFromEnvironment } from './boot.ts'
 import { ConfigError } from './config/load.ts'
+import { addressInUseHint } from './lib/listen-error.ts'
 import { startGateway } from './start-gateway.ts'
 
 /** The only entry: load config, open db, migrate, build the app, listen, run jobs, drain on SIGTERM. */
@@ -12,7 +13,10 @@ async function main() {
 }
 
 main().catch((error) => {
-  const message = error instanceof ConfigError ? error.message : (error as Error).stack
+  const message =
+    error instanceof ConfigError
+      ? error.message
+      : (addressInUseHint(error, 'npm start') ?? (error as Error).stack)
   process.stderr.write(`gateway failed to start: ${message}\n`)
   process.exit(1)
 })

@@ -1,6 +1,7 @@
 import { rollOverEndedSubscriptions } from './billing/rollover.job.ts'
 import type { Deps } from './deps.ts'
 import { runUsageRetention } from './ledger/usage-retention.job.ts'
+import { deliverOutbox } from './notify/deliver.job.ts'
 import { pruneWebhookEvents } from './payments/prune-webhook-events.job.ts'
 import { runReconcilePayments } from './payments/reconcile.job.ts'
 import { runRenewSubscriptions } from './payments/renewals.job.ts'
@@ -24,6 +25,8 @@ export const JOBS: Job[] = [
   { name: 'prune-stored-objects', run: pruneStoredObjects },
   // After the rollover: the prune keeps the rows of each live subscription's current period.
   { name: 'roll-up-usage', run: runUsageRetention },
+  // Last: the events the jobs above recorded (failed renewals) leave in the same pass.
+  { name: 'deliver-webhooks', run: deliverOutbox },
 ]
 
 /**

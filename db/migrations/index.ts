@@ -11,6 +11,7 @@ import * as m0009 from './0009_stored_objects.ts'
 import * as m0010 from './0010_promo_codes.ts'
 import * as m0011 from './0011_usage_per_request.ts'
 import * as m0012 from './0012_reservation_without_indexes.ts'
+import * as m0013 from './0013_outbox.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010_promo_codes': m0010,
   '0011_usage_per_request': m0011,
   '0012_reservation_without_indexes': m0012,
+  '0013_outbox': m0013,
 }

@@ -15,6 +15,8 @@ export interface Secrets {
   yookassaWebhookSecret?: string
   /** Bearer token that may read /metrics besides an admin (METRICS_TOKEN). */
   metricsToken?: string
+  /** HMAC-SHA256 key of the outgoing webhooks' signature (NOTIFY_WEBHOOK_SECRET). */
+  notifyWebhookSecret?: string
 }
 
 export interface LoadedConfig {
@@ -47,8 +49,10 @@ const ENV_OVERRIDES: Array<{ env: string; path: string[]; parse?: (raw: string) 
     path: ['yookassa', 'allowTestPayments'],
     parse: toBoolean,
   },
+  { env: 'NOTIFY_WEBHOOK_URL', path: ['notifications', 'webhookUrl'] },
   { env: 'LOG_LEVEL', path: ['logLevel'] },
   { env: 'LOG_FORMAT', path: ['logFormat'] },
+  { env: 'REQUEST_LOG_LEVEL', path: ['requestLogLevel'] },
 ]
 
 const DEFAULT_UPSTREAM_URL = 'https://api.openai.com/v1'
@@ -95,6 +99,13 @@ export function loadConfig({ file = {}, env }: { file?: unknown; env: Env }): Lo
     yookassaSecretKey: nonEmpty(env.YOOKASSA_SECRET_KEY),
     yookassaWebhookSecret: nonEmpty(env.YOOKASSA_WEBHOOK_SECRET),
     metricsToken: nonEmpty(env.METRICS_TOKEN),
+    notifyWebhookSecret: nonEmpty(env.NOTIFY_WEBHOOK_SECRET),
+  }
+  // An unsigned webhook could be forged by anyone who learns the receiver's address.
+  if (config.notifications.webhookUrl && !secrets.notifyWebhookSecret) {
+    throw new ConfigError(
+      'Invalid configuration: notifications.webhookUrl is set but NOTIFY_WEBHOOK_SECRET is not',
+    )
   }
   return { config: deepFreeze(config), secrets: Object.freeze(secrets) }
 }

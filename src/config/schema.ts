@@ -200,6 +200,8 @@ const configFields = z.strictObject({
    * file, a log collector); `json` and `pretty` force one. LOG_FORMAT overrides it.
    */
   logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  /** The level of the one line per request: `debug` keeps them out of an `info` log (the demo). */
+  requestLogLevel: z.enum(['info', 'debug']).default('info'),
   upstreams: z.array(upstreamSchema).default([]),
   /**
    * Models served by several deployments (docs/routing.md). A model no route matches goes to
@@ -464,6 +466,26 @@ const configFields = z.strictObject({
       unseenIds: z.enum(['refuse', 'forward']).default('refuse'),
       /** Bindings are kept this long (the upstream forgets stored responses after 30 days). */
       retentionDays: z.number().int().min(1).default(30),
+    })
+    .prefault({}),
+  /**
+   * Outgoing webhooks (docs/quotas.md, "Soft limits"): soft-limit warnings for the host
+   * application to tell its users, and the operator's alerts (failed renewals, refunds,
+   * upstream failures). Off while webhookUrl is unset; the signing secret comes from the
+   * environment only (NOTIFY_WEBHOOK_SECRET).
+   */
+  notifications: z
+    .strictObject({
+      webhookUrl: z.url().optional(),
+      /** Percentages of a quota at which the user is told, once per period per metric. */
+      softLimitPercents: z.array(z.number().int().min(1).max(100)).default([80, 100]),
+      /** A delivery is tried this many times in all, then kept as failed. */
+      maxAttempts: z.number().int().positive().default(8),
+      /** The wait before the second try; it doubles each try, up to backoffMaxSeconds. */
+      backoffBaseSeconds: z.number().int().positive().default(30),
+      backoffMaxSeconds: z.number().int().positive().default(3600),
+      /** One delivery's whole time (connect, headers, body). */
+      timeoutMs: z.number().int().positive().default(10_000),
     })
     .prefault({}),
   jobs: z

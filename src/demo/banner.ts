@@ -52,8 +52,15 @@ export function formatBanner(info: BannerInfo): string {
     `(${info.proPrice ?? ''}) on the sandbox checkout page, and the next request answers 200.`,
     "The admin's link opens the console (/admin).",
     `Usage and plan: curl ${info.gatewayUrl}/api/v1/billing/me -H "Authorization: Bearer ${info.userKey}"`,
+    'Each sign-in link works once: press l (or type l and Enter) for fresh ones.',
+    'Request logs are off (DEMO_REQUEST_LOGS=1 turns them on).',
     'Ctrl+C stops the demo; the next start begins afresh.',
     '',
   ]
   return `${lines.join('\n')}\n`
+}
+
+/** Fresh one-time links, printed when the demo is asked (`l`), in the banner's line format. */
+export function formatSignInLinks(signIn: { user: string; admin: string }): string {
+  return `\n  Sign in (demo user)  ${signIn.user}\n  Sign in (admin)      ${signIn.admin}\n\n`
 }

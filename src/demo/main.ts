@@ -5,9 +5,11 @@ import { createApiKey } from '../auth/api-keys.service.ts'
 import { upsertUser } from '../auth/users.repo.ts'
 import { createRootLogger } from '../boot.ts'
 import { ConfigError, loadConfig } from '../config/load.ts'
+import { addressInUseHint } from '../lib/listen-error.ts'
 import { formatMoney, parseMoney } from '../lib/money.ts'
 import { startGateway } from '../start-gateway.ts'
-import { formatBanner } from './banner.ts'
+import { formatBanner, formatSignInLinks } from './banner.ts'
+import { listenForCommands } from './commands.ts'
 import demoConfig from './demo.config.ts'
 import { mintSignInLinks } from './sign-in-links.ts'
 import { startSimulatedUpstream } from './upstream/simulated-upstream.ts'
@@ -24,7 +26,9 @@ import { startYooKassaSandbox } from './yookassa/sandbox.ts'
  * Knobs: PORT (gateway, default 3000; 0 picks a free one), DEMO_DATABASE_URL
  * (default a fresh ./data/demo.db; not DATABASE_URL, so a shell set up for a
  * real gateway never gets demo users and keys in its database), LOG_LEVEL,
- * LOG_FORMAT, DEMO_UPSTREAM_PORT, DEMO_YOOKASSA_PORT (default: free ports).
+ * LOG_FORMAT, DEMO_UPSTREAM_PORT, DEMO_YOOKASSA_PORT (default: free ports), DEMO_REQUEST_LOGS=1
+ * (a log line per request; off by default so the banner's keys and links stay on screen).
+ * While it runs, `l` prints fresh sign-in links (commands.ts).
  */
 const DEMO_DATABASE = './data/demo.db'
 const USERS = { user: 'demo-user', admin: 'demo-admin' }
@@ -64,6 +68,7 @@ async function main(env: NodeJS.ProcessEnv) {
       // A return_url on a non-default port must be allowed with that port (docs/security.md).
       BILLING_RETURN_HOSTS: `127.0.0.1:${gatewayPort},localhost:${gatewayPort}`,
       DATABASE_URL: env.DEMO_DATABASE_URL,
+      REQUEST_LOG_LEVEL: env.DEMO_REQUEST_LOGS === '1' ? 'info' : 'debug',
       UPSTREAM_BASE_URL: upstream.url,
       UPSTREAM_API_KEY: upstreamKey,
       JWT_SECRET: secret(32),
@@ -74,7 +79,9 @@ async function main(env: NodeJS.ProcessEnv) {
     },
   })
   const gateway = await startGateway(loaded, logger)
+  let stopCommands = () => {}
   const stop = (signal: string) => {
+    stopCommands()
     void upstream.close()
     void sandbox.close()
     gateway.shutdown(signal)
@@ -124,6 +131,15 @@ async function main(env: NodeJS.ProcessEnv) {
       readySeconds: process.uptime(),
     }),
   )
+  stopCommands = listenForCommands(
+    process.stdin,
+    {
+      links: async () => {
+        process.stdout.write(formatSignInLinks(await mintSignInLinks(deps, USERS)))
+      },
+    },
+    (error) => logger.error({ err: error }, 'demo command failed'),
+  )
 }
 
 /** Each start begins afresh: the demo's SQLite file and its WAL files are removed. */
@@ -144,7 +160,10 @@ function freePort(): Promise<number> {
 }
 
 main(process.env).catch((error) => {
-  const message = error instanceof ConfigError ? error.message : (error as Error).stack
+  const message =
+    error instanceof ConfigError
+      ? error.message
+      : (addressInUseHint(error, 'npm run demo') ?? (error as Error).stack)
   process.stderr.write(`demo failed to start: ${message}\n`)
   process.exit(1)
 })

@@ -139,7 +139,7 @@ async function credit(
 }
 
 async function cancel(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   transaction: TransactionRow,
   payment: Payment,
 ) {
@@ -173,7 +173,7 @@ async function cancel(
  * A renewal that expires counts as a failed charge for its subscription.
  */
 export async function expireTransaction(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
   transaction: TransactionRow,
   why: string,
 ) {

@@ -3,6 +3,7 @@ import type { DB, Db, TransactionRow } from '../../db/tables.ts'
 import { endNowToDefault } from '../billing/subscription-changes.ts'
 import { findLiveSubscription } from '../billing/subscriptions.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
+import { notifyOperator } from '../notify/notify.ts'
 import type { Refund } from '../yookassa/schemas.ts'
 import { inTransaction, mergeMeta } from './apply-helpers.ts'
 import type { PaymentsDeps } from './payments-deps.ts'
@@ -75,6 +76,25 @@ export async function applyRefund(
         revoked = true
       }
     }
+    // Recorded with the refund itself: the operator hears of each refund once, whoever made it.
+    await notifyOperator(
+      deps,
+      {
+        type: 'refund.succeeded',
+        dedupeKey: `refund:${refund.id}`,
+        data: {
+          user_id: payment.user_id,
+          transaction_id: payment.id,
+          refund_id: refund.id,
+          amount: refund.amount.kopecks,
+          currency: refund.amount.currency,
+          refunded_total: fresh?.refunded_amount ?? 0,
+          full,
+          plan_revoked: revoked,
+        },
+      },
+      trx,
+    )
     return { full, revoked, refunded: fresh?.refunded_amount ?? 0 }
   })
   if (!result) return { outcome: 'duplicate' }

@@ -13,7 +13,12 @@ import { releaseDiscount } from './promo-codes.repo.ts'
 import { claimPromoDiscount, discountedPrice } from './promo-discount.ts'
 import { normalizeReturnUrl } from './return-url.ts'
 import { newTransactionRow } from './transaction-row.ts'
-import { bindProviderId, insertTransaction, moveTransactionStatus } from './transactions.repo.ts'
+import {
+  bindProviderId,
+  insertTransaction,
+  moveTransactionStatus,
+  saveConfirmationUrl,
+} from './transactions.repo.ts'
 
 export interface CheckoutResult {
   transaction_id: string
@@ -122,6 +127,11 @@ export async function createCheckout(
     throw new DomainError('provider_unavailable', 'The payment provider is unavailable, try again')
   }
   await bindProviderId(deps.database.db, transactionId, payment.id, nowSeconds(deps.clock))
+  const confirmationUrl = payment.confirmation?.confirmation_url
+  if (confirmationUrl && payment.status === 'pending') {
+    const withUrl = mergeMeta(transaction, { confirmation_url: confirmationUrl })
+    await saveConfirmationUrl(deps.database.db, transactionId, transaction.metadata, withUrl)
+  }
   let status: string = 'pending'
   if (payment.status !== 'pending') {
     const bound = { ...transaction, provider_payment_id: payment.id }

@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely'
 import type { DB, TransactionRow } from '../../db/tables.ts'
 import { SubscriptionConflict } from '../billing/subscription-races.ts'
 import { findSubscription, updateSubscriptionIf } from '../billing/subscriptions.repo.ts'
+import { notifyOperator } from '../notify/notify.ts'
 import { readMeta } from './apply-helpers.ts'
 import type { PaymentsDeps } from './payments-deps.ts'
 
@@ -16,10 +17,11 @@ const METHOD_UNUSABLE = new Set(['permission_revoked', 'card_expired', 'payment_
  * paid_until + grace (the rollover then returns the user to the default
  * plan). Runs inside the transaction that cancels the renewal row, so the
  * two changes commit together. A subscription that moved on (paid another
- * way, another plan) is left alone.
+ * way, another plan) is left alone. The operator's renewal.failed webhook is recorded in the
+ * same transaction, so it is sent exactly when the change commits.
  */
 export async function markRenewalFailed(
-  deps: Pick<PaymentsDeps, 'config' | 'logger'>,
+  deps: Pick<PaymentsDeps, 'config' | 'logger' | 'clock' | 'ids' | 'database'>,
   trx: Transaction<DB>,
   transaction: TransactionRow,
   reason: string,
@@ -44,6 +46,25 @@ export async function markRenewalFailed(
     ...(unusable ? { auto_renew: 0, payment_method_id: null } : {}),
   }
   if (!(await updateSubscriptionIf(trx, sub, changes))) throw new SubscriptionConflict()
+  await notifyOperator(
+    deps,
+    {
+      type: 'renewal.failed',
+      dedupeKey: `renewal-failed:${transaction.id}`,
+      data: {
+        user_id: sub.user_id,
+        subscription_id: sub.id,
+        plan_id: sub.plan_id,
+        transaction_id: transaction.id,
+        amount: transaction.amount,
+        currency: transaction.currency,
+        reason,
+        grace_until: changes.grace_until,
+        method_dropped: unusable,
+      },
+    },
+    trx,
+  )
   deps.logger.warn(
     {
       subscriptionId: sub.id,

@@ -53,6 +53,26 @@ export async function bindProviderId(db: Db, id: string, providerId: string, now
 }
 
 /**
+ * Keeps the payment page's address on a checkout still pending, so the payer can go back to it
+ * ("continue to payment"). Conditional on the metadata the caller read: a notification that
+ * changed the row meanwhile wins, and this write is simply skipped.
+ */
+export async function saveConfirmationUrl(
+  db: Db,
+  id: string,
+  readMetadata: string,
+  metadata: string,
+): Promise<void> {
+  await db
+    .updateTable('billing_transaction')
+    .set({ metadata })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('metadata', '=', readMetadata)
+    .execute()
+}
+
+/**
  * The exactly-once guard: moves the row to `to` only if it is still in one of
  * `from`. On PostgreSQL a concurrent writer blocks on the row and then sees
  * the new status (0 rows); on SQLite writers are serialised. Whoever gets

@@ -2,6 +2,7 @@ import type { TransactionRow } from '../../db/tables.ts'
 import type { Principal } from '../auth/principal.ts'
 import { DomainError } from '../lib/errors.ts'
 import { formatMoney } from '../lib/money.ts'
+import { readMeta } from './apply-helpers.ts'
 import type { PaymentsDeps } from './payments-deps.ts'
 import { listTransactions } from './transactions.repo.ts'
 
@@ -20,7 +21,27 @@ export function transactionToJson(row: TransactionRow) {
     description: row.description,
     created_at: row.created_at,
     updated_at: row.updated_at,
+    ...nextStepOf(row),
   }
+}
+
+/**
+ * What the payer can do next: a pending checkout's payment page (until YooKassa or the
+ * expiry job ends it), or why a payment was declined (YooKassa's cancellation_details.reason,
+ * or the gateway's own word when it expired the payment).
+ */
+function nextStepOf(row: TransactionRow) {
+  const meta = readMeta(row) as {
+    confirmation_url?: unknown
+    cancellation?: { reason?: unknown; party?: unknown }
+  }
+  const open = row.status === 'pending' || row.status === 'waiting_for_capture'
+  const url = open && typeof meta.confirmation_url === 'string' ? meta.confirmation_url : null
+  const reason =
+    row.status === 'canceled' && typeof meta.cancellation?.reason === 'string'
+      ? meta.cancellation.reason
+      : null
+  return { confirmation_url: url, cancellation_reason: reason }
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Ids } from '../lib/ids.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { Metrics } from '../lib/metrics.ts'
 import type { PendingWrites } from '../lib/pending-writes.ts'
+import type { TtlCache } from '../lib/ttl-cache.ts'
 import type { Upstreams } from './upstream/upstreams.ts'
 
 /**
@@ -34,6 +35,8 @@ export interface PipelineDeps {
   instance: Instance
   /** The proxy's settles and releases still on their way, by user id (settle.ts). */
   pendingSettles: PendingWrites
+  /** Soft-limit webhooks this process already recorded, until their period ends (admission/soft-limits.ts). */
+  softLimitsSeen: TtlCache<true>
   /** One undici Pool per configured upstream. */
   upstreams: Upstreams
 }

@@ -126,7 +126,8 @@ export function createAdminPages() {
     .post('/plans', async (c) => {
       const values = await formValues(c)
       const parsed = planCreateSchema.safeParse(formToPlanBody(values, { withId: true }))
-      if (!parsed.success) return renderPlanForm(c, { values, errors: fieldErrors(parsed.error) })
+      if (!parsed.success)
+        return renderPlanForm(c, { values, errors: fieldErrors(parsed.error, c.get('lang')) })
       await createPlan(c.get('deps'), parsed.data)
       return c.redirect('/admin/plans?notice=plan_saved', 303)
     })
@@ -140,7 +141,7 @@ export function createAdminPages() {
       const values = await formValues(c)
       const parsed = planPatchSchema.safeParse(formToPlanBody(values, { withId: false }))
       if (!parsed.success) {
-        return renderPlanForm(c, { id, values, errors: fieldErrors(parsed.error) })
+        return renderPlanForm(c, { id, values, errors: fieldErrors(parsed.error, c.get('lang')) })
       }
       await patchPlan(c.get('deps'), id, parsed.data)
       return c.redirect('/admin/plans?notice=plan_saved', 303)

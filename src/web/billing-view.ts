@@ -56,6 +56,10 @@ export async function loadBillingView(
     paymentsEnabled: deps.yookassa !== null,
     defaultPlanId: deps.config.billing.defaultPlanId,
     waitingDiscounts,
+    softLimitPercents: deps.config.notifications.softLimitPercents,
+    /** Feature -> model patterns: the plan cards list the models a plan opens. */
+    featureModels: deps.config.features,
+    now,
   }
 }
 

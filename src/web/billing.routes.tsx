@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { createApiKey, revokeApiKey } from '../auth/api-keys.service.ts'
 import type { Principal } from '../auth/principal.ts'
 import { cancelSubscription } from '../billing/subscription-cancel.service.ts'
+import { resumeSubscription } from '../billing/subscription-resume.service.ts'
 import { ensureLiveSubscription } from '../billing/subscriptions.service.ts'
 import type { Deps } from '../deps.ts'
 import { asGatewayError, GatewayError } from '../http/errors.ts'
@@ -27,6 +28,7 @@ const NOTICES: Record<string, MessageKey> = {
   canceled_now: 'notice_canceled_now',
   key_revoked: 'notice_key_revoked',
   promo_applied: 'notice_promo_applied',
+  resumed: 'notice_resumed',
 }
 
 /**
@@ -123,6 +125,16 @@ export function createBillingPages() {
         return renderBilling(c, view, { kind: 'error', text: error.message }, status)
       }
       return c.redirect('/billing?notice=promo_applied', 303)
+    })
+    .post('/resume', async (c) => {
+      try {
+        await resumeSubscription(c.get('deps'), viewer(c).userId)
+      } catch (thrown) {
+        const error = asGatewayError(thrown)
+        if (!error) throw thrown
+        return renderError(c, error.message, pageStatus(error))
+      }
+      return c.redirect('/billing?notice=resumed', 303)
     })
     .post('/keys', async (c) => {
       const body = await c.req.parseBody()

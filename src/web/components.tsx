@@ -69,20 +69,24 @@ export interface DayUsage {
   tokens_output: number
 }
 
-/** The last days' tokens as stacked bars (input below, output above), inline SVG. */
-export function UsageChart(props: { lang: Lang; days: DayUsage[] }) {
+/**
+ * The last days' tokens as stacked bars (input below, output above), inline SVG. `narrow`: the
+ * phone's version (gateway.css shows one of the two), drawn at about its on-screen size so its
+ * labels stay readable at 390 px.
+ */
+export function UsageChart(props: { lang: Lang; days: DayUsage[]; narrow?: boolean }) {
   const { lang, days } = props
   const total = days.reduce((sum, d) => sum + d.tokens_input + d.tokens_output, 0)
-  if (total === 0) return <p class="muted">{t(lang, 'chart_empty')}</p>
-  const width = 600
-  const height = 180
+  if (total === 0) return props.narrow ? null : <p class="muted">{t(lang, 'chart_empty')}</p>
+  const width = props.narrow ? 340 : 600
+  const height = props.narrow ? 160 : 180
   const top = 16
   const max = Math.max(...days.map((d) => d.tokens_input + d.tokens_output))
   const slot = width / days.length
   const scale = (v: number) => (v / max) * (height - top)
   const label = t(lang, 'chart_label', { total: formatNumber(lang, total) })
   return (
-    <figure class="chart">
+    <figure class={`chart ${props.narrow ? 'narrow' : 'wide'}`}>
       <svg viewBox={`0 0 ${width} ${height + 20}`} role="img" aria-label={label}>
         <title>{label}</title>
         <line x1="0" y1={height} x2={width} y2={height} stroke="#d0d7de" />

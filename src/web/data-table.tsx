@@ -11,6 +11,11 @@ export interface Column<Row> {
   cell: (row: Row) => Child
 }
 
+/** A text header also labels its cells when the rows stack on a narrow screen (gateway.css). */
+function labelOf<Row>(column: Column<Row>): string | undefined {
+  return typeof column.head === 'string' ? column.head : undefined
+}
+
 /**
  * The pages' one table: scrollable on a narrow screen (table-wrap), a header
  * row of scope="col" cells, one row per item with the row's data-* attributes
@@ -38,14 +43,16 @@ export function DataTable<Row>(props: {
         column.rowHeader ? (
           <th scope="row">{column.cell(item)}</th>
         ) : (
-          <td class={numClass(column)}>{column.cell(item)}</td>
+          <td class={numClass(column)} data-label={labelOf(column)}>
+            {column.cell(item)}
+          </td>
         ),
       )}
     </tr>
   )
   return (
     <div class="table-wrap">
-      <table>
+      <table class="stack">
         {props.caption !== undefined && <caption>{props.caption}</caption>}
         {columns.some((column) => column.head !== undefined) && (
           <thead>

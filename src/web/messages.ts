@@ -117,8 +117,8 @@ export const MESSAGES = {
   status_past_due: { en: 'Payment overdue', ru: 'Просрочена оплата' },
   status_canceled: { en: 'Canceled', ru: 'Отменена' },
   status_expired: { en: 'Expired', ru: 'Истекла' },
-  period_ends: { en: 'Period ends', ru: 'Период до' },
-  paid_until: { en: 'Paid until', ru: 'Оплачено до' },
+  period_ends: { en: 'Quota resets', ru: 'Квота обновится' },
+  paid_until: { en: 'Paid through', ru: 'Оплачено по' },
   not_paid: { en: 'Free plan', ru: 'Бесплатный тариф' },
   cancels_at_end: {
     en: 'Canceled: stays active until {date}, then back to the free plan.',
@@ -181,12 +181,12 @@ export const MESSAGES = {
   cancel_at_end: { en: 'Cancel at period end', ru: 'Отменить в конце периода' },
   cancel_now: { en: 'Cancel now', ru: 'Отменить сейчас' },
   cancel_confirm_end: {
-    en: 'Your {plan} plan stays active with its quota until {date}; after that you are on the free plan and nothing is charged.',
-    ru: 'Тариф {plan} с его квотой действует до {date}; затем вы перейдёте на бесплатный тариф, списаний не будет.',
+    en: 'Your “{plan}” plan stays active with its quota until {date}; after that you are on the free plan and nothing is charged.',
+    ru: 'Тариф «{plan}» с его квотой действует до {date}; затем вы перейдёте на бесплатный тариф, списаний не будет.',
   },
   cancel_confirm_now: {
-    en: 'Your {plan} plan ends now and you go back to the free plan with its quota. The time already paid is not refunded automatically.',
-    ru: 'Тариф {plan} закончится сейчас, и вы перейдёте на бесплатный тариф с его квотой. Оплаченное время автоматически не возвращается.',
+    en: 'Your “{plan}” plan ends now and you go back to the free plan with its quota. The time already paid is not refunded automatically.',
+    ru: 'Тариф «{plan}» закончится сейчас, и вы перейдёте на бесплатный тариф с его квотой. Оплаченное время автоматически не возвращается.',
   },
   cancel_confirm_button: { en: 'Yes, cancel', ru: 'Да, отменить' },
   cancel_keep: { en: 'Keep my plan', ru: 'Оставить тариф' },
@@ -225,12 +225,12 @@ export const MESSAGES = {
     ru: 'Ждём подтверждения банка… Страница обновится сама.',
   },
   return_succeeded: {
-    en: 'Payment received: you are on {plan}.',
-    ru: 'Оплата получена: ваш тариф — {plan}.',
+    en: 'Payment received: you are on “{plan}”.',
+    ru: 'Оплата получена: ваш тариф — «{plan}».',
   },
   return_canceled: {
-    en: 'The payment was canceled; nothing was charged.',
-    ru: 'Платёж отменён, деньги не списаны.',
+    en: 'The payment did not go through; nothing was charged. Reason:',
+    ru: 'Платёж не прошёл, деньги не списаны. Причина:',
   },
   return_refunded: { en: 'This payment was refunded.', ru: 'Этот платёж возвращён.' },
   return_none: { en: 'No payment found.', ru: 'Платёж не найден.' },
@@ -239,6 +239,45 @@ export const MESSAGES = {
     en: 'The payment could not be started: {reason}',
     ru: 'Не удалось начать оплату: {reason}',
   },
+  // The payer's next step: banner, renewal, pending and declined payments, resume.
+  banner_exhausted: {
+    en: 'The {metric} quota is used up: requests are refused until it resets on {date}.',
+    ru: 'Квота «{metric}» исчерпана: запросы отклоняются до её обновления {date}.',
+  },
+  banner_warning: {
+    en: '{percent} % of the {metric} quota is used; it resets on {date}.',
+    ru: 'Использовано {percent} % квоты «{metric}»; она обновится {date}.',
+  },
+  banner_see_plans: { en: 'See all plans', ru: 'Все тарифы' },
+  renew_auto: {
+    en: 'Renews automatically on {date} with your saved card.',
+    ru: 'Продлится автоматически {date} с сохранённой карты.',
+  },
+  renew_manual: {
+    en: 'Does not renew by itself: pay again before {date} to keep “{plan}”.',
+    ru: 'Само не продлевается: оплатите снова до {date}, чтобы сохранить тариф «{plan}».',
+  },
+  resume: { en: 'Resume subscription', ru: 'Возобновить подписку' },
+  notice_resumed: {
+    en: 'Resumed: your plan continues after the current period.',
+    ru: 'Подписка возобновлена: тариф продолжится после текущего периода.',
+  },
+  pending_payment: {
+    en: 'Your payment for “{plan}” of {date} is not finished.',
+    ru: 'Оплата тарифа «{plan}» от {date} не завершена.',
+  },
+  pay_continue: { en: 'Continue to payment', ru: 'Перейти к оплате' },
+  pay_choose_again: { en: 'Choose again', ru: 'Выбрать заново' },
+  pay_try_again: { en: 'Try again', ru: 'Попробовать снова' },
+  declined_payment: {
+    en: 'Your payment for “{plan}” was declined: {reason}. Nothing was charged.',
+    ru: 'Оплата тарифа «{plan}» отклонена: {reason}. Деньги не списаны.',
+  },
+  plan_models: { en: 'Models', ru: 'Модели' },
+  interval_day: { en: 'day', ru: 'день' },
+  interval_week: { en: 'week', ru: 'неделя' },
+  interval_month: { en: 'month', ru: 'месяц' },
+  interval_year: { en: 'year', ru: 'год' },
 
   admin_title: { en: 'Console', ru: 'Консоль' },
   admin_users: { en: 'Users', ru: 'Пользователи' },

@@ -2,6 +2,8 @@ import type { z } from 'zod'
 import type { Plan } from '../billing/plan.ts'
 import { METRICS } from '../ledger/amounts.ts'
 import { formatMoney } from '../lib/money.ts'
+import type { Lang } from './i18n.ts'
+import { issueMessage } from './validation-messages.ts'
 
 /** The plan form's fields as strings (what the browser sends and what the form shows back). */
 export type PlanFormValues = Record<string, string>
@@ -58,12 +60,12 @@ export function formToPlanBody(form: PlanFormValues, options: { withId: boolean 
 }
 
 /** Zod issues -> a message per form field (quotas.requests -> quota_requests). */
-export function fieldErrors(error: z.ZodError): Record<string, string> {
+export function fieldErrors(error: z.ZodError, lang: Lang = 'en'): Record<string, string> {
   const errors: Record<string, string> = {}
   for (const issue of error.issues) {
     const [head, sub] = issue.path.map(String)
     const field = head === 'quotas' && sub ? `quota_${sub}` : (head ?? 'name')
-    errors[field] ??= issue.message
+    errors[field] ??= issueMessage(lang, issue)
   }
   return errors
 }

@@ -53,7 +53,7 @@ describe.skipIf(skipBrowser)('billing page in Chromium', () => {
       await page.getByText('Waiting for the bank').waitFor()
       f.fake.pay(paymentId)
       expect((await f.deliver('payment.succeeded', paymentId)).status).toBe(200)
-      await page.getByText('Payment received: you are on Pro.').waitFor({ timeout: 10_000 })
+      await page.getByText('Payment received: you are on “Pro”.').waitFor({ timeout: 10_000 })
       await expect.poll(() => page.getByText('0 of 10,000 used').count()).toBe(1)
       await expectAccessible(page)
       await page.screenshot({ path: join(SCREENSHOTS, 'billing-return.png') })

@@ -83,7 +83,11 @@ describe.skipIf(skipBrowser)('npm run demo in Chromium', () => {
       await page.reload()
       expect(await requestsUsed(page)).toBe('20 of 20 used')
 
-      await page.locator('form[action="/billing/pay"]:has(input[value="pro"]) button').click()
+      // The spent quota's banner carries the upgrade, at the top of the page.
+      await page
+        .getByTestId('quota-banner')
+        .locator('form[action="/billing/pay"]:has(input[value="pro"]) button')
+        .click()
       await page.waitForURL(`${sandbox}/checkout/**`)
       await expectAccessible(page)
       await page.getByRole('button', { name: 'Pay' }).click()

@@ -48,13 +48,15 @@ export function startProcess(
   args: string[],
   env: Record<string, string>,
   nodeOptions: string[] = ['--import', 'tsx'],
+  /** 'pipe' to type into the process (child.stdin), e.g. the demo's key commands. */
+  stdin: 'ignore' | 'pipe' = 'ignore',
 ): RunningGateway {
   // `node --import tsx` is what `tsx script` runs, minus tsx's wrapper process: a signal
   // (SIGKILL included) reaches the gateway itself and never leaves an orphan behind.
   const child = spawn(process.execPath, [...nodeOptions, script, ...args], {
     cwd: repoRoot,
     env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   })
   let text = ''
   child.stdout?.on('data', (chunk: Buffer) => {

@@ -102,7 +102,8 @@ describe('the OpenAPI document', () => {
 
   it('describes each request body with the schema its route validates', async () => {
     const admin = await h.adminToken()
-    const bodies = operations().filter((o) => o.op.requestBody)
+    // The proxy's bodies are loose on purpose (unknown OpenAI fields pass through): see below.
+    const bodies = operations().filter((o) => o.op.requestBody && !o.path.startsWith('/v1/'))
     expect(bodies.length).toBeGreaterThanOrEqual(8)
     for (const { method, path, op } of bodies) {
       // Every body schema is strict in the document, and the route refuses a field it does not name.

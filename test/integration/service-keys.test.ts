@@ -87,10 +87,12 @@ describe('a key created with acts_for_users', () => {
     await setup()
     const service = await createKey({ name: 'open-webui', acts_for_users: true })
     const as = { 'X-OpenWebUI-User-Id': USERS[0]! }
-    expect((await chat(service, as)).status).toBe(200)
+    const email = { 'X-OpenWebUI-User-Email': 'user0@example.com' }
+    expect((await chat(service, { ...as, ...email })).status).toBe(200)
+    // Asked without the email header, /me shows the email stored when the user was first named.
     const me = await get('/api/v1/billing/me', service, as)
     expect(me.status, me.text).toBe(200)
-    expect(me.body.user).toEqual({ id: USERS[0], email: null, role: 'user' })
+    expect(me.body.user).toEqual({ id: USERS[0], email: 'user0@example.com', role: 'user' })
     expect(me.body.plan.id, me.text).toBe('test')
     expect(me.body.usage.requests, me.text).toMatchObject({ used: 1, limit: 1000 })
     const usage = await get('/api/v1/billing/usage/tokens_output', service, as)

@@ -73,7 +73,7 @@ describe(`pages content and actions (${TEST_DIALECT})`, () => {
     expect((await f.deliver('payment.succeeded', paymentId)).status).toBe(200)
     expect(await status()).toBe('succeeded')
     const done = textOf(await web.page(returnPath))
-    expect(done).toContain('Payment received: you are on Pro.')
+    expect(done).toContain('Payment received: you are on “Pro”.')
     expect(done).toContain('0 of 10,000 used')
 
     // Someone else's transaction is not shown.

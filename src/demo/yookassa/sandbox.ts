@@ -24,7 +24,16 @@ export interface SandboxOptions {
   /** 0 picks a free port. */
   port: number
   logger: Logger
+  /**
+   * A checkout left on its payment page this long is canceled (expired_on_confirmation) and
+   * notified, as YooKassa does with an abandoned confirmation (about an hour there; 15 minutes
+   * here, so a demo shows it). Checked every minute.
+   */
+  expirePendingAfterMs?: number
 }
+
+/** How often the sandbox looks for abandoned checkouts. */
+const EXPIRY_SWEEP_MS = 60_000
 
 export type Sandbox = Awaited<ReturnType<typeof startYooKassaSandbox>>
 
@@ -106,6 +115,23 @@ export async function startYooKassaSandbox(options: SandboxOptions) {
     }
   }
 
+  const expireAfterMs = options.expirePendingAfterMs ?? 15 * 60_000
+  /** Cancels the checkouts pending for longer than expireAfterMs; answers how many. */
+  async function expireAbandoned(nowMs = Date.now()): Promise<number> {
+    let expired = 0
+    for (const payment of store.payments.values()) {
+      if (payment.status !== 'pending' || !payment.confirmation) continue
+      if (nowMs - Date.parse(payment.created_at) < expireAfterMs) continue
+      const moved = store.cancel(payment.id, 'expired_on_confirmation', 'yoo_money')
+      logger.info({ paymentId: payment.id }, 'sandbox payment expired unpaid')
+      await notifier.send(store.notification(`payment.${moved.status}`, payment.id))
+      expired++
+    }
+    return expired
+  }
+  const sweep = setInterval(() => void expireAbandoned(), EXPIRY_SWEEP_MS)
+  sweep.unref()
+
   const server = await new Promise<Server>((resolve) => {
     const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: options.port }, () =>
       resolve(started as Server),
@@ -117,7 +143,9 @@ export async function startYooKassaSandbox(options: SandboxOptions) {
     apiUrl: `${origin}/v3`,
     /** The gateway's webhook (with its ?secret=, the form YooKassa's cabinet URL takes). */
     setWebhookUrl: notifier.setTarget,
+    expireAbandoned,
     async close() {
+      clearInterval(sweep)
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },

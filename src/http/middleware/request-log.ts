@@ -16,9 +16,11 @@ export function logRequest(c: Context<AppEnv>, startedMs: number): void {
   const { method } = c.req
   metrics.httpRequests.add(`${method} ${status} ${route}`, { method, route, status })
   metrics.httpDuration.observe({ route }, durationMs / 1000)
-  // Built only when it will be written (a bench or an operator may run at warn).
-  if (!logger.isLevelEnabled('info')) return
-  logger.info(
+  // Built only when it will be written (a bench or an operator may run at warn; the demo logs
+  // requests at debug, so its banner stays on screen).
+  const level = c.get('deps').config.requestLogLevel
+  if (!logger.isLevelEnabled(level)) return
+  logger[level](
     {
       requestId: c.get('requestId'),
       method,

@@ -21,8 +21,10 @@ export type AdmitDeps = Pick<
   | 'ids'
   | 'instance'
   | 'ledger'
+  | 'logger'
   | 'metrics'
   | 'pendingSettles'
+  | 'softLimitsSeen'
 >
 
 /** Bodies over this are checked against the counters before their prompt is counted. */

@@ -2,6 +2,7 @@ import { GatewayError } from '../../http/errors.ts'
 import type { Metric } from '../../ledger/amounts.ts'
 import { nowSeconds } from '../../lib/clock.ts'
 import type { PipelineDeps } from '../pipeline-deps.ts'
+import { billingUrl } from './soft-limits.ts'
 
 /** What the counters said when they refused: the quota's 429 names it. */
 export interface QuotaRefusal {
@@ -12,20 +13,31 @@ export interface QuotaRefusal {
   periodEnd: number
 }
 
-/** The 429 of a quota spent (docs/reference/API.md): only time or payment lifts it. */
+/**
+ * The 429 of a quota spent (docs/reference/API.md): only time or payment lifts it, so the
+ * message says when the quota resets and, when PUBLIC_URL is set, where to pay; x-quota-reset
+ * carries the reset as epoch seconds, as on successful answers.
+ */
 export function quotaExceeded(
-  deps: Pick<PipelineDeps, 'clock' | 'metrics'>,
+  deps: Pick<PipelineDeps, 'clock' | 'config' | 'metrics'>,
   refusal: QuotaRefusal,
 ): GatewayError {
   deps.metrics.quotaRefusals.inc({ metric: refusal.metric })
   const retryAfter = Math.max(1, refusal.periodEnd - nowSeconds(deps.clock))
+  const resetsAt = new Date(refusal.periodEnd * 1000).toISOString().replace('.000Z', 'Z')
+  const billing = billingUrl(deps.config.server.publicUrl)
   return new GatewayError(
     'insufficient_quota',
-    `Quota exceeded for ${refusal.metric}: requested ${refusal.requested}, used ${refusal.used} of ${refusal.limit} this period`,
+    `Quota exceeded for ${refusal.metric}: requested ${refusal.requested}, used ${refusal.used} of ${refusal.limit} this period. ` +
+      `It resets at ${resetsAt}${billing ? `; to continue sooner, upgrade your plan at ${billing}` : ''}`,
     {
       param: refusal.metric,
       // x-should-retry: false stops the official SDKs from retrying what only time or payment lifts.
-      headers: { 'retry-after': String(retryAfter), 'x-should-retry': 'false' },
+      headers: {
+        'retry-after': String(retryAfter),
+        'x-should-retry': 'false',
+        'x-quota-reset': String(refusal.periodEnd),
+      },
     },
   )
 }

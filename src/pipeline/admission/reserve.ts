@@ -8,6 +8,7 @@ import { type Prices, pricesFor, type Weights, weigh, weightsFor } from '../esti
 import type { PipelineDeps } from '../pipeline-deps.ts'
 import { headerOf, type ReadRequest } from '../request/proxy-request.ts'
 import { quotaExceeded, tooManyInFlight } from './refusals.ts'
+import { recordSoftLimits, type SoftLimitHit, softLimitsReached } from './soft-limits.ts'
 
 /** A request let through: its reservation and what the rest of the pipeline needs to end it. */
 export interface Admission {
@@ -34,6 +35,8 @@ export interface Admission {
   reserved: Amounts
   remaining: Record<Metric, number | null>
   periodEnd: number
+  /** Soft limits reached once this request is counted: the x-quota-warning header. */
+  softLimits: SoftLimitHit[]
 }
 
 /** What the stages before the reservation decided: the plan, the model, the prompt's estimate. */
@@ -48,7 +51,16 @@ export interface Estimated {
 
 export type ReserveDeps = Pick<
   PipelineDeps,
-  'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'metrics' | 'pendingSettles'
+  | 'clock'
+  | 'config'
+  | 'database'
+  | 'ids'
+  | 'instance'
+  | 'ledger'
+  | 'logger'
+  | 'metrics'
+  | 'pendingSettles'
+  | 'softLimitsSeen'
 >
 
 const MAX_CHAT_ID = 200
@@ -95,7 +107,15 @@ export async function reserveQuota(
     result = await reserve(deps, entitlement, ask)
   }
   if (!result.ok && result.reason === 'concurrency') throw tooManyInFlight(deps, result.limit)
-  if (!result.ok) throw quotaExceeded(deps, result)
+  const percents = deps.config.notifications.softLimitPercents
+  if (!result.ok) {
+    // Refused: the metric is spent whatever the ask, so its highest soft limit is reached.
+    const hits = [{ metric: result.metric, percent: Math.max(...percents) }]
+    await recordSoftLimits(deps, entitlement, hits)
+    throw quotaExceeded(deps, result)
+  }
+  const softLimits = softLimitsReached(percents, entitlement.plan.quotas, result.remaining)
+  await recordSoftLimits(deps, entitlement, softLimits)
   return {
     ledgerId,
     userId: entitlement.userId,
@@ -112,6 +132,7 @@ export async function reserveQuota(
     reserved: result.reserved,
     remaining: result.remaining,
     periodEnd: result.periodEnd,
+    softLimits,
   }
 }
 

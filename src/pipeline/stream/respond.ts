@@ -2,6 +2,7 @@ import { anthropicErrorBody } from '../../http/anthropic-errors.ts'
 import type { GatewayError } from '../../http/errors.ts'
 import type { Amounts, Metric } from '../../ledger/amounts.ts'
 import type { Admission } from '../admission/admit.ts'
+import { softLimitHeader } from '../admission/soft-limits.ts'
 import type { Endpoint } from '../request/endpoint.ts'
 
 const REMAINING_HEADERS: ReadonlyArray<[Metric, string]> = [
@@ -30,6 +31,8 @@ export function quotaHeaders(
     into[header] = String(Math.max(0, adjusted))
   }
   into['x-quota-reset'] = String(admission.periodEnd)
+  const warning = softLimitHeader(admission.softLimits)
+  if (warning) into['x-quota-warning'] = warning
   return into
 }
 

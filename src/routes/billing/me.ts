@@ -1,4 +1,5 @@
 import { Hono, type MiddlewareHandler } from 'hono'
+import { findUser } from '../../auth/users.repo.ts'
 import { planToJson } from '../../billing/plan.ts'
 import { subscriptionToJson } from '../../billing/subscription.json.ts'
 import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
@@ -20,7 +21,10 @@ export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>().use(auth, readYourWrites()).get('/', doc, async (c) => {
     const deps = c.get('deps')
     const { userId, email, role } = c.get('principal')
-    const user = { id: userId, email, role }
+    // A service key acting for a user carries no email of its own on most requests: the one
+    // stored when the user was first named (auth/act-as.ts) is theirs.
+    const stored = email ?? (await findUser(deps.database.db, userId))?.email ?? null
+    const user = { id: userId, email: stored, role }
     const live = await ensureLiveSubscription(deps, userId)
     if (!live) return c.json({ user, subscription: null, plan: null, usage: {} })
     const usage = await readPeriodUsage(deps.database.db, live.subscription, live.plan)

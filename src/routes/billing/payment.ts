@@ -18,6 +18,9 @@ export function createPaymentRoutes() {
   const doc = describe({
     summary: 'Start a YooKassa payment for a plan',
     tag: 'payments',
+    // A paid plan of the shipped config and the page the payer comes back to (its host must
+    // be PUBLIC_URL's or one of billing.returnHosts).
+    body: { example: { plan_id: 'pro', return_url: 'http://localhost:3000/billing/return' } },
     responses: {
       '201': { description: 'Started: send the payer to confirmation_url', json: PaymentStarted },
       '404': 'No such plan',

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { planToJson } from '../../billing/plan.ts'
 import { subscriptionToJson } from '../../billing/subscription.json.ts'
 import { cancelSubscription } from '../../billing/subscription-cancel.service.ts'
+import { resumeSubscription } from '../../billing/subscription-resume.service.ts'
 import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
@@ -52,6 +53,21 @@ export function createSubscriptionRoutes(auth: MiddlewareHandler<AppEnv>) {
         const row = await cancelSubscription(c.get('deps'), c.get('principal').userId, {
           immediate,
         })
+        return c.json(subscriptionToJson(row))
+      },
+    )
+    .post(
+      '/resume',
+      describe({
+        summary: 'Take back a cancel at period end while the paid time runs',
+        tag: 'billing',
+        responses: {
+          '200': { description: 'The subscription, set to continue', json: Subscription },
+          '400': 'Not set to end, or its paid time has ended',
+        },
+      }),
+      async (c) => {
+        const row = await resumeSubscription(c.get('deps'), c.get('principal').userId)
         return c.json(subscriptionToJson(row))
       },
     )

@@ -18,6 +18,12 @@ export interface RouteDoc {
   params?: ZodObject
   /** Successes and documented refusals by status; every refusal is the error envelope. */
   responses: Record<string, ResponseDoc>
+  /**
+   * The request body's example ("Try it out" starts from it), and its schema for a route that
+   * reads its body itself (the proxy: a loose object, unknown fields pass through). A route
+   * with validate('json', ...) keeps that schema; only the example is added.
+   */
+  body?: { example: unknown; schema?: ZodType }
 }
 
 export const TAGS = {

@@ -46,7 +46,8 @@ export function openApiDocument(routes: readonly RouterRoute[], serverUrl?: stri
   return {
     openapi: '3.1.0',
     info: INFO,
-    servers: serverUrl ? [{ url: serverUrl }] : [],
+    // Named, so Swagger UI's server select reads as a choice, not a bare URL.
+    servers: serverUrl ? [{ url: serverUrl, description: 'This gateway' }] : [],
     security: BEARER,
     tags: Object.values(TAGS).map((name) => ({ name })),
     paths,
@@ -110,6 +111,7 @@ function convertAll(operations: Map<string, Operation>) {
   }
   for (const op of operations.values()) {
     for (const v of op.validated) register(input, v.schema)
+    if (op.doc?.body?.schema) register(input, op.doc.body.schema)
     if (op.doc?.params) register(input, op.doc.params)
     for (const response of Object.values(op.doc?.responses ?? {})) {
       for (const schema of responseSchemas(response)) register(output, schema)
@@ -158,18 +160,24 @@ function operation(op: Operation, doc: RouteDoc, schemas: Schemas): Json {
     tags: [TAGS[doc.tag]],
     security: doc.public ? [] : BEARER,
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(body
-      ? {
-          requestBody: {
-            // Hono hands a body-less request to the validator as {}: required when {} fails.
-            required: !body.schema.safeParse({}).success,
-            content: { 'application/json': { schema: schemas.of(body.schema) } },
-          },
-        }
-      : {}),
+    ...requestBody(body?.schema ?? doc.body?.schema, doc.body?.example, schemas),
     responses: Object.fromEntries(
       Object.entries(responses).map(([status, r]) => [status, response(status, r, schemas)]),
     ),
+  }
+}
+
+/** The JSON body: its schema and, when the route gives one, a real example to try. */
+function requestBody(schema: ZodType | undefined, example: unknown, schemas: Schemas) {
+  if (!schema) return {}
+  const media: Json = { schema: schemas.of(schema) }
+  if (example !== undefined) media.example = example
+  return {
+    requestBody: {
+      // Hono hands a body-less request to the validator as {}: required when {} fails.
+      required: !schema.safeParse({}).success,
+      content: { 'application/json': media },
+    },
   }
 }
 

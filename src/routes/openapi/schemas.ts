@@ -80,6 +80,12 @@ export const Transaction = z.object({
   description: nullableString,
   created_at: epochSeconds,
   updated_at: epochSeconds,
+  confirmation_url: nullableString.meta({
+    description: "A pending checkout's payment page: where the payer continues to pay",
+  }),
+  cancellation_reason: nullableString.meta({
+    description: "Why a payment was declined (YooKassa's cancellation_details.reason)",
+  }),
 })
 
 export const TransactionPage = z.object({

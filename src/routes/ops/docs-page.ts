@@ -30,7 +30,17 @@ const YEAR_SECONDS = 365 * 86_400
  * Named by its hash, so it too can be cached as immutable.
  */
 const INIT_SCRIPT = `window.addEventListener('load', () => {
-  window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', validatorUrl: null })
+  window.ui = SwaggerUIBundle({
+    url: '/openapi.json',
+    dom_id: '#swagger-ui',
+    validatorUrl: null,
+    // Swagger UI's server select has no label of its own: screen readers would read a bare list.
+    onComplete: () => {
+      for (const select of document.querySelectorAll('.servers select')) {
+        select.setAttribute('aria-label', 'Server')
+      }
+    },
+  })
 })
 `
 const INIT_PATH = `${DOCS_ASSETS}/init-${createHash('sha256').update(INIT_SCRIPT).digest('hex').slice(0, 12)}.js`

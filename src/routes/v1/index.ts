@@ -1,6 +1,13 @@
 import { Hono } from 'hono'
 import type { AppEnv } from '../../http/env.ts'
 import { described } from '../openapi/describe.ts'
+import {
+  ChatCompletionBody,
+  CompletionBody,
+  EmbeddingBody,
+  EXAMPLES,
+  ResponseBody,
+} from '../openapi/proxy-bodies.ts'
 import { chatCompletions } from './chat-completions.ts'
 import { completions } from './completions.ts'
 import { embeddings } from './embeddings.ts'
@@ -34,6 +41,7 @@ export function createV1Routes() {
         {
           summary: 'OpenAI Chat Completions, stream and non-stream, within the plan quota',
           tag: 'openai',
+          body: { schema: ChatCompletionBody, example: EXAMPLES.chat },
           responses: {
             ...proxied(true),
             '429': 'Quota exceeded (insufficient_quota); Retry-After = seconds to period end',
@@ -45,21 +53,36 @@ export function createV1Routes() {
     .post(
       '/completions',
       described(
-        { summary: 'OpenAI Completions', tag: 'openai', responses: proxied(true) },
+        {
+          summary: 'OpenAI Completions',
+          tag: 'openai',
+          body: { schema: CompletionBody, example: EXAMPLES.completion },
+          responses: proxied(true),
+        },
         completions,
       ),
     )
     .post(
       '/embeddings',
       described(
-        { summary: 'OpenAI Embeddings', tag: 'openai', responses: proxied(false) },
+        {
+          summary: 'OpenAI Embeddings',
+          tag: 'openai',
+          body: { schema: EmbeddingBody, example: EXAMPLES.embedding },
+          responses: proxied(false),
+        },
         embeddings,
       ),
     )
     .post(
       '/responses',
       described(
-        { summary: 'OpenAI Responses', tag: 'openai', responses: proxied(true) },
+        {
+          summary: 'OpenAI Responses',
+          tag: 'openai',
+          body: { schema: ResponseBody, example: EXAMPLES.response },
+          responses: proxied(true),
+        },
         responses,
       ),
     )

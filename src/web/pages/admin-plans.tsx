@@ -153,7 +153,7 @@ export function renderPlanForm(
           <select id="f-interval" name="interval">
             {(['day', 'week', 'month', 'year'] as const).map((i) => (
               <option value={i} selected={values.interval === i}>
-                {i}
+                {t(lang, `interval_${i}`)}
               </option>
             ))}
           </select>

@@ -2,9 +2,11 @@ import type { Plan } from '../../billing/plan.ts'
 import { METRICS } from '../../ledger/amounts.ts'
 import type { MetricUsage } from '../../ledger/usage.service.ts'
 import { type TxJson, UsageMeter } from '../components.tsx'
+import { declineReason } from '../decline-reasons.ts'
 import type { WebContext } from '../env.ts'
 import { planName, t } from '../i18n.ts'
 import { renderPage } from '../layout.tsx'
+import { PendingActions, TryAgain } from './billing-next-step.tsx'
 
 export interface ReturnView {
   transaction: TxJson | null
@@ -30,7 +32,8 @@ export function renderReturn(c: WebContext, view: ReturnView) {
     message = t(lang, 'return_succeeded', { plan: view.plan ? planName(lang, view.plan) : '' })
   } else if (tx.status === 'refunded') message = t(lang, 'return_refunded')
   else {
-    message = t(lang, 'return_canceled')
+    // Declined or expired: the reason YooKassa gave, in the payer's words, and a way on.
+    message = `${t(lang, 'return_canceled')} ${declineReason(lang, tx.cancellation_reason)}.`
     kind = 'notice error'
   }
   return renderPage(
@@ -42,6 +45,8 @@ export function renderReturn(c: WebContext, view: ReturnView) {
           {message}
         </p>
       </div>
+      {tx && pending && <PendingActions lang={lang} tx={tx} />}
+      {tx?.status === 'canceled' && tx.kind !== 'refund' && <TryAgain c={c} tx={tx} />}
       {tx?.status === 'succeeded' && view.usage && view.periodEnd !== null && (
         <section class="card" aria-labelledby="quota-h">
           <h2 id="quota-h">{t(lang, 'new_quota')}</h2>

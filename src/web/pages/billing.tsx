@@ -17,6 +17,7 @@ import {
 } from '../i18n.ts'
 import { Form, renderPage } from '../layout.tsx'
 import { PromoSection } from './admin-promo.tsx'
+import { PaymentNextStep, planModels, QuotaBanner, RenewalLine } from './billing-next-step.tsx'
 
 export interface Notice {
   kind: 'ok' | 'error'
@@ -42,6 +43,8 @@ export function renderBilling(
     c,
     t(lang, 'billing_title'),
     <>
+      <QuotaBanner c={c} view={view} />
+      <PaymentNextStep c={c} view={view} />
       {notice && (
         <p class={`notice${notice.kind === 'error' ? ' error' : ''}`} role="status">
           {notice.text}
@@ -54,6 +57,7 @@ export function renderBilling(
       <section aria-labelledby="chart-h">
         <h2 id="chart-h">{t(lang, 'chart_title')}</h2>
         <UsageChart lang={lang} days={view.days} />
+        <UsageChart lang={lang} days={view.days} narrow />
       </section>
       <Plans c={c} view={view} />
       {view.paymentsEnabled && (
@@ -104,12 +108,18 @@ function Summary({ c, view }: { c: WebContext; view: BillingView }) {
         <dt>{t(lang, 'paid_until')}</dt>
         <dd>{sub.paid_until === null ? t(lang, 'not_paid') : formatDate(lang, sub.paid_until)}</dd>
       </dl>
+      <RenewalLine lang={lang} view={view} />
       {sub.cancel_at_period_end ? (
-        <p class="notice pending">
-          {t(lang, 'cancels_at_end', {
-            date: formatDate(lang, sub.paid_until ?? sub.current_period_end),
-          })}
-        </p>
+        <div class="notice pending">
+          <p>
+            {t(lang, 'cancels_at_end', {
+              date: formatDate(lang, sub.paid_until ?? sub.current_period_end),
+            })}
+          </p>
+          <Form c={c} action="/billing/resume">
+            <button type="submit">{t(lang, 'resume')}</button>
+          </Form>
+        </div>
       ) : null}
       {cancelable && (
         <div class="actions">
@@ -178,11 +188,7 @@ function Plans({ c, view }: { c: WebContext; view: BillingView }) {
                   </li>
                 ))}
               </ul>
-              {plan.features.length > 0 && (
-                <p class="muted">
-                  {t(lang, 'features')}: {plan.features.join(', ')}
-                </p>
-              )}
+              <PlanModels lang={lang} models={planModels(view.featureModels, plan)} />
               {!free && view.paymentsEnabled && (
                 <Form c={c} action="/billing/pay">
                   <input type="hidden" name="plan_id" value={plan.id} />
@@ -241,5 +247,14 @@ function Keys({ c, view }: { c: WebContext; view: BillingView }) {
         ]}
       />
     </section>
+  )
+}
+
+function PlanModels({ lang, models }: { lang: Lang; models: string[] }) {
+  if (models.length === 0) return null
+  return (
+    <p class="muted models">
+      {t(lang, 'plan_models')}: {models.join(', ')}
+    </p>
   )
 }
