@@ -62,7 +62,7 @@ export async function entitle(c: Context<AppEnv>): Promise<Entitlement> {
 }
 
 /** 403 before anything is reserved when the plan's features do not grant the model. */
-function checkModel(c: Context<AppEnv>, entitlement: Entitlement, model: string) {
+export function checkModel(c: Context<AppEnv>, entitlement: Entitlement, model: string) {
   if (!isModelAllowed(c.get('deps').config, entitlement.plan.features, model)) {
     throw new GatewayError(
       'model_not_allowed',
@@ -158,7 +158,7 @@ export async function admit(
  * bills for one request (docs/quotas.md). What the upstream may produce is
  * bounded separately, by max_tokens and quota.maxAnswersPerRequest.
  */
-function outputReserve(weighted: number, limit: number | null): number {
+export function outputReserve(weighted: number, limit: number | null): number {
   // At least 1 when anything is asked: an ask of 0 is never refused, and a plan whose output
   // limit is 0 must still refuse a chat request.
   return limit === null ? weighted : Math.min(weighted, Math.max(limit, 1))
@@ -204,7 +204,7 @@ async function refuseBeforeCounting(c: Context<AppEnv>, entitlement: Entitlement
 }
 
 /** The 429 of a quota spent (docs/reference/API.md): only time or payment lifts it. */
-function quotaExceeded(
+export function quotaExceeded(
   c: Context<AppEnv>,
   refusal: { metric: Metric; requested: number; used: number; limit: number; periodEnd: number },
 ): GatewayError {
@@ -227,7 +227,7 @@ function quotaExceeded(
  * refusal, lifts as soon as one of them ends, so the official SDKs may retry it
  * (type and code rate_limit_exceeded, Retry-After 1, no x-should-retry: false).
  */
-function tooManyInFlight(c: Context<AppEnv>, limit: number): GatewayError {
+export function tooManyInFlight(c: Context<AppEnv>, limit: number): GatewayError {
   c.get('deps').metrics.quotaRefusals.inc({ metric: 'max_concurrent_requests' })
   return new GatewayError(
     'rate_limit_exceeded',
@@ -241,7 +241,7 @@ function tooManyInFlight(c: Context<AppEnv>, limit: number): GatewayError {
  * client-sent x-request-id may repeat, and two live reservations must never
  * share an id, so those get a fresh one (logged next to the request id).
  */
-function ledgerIdFor(c: Context<AppEnv>): string {
+export function ledgerIdFor(c: Context<AppEnv>): string {
   const requestId = c.get('requestId')
   return requestHeader(c, 'x-request-id') === requestId ? c.get('deps').ids.next() : requestId
 }
