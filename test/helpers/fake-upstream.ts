@@ -75,6 +75,8 @@ export interface Behavior {
   responseId?: string
   /** Chat: answer with audio of this id (the message's `audio`, a stream's first delta). */
   audioId?: string
+  /** Transcriptions with whisper-1: the seconds usage reports (fake-upstream.media.ts). */
+  seconds?: number
 }
 
 export interface RecordedRequest {

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import type { Entitlement } from '../../billing/entitlements.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { requestHeader } from '../../http/request-headers.ts'
 import type { Amounts } from '../../ledger/amounts.ts'
@@ -20,19 +21,29 @@ import {
 const MAX_CHAT_ID = 200
 
 /**
- * The media routes' admission, as admit() does it for text: the plan's
- * features must grant the model (403), then one request and the estimate,
+ * The user's plan (402 without one) and its grant of the model (403), checked
+ * before the body is estimated: reading an audio file's duration costs more
+ * than a refusal.
+ */
+export async function entitleMedia(c: Context<AppEnv>, model: string): Promise<Entitlement> {
+  const entitlement = await entitle(c)
+  checkModel(c, entitlement, model)
+  return entitlement
+}
+
+/**
+ * The media routes' admission, as admit() does it for text, once the plan
+ * grants the model (entitleMedia): one request and the estimate,
  * weighed as the settle will weigh it, are reserved in one atomic step (429
  * when short). Nothing goes upstream before this returns.
  */
 export async function admitMedia(
   c: Context<AppEnv>,
+  entitlement: Entitlement,
   model: string,
   estimate: MediaEstimate,
 ): Promise<Admission> {
   const deps = c.get('deps')
-  const entitlement = await entitle(c)
-  checkModel(c, entitlement, model)
   const weights = weightsFor(deps.config, model)
   const amounts: Amounts = {
     requests: 1,

@@ -4,7 +4,7 @@ import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { requestHeader } from '../../http/request-headers.ts'
 import { refuseBeforeReading } from '../admission/admit.ts'
-import { admitMedia } from '../admission/media-admit.ts'
+import { admitMedia, entitleMedia } from '../admission/media-admit.ts'
 import { estimateMedia } from '../estimate/media-estimate.ts'
 import { LARGE_BODY_BYTES } from '../estimate/token-pool.ts'
 import { mediaUsage } from '../settle/media-usage.ts'
@@ -37,8 +37,9 @@ const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
 export async function proxyMedia(c: Context<AppEnv>, route: MediaRoute): Promise<Response> {
   const deps = c.get('deps')
   const request = await readMediaRequest(c, route)
+  const entitlement = await entitleMedia(c, request.model)
   const estimate = await estimateMedia(route, request)
-  const admission = await admitMedia(c, request.model, estimate)
+  const admission = await admitMedia(c, entitlement, request.model, estimate)
   const upstream = deps.upstreams.forModel(admission.model)
   const outcome = createOutcome(deps, admission, {
     requestId: c.get('requestId'),
