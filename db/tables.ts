@@ -22,6 +22,7 @@ export interface DB {
   web_sign_in_link: SignInLinkTable
   web_session: WebSessionTable
   stored_object: StoredObjectTable
+  exchange_rate: ExchangeRateTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -284,4 +285,15 @@ export interface StoredObjectTable {
   id: string
   user_id: string
   created_at: number
+}
+
+/** An admin-set exchange rate from a UTC date on (margin report): shop currency per price-currency unit. */
+export interface ExchangeRateTable {
+  currency: string
+  /** Epoch seconds, a UTC midnight. */
+  valid_from: number
+  /** Units of `currency` per unit of the price currency, in millionths (92.5 -> 92_500_000). */
+  rate_micros: number
+  created_at: number
+  created_by: string | null
 }
