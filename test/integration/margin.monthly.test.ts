@@ -158,7 +158,9 @@ describe('GET /api/v1/billing/admin/margin/monthly', () => {
       undefined,
       admin,
     )
-    expect((await res.json()).months[0].cost_minor).toBe(6_000)
+    expect(
+      ((await res.json()) as { months: Array<{ cost_minor: number }> }).months[0]?.cost_minor,
+    ).toBe(6_000)
   })
 
   it('bad input: 400 and nothing changes; a rate set again for a date replaces it', async () => {
@@ -185,9 +187,8 @@ describe('GET /api/v1/billing/admin/margin/monthly', () => {
       user,
     )
     expect(refused.status).toBe(403)
-    const rates = await (
-      await f.h.json('GET', '/api/v1/billing/admin/exchange-rates', undefined, admin)
-    ).json()
+    const listed = await f.h.json('GET', '/api/v1/billing/admin/exchange-rates', undefined, admin)
+    const rates = (await listed.json()) as { rates: unknown[] }
     expect(rates.rates).toEqual([
       { date: '2026-03-01', rate_micros: 90_500_000 },
       { date: '2026-03-16', rate_micros: 100_000_000 },
