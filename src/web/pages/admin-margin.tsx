@@ -118,6 +118,9 @@ export function renderMargin(c: WebContext, query: MarginQuery, report: MarginRe
       <p>
         <a class="button secondary" href={`/admin/margin.csv?${params}`} download>
           {t(lang, 'margin_csv')}
+        </a>{' '}
+        <a href="/admin/margin/months">
+          {t(lang, 'margin_by_month', { currency: c.get('deps').config.shopCurrency })}
         </a>
       </p>
       <DataTable
