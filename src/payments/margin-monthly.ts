@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/tables.ts'
 import { convertMicros, loadRates } from './exchange-rates.ts'
-import { costByDay, earnedPayments } from './margin-monthly.repo.ts'
+import type { MarginGroup, Period } from './margin.repo.ts'
+import { costByDay, costByGroupAndDay, earnedPayments } from './margin-monthly.repo.ts'
 
 const MICROS_PER_MINOR = 10_000
 
@@ -116,4 +117,30 @@ export function monthlyMarginToCsv(report: MonthlyMargin): string {
     )
   }
   return `${lines.join('\r\n')}\r\n`
+}
+
+/**
+ * Each group key's upstream cost in micro-units of the shop currency, each
+ * day at its own rate (ceil per day); null for a key with cost on a day
+ * without any rate. The margin report's rows show their margin with it.
+ */
+export async function shopCosts(
+  db: Kysely<DB>,
+  config: { shopCurrency: string; exchangeRate?: number | undefined },
+  group: MarginGroup,
+  period: Period,
+): Promise<Map<string | null, number | null>> {
+  const { rateAt } = await loadRates(db, config.shopCurrency, config.exchangeRate)
+  const costs = new Map<string | null, number | null>()
+  for (const { key, day, cost } of await costByGroupAndDay(db, group, period)) {
+    const rate = rateAt(day)
+    const sofar = costs.has(key) ? costs.get(key)! : 0
+    costs.set(
+      key,
+      sofar === null || (rate === null && cost !== 0)
+        ? null
+        : sofar + (rate === null ? 0 : convertMicros(cost, rate)),
+    )
+  }
+  return costs
 }

@@ -12,7 +12,8 @@ import { nowSeconds } from '../lib/clock.ts'
 import { parseMoney } from '../lib/money.ts'
 import { ratesOf } from '../payments/exchange-rates.repo.ts'
 import { setExchangeRate } from '../payments/exchange-rates.service.ts'
-import { monthlyMargin, monthlyMarginToCsv } from '../payments/margin-monthly.ts'
+import { monthlyMargin, monthlyMarginToCsv, shopCosts } from '../payments/margin-monthly.ts'
+import type { MarginGroup } from '../payments/margin.repo.ts'
 import { marginReport, marginToCsv } from '../payments/margin.service.ts'
 import { monthlyCsvName } from '../routes/billing/admin-exchange.ts'
 import { refundTransaction } from '../payments/refund.service.ts'
@@ -173,7 +174,7 @@ export function createAdminPages() {
     .get('/health', async (c) => renderHealth(c, await checkHealth(c.get('deps'))))
     .get('/margin', async (c) => {
       const { query, report } = await margin(c)
-      return renderMargin(c, query, report)
+      return renderMargin(c, query, report, await shopCostsOf(c, query))
     })
     .get('/margin/months', async (c) => {
       const deps = c.get('deps')
@@ -234,6 +235,19 @@ async function margin(c: WebContext) {
     deps.config.priceCurrency,
   )
   return { query, report }
+}
+
+/** The rows' costs in the shop currency, when any exchange rate (fixed or dated) is known. */
+async function shopCostsOf(c: WebContext, query: { group: MarginGroup; from: number; to: number }) {
+  const deps = c.get('deps')
+  const { db } = deps.database
+  const known =
+    deps.config.exchangeRate !== undefined ||
+    (await ratesOf(db, deps.config.shopCurrency)).length > 0
+  if (!known) return null
+  const period = { from: query.from, to: query.to }
+  const costs = await shopCosts(db, deps.config, query.group, period)
+  return { currency: deps.config.shopCurrency, costs }
 }
 
 async function formValues(c: WebContext): Promise<PlanFormValues> {

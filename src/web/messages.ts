@@ -284,8 +284,8 @@ export const MESSAGES = {
   margin_show: { en: 'Show', ru: 'Показать' },
   margin_csv: { en: 'Download CSV', ru: 'Скачать CSV' },
   margin_note: {
-    en: 'Upstream cost and margin are in {currency}; earnings in another currency are not converted, so those rows show no margin.',
-    ru: 'Расходы у провайдера и маржа — в {currency}; выручка в другой валюте не пересчитывается, и у таких строк маржа не показана.',
+    en: 'Upstream cost is in {currency}. The margin is in the shop currency once an exchange rate is set (By month), each day’s cost at that day’s rate; otherwise in {currency}, and rows earned in another currency show none.',
+    ru: 'Расходы у провайдера — в {currency}. Маржа — в валюте магазина, когда задан курс (По месяцам), расход каждого дня по курсу этого дня; иначе в {currency}, и у строк с выручкой в другой валюте маржа не показана.',
   },
   margin_empty: {
     en: 'No usage or payments in this period.',

@@ -58,6 +58,10 @@ describe.skipIf(skipBrowser)('console margin in Chromium', () => {
         page.waitForEvent('download'),
         page.getByRole('link', { name: 'Download CSV' }).click(),
       ])
+      // The group view now shows its margin in roubles too.
+      await page.getByRole('link', { name: 'Margin' }).click()
+      await page.getByRole('columnheader', { name: 'Margin, RUB' }).waitFor()
+      await expectAccessible(page)
       expect(download.suggestedFilename()).toMatch(/^margin-monthly-\d{4}-\d{2}_2026-01\.csv$/)
       expect(errors).toEqual([])
       await context.close()
