@@ -1,5 +1,5 @@
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
-import { type ProxyFixture, type PlanInput, startProxyFixture } from './proxy-fixture.ts'
+import { type PlanInput, type ProxyFixture, startProxyFixture } from './proxy-fixture.ts'
 
 /** The media models a plan may be granted, as an operator would write them. */
 export const MEDIA_FEATURES = {

@@ -5,7 +5,7 @@ import {
   audioSeconds,
   TRANSCRIPT_TOKENS_PER_SECOND,
 } from './audio-duration.ts'
-import { imageUnits, INPUT_IMAGE_RESERVE } from './image-units.ts'
+import { INPUT_IMAGE_RESERVE, imageUnits } from './image-units.ts'
 import { counterForModel } from './tokenizer.ts'
 
 /**

@@ -19,8 +19,8 @@ import {
   upstreamStatusError,
 } from '../upstream/forward.ts'
 import { clientResponseHeaders } from '../upstream/headers.ts'
-import { type MediaRequest, type MediaRoute, parseMediaBody } from './media-request.ts'
 import { headersOf, type MediaCall } from './media-call.ts'
+import { type MediaRequest, type MediaRoute, parseMediaBody } from './media-request.ts'
 import { relayMediaStream } from './media-stream.ts'
 
 const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
