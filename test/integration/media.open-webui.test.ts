@@ -95,4 +95,29 @@ describe('Open WebUI', () => {
     expect(res.status, await res.clone().text()).toBe(200)
     expectBilledExactly(await f.ledger('owui-edit'), 700, 1_568)
   })
+
+  it('a multipart body (requests.post(files=..., data=...)) reaches the upstream byte for byte', async () => {
+    const boundary = 'a1b2c3d4e5f6'
+    const audio = wav(1.2)
+    const body = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${randomUUID()}.wav"\r\n` +
+          'Content-Type: audio/wav\r\n\r\n',
+      ),
+      audio,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ])
+    f.upstream.once({ omitUsage: true })
+    const res = await f.fetch('owui-bytes', '/v1/audio/transcriptions', {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body,
+    })
+    expect(res.status, await res.clone().text()).toBe(200)
+    const sent = f.upstream.requests.at(-1)!
+    expect(sent.headers['content-type']).toBe(`multipart/form-data; boundary=${boundary}`)
+    expect(sent.rawBytes.equals(body)).toBe(true)
+    expectBilledExactly(await f.ledger('owui-bytes'), 2, 0)
+  })
 })
