@@ -14,6 +14,8 @@ let f: ProxyFixture
 beforeAll(async () => {
   f = await startMediaFixture({
     config: {
+      // A character of tts-1-hd ($30 / 1M) against a $0.15 / 1M unit input token, in thousandths.
+      modelWeights: { 'tts-1-hd': { input: '200.005', output: 1 } },
       modelPrices: {
         'dall-e-3': { input: '0.000001', output: '40' },
         'tts-1': { input: '15', output: '0.000001' },
@@ -111,6 +113,30 @@ describe('audio', () => {
     expect(answer.headers.get('content-type')).toBe('audio/mpeg')
     expectBilledExactly(await f.ledger('tts'), 16, 0)
     expect(await costs('tts')).toMatchObject({ tokens_input: 240 })
+  })
+
+  it('speech with tts-1-hd weighs its characters by the model weight, exact in thousandths', async () => {
+    const client = await f.client('tts-hd')
+    const answer = await client.audio.speech.create({
+      model: 'tts-1-hd',
+      voice: 'nova',
+      input: 'Hello',
+    })
+    await answer.arrayBuffer()
+    const ledger = await f.ledger('tts-hd')
+    // ceil(5 x 200.005) = ceil(1000.025) = 1001 weighted tokens.
+    expect(ledger.used, JSON.stringify(ledger)).toEqual({
+      requests: 1,
+      tokens_input: 1_001,
+      tokens_output: 0,
+    })
+    const raw = await f.h.db
+      .selectFrom('billing_usage')
+      .select(['metric', 'raw_amount'])
+      .where('user_id', '=', 'tts-hd')
+      .where('metric', '=', 'tokens_input')
+      .executeTakeFirstOrThrow()
+    expect(Number(raw.raw_amount)).toBe(5)
   })
 
   it('speech with gpt-4o-mini-tts as SSE: the usage of speech.audio.done', async () => {
