@@ -89,7 +89,23 @@ describe('refused before anything goes upstream', () => {
   it('bad bodies: 400 in the envelope, nothing sent, nothing counted', async () => {
     const noFile = new FormData()
     noFile.set('model', 'whisper-1')
+    const twoModels = new FormData()
+    twoModels.append('model', 'whisper-1')
+    twoModels.append('model', 'gpt-4o-transcribe')
+    twoModels.set('file', new Blob([wav(1)], { type: 'audio/wav' }), 'a.wav')
+    const json = { 'content-type': 'application/json' }
     const cases: Array<[string, RequestInit & { json?: unknown }, string | null]> = [
+      ['/v1/audio/transcriptions', { method: 'POST', body: twoModels }, 'model'],
+      [
+        '/v1/images/generations',
+        {
+          method: 'POST',
+          headers: json,
+          body: '{"model":"dall-e-2","prompt":"x","model":"dall-e-3"}',
+        },
+        'model',
+      ],
+      ['/v1/audio/speech', { method: 'POST', headers: json, body: '{"model":' }, null],
       ['/v1/audio/transcriptions', { method: 'POST', body: noFile }, 'file'],
       ['/v1/audio/transcriptions', { method: 'POST', json: { model: 'whisper-1' } }, null],
       ['/v1/audio/speech', { method: 'POST', json: { model: 'tts-1', voice: 'alloy' } }, 'input'],

@@ -1,4 +1,5 @@
 import { GatewayError } from '../../http/errors.ts'
+import { findDuplicateKey } from '../request/duplicate-keys.ts'
 
 /** The media endpoints, as their usage rows and logs name them. */
 export type MediaEndpoint =
@@ -80,23 +81,34 @@ async function readForm(raw: Buffer, contentType: string) {
   const fields: Record<string, unknown> = {}
   const files: MediaFile[] = []
   for (const [field, value] of form) {
-    if (typeof value === 'string') fields[field] = value
-    else files.push({ field, type: value.type, bytes: new Uint8Array(await value.arrayBuffer()) })
+    if (typeof value === 'string') {
+      // As a JSON key twice: gated under one value, the upstream might read the other.
+      if (field in fields && !field.endsWith('[]')) throw twice(field)
+      fields[field] = value
+    } else files.push({ field, type: value.type, bytes: new Uint8Array(await value.arrayBuffer()) })
   }
   return { fields, files }
 }
 
 function readJson(raw: Buffer): Record<string, unknown> {
+  const text = raw.toString('utf8')
   let body: unknown
   try {
-    body = JSON.parse(raw.toString('utf8'))
+    body = JSON.parse(text)
   } catch {
     throw new GatewayError('invalid_json', 'The request body is not valid JSON')
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new GatewayError('invalid_json', 'The request body must be a JSON object')
   }
+  // The text proxy's rule (duplicate-keys.ts): the bytes go upstream, whose parser may keep the other.
+  const duplicate = findDuplicateKey(text, body)
+  if (duplicate !== null) throw twice(duplicate.slice(0, 64))
   return body as Record<string, unknown>
+}
+
+function twice(key: string): GatewayError {
+  return new GatewayError('invalid_request', `The field "${key}" appears twice`, { param: key })
 }
 
 export function invalid(message: string, param?: string): GatewayError {
