@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TransactionRow } from '../../db/tables.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
+import { signInWeb, textOf } from '../helpers/web-session.ts'
 
 /**
  * The margin in roubles per month against a hand-computed figure: upstream
@@ -193,5 +194,30 @@ describe('GET /api/v1/billing/admin/margin/monthly', () => {
       { date: '2026-03-01', rate_micros: 90_500_000 },
       { date: '2026-03-16', rate_micros: 100_000_000 },
     ])
+  })
+})
+
+describe('the console', () => {
+  it("the grouped report's margin in RUB: each day's cost at its rate", async () => {
+    const web = await signInWeb(f.h, f.base, 'boss', { role: 'admin' })
+    const html = await web.page('/admin/margin?from=2026-03-01&to=2026-03-31&group_by=user')
+    expect(html).toContain('Margin, RUB')
+    const row = textOf(/<tr data-key="buyer">([\s\S]*?)<\/tr>/.exec(html)![1]!)
+    // 1,880 RUB earned - (67.875 + 75 + 75) RUB of cost, in the report's six decimals.
+    expect(row).toContain('1,662.125000')
+  })
+
+  it('the month view shows the figures; its rate form sets a rate, a bad one is a 400 that changes nothing', async () => {
+    const web = await signInWeb(f.h, f.base, 'boss', { role: 'admin' })
+    const html = await web.page('/admin/margin/months?from=2026-03&to=2026-03')
+    expect(textOf(html)).toContain('RUB 1,662.12')
+    const bad = await web.post('/admin/margin/rates', { date: '2026-13-01', rate: '90' })
+    expect(bad.status).toBe(400)
+    const set = await web.post('/admin/margin/rates', { date: '2026-04-01', rate: '101,25' })
+    expect(set.status).toBe(303)
+    const listed = await f.h.json('GET', '/api/v1/billing/admin/exchange-rates', undefined, admin)
+    const rates = (await listed.json()) as { rates: unknown[] }
+    expect(rates.rates).toContainEqual({ date: '2026-04-01', rate_micros: 101_250_000 })
+    expect(rates.rates).toHaveLength(3)
   })
 })
