@@ -8,6 +8,7 @@ import { parseBuffer } from 'music-metadata'
  * any speech codec's usual rate, so the estimate errs long, never short.
  */
 export async function audioSeconds(bytes: Uint8Array, mimeType: string): Promise<number> {
+  if (!looksLikeAudio(bytes)) return Math.ceil(bytes.length / LOWEST_BYTES_PER_SECOND)
   try {
     const { format } = await parseBuffer(
       bytes,
@@ -25,6 +26,26 @@ export async function audioSeconds(bytes: Uint8Array, mimeType: string): Promise
 
 /** 16 kbit/s. */
 const LOWEST_BYTES_PER_SECOND = 2_000
+
+/**
+ * The signatures of the formats OpenAI takes (wav, flac, ogg, mp3 with an ID3
+ * tag or a frame sync, mp4/m4a, webm). Anything else is not handed to the
+ * parser: looking for an MPEG frame through 25 MB of noise holds the event
+ * loop for tens to hundreds of milliseconds (measured), a signature check none.
+ */
+function looksLikeAudio(b: Uint8Array): boolean {
+  const ascii = (at: number, text: string) =>
+    b.length >= at + text.length && [...text].every((ch, i) => b[at + i] === ch.charCodeAt(0))
+  return (
+    ascii(0, 'RIFF') ||
+    ascii(0, 'fLaC') ||
+    ascii(0, 'OggS') ||
+    ascii(0, 'ID3') ||
+    ascii(4, 'ftyp') ||
+    (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) ||
+    (b[0] === 0xff && ((b[1] ?? 0) & 0xe0) === 0xe0)
+  )
+}
 
 /**
  * The token-billed transcription models (gpt-4o-transcribe and kin) report
