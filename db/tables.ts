@@ -25,6 +25,7 @@ export interface DB {
   promo_code: PromoCodeTable
   promo_redemption: PromoRedemptionTable
   outbox_event: OutboxEventTable
+  exchange_rate: ExchangeRateTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -360,3 +361,13 @@ export interface OutboxEventTable {
 }
 
 export type OutboxEventRow = Selectable<OutboxEventTable>
+/** An admin-set exchange rate from a UTC date on (margin report): shop currency per price-currency unit. */
+export interface ExchangeRateTable {
+  currency: string
+  /** Epoch seconds, a UTC midnight. */
+  valid_from: number
+  /** Units of `currency` per unit of the price currency, in millionths (92.5 -> 92_500_000). */
+  rate_micros: number
+  created_at: number
+  created_by: string | null
+}

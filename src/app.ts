@@ -13,6 +13,10 @@ import { logRequest } from './http/middleware/request-log.ts'
 import { notFound, onError } from './http/on-error.ts'
 import { requestHeader } from './http/request-headers.ts'
 import { createRateLimiter } from './lib/rate-limit.ts'
+import {
+  createExchangeRateRoutes,
+  createMonthlyMarginRoutes,
+} from './routes/billing/admin-exchange.ts'
 import { createAdminMarginRoutes } from './routes/billing/admin-margin.ts'
 import { createAdminRefundRoutes } from './routes/billing/admin-refunds.ts'
 import { createBillingRoutes } from './routes/billing/index.ts'
@@ -104,6 +108,11 @@ export function createApp(deps: Deps) {
   // Requests, tokens, upstream cost and earnings per user, plan or model.
   app.use('/api/v1/billing/admin/margin', auth, requireAdmin())
   app.route('/api/v1/billing/admin/margin', createAdminMarginRoutes())
+  // The same in the shop currency, per month, by the admin's dated exchange rates.
+  app.use('/api/v1/billing/admin/margin/monthly', auth, requireAdmin())
+  app.route('/api/v1/billing/admin/margin/monthly', createMonthlyMarginRoutes())
+  app.use('/api/v1/billing/admin/exchange-rates', auth, requireAdmin())
+  app.route('/api/v1/billing/admin/exchange-rates', createExchangeRateRoutes())
 
   // The pages: /, /signin, /billing, /admin and their assets; see src/web/index.tsx.
   app.route('/', createWebRoutes(verify))

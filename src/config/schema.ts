@@ -276,6 +276,14 @@ const configFields = z.strictObject({
   modelPrices: z.record(z.string().min(1), modelPrice).default({}),
   /** The currency of modelPrices (the upstream's, e.g. USD); costs are stored in its micro-units. */
   priceCurrency: z.string().min(1).default('USD'),
+  /**
+   * The shop's currency (plans are sold in it): the margin report shows revenue, upstream cost
+   * and margin in it, converting priceCurrency by an admin-set dated rate (the console's margin
+   * page) or, on dates none covers, by exchangeRate (docs/weights.md, "Margin in the shop's currency").
+   */
+  shopCurrency: z.string().min(1).default('RUB'),
+  /** Units of shopCurrency one unit of priceCurrency buys (e.g. "92.5"), up to 6 decimals; none: no fixed rate. */
+  exchangeRate: fixed(6, 'exchangeRate').optional(),
   billing: z
     .strictObject({
       defaultPlanId: z.string().min(1).default('free'),

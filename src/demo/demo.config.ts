@@ -34,6 +34,32 @@ export default defineConfig({
     // used: the entry sets BILLING_RETURN_HOSTS to both names with the gateway's port.
   },
   quota: shipped.quota,
+  // Upstream list prices (USD per 1M tokens, OpenAI's and Anthropic's standard tier) and a
+  // rouble rate, so the console's margin pages show real figures: narrow patterns first.
+  modelPrices: {
+    'gpt-4o-mini*': { input: '0.15', output: '0.60' },
+    'gpt-4o*': { input: '2.50', output: '10.00' },
+    'gpt-4.1-nano*': { input: '0.10', output: '0.40' },
+    'gpt-4.1-mini*': { input: '0.40', output: '1.60' },
+    'gpt-4.1*': { input: '2.00', output: '8.00' },
+    'gpt-4-turbo*': { input: '10.00', output: '30.00' },
+    'gpt-4*': { input: '30.00', output: '60.00' },
+    'gpt-3.5-turbo*': { input: '0.50', output: '1.50' },
+    'o4-mini*': { input: '1.10', output: '4.40' },
+    'o3-mini*': { input: '1.10', output: '4.40' },
+    'o3*': { input: '2.00', output: '8.00' },
+    'o1-mini*': { input: '1.10', output: '4.40' },
+    'o1*': { input: '15.00', output: '60.00' },
+    'claude-*haiku*': { input: '0.80', output: '4.00' },
+    'claude-*opus*': { input: '15.00', output: '75.00' },
+    'claude-*': { input: '3.00', output: '15.00' },
+    'text-embedding-3-large*': { input: '0.13', output: '0.000001' },
+    'text-embedding-*': { input: '0.02', output: '0.000001' },
+  },
+  priceCurrency: 'USD',
+  shopCurrency: 'RUB',
+  // A round rouble rate for days no admin-set rate covers (the console's margin by month sets dated ones).
+  exchangeRate: '95',
   // The links are printed at start; a newcomer may play with curl for a while before opening one.
   web: { signInLinkTtlSeconds: 86_400 },
   yookassa: {

@@ -11,20 +11,27 @@ import { GatewayError } from '../http/errors.ts'
 import { startOfDay, usageByDay, usageByModel } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { parseMoney } from '../lib/money.ts'
+import { ratesOf } from '../payments/exchange-rates.repo.ts'
+import { setExchangeRate } from '../payments/exchange-rates.service.ts'
+import type { MarginGroup } from '../payments/margin.repo.ts'
 import { marginReport, marginToCsv } from '../payments/margin.service.ts'
+import { monthlyMargin, monthlyMarginToCsv, shopCosts } from '../payments/margin-monthly.ts'
 import { disablePromoCode, listPromoCodes, listRedemptions } from '../payments/promo-codes.repo.ts'
 import { createPromoCode } from '../payments/promo-codes.service.ts'
 import { refundTransaction } from '../payments/refund.service.ts'
 import { findTransaction } from '../payments/transactions.repo.ts'
 import { listCallerTransactions, transactionToJson } from '../payments/transactions.service.ts'
 import { listRecentWebhookEvents } from '../payments/webhook-events.repo.ts'
+import { monthlyCsvName } from '../routes/billing/admin-exchange.ts'
 import { lastDays } from './components.tsx'
 import type { WebContext, WebEnv } from './env.ts'
 import { checkHealth } from './health.ts'
 import { t } from './i18n.ts'
 import { parseMarginQuery } from './margin-query.ts'
 import type { MessageKey } from './messages.ts'
+import { parseMonthsQuery } from './months-query.ts'
 import { renderMargin } from './pages/admin-margin.tsx'
+import { renderMarginMonths } from './pages/admin-margin-months.tsx'
 import { renderHealth, renderRefundConfirm, renderWebhooks } from './pages/admin-ops.tsx'
 import { renderPlanForm, renderPlans } from './pages/admin-plans.tsx'
 import { renderPromoCodes } from './pages/admin-promo.tsx'
@@ -35,6 +42,7 @@ const NOTICES: Record<string, MessageKey> = {
   granted: 'notice_granted',
   refunded: 'notice_refunded',
   plan_saved: 'notice_plan_saved',
+  rate_saved: 'notice_rate_saved',
 }
 const DAYS = 30
 const WEBHOOK_ROWS = 100
@@ -199,7 +207,39 @@ export function createAdminPages() {
     .get('/health', async (c) => renderHealth(c, await checkHealth(c.get('deps'))))
     .get('/margin', async (c) => {
       const { query, report } = await margin(c)
-      return renderMargin(c, query, report)
+      return renderMargin(c, query, report, await shopCostsOf(c, query))
+    })
+    .get('/margin/months', async (c) => {
+      const deps = c.get('deps')
+      const query = parseMonthsQuery(c.req.query(), nowSeconds(deps.clock))
+      const report = await monthlyMargin(deps.database.db, deps.config, query)
+      const list = await ratesOf(deps.database.db, deps.config.shopCurrency)
+      const rates = { list, fixedMicros: deps.config.exchangeRate }
+      return renderMarginMonths(c, query, report, rates, notice(c))
+    })
+    .get('/margin/months.csv', async (c) => {
+      // The same CSV and dated file name as GET /api/v1/billing/admin/margin/monthly?format=csv.
+      const deps = c.get('deps')
+      const query = parseMonthsQuery(c.req.query(), nowSeconds(deps.clock))
+      const report = await monthlyMargin(deps.database.db, deps.config, query)
+      return c.body(monthlyMarginToCsv(report), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${monthlyCsvName(query.from, query.to)}"`,
+      })
+    })
+    .post('/margin/rates', async (c) => {
+      const deps = c.get('deps')
+      const body = await c.req.parseBody()
+      await setExchangeRate(
+        deps.database.db,
+        {
+          currency: deps.config.shopCurrency,
+          date: String(body.date ?? ''),
+          rate: String(body.rate ?? '').replace(',', '.'),
+        },
+        { adminId: c.get('viewer')!.userId, now: nowSeconds(deps.clock) },
+      )
+      return c.redirect('/admin/margin/months?notice=rate_saved', 303)
     })
     .get('/margin.csv', async (c) => {
       // The same CSV and headers as GET /api/v1/billing/admin/margin?format=csv.
@@ -258,6 +298,19 @@ async function margin(c: WebContext) {
     deps.config.priceCurrency,
   )
   return { query, report }
+}
+
+/** The rows' costs in the shop currency, when any exchange rate (fixed or dated) is known. */
+async function shopCostsOf(c: WebContext, query: { group: MarginGroup; from: number; to: number }) {
+  const deps = c.get('deps')
+  const { db } = deps.database
+  const known =
+    deps.config.exchangeRate !== undefined ||
+    (await ratesOf(db, deps.config.shopCurrency)).length > 0
+  if (!known) return null
+  const period = { from: query.from, to: query.to }
+  const costs = await shopCosts(db, deps.config, query.group, period)
+  return { currency: deps.config.shopCurrency, costs }
 }
 
 async function formValues(c: WebContext): Promise<PlanFormValues> {

@@ -373,8 +373,8 @@ export const MESSAGES = {
   margin_show: { en: 'Show', ru: 'Показать' },
   margin_csv: { en: 'Download CSV', ru: 'Скачать CSV' },
   margin_note: {
-    en: 'Upstream cost and margin are in {currency}; earnings in another currency are not converted, so those rows show no margin.',
-    ru: 'Расходы у провайдера и маржа — в {currency}; выручка в другой валюте не пересчитывается, и у таких строк маржа не показана.',
+    en: 'Upstream cost is in {currency}. The margin is in the shop currency once an exchange rate is set (By month), each day’s cost at that day’s rate; otherwise in {currency}, and rows earned in another currency show none.',
+    ru: 'Расходы у провайдера — в {currency}. Маржа — в валюте магазина, когда задан курс (По месяцам), расход каждого дня по курсу этого дня; иначе в {currency}, и у строк с выручкой в другой валюте маржа не показана.',
   },
   margin_empty: {
     en: 'No usage or payments in this period.',
@@ -390,6 +390,29 @@ export const MESSAGES = {
   margin_margin: { en: 'Margin, {currency}', ru: 'Маржа, {currency}' },
   margin_none: { en: '(none)', ru: '(нет)' },
   margin_total: { en: 'Total', ru: 'Итого' },
+  margin_by_month: { en: 'By month, in {currency}', ru: 'По месяцам, в {currency}' },
+  margin_months_form: { en: 'Months', ru: 'Месяцы' },
+  margin_from_month: { en: 'From month', ru: 'С месяца' },
+  margin_to_month: { en: 'To month, inclusive', ru: 'По месяц, включительно' },
+  margin_months_caption: { en: 'From {from} to {to}', ru: 'С {from} по {to}' },
+  margin_month: { en: 'Month', ru: 'Месяц' },
+  margin_revenue: { en: 'Revenue, {currency}', ru: 'Выручка, {currency}' },
+  margin_cost_converted: { en: 'Upstream cost, {currency}', ru: 'Расход у провайдера, {currency}' },
+  margin_months_note: {
+    en: 'Each day’s upstream cost is converted at the rate in force that day: the latest rate set below on or before it, else the configured fixed rate. “—”: a day with no rate at all.',
+    ru: 'Расход каждого дня пересчитан по курсу этого дня: последнему курсу ниже, заданному на эту дату или раньше, иначе по фиксированному курсу из конфигурации. «—»: день без курса.',
+  },
+  margin_rates: { en: 'Exchange rates', ru: 'Курсы валют' },
+  margin_rate_form: { en: 'Set a rate', ru: 'Задать курс' },
+  margin_rate_date: { en: 'From date (UTC)', ru: 'С даты (UTC)' },
+  margin_rate_value: { en: '{shop} per 1 {price}', ru: '{shop} за 1 {price}' },
+  margin_rate_save: { en: 'Save rate', ru: 'Сохранить курс' },
+  margin_rate_fixed: {
+    en: 'Fixed rate (config): {rate}',
+    ru: 'Фиксированный курс (конфигурация): {rate}',
+  },
+  margin_rate_none: { en: 'No rate set yet.', ru: 'Курсы ещё не заданы.' },
+  notice_rate_saved: { en: 'The rate is saved.', ru: 'Курс сохранён.' },
 } as const satisfies Record<string, { en: string; ru: string }>
 
 export type MessageKey = keyof typeof MESSAGES

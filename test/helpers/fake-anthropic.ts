@@ -86,7 +86,10 @@ export async function startFakeAnthropic() {
 
   const app = new Hono<{ Bindings: HttpBindings }>()
   app.use('*', async (c, next) => {
-    const rawBody = c.req.method === 'GET' ? '' : await c.req.text()
+    const rawBytes = Buffer.from(
+      c.req.method === 'GET' ? new ArrayBuffer(0) : await c.req.arrayBuffer(),
+    )
+    const rawBody = rawBytes.toString('utf8')
     let body: Record<string, unknown> | null = null
     try {
       body = rawBody ? (JSON.parse(rawBody) as Record<string, unknown>) : null
@@ -97,6 +100,7 @@ export async function startFakeAnthropic() {
       path: url.pathname + url.search,
       headers: Object.fromEntries(c.req.raw.headers),
       rawBody,
+      rawBytes,
       body,
       aborted: false,
     }

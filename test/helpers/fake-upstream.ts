@@ -10,6 +10,7 @@ import {
 } from './fake-upstream.answers.ts'
 import { realisticPromptTokens } from './fake-upstream.billing.ts'
 import { chatEvents, completionEvents, responsesEvents } from './fake-upstream.events.ts'
+import { addMediaRoutes } from './fake-upstream.media.ts'
 
 /**
  * A fake OpenAI-compatible upstream: a real HTTP server on 127.0.0.1, port 0,
@@ -74,6 +75,8 @@ export interface Behavior {
   responseId?: string
   /** Chat: answer with audio of this id (the message's `audio`, a stream's first delta). */
   audioId?: string
+  /** Transcriptions with whisper-1: the seconds usage reports (fake-upstream.media.ts). */
+  seconds?: number
 }
 
 export interface RecordedRequest {
@@ -81,6 +84,8 @@ export interface RecordedRequest {
   path: string
   headers: Record<string, string>
   rawBody: string
+  /** The body's bytes as received (a multipart body's files are binary). */
+  rawBytes: Buffer
   body: Record<string, unknown> | null
   /** Set when the caller went away before the answer ended (the gateway aborted upstream). */
   aborted: boolean
@@ -102,7 +107,9 @@ export async function startFakeUpstream(options: { models?: string[] } = {}) {
 
   const app = new Hono<{ Bindings: HttpBindings }>()
   app.use('*', async (c, next) => {
-    const rawBody = c.req.method === 'GET' ? '' : await c.req.text()
+    const rawBytes =
+      c.req.method === 'GET' ? Buffer.alloc(0) : Buffer.from(await c.req.arrayBuffer())
+    const rawBody = rawBytes.toString('utf8')
     let body: Record<string, unknown> | null = null
     try {
       body = rawBody ? (JSON.parse(rawBody) as Record<string, unknown>) : null
@@ -113,6 +120,7 @@ export async function startFakeUpstream(options: { models?: string[] } = {}) {
       path: url.pathname + url.search,
       headers: Object.fromEntries(c.req.raw.headers),
       rawBody,
+      rawBytes,
       body,
       aborted: false,
     }
@@ -181,6 +189,8 @@ export async function startFakeUpstream(options: { models?: string[] } = {}) {
   app.post('/v1/completions', handle('completions'))
   app.post('/v1/embeddings', handle('embeddings'))
   app.post('/v1/responses', handle('responses'))
+  // Images, audio and moderations answer as OpenAI does (fake-upstream.media.ts).
+  addMediaRoutes(app, () => ({ ...standing, ...queue.shift() }), closed)
   app.get('/v1/models', async (c) => {
     const behavior = { ...standing, ...queue.shift() }
     if (behavior.latencyMs) await sleep(behavior.latencyMs)

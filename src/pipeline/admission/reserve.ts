@@ -75,15 +75,32 @@ export async function reserveQuota(
   estimated: Estimated,
   deps: ReserveDeps,
 ): Promise<Admission> {
-  const { entitlement, model, inputEstimate, surchargeTokens } = estimated
-  // Weighed as the settle will weigh them. The surcharge is a tool call's price in the quota's
-  // unit, the same whatever the model, so it is added after weighing (docs/weights.md).
-  const weights = weightsFor(deps.config, model)
   const outputAsked = estimateOutputReserve(
     request.route.endpoint,
     request.parsed.body,
     deps.config.quota,
   )
+  return reserveAsked(request, { ...estimated, outputAsked }, deps)
+}
+
+/** What a request asks to reserve, in raw units: the weights are applied here. */
+export interface Asked extends Estimated {
+  /** The output reserve in the model's raw units (tokens, image units...). */
+  outputAsked: number
+}
+
+/**
+ * Weighs what a request asks (text: reserveQuota; media routes: their own estimate) and
+ * reserves it in one atomic step. The surcharge is a tool call's price in the quota's unit,
+ * the same whatever the model, so it is added after weighing (docs/weights.md).
+ */
+export async function reserveAsked(
+  request: Pick<ReadRequest, 'requestId' | 'headers'>,
+  asked: Asked,
+  deps: ReserveDeps,
+): Promise<Admission> {
+  const { entitlement, model, inputEstimate, surchargeTokens, outputAsked } = asked
+  const weights = weightsFor(deps.config, model)
   const amounts: Amounts = {
     requests: 1,
     tokens_input: weigh(inputEstimate, weights.inputMilli) + surchargeTokens,
@@ -124,8 +141,11 @@ export async function reserveQuota(
     inputEstimate,
     weights,
     prices: pricesFor(deps.config, model),
-    // Rounded down, so that weighing it back never passes what was reserved.
-    rawOutputReserve: Math.floor((result.reserved.tokens_output * 1000) / weights.outputMilli),
+    // Rounded down, so that weighing it back never passes what was reserved (a free output: 0).
+    rawOutputReserve:
+      weights.outputMilli === 0
+        ? 0
+        : Math.floor((result.reserved.tokens_output * 1000) / weights.outputMilli),
     subscriptionId: entitlement.subscription.id,
     periodStart: entitlement.subscription.current_period_start,
     surchargeTokens,

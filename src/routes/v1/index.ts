@@ -11,6 +11,14 @@ import {
 import { chatCompletions } from './chat-completions.ts'
 import { completions } from './completions.ts'
 import { embeddings } from './embeddings.ts'
+import {
+  audioSpeech,
+  audioTranscriptions,
+  audioTranslations,
+  imageEdits,
+  imageGenerations,
+  moderations,
+} from './media.ts'
 import { messages, messagesCountTokens } from './messages.ts'
 import { getModel, listModels } from './models.ts'
 import { responses } from './responses.ts'
@@ -111,6 +119,72 @@ export function createV1Routes() {
           },
         },
         messagesCountTokens,
+      ),
+    )
+    .post(
+      '/images/generations',
+      described(
+        {
+          summary: 'OpenAI image generation, billed per image',
+          tag: 'openai',
+          responses: proxied(true),
+        },
+        imageGenerations,
+      ),
+    )
+    .post(
+      '/images/edits',
+      described(
+        {
+          summary: 'OpenAI image edits (multipart or JSON)',
+          tag: 'openai',
+          responses: proxied(true),
+        },
+        imageEdits,
+      ),
+    )
+    .post(
+      '/audio/speech',
+      described(
+        {
+          summary: 'OpenAI text to speech, billed per input character',
+          tag: 'openai',
+          responses: proxied(true),
+        },
+        audioSpeech,
+      ),
+    )
+    .post(
+      '/audio/transcriptions',
+      described(
+        {
+          summary: 'OpenAI transcription (multipart), billed by duration or tokens',
+          tag: 'openai',
+          responses: proxied(true),
+        },
+        audioTranscriptions,
+      ),
+    )
+    .post(
+      '/audio/translations',
+      described(
+        {
+          summary: 'OpenAI translation to English (multipart), billed by duration',
+          tag: 'openai',
+          responses: proxied(false),
+        },
+        audioTranslations,
+      ),
+    )
+    .post(
+      '/moderations',
+      described(
+        {
+          summary: 'OpenAI moderation: one request, no tokens',
+          tag: 'openai',
+          responses: proxied(false),
+        },
+        moderations,
       ),
     )
     .get(

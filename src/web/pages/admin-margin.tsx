@@ -20,25 +20,46 @@ function formatMicros(lang: Lang, micros: number): string {
 type Figures = Omit<MarginRow, 'key'>
 
 /**
- * Earnings minus upstream cost, only in the price currency: nothing converts
- * currencies (docs/weights.md), so a row with earnings in another currency
- * shows no margin rather than a wrong one.
+ * The margin in the shop currency when an exchange rate is known (the row's
+ * upstream cost converted day by day, `shopCost` in micro-units; earnings all
+ * in the shop currency), else in the price currency when the earnings are in
+ * it; else none, rather than a wrong figure (docs/weights.md).
  */
-function marginMicros(report: MarginReport, r: Figures): number | null {
-  const others = Object.keys(r.earned_minor).filter((c) => c !== report.cost_currency)
+function marginMicros(
+  report: MarginReport,
+  r: Figures,
+  shop: ShopCosts | null,
+  shopCost: number | null | undefined,
+): number | null {
+  const currency = shop ? shop.currency : report.cost_currency
+  const others = Object.keys(r.earned_minor).filter((c) => c !== currency)
   if (others.length > 0) return null
-  return (r.earned_minor[report.cost_currency] ?? 0) * MICROS_PER_MINOR - r.cost_micros
+  const earned = (r.earned_minor[currency] ?? 0) * MICROS_PER_MINOR
+  if (!shop) return earned - r.cost_micros
+  return shopCost === null ? null : earned - (shopCost ?? 0)
+}
+
+/** The rows' upstream costs in the shop currency (margin-monthly.ts, shopCosts), by key. */
+export interface ShopCosts {
+  currency: string
+  costs: Map<string | null, number | null>
 }
 
 /** A row of the table: its label (the group's key, or Total) and its figures. */
 interface Line {
   label: string
+  /** The row's cost in shop micro-units (undefined: no cost; null: a day without rate). */
+  shopCost?: number | null
   data: Record<`data-${string}`, string>
   figures: Figures
 }
 
 /** The figure columns, in the API's order, with the margin last. */
-function figureColumns(lang: Lang, report: MarginReport): Array<Column<Line>> {
+function figureColumns(
+  lang: Lang,
+  report: MarginReport,
+  shop: ShopCosts | null,
+): Array<Column<Line>> {
   const currency = report.cost_currency
   const count = (head: MessageKey, pick: (r: Figures) => number): Column<Line> => ({
     head: t(lang, head),
@@ -67,10 +88,10 @@ function figureColumns(lang: Lang, report: MarginReport): Array<Column<Line>> {
       },
     },
     {
-      head: t(lang, 'margin_margin', { currency }),
+      head: t(lang, 'margin_margin', { currency: shop?.currency ?? currency }),
       num: true,
       cell: (line) => {
-        const margin = marginMicros(report, line.figures)
+        const margin = marginMicros(report, line.figures, shop, line.shopCost)
         return margin === null ? '—' : formatMicros(lang, margin)
       },
     },
@@ -80,7 +101,12 @@ function figureColumns(lang: Lang, report: MarginReport): Array<Column<Line>> {
 const GROUP_LABELS = { user: 'col_user', plan: 'col_plan', model: 'col_model' } as const
 
 /** GET /admin/margin: the API's margin report for a period, as a table with totals. */
-export function renderMargin(c: WebContext, query: MarginQuery, report: MarginReport) {
+export function renderMargin(
+  c: WebContext,
+  query: MarginQuery,
+  report: MarginReport,
+  shop: ShopCosts | null = null,
+) {
   const lang = c.get('lang')
   const params = new URLSearchParams({
     from: query.fromDate,
@@ -118,6 +144,9 @@ export function renderMargin(c: WebContext, query: MarginQuery, report: MarginRe
       <p>
         <a class="button secondary" href={`/admin/margin.csv?${params}`} download>
           {t(lang, 'margin_csv')}
+        </a>{' '}
+        <a href="/admin/margin/months">
+          {t(lang, 'margin_by_month', { currency: c.get('deps').config.shopCurrency })}
         </a>
       </p>
       <DataTable
@@ -125,18 +154,33 @@ export function renderMargin(c: WebContext, query: MarginQuery, report: MarginRe
           label: r.key ?? t(lang, 'margin_none'),
           data: { 'data-key': r.key ?? '' },
           figures: r,
+          shopCost: shop?.costs.get(r.key),
         }))}
         foot={[
-          { label: t(lang, 'margin_total'), data: { 'data-total': '' }, figures: report.totals },
+          {
+            label: t(lang, 'margin_total'),
+            data: { 'data-total': '' },
+            figures: report.totals,
+            shopCost: shop ? totalOf(shop.costs) : undefined,
+          },
         ]}
         empty={t(lang, 'margin_empty')}
         caption={t(lang, 'margin_caption', { from: query.fromDate, to: query.toDate })}
         rowData={(line) => line.data}
         columns={[
           { head: t(lang, GROUP_LABELS[query.group]), rowHeader: true, cell: (line) => line.label },
-          ...figureColumns(lang, report),
+          ...figureColumns(lang, report, shop),
         ]}
       />
     </>,
   )
+}
+
+function totalOf(costs: Map<string | null, number | null>): number | null {
+  let total = 0
+  for (const cost of costs.values()) {
+    if (cost === null) return null
+    total += cost
+  }
+  return total
 }

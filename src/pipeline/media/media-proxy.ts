@@ -1,0 +1,213 @@
+import { Readable } from 'node:stream'
+import type { Context } from 'hono'
+import type { AppEnv } from '../../http/env.ts'
+import { GatewayError } from '../../http/errors.ts'
+import { refuseBeforeReading } from '../admission/admit.ts'
+import { admitMedia, entitleMedia } from '../admission/media-admit.ts'
+import { estimateMedia } from '../estimate/media-estimate.ts'
+import { LARGE_BODY_BYTES } from '../estimate/token-pool.ts'
+import { clientRequestOf } from '../proxy.ts'
+import { clientGoneSignal } from '../request/client-gone.ts'
+import { type ClientRequest, headerOf } from '../request/proxy-request.ts'
+import { readRequestBody } from '../request/read-body.ts'
+import { mediaUsage } from '../settle/media-usage.ts'
+import { createOutcome } from '../settle/settle.ts'
+import { linkUpstream } from '../upstream/disconnect.ts'
+import { ClientLeftBetweenAttempts, sendWithFailover } from '../upstream/failover.ts'
+import {
+  failureKind,
+  forward,
+  type UpstreamResponse,
+  upstreamFailure,
+} from '../upstream/forward.ts'
+import { clientResponseHeaders } from '../upstream/headers.ts'
+import { bodyForDeployment } from '../upstream/routes.ts'
+import { headersOf, type MediaCall, type MediaDeps } from './media-call.ts'
+import { type MediaRequest, type MediaRoute, parseMediaBody } from './media-request.ts'
+import { relayMediaStream } from './media-stream.ts'
+
+const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
+
+/**
+ * The media spine, the text proxy's stages for images, audio and moderations:
+ * read (within the body limit) and parse -> entitle + estimate + reserve ->
+ * forward the body untouched -> settle from the answer, or release. Every
+ * path after the reservation ends it exactly once (settle.ts). Once forward()
+ * is called the request is billed whatever the client does: a speech client
+ * that leaves mid-audio was billed when the audio began (its characters are
+ * known), one that leaves before the answer is billed the reservation.
+ */
+export async function proxyMedia(c: Context<AppEnv>, route: MediaRoute): Promise<Response> {
+  const deps = c.get('deps')
+  const client = clientRequestOf(c)
+  const { request, user } = await readMediaRequest(client, route, deps)
+  // The request log names whom the call was for (src/http/middleware/request-log.ts).
+  if (user !== client.caller) c.set('actingUser', user)
+  return walkMedia(client, user, route, request, deps)
+}
+
+async function walkMedia(
+  client: ClientRequest,
+  user: ClientRequest['caller'],
+  route: MediaRoute,
+  request: MediaRequest,
+  deps: MediaDeps,
+): Promise<Response> {
+  const entitlement = await entitleMedia(user, request.model, deps)
+  const estimate = await estimateMedia(route, request)
+  const admission = await admitMedia(client, entitlement, request.model, estimate, deps)
+  const upstreamRoute = deps.upstreams.route(admission.model)
+  const upstream = upstreamRoute.candidates[0]!.deployment.upstream
+  const outcome = createOutcome(deps, admission, {
+    requestId: client.requestId,
+    endpoint: route.endpoint,
+    upstream: upstream.name,
+  })
+  const clientGone = clientGoneSignal(client.connection)
+  const link = linkUpstream(deps.config.quota, admission.model, clientGone)
+  const call: MediaCall = {
+    client,
+    deps,
+    route,
+    request,
+    estimate,
+    admission,
+    upstream,
+    outcome,
+    clientGone,
+    link,
+  }
+  try {
+    if (clientGone.aborted) {
+      outcome.release('the client disconnected before the request was sent')
+      return clientClosed()
+    }
+    let response: UpstreamResponse
+    try {
+      // One reservation for every attempt, as the text proxy's (failover.ts). A deployment that
+      // renames the model gets it renamed in a JSON body; a multipart body goes as it came.
+      const answered = await sendWithFailover(deps, upstreamRoute, clientGone, (candidate) =>
+        forward(
+          client,
+          candidate.deployment.upstream,
+          route.path,
+          request.multipart ? request.raw : bodyForDeployment(request.raw, candidate.deployment),
+          link.signal,
+          candidate.key,
+        ),
+      )
+      response = answered.response
+      if (answered.candidate.deployment.upstream !== upstream) {
+        call.upstream = answered.candidate.deployment.upstream
+        outcome.answeredBy(call.upstream.name)
+      }
+      if (answered.errorBody) return clientRefused(call, response, answered.errorBody)
+    } catch (error) {
+      if (error instanceof ClientLeftBetweenAttempts) {
+        outcome.release('the client disconnected between two upstream attempts')
+        return clientClosed()
+      }
+      if (clientGone.aborted && !(error instanceof GatewayError)) return leftUnanswered(call)
+      throw failed(call, error)
+    }
+    const contentType = String(response.headers['content-type'] ?? '')
+    if (contentType.startsWith('text/event-stream')) return relayMediaStream(call, response)
+    if (route.endpoint === 'audio_speech') return relayAudio(call, response)
+    return await wholeAnswer(call, response)
+  } catch (error) {
+    outcome.release('the request failed in the gateway')
+    throw error
+  }
+}
+
+/**
+ * The body, bounded by server.bodyLimitBytes (readRequestBody), and the acting
+ * user it names. A large one (an audio file) is first checked against the
+ * user's counters, so a user with nothing left is refused before it is read.
+ */
+async function readMediaRequest(client: ClientRequest, route: MediaRoute, deps: MediaDeps) {
+  const declared = headerOf(client, 'content-length')
+  if (declared === undefined || Number(declared) > LARGE_BODY_BYTES) {
+    try {
+      await refuseBeforeReading(client.caller, deps)
+    } catch (error) {
+      if (error instanceof GatewayError) error.headers.connection = 'close'
+      throw error
+    }
+  }
+  const raw = await readRequestBody(client, deps.config.server.bodyLimitBytes)
+  const request = await parseMediaBody(route, raw, headerOf(client, 'content-type'))
+  return { request, user: await deps.actingUsers.fromBody(client.caller, request.fields) }
+}
+
+function failed(call: MediaCall, error: unknown) {
+  const kind = failureKind(error)
+  call.deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
+  call.outcome.release(`upstream ${kind}`)
+  return upstreamFailure(error)
+}
+
+function clientClosed(): Response {
+  return new Response(null, { status: 499 })
+}
+
+/** Sent, then left before any answer: billed what was reserved (the upstream still works). */
+function leftUnanswered(call: MediaCall): Response {
+  call.outcome.settle(null, () => call.admission.rawOutputReserve, LEFT_BEFORE_ANSWER)
+  return clientClosed()
+}
+
+/**
+ * As the text proxy: only 2xx answers are billed; the client's own bad request (a 4xx
+ * verdict.ts lets through) passes through unchanged and releases. The upstream's own
+ * troubles never get here: failover.ts tries elsewhere or answers in the payer's terms.
+ */
+function clientRefused(call: MediaCall, response: UpstreamResponse, bytes: Buffer): Response {
+  const { statusCode } = response
+  call.deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind: 'status' })
+  call.outcome.release(`upstream answered ${statusCode}`)
+  const headers = clientResponseHeaders(response.headers)
+  headers['x-request-id'] = call.client.requestId
+  return new Response(new Uint8Array(bytes), { status: statusCode, headers })
+}
+
+/** Images, transcriptions, translations, moderations: one JSON (or text) answer, read whole. */
+async function wholeAnswer(call: MediaCall, response: UpstreamResponse): Promise<Response> {
+  let bytes: Buffer<ArrayBuffer>
+  try {
+    bytes = Buffer.from(await response.body.arrayBuffer())
+  } catch (error) {
+    if (call.clientGone.aborted) return leftUnanswered(call)
+    throw failed(call, error)
+  }
+  const gone = call.clientGone.aborted
+  const credited = call.outcome.settle(
+    mediaUsage(call.route, call.request, call.estimate, bytes),
+    () => call.admission.rawOutputReserve,
+    gone ? LEFT_BEFORE_ANSWER : undefined,
+  )
+  if (gone) return clientClosed()
+  return new Response(bytes, {
+    status: response.statusCode,
+    headers: headersOf(call, response, credited),
+  })
+}
+
+/**
+ * Speech: audio bytes, streamed on as they come. What it costs is fixed by
+ * the request (its characters), so it is settled as the audio begins: a
+ * client that leaves mid-audio is billed all the same, and the upstream call
+ * is cancelled with it (the web stream's cancel destroys undici's body).
+ */
+function relayAudio(call: MediaCall, response: UpstreamResponse): Response {
+  const credited = call.outcome.settle(
+    mediaUsage(call.route, call.request, call.estimate, null),
+    () => 0,
+    call.clientGone.aborted ? LEFT_BEFORE_ANSWER : undefined,
+  )
+  const body = Readable.toWeb(response.body) as ReadableStream<Uint8Array>
+  return new Response(body, {
+    status: response.statusCode,
+    headers: headersOf(call, response, credited),
+  })
+}
