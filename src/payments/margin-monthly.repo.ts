@@ -4,6 +4,8 @@ import { notRolledUp } from '../ledger/usage-rollup.repo.ts'
 import { type MarginGroup, type Period, splitPeriod } from './margin.repo.ts'
 
 const DAY = 86_400
+/** A usage row's upstream cost (one row per settle, billing_usage r): its input and output prices. */
+const rowCost = sql`(COALESCE(r.cost_input_micros, 0) + COALESCE(r.cost_output_micros, 0))`
 
 /**
  * The upstream cost of each UTC day of a period of whole days, in micro-units
@@ -15,7 +17,7 @@ export async function costByDay(db: Kysely<DB>, period: Period) {
     SELECT u.day AS day, SUM(u.cost_micros) AS cost FROM (
       SELECT day, cost_micros FROM billing_usage_daily WHERE day >= ${period.from} AND day < ${period.to}
       UNION ALL
-      SELECT r.created_at - (r.created_at % ${DAY}) AS day, r.cost_micros FROM billing_usage r
+      SELECT r.created_at - (r.created_at % ${DAY}) AS day, ${rowCost} AS cost_micros FROM billing_usage r
         WHERE ${notRolledUp('r.id')} AND r.created_at >= ${period.from} AND r.created_at < ${period.to}
     ) AS u GROUP BY u.day`.execute(db)
   return rows.map((row) => ({ day: Number(row.day), cost: Number(row.cost ?? 0) }))
@@ -64,7 +66,7 @@ export async function costByGroupAndDay(db: Kysely<DB>, group: MarginGroup, peri
         ? sql<string>`u.plan_id`
         : sql<string>`u.model_id`
   const raw = (where: ReturnType<typeof sql>) =>
-    sql`SELECT r.user_id, s.plan_id, r.model_id, r.created_at - (r.created_at % ${DAY}) AS day, r.cost_micros
+    sql`SELECT r.user_id, s.plan_id, r.model_id, r.created_at - (r.created_at % ${DAY}) AS day, ${rowCost} AS cost_micros
       FROM billing_usage r LEFT JOIN billing_subscription s ON s.id = r.subscription_id
       WHERE ${where}`
   const { days, partial } = splitPeriod(period)
