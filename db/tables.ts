@@ -22,6 +22,7 @@ export interface DB {
   web_sign_in_link: SignInLinkTable
   web_session: WebSessionTable
   stored_object: StoredObjectTable
+  console_audit: ConsoleAuditTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -33,6 +34,8 @@ export interface GatewayUserTable {
   role: string
   created_at: number
   last_seen_at: number
+  /** Set by an operator (0010): the user's keys, tokens and sessions are refused until cleared. */
+  disabled_at: Generated<number | null>
 }
 
 export interface ApiKeyTable {
@@ -285,3 +288,21 @@ export interface StoredObjectTable {
   user_id: string
   created_at: number
 }
+
+/** One action taken in the operator's console (0010): who, what, on whom, before and after. */
+export interface ConsoleAuditTable {
+  /** UUIDv7. */
+  id: string
+  actor_id: string
+  /** grant | refund | plan_create | plan_edit | plan_active | plan_default | key_create | key_revoke | user_disable | user_enable */
+  action: string
+  target_user_id: string | null
+  /** A plan id, key id or transaction id. */
+  subject: string | null
+  /** JSON text, or null when there was nothing before (or after). */
+  before: string | null
+  after: string | null
+  created_at: number
+}
+
+export type ConsoleAuditRow = Selectable<ConsoleAuditTable>

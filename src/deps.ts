@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.ts'
 import type { ActingUsers } from './auth/act-as.ts'
 import type { LiveKey } from './auth/api-keys.repo.ts'
+import type { DisabledUsers } from './auth/disabled-users.ts'
 import type { EntitlementCache } from './billing/entitlements.ts'
 import type { Secrets } from './config/load.ts'
 import type { Config } from './config/schema.ts'
@@ -34,6 +35,8 @@ export interface Deps {
   apiKeys: TtlCache<LiveKey>
   /** Trusted service keys acting for the end users requests name (docs/open-webui.md). */
   actingUsers: ActingUsers
+  /** Per-process cache of which users an operator disabled (auth.apiKeyCacheMs). */
+  disabledUsers: DisabledUsers
   /** Reserves (PostgreSQL), settles and releases, batching those of one event-loop turn. */
   ledger: LedgerStore
   /** This process as its reservations' owner (random id at start, unfinished closes). */

@@ -8,6 +8,7 @@ import * as m0006 from './0006_usage_rollup.ts'
 import * as m0007 from './0007_webhook_body_scrub.ts'
 import * as m0008 from './0008_instance_lineage.ts'
 import * as m0009 from './0009_stored_objects.ts'
+import * as m0010 from './0010_console_audit.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_webhook_body_scrub': m0007,
   '0008_instance_lineage': m0008,
   '0009_stored_objects': m0009,
+  '0010_console_audit': m0010,
 }

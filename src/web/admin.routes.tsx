@@ -1,8 +1,5 @@
 import { Hono } from 'hono'
-import {
-  grantSubscription,
-  listSubscriptionsWithUsage,
-} from '../billing/admin-subscriptions.service.ts'
+import { listSubscriptionsWithUsage } from '../billing/admin-subscriptions.service.ts'
 import { listUsersWithUsage } from '../billing/admin-users.service.ts'
 import { createPlan, listAllPlans, patchPlan } from '../billing/plans.service.ts'
 import { planCreateSchema, planPatchSchema } from '../config/plan.schema.ts'
@@ -15,6 +12,8 @@ import { refundTransaction } from '../payments/refund.service.ts'
 import { findTransaction } from '../payments/transactions.repo.ts'
 import { listCallerTransactions, transactionToJson } from '../payments/transactions.service.ts'
 import { listRecentWebhookEvents } from '../payments/webhook-events.repo.ts'
+import { createAdminUserPages } from './admin-user.routes.tsx'
+import { loadUserDetails } from './admin-user-view.ts'
 import { lastDays } from './components.tsx'
 import type { WebContext, WebEnv } from './env.ts'
 import { checkHealth } from './health.ts'
@@ -29,6 +28,9 @@ import { fieldErrors, formToPlanBody, type PlanFormValues, planToForm } from './
 
 const NOTICES: Record<string, MessageKey> = {
   granted: 'notice_granted',
+  user_disabled: 'notice_user_disabled',
+  user_enabled: 'notice_user_enabled',
+  key_revoked: 'notice_key_revoked',
   refunded: 'notice_refunded',
   plan_saved: 'notice_plan_saved',
 }
@@ -42,6 +44,7 @@ const WEBHOOK_ROWS = 100
  */
 export function createAdminPages() {
   return new Hono<WebEnv>()
+    .route('/', createAdminUserPages())
     .get('/', async (c) => {
       const q = (c.req.query('q') ?? '').trim().slice(0, 200)
       const sort = c.req.query('sort') === 'newest' ? 'newest' : 'usage'
@@ -53,12 +56,13 @@ export function createAdminPages() {
       const userId = c.req.param('id')
       // The chart's first day: the per-model totals cover the same whole UTC days as the chart.
       const since = startOfDay(nowSeconds(deps.clock)) - (DAYS - 1) * 86_400
-      const [subscriptions, plans, daily, byModel, transactions] = await Promise.all([
+      const [subscriptions, plans, daily, byModel, transactions, details] = await Promise.all([
         listSubscriptionsWithUsage(deps, { userId, limit: 20 }),
         listAllPlans(deps),
         usageByDay(deps.database.db, userId, since),
         usageByModel(deps.database.db, userId, since),
         listCallerTransactions(deps, c.get('viewer')!, { userId, limit: 50 }),
+        loadUserDetails(deps, userId),
       ])
       return renderUser(
         c,
@@ -70,25 +74,10 @@ export function createAdminPages() {
           byModel,
           transactions: transactions.data,
           paymentsEnabled: deps.yookassa !== null,
+          details,
         },
         notice(c),
       )
-    })
-    .post('/users/:id/grant', async (c) => {
-      const body = await c.req.parseBody()
-      const periods = Number(body.periods ?? 1)
-      if (!Number.isInteger(periods) || periods < 1 || periods > 1200) {
-        throw new GatewayError('validation_failed', 'periods must be an integer from 1 to 1200', {
-          param: 'periods',
-        })
-      }
-      const userId = c.req.param('id')
-      await grantSubscription(c.get('deps'), {
-        userId,
-        planId: String(body.plan_id ?? ''),
-        periods,
-      })
-      return c.redirect(`/admin/users/${encodeURIComponent(userId)}?notice=granted`, 303)
     })
     .get('/transactions/:id/refund', async (c) => {
       const row = await findTransaction(c.get('deps').database.db, c.req.param('id'))

@@ -1,3 +1,5 @@
+import { CONSOLE_MESSAGES } from './messages.console.ts'
+
 /**
  * The one message catalogue of the pages: every key in English and Russian.
  * `{name}` placeholders are filled by t() in i18n.ts.
@@ -301,6 +303,7 @@ export const MESSAGES = {
   margin_margin: { en: 'Margin, {currency}', ru: 'Маржа, {currency}' },
   margin_none: { en: '(none)', ru: '(нет)' },
   margin_total: { en: 'Total', ru: 'Итого' },
+  ...CONSOLE_MESSAGES,
 } as const satisfies Record<string, { en: string; ru: string }>
 
 export type MessageKey = keyof typeof MESSAGES
