@@ -115,6 +115,10 @@ export const CONSOLE_MESSAGES = {
   interval_n_month: { en: '{n} month(s)', ru: 'месяцев: {n}' },
   interval_n_year: { en: '{n} year(s)', ru: 'лет: {n}' },
 
+  search_users_payments: {
+    en: 'User id, email or YooKassa payment id',
+    ru: 'Id пользователя, email или id платежа ЮKassa',
+  },
   payment_search: { en: 'Find a payment', ru: 'Найти платёж' },
   payment_search_label: {
     en: 'YooKassa payment id or transaction id',
@@ -132,18 +136,11 @@ export const CONSOLE_MESSAGES = {
   tx_refund_canceled: { en: 'Refund failed', ru: 'Возврат не выполнен' },
 
   plan_affects: {
-    en: '{n} active subscribers are on this plan.',
-    ru: 'Активных подписчиков на этом тарифе: {n}.',
+    en: '{n} active subscriber(s) are on this plan: a change of its quotas applies to them at once, in their current period.',
+    ru: 'Активных подписчиков на этом тарифе: {n}. Изменение квот действует для них сразу, в текущем периоде.',
   },
-  plan_apply: { en: 'Apply quota changes', ru: 'Применить изменения квот' },
-  plan_apply_next: {
-    en: 'From each subscriber’s next period (their current period keeps its limits)',
-    ru: 'Со следующего периода каждого подписчика (текущий период сохраняет лимиты)',
-  },
-  plan_apply_now: {
-    en: 'Now, also in the current period',
-    ru: 'Сейчас, и в текущем периоде',
-  },
+  plan_subscribers: { en: '{n} active', ru: 'активных: {n}' },
+  plan_default_badge: { en: 'Default plan', ru: 'Тариф по умолчанию' },
   plan_default_locked: {
     en: 'This is the default plan: deactivating it needs a new default (billing.defaultPlanId in gateway.config.ts).',
     ru: 'Это тариф по умолчанию: чтобы выключить его, сначала назначьте другой тариф по умолчанию (billing.defaultPlanId в gateway.config.ts).',

@@ -37,6 +37,24 @@ export function AdminNav({ lang }: { lang: Lang }) {
   )
 }
 
+/** Finds a payment by its YooKassa id (or transaction id) and opens its user's page. */
+export function PaymentSearch({ lang }: { lang: Lang }) {
+  return (
+    <form
+      method="get"
+      action="/admin/payments"
+      class="inline"
+      aria-label={t(lang, 'payment_search')}
+    >
+      <div>
+        <label for="payment-q">{t(lang, 'payment_search_label')}</label>
+        <input id="payment-q" name="q" required autocomplete="off" />
+      </div>
+      <button type="submit">{t(lang, 'payment_search')}</button>
+    </form>
+  )
+}
+
 export function Notice({ text }: { text: string | undefined }) {
   return text ? (
     <p class="notice" role="status">
@@ -64,7 +82,7 @@ export function renderUsers(c: WebContext, list: UserList, query: { q: string; s
       <h2>{t(lang, 'admin_users')}</h2>
       <form method="get" action="/admin" class="inline" aria-label={t(lang, 'search')}>
         <div>
-          <label for="q">{t(lang, 'search')}</label>
+          <label for="q">{t(lang, 'search_users_payments')}</label>
           <input id="q" name="q" value={query.q} />
         </div>
         <div>
