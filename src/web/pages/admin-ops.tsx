@@ -36,6 +36,10 @@ export function renderWebhooks(
           { head: t(lang, 'col_event'), cell: (e) => e.event },
           { head: t(lang, 'col_payment'), cell: (e) => <code>{e.object_id ?? '—'}</code> },
           {
+            head: t(lang, 'col_outcome'),
+            cell: (e) => <span class={`badge ${badge(e.outcome)}`}>{e.outcome}</span>,
+          },
+          {
             head: t(lang, 'col_transaction'),
             cell: (e) => {
               const tx = e.object_id ? transactions.get(e.object_id) : undefined
@@ -51,10 +55,6 @@ export function renderWebhooks(
                 '—'
               )
             },
-          },
-          {
-            head: t(lang, 'col_outcome'),
-            cell: (e) => <span class={`badge ${badge(e.outcome)}`}>{e.outcome}</span>,
           },
         ]}
       />
