@@ -95,7 +95,9 @@ describe(`pages content and actions (${TEST_DIALECT})`, () => {
     const history = textOf(await web.page('/billing'))
     // A refund row says what became of the refund; a payment refunded in part says so.
     expect(history).toMatch(/Refund −RUB 400\.00 Refund made/)
-    expect(history).toMatch(/Payment RUB 990\.00 RUB 400\.00 refunded Partly refunded [0-9a-f-]{36}/)
+    expect(history).toMatch(
+      /Payment RUB 990\.00 RUB 400\.00 refunded Partly refunded [0-9a-f-]{36}/,
+    )
   })
 
   it('cancel at period end, then now: a confirmation page, then the service', async () => {
