@@ -101,6 +101,12 @@ export interface SubscriptionTable {
   grace_until: number | null
   /** Bumped by every update: the optimistic-concurrency guard (see updateSubscriptionIf). */
   version: number
+  /**
+   * The plan's quotas (JSON) as they were when an operator changed them "from the next
+   * period" (0010): in force while current_period_start = kept_quotas_period, then ignored.
+   */
+  kept_quotas: Generated<string | null>
+  kept_quotas_period: Generated<number | null>
   created_at: number
   updated_at: number
 }

@@ -6,9 +6,17 @@ import type { Kysely } from 'kysely'
  * The operator's console records every action it takes (who, what, on whom,
  * the state before and after), and an operator may disable a user: a disabled
  * user's keys, tokens and sessions are refused (403) until enabled again.
+ * A plan's quota edit may spare its subscribers' current period: each live
+ * subscription keeps the quotas it had (kept_quotas) for the period that was
+ * current (kept_quotas_period); from its next period the plan's own apply.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('gateway_user').addColumn('disabled_at', 'bigint').execute()
+  await db.schema.alterTable('billing_subscription').addColumn('kept_quotas', 'text').execute()
+  await db.schema
+    .alterTable('billing_subscription')
+    .addColumn('kept_quotas_period', 'bigint')
+    .execute()
   await db.schema
     .createTable('console_audit')
     // UUIDv7: newest first by id.
@@ -34,4 +42,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('console_audit').ifExists().execute()
   await db.schema.alterTable('gateway_user').dropColumn('disabled_at').execute()
+  await db.schema.alterTable('billing_subscription').dropColumn('kept_quotas_period').execute()
+  await db.schema.alterTable('billing_subscription').dropColumn('kept_quotas').execute()
 }

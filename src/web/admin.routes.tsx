@@ -3,10 +3,12 @@ import type { Db } from '../../db/tables.ts'
 import { listSubscriptionsWithUsage } from '../billing/admin-subscriptions.service.ts'
 import { countLiveSubscriptionsByPlan } from '../billing/admin-users.repo.ts'
 import { listUsersWithUsage } from '../billing/admin-users.service.ts'
+import { dropKeptQuotas, keepQuotasForCurrentPeriods } from '../billing/kept-quotas.ts'
 import type { Plan } from '../billing/plan.ts'
 import { createPlan, listAllPlans, patchPlan } from '../billing/plans.service.ts'
 import { type PlanPatch, planCreateSchema, planPatchSchema } from '../config/plan.schema.ts'
 import { GatewayError } from '../http/errors.ts'
+import { METRICS } from '../ledger/amounts.ts'
 import { startOfDay, usageByDay, usageByModel } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { parseMoney } from '../lib/money.ts'
@@ -171,7 +173,7 @@ export function createAdminPages() {
       if (!parsed.success || Object.keys(errors).length > 0) {
         return renderPlanForm(c, { id, values, errors, affects: await subscribersOf(c, id) })
       }
-      await changePlan(c, id, parsed.data, 'plan_edit')
+      await changePlan(c, id, parsed.data, 'plan_edit', values.apply === 'now' ? 'now' : 'next')
       return c.redirect('/admin/plans?notice=plan_saved', 303)
     })
     .post('/plans/:id/active', async (c) => {
@@ -270,16 +272,31 @@ function planFacts(plan: Plan) {
 }
 
 /** A plan edit through the API's service, recorded with the plan before and after. */
-async function changePlan(c: WebContext, id: string, patch: PlanPatch, action: string) {
+async function changePlan(
+  c: WebContext,
+  id: string,
+  patch: PlanPatch,
+  action: string,
+  apply: 'next' | 'now' = 'now',
+) {
   const deps = c.get('deps')
+  const { db } = deps.database
   const before = (await listAllPlans(deps)).find((p) => p.id === id)
+  const quotasChange =
+    before !== undefined &&
+    patch.quotas !== undefined &&
+    METRICS.some((m) => (patch.quotas?.[m] ?? null) !== before.quotas[m])
+  // Kept before the plan changes: a crash in between leaves subscribers with the limits
+  // they already had, never with the new ones early.
+  if (quotasChange && apply === 'next') await keepQuotasForCurrentPeriods(db, id, before.quotas)
+  if (quotasChange && apply === 'now') await dropKeptQuotas(db, id)
   const after = await patchPlan(deps, id, patch)
   await recordAction(c, {
     action,
     targetUserId: null,
     subject: id,
     before: before ? planFacts(before) : null,
-    after: planFacts(after),
+    after: { ...planFacts(after), ...(quotasChange ? { quotas_apply: apply } : {}) },
   })
 }
 

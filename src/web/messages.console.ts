@@ -136,9 +136,15 @@ export const CONSOLE_MESSAGES = {
   tx_refund_canceled: { en: 'Refund failed', ru: 'Возврат не выполнен' },
 
   plan_affects: {
-    en: '{n} active subscriber(s) are on this plan: a change of its quotas applies to them at once, in their current period.',
-    ru: 'Активных подписчиков на этом тарифе: {n}. Изменение квот действует для них сразу, в текущем периоде.',
+    en: '{n} active subscriber(s) are on this plan: a change of its quotas reaches them from their next period, or now if you choose so below.',
+    ru: 'Активных подписчиков на этом тарифе: {n}. Изменение квот дойдёт до них со следующего периода или сразу, если выбрать это ниже.',
   },
+  plan_apply: { en: 'Apply quota changes', ru: 'Когда применить изменения квот' },
+  plan_apply_next: {
+    en: 'From each subscriber’s next period (their current period keeps its limits)',
+    ru: 'Со следующего периода каждого подписчика (текущий период сохраняет лимиты)',
+  },
+  plan_apply_now: { en: 'Now, also in the current period', ru: 'Сейчас, и в текущем периоде' },
   plan_subscribers: { en: '{n} active', ru: 'активных: {n}' },
   plan_default_badge: { en: 'Default plan', ru: 'Тариф по умолчанию' },
   plan_default_locked: {

@@ -41,7 +41,7 @@ describe(`console payments and plans (${TEST_DIALECT})`, () => {
     const list = await admin.page('/admin/plans')
     expect(list).toContain('data-subscribers="1"')
     expect(textOf(await admin.page('/admin/plans/pro'))).toContain(
-      '1 active subscriber(s) are on this plan: a change of its quotas applies to them at once',
+      '1 active subscriber(s) are on this plan: a change of its quotas reaches them from their next period',
     )
 
     const refused = await admin.post('/admin/plans/free/active', { active: 'off' })
@@ -67,5 +67,47 @@ describe(`console payments and plans (${TEST_DIALECT})`, () => {
     expect(audit.map((r) => [r.action, r.subject])).toEqual([['plan_active', 'pro']])
     expect(JSON.parse(audit[0]!.before!)).toMatchObject({ id: 'pro', is_active: true })
     expect(JSON.parse(audit[0]!.after!)).toMatchObject({ id: 'pro', is_active: false })
+  })
+
+  it('a quota edit reaches a payer from their next period, unless the operator chooses now', async () => {
+    await f.creditedCheckout('payer')
+    let admin = await signInWeb(f.h, f.base, 'boss', { role: 'admin' })
+    let payer = await signInWeb(f.h, f.base, 'payer')
+    const requests = async () =>
+      /Requests (\d+) of ([\d,]+) used/.exec(textOf(await payer.page('/billing')))?.[2]
+    expect(await requests()).toBe('10,000')
+    const form = {
+      name: 'Pro',
+      price: '990',
+      currency: 'RUB',
+      interval: 'month',
+      is_active: 'on',
+      display_order: '1',
+    }
+
+    const next = await admin.post('/admin/plans/pro', {
+      ...form,
+      quota_requests: '5',
+      apply: 'next',
+    })
+    expect(next.status, await next.text()).toBe(303)
+    expect(await requests(), 'the current period keeps its limit').toBe('10,000')
+    f.h.clock.advance(32 * 86_400_000)
+    await f.creditedCheckout('payer')
+    // Sessions last 7 days: sign in again after the month.
+    payer = await signInWeb(f.h, f.base, 'payer')
+    admin = await signInWeb(f.h, f.base, 'boss', { role: 'admin' })
+    expect(await requests(), 'the next period has the new one').toBe('5')
+
+    await admin.post('/admin/plans/pro', { ...form, quota_requests: '7', apply: 'next' })
+    expect(await requests()).toBe('5')
+    await admin.post('/admin/plans/pro', { ...form, quota_requests: '9', apply: 'now' })
+    expect(await requests(), 'now: at once, also over what was kept').toBe('9')
+    const audit = await f.h.db
+      .selectFrom('console_audit')
+      .select('after')
+      .where('action', '=', 'plan_edit')
+      .execute()
+    expect(audit.map((r) => JSON.parse(r.after!).quotas_apply)).toEqual(['next', 'next', 'now'])
   })
 })

@@ -184,6 +184,19 @@ export function renderPlanForm(
           </select>
         </div>
         {METRICS.map((m) => field(`quota_${m}`, `metric_${m}`, t(lang, 'field_quota_hint')))}
+        {editing && (
+          <fieldset>
+            <legend>{t(lang, 'plan_apply')}</legend>
+            <label>
+              <input type="radio" name="apply" value="next" checked={values.apply !== 'now'} />{' '}
+              {t(lang, 'plan_apply_next')}
+            </label>
+            <label>
+              <input type="radio" name="apply" value="now" checked={values.apply === 'now'} />{' '}
+              {t(lang, 'plan_apply_now')}
+            </label>
+          </fieldset>
+        )}
         {field('features', 'field_features')}
         {field('display_order', 'col_order', undefined, 'number')}
         <div>
