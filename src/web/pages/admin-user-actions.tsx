@@ -52,7 +52,10 @@ const ACTION_LINK = /<a\b[^>]*href="\/billing\/[^"]*"[^>]*>[\s\S]*?<\/a>/g
  */
 export async function readOnlyBilling(c: WebContext, page: Response, who: string) {
   const lang = c.get('lang')
-  const html = (await page.text()).replace(FORM, '').replace(ACTION_LINK, '')
+  const full = await page.text()
+  // Only the page's body: the header keeps the operator's own Sign out.
+  const at = full.indexOf('<main id="main">')
+  const html = full.slice(0, at) + full.slice(at).replace(FORM, '').replace(ACTION_LINK, '')
   const banner = await (
     <>
       <AdminNav lang={lang} />
