@@ -26,6 +26,7 @@ export interface DB {
   promo_redemption: PromoRedemptionTable
   outbox_event: OutboxEventTable
   exchange_rate: ExchangeRateTable
+  console_audit: ConsoleAuditTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -37,6 +38,8 @@ export interface GatewayUserTable {
   role: string
   created_at: number
   last_seen_at: number
+  /** Set by an operator (0010): the user's keys, tokens and sessions are refused until cleared. */
+  disabled_at: Generated<number | null>
 }
 
 export interface ApiKeyTable {
@@ -102,6 +105,12 @@ export interface SubscriptionTable {
   grace_until: number | null
   /** Bumped by every update: the optimistic-concurrency guard (see updateSubscriptionIf). */
   version: number
+  /**
+   * The plan's quotas (JSON) as they were when an operator changed them "from the next
+   * period" (0010): in force while current_period_start = kept_quotas_period, then ignored.
+   */
+  kept_quotas: Generated<string | null>
+  kept_quotas_period: Generated<number | null>
   created_at: number
   updated_at: number
 }
@@ -371,3 +380,20 @@ export interface ExchangeRateTable {
   created_at: number
   created_by: string | null
 }
+/** One action taken in the operator's console (0010): who, what, on whom, before and after. */
+export interface ConsoleAuditTable {
+  /** UUIDv7. */
+  id: string
+  actor_id: string
+  /** grant | refund | plan_create | plan_edit | plan_active | plan_default | key_create | key_revoke | user_disable | user_enable */
+  action: string
+  target_user_id: string | null
+  /** A plan id, key id or transaction id. */
+  subject: string | null
+  /** JSON text, or null when there was nothing before (or after). */
+  before: string | null
+  after: string | null
+  created_at: number
+}
+
+export type ConsoleAuditRow = Selectable<ConsoleAuditTable>

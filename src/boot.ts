@@ -2,6 +2,7 @@ import { createDb, type Database } from '../db/client.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import { createActingUsers } from './auth/act-as.ts'
 import type { LiveKey } from './auth/api-keys.repo.ts'
+import { createDisabledUsers } from './auth/disabled-users.ts'
 import { createEntitlementCache } from './billing/entitlements.ts'
 import type { Secrets } from './config/load.ts'
 import { type LoadedConfig, loadConfig, readConfigFile } from './config/load.ts'
@@ -76,11 +77,13 @@ export function createDeps(options: CreateDepsOptions): Deps {
     onRetryAlone: (kind) => metrics.ledgerBatchRetries.inc({ kind }),
   }
   const ledger = createLedgerStore(database, observeLedger)
+  const disabledUsers = createDisabledUsers(base)
   return {
     ...base,
     entitlements: overrides.entitlements ?? createEntitlementCache(base),
     apiKeys: createTtlCache<LiveKey>(clock, 10_000),
-    actingUsers: createActingUsers(base),
+    actingUsers: createActingUsers({ ...base, disabledUsers }),
+    disabledUsers,
     ledger,
     instance: createInstance(),
     // A reader of a user's usage must not wait out the window closes may wait in.

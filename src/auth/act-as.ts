@@ -31,11 +31,15 @@ export type ActingUsers = ReturnType<typeof createActingUsers>
  * key held by a front-end manage the owner's (an admin's) keys. Any other
  * caller's headers and `user` field change nothing: anyone can write them.
  */
-export function createActingUsers(ctx: Pick<AuthDeps, 'config' | 'database' | 'clock'>) {
+export function createActingUsers(
+  ctx: Pick<AuthDeps, 'config' | 'database' | 'clock' | 'disabledUsers'>,
+) {
   const { userHeaders, emailHeaders, bodyUserField } = ctx.config.auth.actAs
   const seen = createTtlCache<true>(ctx.clock, 50_000)
 
   async function actFor(key: ServiceKey, userId: string, email: string | null) {
+    // The end user a service key names is refused like one calling with their own key.
+    await ctx.disabledUsers.refuseIfDisabled(userId)
     const memo = `${userId}\u0000${email ?? ''}`
     if (!seen.get(memo)) {
       await upsertEndUser(ctx.database.db, { id: userId, email, now: nowSeconds(ctx.clock) })

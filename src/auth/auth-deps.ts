@@ -6,6 +6,7 @@ import type { Ids } from '../lib/ids.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { TtlCache } from '../lib/ttl-cache.ts'
 import type { LiveKey } from './api-keys.repo.ts'
+import type { DisabledUsers } from './disabled-users.ts'
 
 /**
  * The collaborators authentication calls, declared here (src/deps.ts composes the rooms'
@@ -20,4 +21,6 @@ export interface AuthDeps {
   logger: Logger
   /** Per-process cache of live API keys by hash (auth.apiKeyCacheMs). */
   apiKeys: TtlCache<LiveKey>
+  /** Disabled users, read at most once per auth.apiKeyCacheMs per user (disabled-users.ts). */
+  disabledUsers: DisabledUsers
 }

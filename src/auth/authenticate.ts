@@ -46,7 +46,7 @@ function noExpDeadline(payload: JWTPayload, maxAgeSeconds: number | null, nowMs:
  * verified with jose (HS256 from JWT_SECRET, or a JWKS with issuer and audience).
  */
 export function createAuthenticator(
-  deps: Pick<AuthDeps, 'apiKeys' | 'clock' | 'config' | 'database' | 'secrets'>,
+  deps: Pick<AuthDeps, 'apiKeys' | 'clock' | 'config' | 'database' | 'disabledUsers' | 'secrets'>,
 ): Authenticator {
   const { config, secrets, clock } = deps
   const jwks: JWTVerifyGetKey | null = config.auth.jwksUrl
@@ -164,5 +164,12 @@ export function createAuthenticator(
     return key
   }
 
-  return (token) => (token.startsWith(API_KEY_PREFIX) ? verifyApiKey(token) : verifyJwt(token))
+  return async (token) => {
+    const principal = await (token.startsWith(API_KEY_PREFIX)
+      ? verifyApiKey(token)
+      : verifyJwt(token))
+    // After the caches above: a verified token or a cached key of a disabled user is refused too.
+    await deps.disabledUsers.refuseIfDisabled(principal.userId)
+    return principal
+  }
 }

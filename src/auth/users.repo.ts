@@ -50,3 +50,37 @@ export async function upsertEndUser(
     )
     .execute()
 }
+
+/** When the user was disabled by an operator, null when enabled (or unknown). */
+export async function findDisabledAt(db: Db, id: string): Promise<number | null> {
+  const row = await db
+    .selectFrom('gateway_user')
+    .select('disabled_at')
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row?.disabled_at == null ? null : Number(row.disabled_at)
+}
+
+/**
+ * Disables (`at` a time) or enables (`at` null) a user; true when it changed
+ * something. A user never seen yet is recorded, so disabling works before their first call.
+ */
+export async function setDisabledAt(
+  db: Db,
+  id: string,
+  at: number | null,
+  now: number,
+): Promise<boolean> {
+  await db
+    .insertInto('gateway_user')
+    .values({ id, email: null, role: 'user', created_at: now, last_seen_at: now })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute()
+  const result = await db
+    .updateTable('gateway_user')
+    .set({ disabled_at: at })
+    .where('id', '=', id)
+    .where('disabled_at', at === null ? 'is not' : 'is', null)
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}

@@ -1,7 +1,9 @@
+import type { Db, SubscriptionRow } from '../../db/tables.ts'
 import { readPeriodUsages } from '../ledger/usage.service.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import type { BillingDeps } from './billing-deps.ts'
+import { grantState } from './grant-preview.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { findPlan, listPlans } from './plans.repo.ts'
 import { grantPlan } from './subscription-changes.ts'
@@ -17,7 +19,15 @@ import { ensureLiveSubscription, type LiveSubscription } from './subscriptions.s
  */
 export async function grantSubscription(
   deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
-  input: { userId: string; planId: string; periods: number },
+  input: {
+    userId: string
+    planId: string
+    periods: number
+    /** The state the operator confirmed (grantState): refused (409) if the subscription changed since. */
+    expectState?: string
+    /** Runs in the grant's transaction (the console's audit record), with the rows before and after. */
+    record?: (trx: Db, before: SubscriptionRow | undefined, after: SubscriptionRow) => Promise<void>
+  },
 ): Promise<LiveSubscription> {
   const row = await findPlan(deps.database.db, input.planId)
   if (!row) {
@@ -26,14 +36,23 @@ export async function grantSubscription(
   const plan = planFromRow(row)
   // A concurrent request may put the user on the default plan between our read and insert.
   const subscription = await retryOnConflict(() =>
-    deps.database.db.transaction().execute((trx) =>
-      grantPlan(deps, trx, {
+    deps.database.db.transaction().execute(async (trx) => {
+      const before = await findLiveSubscription(trx, input.userId)
+      if (input.expectState !== undefined && grantState(before) !== input.expectState) {
+        throw new DomainError(
+          'conflict',
+          "The user's subscription changed since this grant was reviewed: review it again",
+        )
+      }
+      const after = await grantPlan(deps, trx, {
         userId: input.userId,
         plan,
         periods: input.periods,
         now: nowSeconds(deps.clock),
-      }),
-    ),
+      })
+      await input.record?.(trx, before, after)
+      return after
+    }),
   )
   deps.entitlements.invalidate(input.userId)
   deps.logger.info(

@@ -22,3 +22,14 @@ export async function listLiveSubscriptionsOfUsers(db: Db, query: { q?: string; 
   }
   return select.orderBy('s.id', 'desc').limit(query.limit).execute()
 }
+
+/** Live (active or past due) subscriptions per plan: how many payers a plan edit reaches. */
+export async function countLiveSubscriptionsByPlan(db: Db): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('billing_subscription')
+    .select(['plan_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', 'in', ['active', 'past_due'])
+    .groupBy('plan_id')
+    .execute()
+  return new Map(rows.map((r) => [r.plan_id, Number(r.n)]))
+}

@@ -37,10 +37,14 @@ async function replaceLiveSubscription(
 }
 
 /**
- * An admin gives a user `plan` for `periods` periods from now. The default plan
- * is unpaid and open-ended, and is the user's own (startDefaultSubscription):
- * granting it to a user already on it changes nothing, otherwise their earlier
- * default subscription comes back with its usage.
+ * An admin gives a user `plan` for `periods` periods. A user already paid on
+ * that plan keeps their period and usage and gets `periods` more intervals
+ * after their paid time (as a payment would: an operator granting a month
+ * must never take away the month already paid). Any other paid plan starts
+ * now with a fresh period and quota. The default plan is unpaid and
+ * open-ended, and is the user's own (startDefaultSubscription): granting it to
+ * a user already on it changes nothing, otherwise their earlier default
+ * subscription comes back with its usage.
  */
 export async function grantPlan(
   ctx: SubscriptionContext,
@@ -48,6 +52,18 @@ export async function grantPlan(
   { userId, plan, periods, now }: { userId: string; plan: Plan; periods: number; now: number },
 ): Promise<SubscriptionRow> {
   if (plan.id !== ctx.config.billing.defaultPlanId) {
+    const live = await findLiveSubscription(trx, userId)
+    if (live && live.plan_id === plan.id && live.paid_until !== null) {
+      const changes = {
+        status: 'active' as const,
+        paid_until: extendedPaidUntil(live, plan, periods),
+        grace_until: null,
+        cancel_at_period_end: 0,
+        updated_at: now,
+      }
+      if (!(await updateSubscriptionIf(trx, live, changes))) throw new SubscriptionConflict()
+      return { ...live, ...changes, version: live.version + 1 }
+    }
     const row = newSubscriptionRow(ctx, userId, plan, now, periods)
     return replaceLiveSubscription(trx, userId, row, 'canceled', now)
   }
@@ -63,6 +79,22 @@ export async function grantPlan(
   const started = await findLiveSubscription(trx, userId)
   if (!started) throw new SubscriptionConflict()
   return started
+}
+
+/**
+ * The paid time of `live` (on `plan`) with `periods` more intervals, counted
+ * from its anchor after what is paid already (never from before the current period).
+ */
+export function extendedPaidUntil(
+  live: Pick<SubscriptionRow, 'paid_until' | 'current_period_start' | 'period_anchor'>,
+  plan: Pick<Plan, 'interval'>,
+  periods: number,
+): number {
+  let paidUntil = Math.max(live.paid_until ?? 0, live.current_period_start)
+  for (let i = 0; i < periods; i++) {
+    paidUntil = periodContaining(live.period_anchor, plan.interval, paidUntil).end
+  }
+  return paidUntil
 }
 
 /**

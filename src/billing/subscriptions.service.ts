@@ -1,6 +1,7 @@
 import type { Db, SubscriptionRow } from '../../db/tables.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import type { BillingDeps } from './billing-deps.ts'
+import { quotasInForce } from './kept-quotas.ts'
 import { addInterval, periodContaining } from './periods.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import { findPlan } from './plans.repo.ts'
@@ -46,7 +47,10 @@ export async function ensureLiveSubscription(
     const planRow = await findPlan(db, sub.plan_id)
     const plan = planRow ? planFromRow(planRow) : undefined
     const decision = decideRollover(sub, plan, now, ctx.config.yookassa.graceSeconds)
-    if (decision.kind === 'current' && plan) return { subscription: sub, plan }
+    // A plan edited "from the next period" leaves this period its earlier quotas (kept-quotas.ts).
+    if (decision.kind === 'current' && plan) {
+      return { subscription: sub, plan: quotasInForce(plan, sub) }
+    }
 
     if (decision.kind === 'roll') {
       const changes = {
@@ -143,6 +147,8 @@ export function newSubscriptionRow(
     auto_renew: 0,
     payment_method_id: null,
     grace_until: null,
+    kept_quotas: null,
+    kept_quotas_period: null,
     version: 0,
     created_at: now,
     updated_at: now,

@@ -167,3 +167,13 @@ export async function countPendingRefunds(db: Db, paymentTransactionId: string):
     .execute()
   return rows.length
 }
+
+/** Transactions by YooKassa id (payments and refunds): the console's webhook rows link to them. */
+export async function findTransactionsByProviderIds(db: Db, providerIds: string[]) {
+  if (providerIds.length === 0) return []
+  return db
+    .selectFrom('billing_transaction')
+    .select(['id', 'user_id', 'kind', 'provider_payment_id'])
+    .where('provider_payment_id', 'in', providerIds)
+    .execute()
+}

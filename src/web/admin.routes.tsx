@@ -1,13 +1,15 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import {
-  grantSubscription,
-  listSubscriptionsWithUsage,
-} from '../billing/admin-subscriptions.service.ts'
+import type { Db } from '../../db/tables.ts'
+import { listSubscriptionsWithUsage } from '../billing/admin-subscriptions.service.ts'
+import { countLiveSubscriptionsByPlan } from '../billing/admin-users.repo.ts'
 import { listUsersWithUsage } from '../billing/admin-users.service.ts'
+import { dropKeptQuotas, keepQuotasForCurrentPeriods } from '../billing/kept-quotas.ts'
+import type { Plan } from '../billing/plan.ts'
 import { createPlan, listAllPlans, patchPlan } from '../billing/plans.service.ts'
-import { planCreateSchema, planPatchSchema } from '../config/plan.schema.ts'
+import { type PlanPatch, planCreateSchema, planPatchSchema } from '../config/plan.schema.ts'
 import { GatewayError } from '../http/errors.ts'
+import { METRICS } from '../ledger/amounts.ts'
 import { startOfDay, usageByDay, usageByModel } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { parseMoney } from '../lib/money.ts'
@@ -19,17 +21,26 @@ import { monthlyMargin, monthlyMarginToCsv, shopCosts } from '../payments/margin
 import { disablePromoCode, listPromoCodes, listRedemptions } from '../payments/promo-codes.repo.ts'
 import { createPromoCode } from '../payments/promo-codes.service.ts'
 import { refundTransaction } from '../payments/refund.service.ts'
-import { findTransaction } from '../payments/transactions.repo.ts'
+import {
+  findTransaction,
+  findTransactionByProviderId,
+  findTransactionsByProviderIds,
+} from '../payments/transactions.repo.ts'
 import { listCallerTransactions, transactionToJson } from '../payments/transactions.service.ts'
 import { listRecentWebhookEvents } from '../payments/webhook-events.repo.ts'
 import { monthlyCsvName } from '../routes/billing/admin-exchange.ts'
+import { createAdminUserPages } from './admin-user.routes.tsx'
+import { loadUserDetails } from './admin-user-view.ts'
 import { lastDays } from './components.tsx'
+import { listAudit } from './console-audit.repo.ts'
+import { recordAction } from './console-audit.ts'
 import type { WebContext, WebEnv } from './env.ts'
 import { checkHealth } from './health.ts'
 import { t } from './i18n.ts'
 import { parseMarginQuery } from './margin-query.ts'
 import type { MessageKey } from './messages.ts'
 import { parseMonthsQuery } from './months-query.ts'
+import { renderAudit } from './pages/admin-audit.tsx'
 import { renderMargin } from './pages/admin-margin.tsx'
 import { renderMarginMonths } from './pages/admin-margin-months.tsx'
 import { renderHealth, renderRefundConfirm, renderWebhooks } from './pages/admin-ops.tsx'
@@ -40,6 +51,9 @@ import { fieldErrors, formToPlanBody, type PlanFormValues, planToForm } from './
 
 const NOTICES: Record<string, MessageKey> = {
   granted: 'notice_granted',
+  user_disabled: 'notice_user_disabled',
+  user_enabled: 'notice_user_enabled',
+  key_revoked: 'notice_key_revoked',
   refunded: 'notice_refunded',
   plan_saved: 'notice_plan_saved',
   rate_saved: 'notice_rate_saved',
@@ -47,6 +61,7 @@ const NOTICES: Record<string, MessageKey> = {
 const DAYS = 30
 const WEBHOOK_ROWS = 100
 const PROMO_ROWS = 100
+const AUDIT_ROWS = 200
 
 /**
  * /admin: the operator's console. Behind requireAdminViewer and the CSRF check
@@ -55,8 +70,12 @@ const PROMO_ROWS = 100
  */
 export function createAdminPages() {
   return new Hono<WebEnv>()
+    .route('/', createAdminUserPages())
     .get('/', async (c) => {
       const q = (c.req.query('q') ?? '').trim().slice(0, 200)
+      // One search box for users and payments: a YooKassa or transaction id opens its user's page.
+      const payment = q ? await findPaymentByAnyId(c.get('deps').database.db, q) : undefined
+      if (payment) return c.redirect(paymentPath(payment), 303)
       const sort = c.req.query('sort') === 'newest' ? 'newest' : 'usage'
       const list = await listUsersWithUsage(c.get('deps'), { q: q || undefined, sort })
       return renderUsers(c, list, { q, sort })
@@ -66,12 +85,13 @@ export function createAdminPages() {
       const userId = c.req.param('id')
       // The chart's first day: the per-model totals cover the same whole UTC days as the chart.
       const since = startOfDay(nowSeconds(deps.clock)) - (DAYS - 1) * 86_400
-      const [subscriptions, plans, daily, byModel, transactions] = await Promise.all([
+      const [subscriptions, plans, daily, byModel, transactions, details] = await Promise.all([
         listSubscriptionsWithUsage(deps, { userId, limit: 20 }),
         listAllPlans(deps),
         usageByDay(deps.database.db, userId, since),
         usageByModel(deps.database.db, userId, since),
         listCallerTransactions(deps, c.get('viewer')!, { userId, limit: 50 }),
+        loadUserDetails(deps, userId),
       ])
       return renderUser(
         c,
@@ -83,25 +103,10 @@ export function createAdminPages() {
           byModel,
           transactions: transactions.data,
           paymentsEnabled: deps.yookassa !== null,
+          details,
         },
         notice(c),
       )
-    })
-    .post('/users/:id/grant', async (c) => {
-      const body = await c.req.parseBody()
-      const periods = Number(body.periods ?? 1)
-      if (!Number.isInteger(periods) || periods < 1 || periods > 1200) {
-        throw new GatewayError('validation_failed', 'periods must be an integer from 1 to 1200', {
-          param: 'periods',
-        })
-      }
-      const userId = c.req.param('id')
-      await grantSubscription(c.get('deps'), {
-        userId,
-        planId: String(body.plan_id ?? ''),
-        periods,
-      })
-      return c.redirect(`/admin/users/${encodeURIComponent(userId)}?notice=granted`, 303)
     })
     .get('/transactions/:id/refund', async (c) => {
       const row = await findTransaction(c.get('deps').database.db, c.req.param('id'))
@@ -117,14 +122,33 @@ export function createAdminPages() {
           param: 'amount',
         })
       }
-      const { payment } = await refundTransaction(c.get('deps'), {
+      const { refund, payment } = await refundTransaction(c.get('deps'), {
         transactionId: c.req.param('id'),
         amount,
         adminId: c.get('viewer')!.userId,
       })
+      // After YooKassa's answer: no transaction is held open across the call (the refund row
+      // itself was committed before it, with its idempotence key).
+      await recordAction(c, {
+        action: 'refund',
+        targetUserId: payment.user_id,
+        subject: payment.id,
+        before: { amount: payment.amount, provider_payment_id: payment.provider_payment_id },
+        after: { refund: refund.id, amount: refund.amount, status: refund.status },
+      })
       return c.redirect(`/admin/users/${encodeURIComponent(payment.user_id)}?notice=refunded`, 303)
     })
-    .get('/plans', async (c) => renderPlans(c, await listAllPlans(c.get('deps')), notice(c)))
+    .get('/plans', async (c) => {
+      const deps = c.get('deps')
+      const [plans, subscribers] = await Promise.all([
+        listAllPlans(deps),
+        countLiveSubscriptionsByPlan(deps.database.db),
+      ])
+      return renderPlans(c, plans, notice(c), {
+        subscribers,
+        defaultPlanId: deps.config.billing.defaultPlanId,
+      })
+    })
     .get('/plans/new', (c) =>
       renderPlanForm(c, {
         values: { currency: 'RUB', interval: 'month', is_active: 'on', display_order: '0' },
@@ -136,27 +160,44 @@ export function createAdminPages() {
       const parsed = planCreateSchema.safeParse(formToPlanBody(values, { withId: true }))
       if (!parsed.success)
         return renderPlanForm(c, { values, errors: fieldErrors(parsed.error, c.get('lang')) })
-      await createPlan(c.get('deps'), parsed.data)
+      const plan = await createPlan(c.get('deps'), parsed.data)
+      await recordAction(c, {
+        action: 'plan_create',
+        targetUserId: null,
+        subject: plan.id,
+        before: null,
+        after: planFacts(plan),
+      })
       return c.redirect('/admin/plans?notice=plan_saved', 303)
     })
     .get('/plans/:id', async (c) => {
       const plan = (await listAllPlans(c.get('deps'))).find((p) => p.id === c.req.param('id'))
       if (!plan) throw new GatewayError('not_found', `No plan with id "${c.req.param('id')}"`)
-      return renderPlanForm(c, { id: plan.id, values: planToForm(plan), errors: {} })
+      const affects = await subscribersOf(c, plan.id)
+      return renderPlanForm(c, { id: plan.id, values: planToForm(plan), errors: {}, affects })
     })
     .post('/plans/:id', async (c) => {
       const id = c.req.param('id')
       const values = await formValues(c)
       const parsed = planPatchSchema.safeParse(formToPlanBody(values, { withId: false }))
-      if (!parsed.success) {
-        return renderPlanForm(c, { id, values, errors: fieldErrors(parsed.error, c.get('lang')) })
+      const errors = parsed.success ? {} : fieldErrors(parsed.error, c.get('lang'))
+      if (parsed.success && parsed.data.is_active === false && isDefaultPlan(c, id)) {
+        errors.is_active = t(c.get('lang'), 'plan_default_locked')
       }
-      await patchPlan(c.get('deps'), id, parsed.data)
+      if (!parsed.success || Object.keys(errors).length > 0) {
+        return renderPlanForm(c, { id, values, errors, affects: await subscribersOf(c, id) })
+      }
+      await changePlan(c, id, parsed.data, 'plan_edit', values.apply === 'now' ? 'now' : 'next')
       return c.redirect('/admin/plans?notice=plan_saved', 303)
     })
     .post('/plans/:id/active', async (c) => {
       const body = await c.req.parseBody()
-      await patchPlan(c.get('deps'), c.req.param('id'), { is_active: body.active === 'on' })
+      const id = c.req.param('id')
+      if (body.active !== 'on' && isDefaultPlan(c, id)) {
+        // Users who end a paid plan fall back to the default: it must stay available.
+        throw new GatewayError('conflict', t(c.get('lang'), 'plan_default_locked'))
+      }
+      await changePlan(c, id, { is_active: body.active === 'on' }, 'plan_active')
       return c.redirect('/admin/plans?notice=plan_saved', 303)
     })
     .post('/plans/:id/move', async (c) => {
@@ -172,6 +213,13 @@ export function createAdminPages() {
       for (const [index, plan] of order.entries()) {
         if (plan.display_order !== index) await patchPlan(deps, plan.id, { display_order: index })
       }
+      await recordAction(c, {
+        action: 'plan_order',
+        targetUserId: null,
+        subject: plans[from]!.id,
+        before: plans.map((p) => p.id),
+        after: order.map((p) => p.id),
+      })
       return c.redirect('/admin/plans?notice=plan_saved', 303)
     })
     .get('/promo', async (c) => renderPromoCodes(c, await promoPage(c)))
@@ -201,8 +249,29 @@ export function createAdminPages() {
       await disablePromoCode(database.db, c.req.param('id'), nowSeconds(clock))
       return c.redirect('/admin/promo', 303)
     })
-    .get('/webhooks', async (c) =>
-      renderWebhooks(c, await listRecentWebhookEvents(c.get('deps').database.db, WEBHOOK_ROWS)),
+    .get('/webhooks', async (c) => {
+      const { db } = c.get('deps').database
+      const events = await listRecentWebhookEvents(db, WEBHOOK_ROWS)
+      const ids = [...new Set(events.flatMap((e) => (e.object_id ? [e.object_id] : [])))]
+      const transactions = await findTransactionsByProviderIds(db, ids)
+      return renderWebhooks(
+        c,
+        events,
+        new Map(transactions.map((t) => [t.provider_payment_id!, t])),
+      )
+    })
+    .get('/payments', async (c) => {
+      const q = (c.req.query('q') ?? '').trim().slice(0, 200)
+      const payment = q ? await findPaymentByAnyId(c.get('deps').database.db, q) : undefined
+      if (!payment) {
+        throw new GatewayError('not_found', t(c.get('lang'), 'payment_not_found', { id: q }), {
+          param: 'q',
+        })
+      }
+      return c.redirect(paymentPath(payment), 303)
+    })
+    .get('/audit', async (c) =>
+      renderAudit(c, await listAudit(c.get('deps').database.db, { limit: AUDIT_ROWS })),
     )
     .get('/health', async (c) => renderHealth(c, await checkHealth(c.get('deps'))))
     .get('/margin', async (c) => {
@@ -279,6 +348,59 @@ async function promoPage(c: WebContext) {
     listAllPlans(deps),
   ])
   return { codes, redemptions, plans }
+}
+
+/** A transaction by its YooKassa id (payment or refund), else by its own id. */
+async function findPaymentByAnyId(db: Db, id: string) {
+  return (await findTransactionByProviderId(db, id)) ?? (await findTransaction(db, id))
+}
+
+/** The user page of a transaction, at its payment history. */
+function paymentPath(tx: { user_id: string; id: string }) {
+  return `/admin/users/${encodeURIComponent(tx.user_id)}?tx=${encodeURIComponent(tx.id)}#tx-h`
+}
+
+function isDefaultPlan(c: WebContext, id: string): boolean {
+  return c.get('deps').config.billing.defaultPlanId === id
+}
+
+async function subscribersOf(c: WebContext, planId: string): Promise<number> {
+  return (await countLiveSubscriptionsByPlan(c.get('deps').database.db)).get(planId) ?? 0
+}
+
+/** What the audit keeps of a plan: the fields an edit changes. */
+function planFacts(plan: Plan) {
+  const { id, name, price, currency, interval, quotas, features, is_active, display_order } = plan
+  return { id, name, price, currency, interval, quotas, features, is_active, display_order }
+}
+
+/** A plan edit through the API's service, recorded with the plan before and after. */
+async function changePlan(
+  c: WebContext,
+  id: string,
+  patch: PlanPatch,
+  action: string,
+  apply: 'next' | 'now' = 'now',
+) {
+  const deps = c.get('deps')
+  const { db } = deps.database
+  const before = (await listAllPlans(deps)).find((p) => p.id === id)
+  const quotasChange =
+    before !== undefined &&
+    patch.quotas !== undefined &&
+    METRICS.some((m) => (patch.quotas?.[m] ?? null) !== before.quotas[m])
+  // Kept before the plan changes: a crash in between leaves subscribers with the limits
+  // they already had, never with the new ones early.
+  if (quotasChange && apply === 'next') await keepQuotasForCurrentPeriods(db, id, before.quotas)
+  if (quotasChange && apply === 'now') await dropKeptQuotas(db, id)
+  const after = await patchPlan(deps, id, patch)
+  await recordAction(c, {
+    action,
+    targetUserId: null,
+    subject: id,
+    before: before ? planFacts(before) : null,
+    after: { ...planFacts(after), ...(quotasChange ? { quotas_apply: apply } : {}) },
+  })
 }
 
 function notice(c: WebContext): string | undefined {

@@ -155,12 +155,25 @@ export type TxJson = ReturnType<typeof transactionToJson>
 /** "990.00" -> kopecks, for formatting in the reader's language. */
 export const kopecks = (amount: string) => parseMoney(amount) ?? 0
 
-function TxStatus(props: { lang: Lang; status: TxJson['status'] }) {
-  return (
-    <span class={`badge ${TX_BADGE[props.status] ?? ''}`}>
-      {t(props.lang, `tx_${props.status}`)}
-    </span>
-  )
+/**
+ * A transaction's status in words: a refund row says what became of the
+ * refund (never "Succeeded"/"Оплачен", which reads as a payment), and a
+ * payment refunded in part says so (YooKassa marks it refunded after any refund).
+ */
+export function txStatusKey(row: Pick<TxJson, 'kind' | 'status' | 'amount' | 'refunded_amount'>) {
+  if (row.kind === 'refund') {
+    if (row.status === 'succeeded' || row.status === 'refunded') return 'tx_refund_done'
+    return row.status === 'canceled' ? 'tx_refund_canceled' : 'tx_refund_pending'
+  }
+  const refunded = kopecks(row.refunded_amount)
+  if (refunded > 0 && refunded < kopecks(row.amount)) return 'tx_partly_refunded'
+  return `tx_${row.status}` as const
+}
+
+function TxStatus(props: { lang: Lang; row: TxJson }) {
+  const key = txStatusKey(props.row)
+  const badge = key === 'tx_partly_refunded' ? 'warn' : (TX_BADGE[props.row.status] ?? '')
+  return <span class={`badge ${badge}`}>{t(props.lang, key)}</span>
 }
 
 /** Transactions newest first: date, plan, kind, amount (and what was refunded), status. */
@@ -203,7 +216,11 @@ export function TransactionTable(props: {
         },
         {
           head: t(lang, 'col_status'),
-          cell: (row) => <TxStatus lang={lang} status={row.status} />,
+          cell: (row) => <TxStatus lang={lang} row={row} />,
+        },
+        {
+          head: t(lang, 'col_provider_id'),
+          cell: (row) => (row.provider_payment_id ? <code>{row.provider_payment_id}</code> : '—'),
         },
         ...(action ? [{ head: t(lang, 'refund'), cell: action }] : []),
       ]}

@@ -1,3 +1,5 @@
+import { CONSOLE_MESSAGES } from './messages.console.ts'
+
 /**
  * The one message catalogue of the pages: every key in English and Russian.
  * `{name}` placeholders are filled by t() in i18n.ts.
@@ -23,6 +25,13 @@ export const MESSAGES = {
   root_docs: { en: 'API documentation', ru: 'Документация API' },
   root_health: { en: 'Health check', ru: 'Проверка состояния' },
 
+  col_token_classes: { en: 'Token classes', ru: 'Классы токенов' },
+  class_cached_input: { en: 'cached', ru: 'из кеша' },
+  class_cache_write: { en: 'cache write', ru: 'запись в кеш' },
+  class_reasoning: { en: 'reasoning', ru: 'рассуждения' },
+  class_audio_input: { en: 'audio in', ru: 'аудио на входе' },
+  class_audio_output: { en: 'audio out', ru: 'аудио на выходе' },
+  class_image: { en: 'image', ru: 'изображения' },
   promo_title: { en: 'Promo code', ru: 'Промокод' },
   promo_code: { en: 'Code', ru: 'Код' },
   promo_redeem: { en: 'Apply', ru: 'Применить' },
@@ -64,7 +73,7 @@ export const MESSAGES = {
   col_label: { en: 'Label', ru: 'Пометка' },
   col_gives: { en: 'Gives', ru: 'Даёт' },
   col_uses: { en: 'Uses', ru: 'Использований' },
-  col_expires: { en: 'Valid until', ru: 'Действует до' },
+  col_valid_until: { en: 'Valid until', ru: 'Действует до' },
 
   signin_title: { en: 'Sign in', ru: 'Вход' },
   signin_expired: {
@@ -413,6 +422,7 @@ export const MESSAGES = {
   },
   margin_rate_none: { en: 'No rate set yet.', ru: 'Курсы ещё не заданы.' },
   notice_rate_saved: { en: 'The rate is saved.', ru: 'Курс сохранён.' },
+  ...CONSOLE_MESSAGES,
 } as const satisfies Record<string, { en: string; ru: string }>
 
 export type MessageKey = keyof typeof MESSAGES

@@ -31,6 +31,8 @@ export function loadSignIn(verify: Authenticator): MiddlewareHandler<WebEnv> {
         nowSeconds(deps.clock),
       )
       if (row) {
+        // A disabled user's session stays, refused (an error page) until they are enabled.
+        await deps.disabledUsers.refuseIfDisabled(row.user_id)
         c.set('viewer', {
           userId: row.user_id,
           email: row.email ?? null,

@@ -34,3 +34,23 @@ if (poll) {
   }
   setTimeout(ask, 2000)
 }
+
+// Amount buttons: <input data-amount-for="ID"> puts the amount typed into the label of
+// button #ID (data-template with {amount}, data-locale, data-currency), so the refund button
+// states what it will refund. Without the script the server's label names the default amount.
+for (const input of document.querySelectorAll('input[data-amount-for]')) {
+  const button = document.getElementById(input.dataset.amountFor)
+  if (!button) continue
+  const { template, locale, currency } = button.dataset
+  const money = new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency,
+    currencyDisplay: locale.startsWith('en') ? 'code' : 'symbol',
+    minimumFractionDigits: 2,
+  })
+  input.addEventListener('input', () => {
+    const typed = input.value.trim().replace(',', '.')
+    const valid = /^\d+(\.\d{1,2})?$/.test(typed) && Number(typed) > 0
+    button.textContent = template.replace('{amount}', valid ? money.format(Number(typed)) : '…')
+  })
+}

@@ -5,12 +5,16 @@ import type { WebContext } from '../env.ts'
 import type { checkHealth } from '../health.ts'
 import { formatDateTime, formatMoney, t } from '../i18n.ts'
 import { Form, renderPage } from '../layout.tsx'
-import { AdminNav } from './admin-users.tsx'
+import { AdminNav, PaymentSearch } from './admin-users.tsx'
 
 type WebhookEvent = Awaited<ReturnType<typeof listRecentWebhookEvents>>[number]
 
 /** GET /admin/webhooks: the latest notifications and what became of each. */
-export function renderWebhooks(c: WebContext, events: WebhookEvent[]) {
+export function renderWebhooks(
+  c: WebContext,
+  events: WebhookEvent[],
+  transactions: Map<string, { id: string; user_id: string }>,
+) {
   const lang = c.get('lang')
   const badge = (outcome: string) =>
     outcome.startsWith('applied') || outcome.startsWith('credited')
@@ -23,6 +27,7 @@ export function renderWebhooks(c: WebContext, events: WebhookEvent[]) {
     t(lang, 'admin_webhooks'),
     <>
       <AdminNav lang={lang} />
+      <PaymentSearch lang={lang} />
       <DataTable
         rows={events}
         empty={t(lang, 'webhooks_empty')}
@@ -33,6 +38,23 @@ export function renderWebhooks(c: WebContext, events: WebhookEvent[]) {
           {
             head: t(lang, 'col_outcome'),
             cell: (e) => <span class={`badge ${badge(e.outcome)}`}>{e.outcome}</span>,
+          },
+          {
+            head: t(lang, 'col_transaction'),
+            cell: (e) => {
+              const tx = e.object_id ? transactions.get(e.object_id) : undefined
+              const user = tx && `/admin/users/${encodeURIComponent(tx.user_id)}`
+              return tx ? (
+                <>
+                  <a href={`${user}?tx=${encodeURIComponent(tx.id)}#tx-h`}>{tx.id}</a>
+                  <div>
+                    <a href={user}>{tx.user_id}</a>
+                  </div>
+                </>
+              ) : (
+                '—'
+              )
+            },
           },
         ]}
       />
@@ -135,9 +157,17 @@ export function renderRefundConfirm(c: WebContext, tx: TxJson) {
           name="amount"
           value={(remaining / 100).toFixed(2)}
           inputmode="decimal"
+          data-amount-for="refund-submit"
         />
         <p class="actions">
-          <button type="submit" class="danger">
+          <button
+            type="submit"
+            class="danger"
+            id="refund-submit"
+            data-template={t(lang, 'refund_button', { amount: '{amount}' })}
+            data-locale={lang === 'ru' ? 'ru-RU' : 'en-US'}
+            data-currency={tx.currency}
+          >
             {t(lang, 'refund_button', { amount })}
           </button>
           <a class="button secondary" href={`/admin/users/${encodeURIComponent(tx.user_id)}`}>

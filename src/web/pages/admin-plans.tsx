@@ -10,7 +10,12 @@ import type { PlanFormValues } from '../plan-form.ts'
 import { AdminNav, Notice } from './admin-users.tsx'
 
 /** GET /admin/plans: every plan (inactive ones too) in display order, with reorder and (de)activate. */
-export function renderPlans(c: WebContext, plans: Plan[], notice?: string) {
+export function renderPlans(
+  c: WebContext,
+  plans: Plan[],
+  notice: string | undefined,
+  reach: { subscribers: Map<string, number>; defaultPlanId: string },
+) {
   const lang = c.get('lang')
   return renderPage(
     c,
@@ -45,6 +50,10 @@ export function renderPlans(c: WebContext, plans: Plan[], notice?: string) {
               <>
                 <a href={`/admin/plans/${encodeURIComponent(plan.id)}`}>{planName(lang, plan)}</a>{' '}
                 <span class="muted">({plan.id})</span>
+                <div class="muted" data-subscribers={String(reach.subscribers.get(plan.id) ?? 0)}>
+                  {t(lang, 'plan_subscribers', { n: reach.subscribers.get(plan.id) ?? 0 })}
+                  {plan.id === reach.defaultPlanId && <> · {t(lang, 'plan_default_badge')}</>}
+                </div>
               </>
             ),
           },
@@ -58,15 +67,20 @@ export function renderPlans(c: WebContext, plans: Plan[], notice?: string) {
           ),
           {
             head: t(lang, 'col_active'),
-            cell: (plan) => (
-              <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/active`}>
-                <input type="hidden" name="active" value={plan.is_active ? 'off' : 'on'} />
-                {plan.is_active ? t(lang, 'yes') : t(lang, 'plan_inactive')}{' '}
-                <button type="submit" class="secondary">
-                  {t(lang, plan.is_active ? 'plan_deactivate' : 'plan_activate')}
-                </button>
-              </Form>
-            ),
+            cell: (plan) =>
+              plan.id === reach.defaultPlanId && plan.is_active ? (
+                <span title={t(lang, 'plan_default_locked')}>
+                  {t(lang, 'yes')} <span class="muted">({t(lang, 'plan_default_badge')})</span>
+                </span>
+              ) : (
+                <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/active`}>
+                  <input type="hidden" name="active" value={plan.is_active ? 'off' : 'on'} />
+                  {plan.is_active ? t(lang, 'yes') : t(lang, 'plan_inactive')}{' '}
+                  <button type="submit" class="secondary">
+                    {t(lang, plan.is_active ? 'plan_deactivate' : 'plan_activate')}
+                  </button>
+                </Form>
+              ),
           },
         ]}
       />
@@ -104,7 +118,13 @@ const TEXT_FIELDS: Array<[string, MessageKey]> = [
 /** The plan form (new or edit), with the API schema's message next to each bad field. */
 export function renderPlanForm(
   c: WebContext,
-  input: { id?: string; values: PlanFormValues; errors: Record<string, string> },
+  input: {
+    id?: string
+    values: PlanFormValues
+    errors: Record<string, string>
+    /** Live subscribers of the plan being edited: told before saving. */
+    affects?: number
+  },
 ) {
   const lang = c.get('lang')
   const { values, errors } = input
@@ -141,6 +161,11 @@ export function renderPlanForm(
           {t(lang, 'plan_fix_errors')}
         </p>
       )}
+      {input.affects !== undefined && (
+        <p class="notice pending" data-testid="plan-affects">
+          {t(lang, 'plan_affects', { n: input.affects })}
+        </p>
+      )}
       <Form
         c={c}
         action={editing ? `/admin/plans/${encodeURIComponent(input.id!)}` : '/admin/plans'}
@@ -159,6 +184,19 @@ export function renderPlanForm(
           </select>
         </div>
         {METRICS.map((m) => field(`quota_${m}`, `metric_${m}`, t(lang, 'field_quota_hint')))}
+        {editing && (
+          <fieldset>
+            <legend>{t(lang, 'plan_apply')}</legend>
+            <label>
+              <input type="radio" name="apply" value="next" checked={values.apply !== 'now'} />{' '}
+              {t(lang, 'plan_apply_next')}
+            </label>
+            <label>
+              <input type="radio" name="apply" value="now" checked={values.apply === 'now'} />{' '}
+              {t(lang, 'plan_apply_now')}
+            </label>
+          </fieldset>
+        )}
         {field('features', 'field_features')}
         {field('display_order', 'col_order', undefined, 'number')}
         <div>
@@ -166,6 +204,7 @@ export function renderPlanForm(
             <input type="checkbox" name="is_active" checked={values.is_active === 'on'} />{' '}
             {t(lang, 'field_is_active')}
           </label>
+          {errors.is_active && <p class="field-error">{errors.is_active}</p>}
         </div>
         <p class="actions">
           <button type="submit">{t(lang, editing ? 'plan_save' : 'plan_create')}</button>

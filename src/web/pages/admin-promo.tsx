@@ -73,7 +73,7 @@ export function renderPromoCodes(
             cell: (row) => `${row.uses}${row.max_uses === null ? '' : ` / ${row.max_uses}`}`,
           },
           {
-            head: t(lang, 'col_expires'),
+            head: t(lang, 'col_valid_until'),
             cell: (row) => (row.expires_at === null ? '—' : formatDate(lang, row.expires_at)),
           },
           {

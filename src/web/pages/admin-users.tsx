@@ -2,6 +2,7 @@ import type { SubscriptionRow } from '../../../db/tables.ts'
 import type { listUsersWithUsage } from '../../billing/admin-users.service.ts'
 import type { Plan } from '../../billing/plan.ts'
 import type { PeriodUsage } from '../../ledger/usage.service.ts'
+import type { UserDetails } from '../admin-user-view.ts'
 import {
   type DayUsage,
   kopecks,
@@ -13,7 +14,14 @@ import {
 import { DataTable } from '../data-table.tsx'
 import type { WebContext } from '../env.ts'
 import { formatDate, formatDateTime, formatNumber, type Lang, planName, t } from '../i18n.ts'
-import { Form, renderPage } from '../layout.tsx'
+import { renderPage } from '../layout.tsx'
+import {
+  AccountSection,
+  AuditTable,
+  GrantForm,
+  KeysSection,
+  RequestsSection,
+} from './admin-user-parts.tsx'
 
 /** The console's sections, on top of each of its pages. */
 export function AdminNav({ lang }: { lang: Lang }) {
@@ -25,7 +33,26 @@ export function AdminNav({ lang }: { lang: Lang }) {
       <a href="/admin/margin">{t(lang, 'admin_margin')}</a>
       <a href="/admin/promo">{t(lang, 'admin_promo')}</a>
       <a href="/admin/health">{t(lang, 'admin_health')}</a>
+      <a href="/admin/audit">{t(lang, 'admin_audit')}</a>
     </nav>
+  )
+}
+
+/** Finds a payment by its YooKassa id (or transaction id) and opens its user's page. */
+export function PaymentSearch({ lang }: { lang: Lang }) {
+  return (
+    <form
+      method="get"
+      action="/admin/payments"
+      class="inline"
+      aria-label={t(lang, 'payment_search')}
+    >
+      <div>
+        <label for="payment-q">{t(lang, 'payment_search_label')}</label>
+        <input id="payment-q" name="q" required autocomplete="off" />
+      </div>
+      <button type="submit">{t(lang, 'payment_search')}</button>
+    </form>
   )
 }
 
@@ -56,7 +83,7 @@ export function renderUsers(c: WebContext, list: UserList, query: { q: string; s
       <h2>{t(lang, 'admin_users')}</h2>
       <form method="get" action="/admin" class="inline" aria-label={t(lang, 'search')}>
         <div>
-          <label for="q">{t(lang, 'search')}</label>
+          <label for="q">{t(lang, 'search_users_payments')}</label>
           <input id="q" name="q" value={query.q} />
         </div>
         <div>
@@ -114,6 +141,7 @@ export interface UserView {
   byModel: Array<{ model: string; metric: string; amount: number }>
   transactions: TxJson[]
   paymentsEnabled: boolean
+  details: UserDetails
 }
 
 /** GET /admin/users/:id: subscriptions, usage by day and model, transactions (refund), grant. */
@@ -131,6 +159,7 @@ export function renderUser(c: WebContext, view: UserView, notice?: string) {
     <>
       <AdminNav lang={lang} />
       <Notice text={notice} />
+      <AccountSection c={c} userId={view.userId} details={view.details} />
       <section aria-labelledby="subs-h">
         <h2 id="subs-h">{t(lang, 'user_subscriptions')}</h2>
         <DataTable
@@ -166,24 +195,9 @@ export function renderUser(c: WebContext, view: UserView, notice?: string) {
           ]}
         />
       </section>
-      <section aria-labelledby="grant-h">
-        <h2 id="grant-h">{t(lang, 'grant_title')}</h2>
-        <Form c={c} action={`/admin/users/${encodeURIComponent(view.userId)}/grant`} class="inline">
-          <div>
-            <label for="grant-plan">{t(lang, 'col_plan')}</label>
-            <select id="grant-plan" name="plan_id">
-              {view.plans.map((p) => (
-                <option value={p.id}>{planName(lang, p)}</option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="grant-periods">{t(lang, 'grant_periods')}</label>
-            <input id="grant-periods" name="periods" type="number" min={1} max={1200} value="1" />
-          </div>
-          <button type="submit">{t(lang, 'grant_button')}</button>
-        </Form>
-      </section>
+      <GrantForm lang={lang} userId={view.userId} plans={view.plans} />
+      <KeysSection c={c} userId={view.userId} details={view.details} />
+      <RequestsSection lang={lang} details={view.details} />
       <section aria-labelledby="daily-h">
         <h2 id="daily-h">{t(lang, 'user_usage_by_day')}</h2>
         <UsageChart lang={lang} days={view.days} />
@@ -216,6 +230,10 @@ export function renderUser(c: WebContext, view: UserView, notice?: string) {
             ) : null
           }
         />
+      </section>
+      <section aria-labelledby="audit-h">
+        <h2 id="audit-h">{t(lang, 'user_audit')}</h2>
+        <AuditTable lang={lang} rows={view.details.audit} />
       </section>
     </>,
   )

@@ -1,0 +1,31 @@
+import { listApiKeys } from '../auth/api-keys.service.ts'
+import { findUser } from '../auth/users.repo.ts'
+import type { Deps } from '../deps.ts'
+import { recentRequests } from '../ledger/recent-requests.repo.ts'
+import { listAudit } from './console-audit.repo.ts'
+
+const REQUEST_ROWS = 50
+const AUDIT_ROWS = 20
+
+/** The console's user page beyond subscriptions and usage: who they are, keys, requests, audit. */
+export async function loadUserDetails(deps: Pick<Deps, 'config' | 'database'>, userId: string) {
+  const db = deps.database.db
+  const [user, keys, requests, audit] = await Promise.all([
+    findUser(db, userId),
+    listApiKeys(deps, userId),
+    recentRequests(db, userId, REQUEST_ROWS),
+    listAudit(db, { userId, limit: AUDIT_ROWS }),
+  ])
+  return {
+    user: user
+      ? { ...user, disabled_at: user.disabled_at == null ? null : Number(user.disabled_at) }
+      : null,
+    keys,
+    requests,
+    audit,
+    /** How long another replica may still accept a disabled user (the auth caches' bound). */
+    cacheSeconds: Math.ceil(deps.config.auth.apiKeyCacheMs / 1000),
+  }
+}
+
+export type UserDetails = Awaited<ReturnType<typeof loadUserDetails>>
