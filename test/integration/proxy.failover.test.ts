@@ -88,7 +88,14 @@ beforeAll(async () => {
         recheckMs: RECHECK_MS,
       },
     },
-    harness: { env: { UPSTREAM_API_KEY_2: SECOND_KEY } },
+    harness: {
+      env: {
+        UPSTREAM_API_KEY_2: SECOND_KEY,
+        // Recorded in the outbox only: nothing listens there, and no delivery runs in these tests.
+        NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:9/operator-hooks',
+        NOTIFY_WEBHOOK_SECRET: 'whsec-failover-test-0123456789',
+      },
+    },
   })
 })
 afterAll(async () => {
@@ -182,6 +189,35 @@ describe('failover before the first byte', () => {
     )
   })
 
+  it("the operator's webhook is recorded once per refused key and rest, never with the key or the upstream's text", async () => {
+    await f.h.db.deleteFrom('outbox_event').execute()
+    flaky.behave(OVERLOADED)
+    limited.behave(RATE_LIMITED)
+    broke.once(OUT_OF_CREDIT)
+    expect((await post('fo-alert')).status).toBe(200)
+    expect((await post('fo-alert')).status).toBe(200)
+    const alerts = async () =>
+      (await f.h.db.selectFrom('outbox_event').selectAll().execute()).filter(
+        (e) => e.audience === 'operator',
+      )
+    await expect.poll(async () => (await alerts()).length).toBe(1)
+    const [alert] = await alerts()
+    expect(alert?.type).toBe('upstream.key_refused')
+    expect(JSON.parse(alert!.body).data).toEqual({
+      upstream: 'broke',
+      key: 'UPSTREAM_API_KEY',
+      reason: 'credit',
+      status: 429,
+    })
+    expectNoUpstreamText(alert!.body)
+    expect(alert!.body).not.toContain(UPSTREAM_KEY)
+    // After the recheck, refused again: a new alert.
+    f.h.clock.advance(RECHECK_MS + 1)
+    broke.once(OUT_OF_CREDIT)
+    expect((await post('fo-alert')).status).toBe(200)
+    await expect.poll(async () => (await alerts()).length).toBe(2)
+  })
+
   it('a refused key stays out of rotation until the recheck', async () => {
     flaky.behave(OVERLOADED)
     limited.behave(RATE_LIMITED)
@@ -231,6 +267,15 @@ describe('errors that say whose fault', () => {
     expect(text).not.toContain('sk-lim')
     expectNoUpstreamText(text)
     expect(f.h.logText()).not.toContain('sk-lim***')
+    // The operator hears of it (notify.ts), once a minute, not once a request.
+    const unavailable = () =>
+      f.h.db
+        .selectFrom('outbox_event')
+        .selectAll()
+        .where('type', '=', 'upstream.unavailable')
+        .execute()
+    await expect.poll(async () => (await unavailable()).length).toBe(1)
+    expectNoUpstreamText((await unavailable())[0]!.body)
     const ledger = await f.settled('fo-down')
     expect(ledger.used).toEqual({ requests: 0, tokens_input: 0, tokens_output: 0 })
     expect(ledger.reservations).toBe(0)

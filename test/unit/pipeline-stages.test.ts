@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest'
 
 /**
  * The proxy's stages take the request value (src/pipeline/request/proxy-request.ts) and the
- * collaborators they name, never hono's Context: only proxy.ts's entry reads it. A stage
- * that imports hono or the Hono env, or reads the Context's variables, breaks that.
+ * collaborators they name, never hono's Context: only the entries of the route families read
+ * it (proxy.ts: the OpenAI and Messages routes; media/media-proxy.ts: images, audio,
+ * moderations; anthropic/count-tokens.ts). A stage that imports hono or the Hono env, or reads
+ * the Context's variables, breaks that.
  */
 const root = join(import.meta.dirname, '..', '..')
 const pipeline = join(root, 'src', 'pipeline')
@@ -26,10 +28,14 @@ const READS_CONTEXT = [
 ]
 
 describe('the pipeline', () => {
-  it("reads hono's Context in proxy.ts's entry only: every stage takes the request value", () => {
+  it("reads hono's Context in the families' entries only: every stage takes the request value", () => {
     const readers = sources(pipeline)
       .filter((file) => READS_CONTEXT.some((pattern) => pattern.test(readFileSync(file, 'utf8'))))
       .map((file) => relative(root, file))
-    expect(readers).toEqual(['src/pipeline/proxy.ts'])
+    expect(readers).toEqual([
+      'src/pipeline/anthropic/count-tokens.ts',
+      'src/pipeline/media/media-proxy.ts',
+      'src/pipeline/proxy.ts',
+    ])
   })
 })

@@ -1,4 +1,5 @@
 import { GatewayError } from '../../http/errors.ts'
+import { notifyOperator, type OutgoingEvent } from '../../notify/notify.ts'
 import type { PipelineDeps } from '../pipeline-deps.ts'
 import type { ClientGone } from '../request/client-gone.ts'
 import {
@@ -12,7 +13,10 @@ import { pickNext, soonestRecovery } from './pick.ts'
 import type { Candidate, Route } from './routes.ts'
 import { judge, type Verdict } from './verdict.ts'
 
-export type FailoverDeps = Pick<PipelineDeps, 'config' | 'clock' | 'logger' | 'metrics'>
+export type FailoverDeps = Pick<
+  PipelineDeps,
+  'config' | 'clock' | 'database' | 'ids' | 'logger' | 'metrics'
+>
 
 /** The attempt that answered: its response (body unread, or read when it is a client error). */
 export interface Answered {
@@ -101,7 +105,28 @@ export async function sendWithFailover(
     failed(deps, candidate, last, verdict.body)
     tried = triedToo(tried, candidate)
   }
-  throw errorAfterFailures(deps, route, last)
+  const error = errorAfterFailures(deps, route, last)
+  if (error.code === 'upstream_unavailable') {
+    const upstreams = [...new Set(route.candidates.map((c) => c.deployment.upstream.name))]
+    alertOperator(deps, {
+      type: 'upstream.unavailable',
+      data: { upstreams, attempts, last_failure: last?.kind ?? null },
+      // One a minute for a set of upstreams, not one a request.
+      dedupeKey: `upstream.unavailable:${upstreams.join(',')}:${Math.floor(deps.clock.now() / 60_000)}`,
+    })
+  }
+  throw error
+}
+
+/**
+ * Records the operator's webhook (notify.ts; nothing while notifications.webhookUrl is unset)
+ * without holding the request: an alert that cannot be written is logged, never the payer's
+ * problem.
+ */
+function alertOperator(deps: FailoverDeps, event: OutgoingEvent) {
+  notifyOperator(deps, event).catch((error: unknown) =>
+    deps.logger.error({ err: error, event: event.type }, 'Recording an operator alert failed'),
+  )
 }
 
 function triedToo(tried: Set<Candidate>, candidate: Candidate): Set<Candidate> {
@@ -135,6 +160,18 @@ function failed(deps: FailoverDeps, candidate: Candidate, failure: Failed, body:
   if (failure.kind === 'auth' || failure.kind === 'credit') {
     deps.metrics.upstreamAlerts.inc({ ...labels, reason: failure.kind })
     deps.logger.error(line, 'The upstream refused the key: out of rotation until the recheck')
+    alertOperator(deps, {
+      type: 'upstream.key_refused',
+      // The key's variable name, never the key; the upstream's body stays in the log.
+      data: {
+        upstream: key.upstream.name,
+        key: key.label,
+        reason: failure.kind,
+        status: failure.status,
+      },
+      // Once per key and rest: a key taken out again after its recheck is a new alert.
+      dedupeKey: `upstream.key_refused:${key.id}:${now + restMs}`,
+    })
   } else {
     deps.logger.warn(line, 'An upstream attempt failed; the key rests')
   }
