@@ -117,7 +117,9 @@ describe(`prices per token class (${TEST_DIALECT})`, () => {
     const from = nowSeconds(fixture.h.clock)
     const client = await fixture.sdk('u1')
     for (const stream of [false, true]) {
-      fixture.anthropic.once({ usage: { input: 12, cacheWrite: 1024, cacheRead: 20_000, output: 87 } })
+      fixture.anthropic.once({
+        usage: { input: 12, cacheWrite: 1024, cacheRead: 20_000, output: 87 },
+      })
       const request = {
         model: 'claude-sonnet-4-6',
         max_tokens: 1024,
