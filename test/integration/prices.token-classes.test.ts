@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { nowSeconds } from '../../src/lib/clock.ts'
 import { type AnthropicFixture, startAnthropicFixture } from '../helpers/anthropic-fixture.ts'
+import { startMediaFixture } from '../helpers/media-fixture.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
@@ -139,6 +140,22 @@ describe(`prices per token class (${TEST_DIALECT})`, () => {
       rows: [{ key: 'claude-sonnet-4-6', cost_micros: 22_362, cost: '0.022362' }],
       total: 22_362,
     })
+  })
+
+  it("a GPT image model's input image tokens cost the image price, its output the output price", async () => {
+    const fixture = await startMediaFixture({
+      config: { modelPrices: { 'gpt-image-1*': { input: 5, output: 40, image: 10 } } },
+    })
+    f = fixture
+    // The fake reports input_tokens_details: { text_tokens: 10, image_tokens: 378 }.
+    fixture.upstream.once({ usage: { input: 388, output: 4_160 } })
+    const client = await fixture.client('u1')
+    const answer = await client.images.generate({ model: 'gpt-image-1', prompt: 'a moon' })
+    expect(answer.usage?.input_tokens, JSON.stringify(answer)).toBe(388)
+    // input 10 x 5 + 378 x 10 = 3,830 (1,940 all at the input price); output 4,160 x 40.
+    expect(await costs(fixture, 'u1')).toEqual([
+      { model: 'gpt-image-1', input: 3_830, output: 166_400 },
+    ])
   })
 
   it('without class prices every class costs its total price, as before the classes', async () => {
