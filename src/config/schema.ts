@@ -126,10 +126,32 @@ const modelWeight = z
     audioOutputMilli: w.audioOutput ?? w.output,
   }))
 
-/** Upstream price of one model pattern: currency per 1,000,000 input / output tokens, e.g. "2.50". */
+/**
+ * Upstream price of one model pattern: currency per 1,000,000 input / output tokens, e.g. "2.50",
+ * and optionally per token class (docs/weights.md, "Prices per token class"), each defaulting to
+ * its total's price, so a config without them costs what it cost before the classes.
+ */
 const modelPrice = z
-  .strictObject({ input: fixed(6, 'price'), output: fixed(6, 'price') })
-  .transform(({ input, output }) => ({ inputMicros: input, outputMicros: output }))
+  .strictObject({
+    input: fixed(6, 'price'),
+    output: fixed(6, 'price'),
+    cachedInput: fixed(6, 'price').optional(),
+    cacheWrite: fixed(6, 'price').optional(),
+    audioInput: fixed(6, 'price').optional(),
+    image: fixed(6, 'price').optional(),
+    reasoning: fixed(6, 'price').optional(),
+    audioOutput: fixed(6, 'price').optional(),
+  })
+  .transform((p) => ({
+    inputMicros: p.input,
+    outputMicros: p.output,
+    cachedInputMicros: p.cachedInput ?? p.input,
+    cacheWriteMicros: p.cacheWrite ?? p.input,
+    audioInputMicros: p.audioInput ?? p.input,
+    imageInputMicros: p.image ?? p.input,
+    reasoningMicros: p.reasoning ?? p.output,
+    audioOutputMicros: p.audioOutput ?? p.output,
+  }))
 
 /**
  * A plan seeded from the config file: checked here by the one plan schema

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal.ts'
 import { listActivePlans } from '../billing/plans.service.ts'
 import { ensureLiveSubscription } from '../billing/subscriptions.service.ts'
 import type { Deps } from '../deps.ts'
+import { periodClassTotals } from '../ledger/usage.repo.ts'
 import { readPeriodUsage } from '../ledger/usage.service.ts'
 import { startOfDay, usageByDay } from '../ledger/usage-history.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
@@ -37,8 +38,16 @@ export async function loadBillingView(
   // Read-your-writes, as the API's usage reads (http/middleware/read-your-writes.ts).
   await deps.pendingSettles.settled(viewer.userId, OWN_SETTLES_WAIT_MS)
   const live = await ensureLiveSubscription(deps, viewer.userId)
-  const [usage, daily, plans, history, keys] = await Promise.all([
+  const [usage, classes, daily, plans, history, keys] = await Promise.all([
     live ? readPeriodUsage(deps.database.db, live.subscription, live.plan) : null,
+    // The period's token classes, as /me's token_classes (routes/billing/me.ts).
+    live
+      ? periodClassTotals(deps.database.db, {
+          userId: viewer.userId,
+          subscriptionId: live.subscription.id,
+          from: live.subscription.current_period_start,
+        })
+      : null,
     usageByDay(deps.database.db, viewer.userId, startOfDay(now) - (CHART_DAYS - 1) * 86_400),
     listActivePlans(deps),
     listCallerTransactions(deps, viewer, { limit: HISTORY_ROWS }),
@@ -49,6 +58,7 @@ export async function loadBillingView(
   return {
     live,
     usage,
+    classes,
     days: lastDays(daily, now, CHART_DAYS),
     plans,
     transactions: history.data,

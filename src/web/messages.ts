@@ -32,6 +32,7 @@ export const MESSAGES = {
   class_audio_input: { en: 'audio in', ru: 'аудио на входе' },
   class_audio_output: { en: 'audio out', ru: 'аудио на выходе' },
   class_image: { en: 'image', ru: 'изображения' },
+  token_classes_of_which: { en: 'of which: {classes}', ru: 'в том числе: {classes}' },
   promo_title: { en: 'Promo code', ru: 'Промокод' },
   promo_code: { en: 'Code', ru: 'Код' },
   promo_redeem: { en: 'Apply', ru: 'Применить' },

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { noClasses } from '../../src/ledger/amounts.ts'
-import { type Weights, weighClasses } from '../../src/pipeline/estimate/weights.ts'
+import {
+  type Prices,
+  priceClasses,
+  type Weights,
+  weighClasses,
+} from '../../src/pipeline/estimate/weights.ts'
 import { anthropicUsage, readUsage, validUsage } from '../../src/pipeline/settle/usage.ts'
 
 /** Token classes (docs/metering.md): read from every dialect, checked, weighed per class. */
@@ -37,6 +42,8 @@ describe('token classes of the upstream usage', () => {
         audioOutput: 40,
         image: 20,
       },
+      // The input's image tokens, priced apart (docs/weights.md).
+      imageInput: 20,
     })
   })
 
@@ -109,5 +116,46 @@ describe('token classes of the upstream usage', () => {
     const w = weights({ cachedInputMilli: 100, cacheWriteMilli: 1250, reasoningMilli: 2000 })
     // 12 + 20,000 x 0.1 + 1,024 x 1.25 = 3,292; 37 + 50 x 2 = 137.
     expect(weighClasses(usage, w)).toEqual({ input: 3_292, output: 137 })
+  })
+})
+
+describe('prices per token class', () => {
+  const prices = (overrides: Partial<Prices> = {}): Prices => ({
+    inputMicros: 2_500_000,
+    outputMicros: 10_000_000,
+    cachedInputMicros: 2_500_000,
+    cacheWriteMicros: 2_500_000,
+    audioInputMicros: 2_500_000,
+    imageInputMicros: 2_500_000,
+    reasoningMicros: 10_000_000,
+    audioOutputMicros: 10_000_000,
+    ...overrides,
+  })
+
+  it('prices the image tokens of the input at the image price, those of the output at the output price', () => {
+    const usage = counted({
+      prompt_tokens: 1000,
+      completion_tokens: 100,
+      prompt_tokens_details: { cached_tokens: 200, image_tokens: 300 },
+      completion_tokens_details: { image_tokens: 40 },
+    })!
+    expect(usage).toMatchObject({ imageInput: 300, classes: { image: 340, cachedInput: 200 } })
+    // input: 500 x 2.5 + 200 x 1.25 + 300 x 5 = 3,000 micro-units; output: 100 x 10 = 1,000.
+    const p = prices({ cachedInputMicros: 1_250_000, imageInputMicros: 5_000_000 })
+    expect(priceClasses(usage, p)).toEqual({ input: 3_000, output: 1_000 })
+  })
+
+  it('leaves image tokens that do not fit in what the input classes left at the input price', () => {
+    const usage = counted({
+      prompt_tokens: 100,
+      completion_tokens: 0,
+      prompt_tokens_details: { cached_tokens: 90, image_tokens: 20 },
+    })!
+    expect(usage.imageInput).toBeUndefined()
+    // 10 x 2.5 + 90 x 0.25 = 47.5, rounded up once: 48.
+    expect(priceClasses(usage, prices({ cachedInputMicros: 250_000 }))).toEqual({
+      input: 48,
+      output: 0,
+    })
   })
 })

@@ -30,10 +30,20 @@ export interface Weights {
   audioOutputMilli: number
 }
 
-/** A model's upstream price in micro-units of currency per 1,000,000 tokens. */
+/**
+ * A model's upstream price in micro-units of currency per 1,000,000 tokens: the totals', and each
+ * token class's (the config defaults a class to its total's price). `imageInputMicros` prices the
+ * image tokens within the input; image tokens of the output cost the output's price.
+ */
 export interface Prices {
   inputMicros: number
   outputMicros: number
+  cachedInputMicros: number
+  cacheWriteMicros: number
+  audioInputMicros: number
+  imageInputMicros: number
+  reasoningMicros: number
+  audioOutputMicros: number
 }
 
 const UNIT_WEIGHTS: Weights = Object.freeze({
@@ -137,8 +147,33 @@ export function weighClasses(
 
 const milliCeil = (milli: bigint) => Number((milli + 999n) / 1000n)
 
-/** Raw tokens at a price per 1M tokens -> micro-units of currency (ceil). */
-export function costMicros(raw: number, pricePer1MMicros: number): number {
-  if (raw < 0) return -mulDivCeil(-raw, pricePer1MMicros, 1_000_000)
-  return mulDivCeil(raw, pricePer1MMicros, 1_000_000)
+/**
+ * A usage's upstream cost in micro-units, per side (docs/weights.md, "Prices per token class"):
+ * each class's tokens at its price, the rest of the total at the total's price, summed in
+ * micro-units x 1M and rounded up ONCE per total, so with the default prices (every class at its
+ * total's) the cost is ceil(total x price / 1M) exactly, as before the classes. The input side
+ * holds plain input, cached input, cache writes, audio input and image input; the output side
+ * plain output, reasoning and audio output (image tokens of the output cost the output's price).
+ */
+export function priceClasses(
+  usage: { input: number; output: number; classes: TokenClasses; imageInput?: number },
+  prices: Prices,
+): { input: number; output: number } {
+  const { cachedInput, cacheWrite, audioInput, reasoning, audioOutput } = usage.classes
+  const imageInput = usage.imageInput ?? 0
+  const plainInput = usage.input - cachedInput - cacheWrite - audioInput - imageInput
+  const plainOutput = usage.output - reasoning - audioOutput
+  const input =
+    BigInt(plainInput) * BigInt(prices.inputMicros) +
+    BigInt(cachedInput) * BigInt(prices.cachedInputMicros) +
+    BigInt(cacheWrite) * BigInt(prices.cacheWriteMicros) +
+    BigInt(audioInput) * BigInt(prices.audioInputMicros) +
+    BigInt(imageInput) * BigInt(prices.imageInputMicros)
+  const output =
+    BigInt(plainOutput) * BigInt(prices.outputMicros) +
+    BigInt(reasoning) * BigInt(prices.reasoningMicros) +
+    BigInt(audioOutput) * BigInt(prices.audioOutputMicros)
+  return { input: perMillionCeil(input), output: perMillionCeil(output) }
 }
+
+const perMillionCeil = (value: bigint) => Number((value + 999_999n) / 1_000_000n)

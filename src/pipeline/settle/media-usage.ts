@@ -5,7 +5,7 @@ import {
   type MediaEstimate,
 } from '../estimate/media-estimate.ts'
 import type { MediaRequest, MediaRoute } from '../media/media-request.ts'
-import type { RawUsage } from './usage.ts'
+import { type RawUsage, readUsage } from './usage.ts'
 
 /**
  * What a media answer is billed, in the quota's raw units (docs/weights.md,
@@ -27,9 +27,8 @@ export function mediaUsage(
     case 'images_generations':
     case 'images_edits': {
       const usage = objectAt(json, 'usage')
-      if (usage && 'input_tokens' in usage && !isDallE(request.model)) {
-        return { input: usage.input_tokens, output: usage.output_tokens ?? 0 }
-      }
+      // Read as any token usage, so its image tokens are kept and priced as a class (docs/weights.md).
+      if (usage && 'input_tokens' in usage && !isDallE(request.model)) return readUsage(usage)
       const data = json?.data
       if (!Array.isArray(data)) return null
       const size = json?.size ?? request.fields.size
@@ -44,8 +43,8 @@ export function mediaUsage(
     case 'audio_transcriptions':
     case 'audio_translations': {
       const usage = objectAt(json, 'usage')
-      if (usage?.type === 'tokens')
-        return { input: usage.input_tokens, output: usage.output_tokens }
+      // Its audio input tokens (input_token_details) are a class with a price of its own.
+      if (usage?.type === 'tokens') return readUsage(usage)
       if (usage?.type === 'duration' && typeof usage.seconds === 'number') {
         return { input: Math.ceil(usage.seconds), output: 0 }
       }

@@ -2,7 +2,7 @@ import type { Amounts } from '../../ledger/amounts.ts'
 import { noClasses } from '../../ledger/amounts.ts'
 import { release, settle } from '../../ledger/service.ts'
 import type { Admission } from '../admission/admit.ts'
-import { costMicros, type Prices, weighClasses } from '../estimate/weights.ts'
+import { type Prices, priceClasses, weighClasses } from '../estimate/weights.ts'
 import type { PipelineDeps } from '../pipeline-deps.ts'
 import { type CountedUsage, type RawUsage, validUsage } from './usage.ts'
 
@@ -148,7 +148,7 @@ export function createOutcome(
       }
       const detail = {
         raw,
-        cost: admission.prices ? upstreamCost(raw, admission.prices) : undefined,
+        cost: admission.prices ? upstreamCost(counted, admission.prices) : undefined,
         classes: counted.classes,
       }
       // The upstream's tokens (raw), not the weighted amounts the quota counts: what the upstream
@@ -174,10 +174,8 @@ export function createOutcome(
   }
 }
 
-function upstreamCost(raw: Amounts, prices: Prices): Amounts {
-  return {
-    requests: 0,
-    tokens_input: costMicros(raw.tokens_input, prices.inputMicros),
-    tokens_output: costMicros(raw.tokens_output, prices.outputMicros),
-  }
+/** Each token class at its own price (docs/weights.md), rounded up once per total. */
+function upstreamCost(counted: CountedUsage, prices: Prices): Amounts {
+  const cost = priceClasses(counted, prices)
+  return { requests: 0, tokens_input: cost.input, tokens_output: cost.output }
 }

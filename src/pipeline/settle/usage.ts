@@ -30,6 +30,11 @@ export interface RawUsage {
   outputPending?: boolean
   /** The classes the upstream reported, each within its total; absent when it reported none. */
   details?: Partial<Record<TokenClass, unknown>>
+  /**
+   * The image tokens within the input (`details.image` sums the input's and the output's): they
+   * have a price of their own (docs/weights.md), the output's image tokens cost the output's.
+   */
+  imageInput?: unknown
 }
 
 /** What a usage credits, checked: the totals and their classes, integers (0: not reported). */
@@ -37,6 +42,8 @@ export interface CountedUsage {
   input: number
   output: number
   classes: TokenClasses
+  /** The image tokens within the input, priced apart (0 or absent: none). */
+  imageInput?: number
 }
 
 type Fields = Record<string, unknown>
@@ -50,26 +57,32 @@ export function readUsage(value: unknown): RawUsage | null {
   if ('prompt_tokens' in usage) {
     const input = object(usage.prompt_tokens_details)
     const output = object(usage.completion_tokens_details)
-    return withDetails(usage.prompt_tokens, usage.completion_tokens ?? 0, {
-      cachedInput: input?.cached_tokens,
-      audioInput: input?.audio_tokens,
-      reasoning: output?.reasoning_tokens,
-      audioOutput: output?.audio_tokens,
-      image: sumOfPresent(input?.image_tokens, output?.image_tokens),
-    })
+    return withImageInput(
+      withDetails(usage.prompt_tokens, usage.completion_tokens ?? 0, {
+        cachedInput: input?.cached_tokens,
+        audioInput: input?.audio_tokens,
+        reasoning: output?.reasoning_tokens,
+        audioOutput: output?.audio_tokens,
+        image: sumOfPresent(input?.image_tokens, output?.image_tokens),
+      }),
+      input?.image_tokens,
+    )
   }
   if ('cache_read_input_tokens' in usage || 'cache_creation_input_tokens' in usage)
     return anthropicUsage(usage)
   if ('input_tokens' in usage) {
     const input = object(usage.input_tokens_details) ?? object(usage.input_token_details)
     const output = object(usage.output_tokens_details)
-    return withDetails(usage.input_tokens, usage.output_tokens ?? 0, {
-      cachedInput: input?.cached_tokens,
-      cacheWrite: input?.cache_write_tokens,
-      audioInput: input?.audio_tokens,
-      reasoning: output?.reasoning_tokens,
-      image: sumOfPresent(input?.image_tokens, output?.image_tokens),
-    })
+    return withImageInput(
+      withDetails(usage.input_tokens, usage.output_tokens ?? 0, {
+        cachedInput: input?.cached_tokens,
+        cacheWrite: input?.cache_write_tokens,
+        audioInput: input?.audio_tokens,
+        reasoning: output?.reasoning_tokens,
+        image: sumOfPresent(input?.image_tokens, output?.image_tokens),
+      }),
+      input?.image_tokens,
+    )
   }
   return null
 }
@@ -107,6 +120,10 @@ function withDetails(
   return { input, output, details: Object.fromEntries(reported) }
 }
 
+function withImageInput(usage: RawUsage, imageInput: unknown): RawUsage {
+  return imageInput === undefined || imageInput === 0 ? usage : { ...usage, imageInput }
+}
+
 function sumOfPresent(a: unknown, b: unknown): unknown {
   if (a === undefined) return b
   if (b === undefined) return a
@@ -135,6 +152,10 @@ export function validUsage(usage: RawUsage, max: number): CountedUsage | null {
       if (value <= outputLeft) outputLeft -= classes[name] = value
     } else if (value <= inputLeft) inputLeft -= classes[name] = value
   }
+  // Priced apart only when it fits in what the other input classes left, as a class.
+  const imageInput = usage.imageInput
+  if (isCount(imageInput, max) && imageInput > 0 && imageInput <= inputLeft)
+    return { input, output, classes, imageInput }
   return { input, output, classes }
 }
 

@@ -18,6 +18,7 @@ import {
 import { Form, renderPage } from '../layout.tsx'
 import { PromoSection } from './admin-promo.tsx'
 import { PaymentNextStep, planModels, QuotaBanner, RenewalLine } from './billing-next-step.tsx'
+import { TokenClassesLine } from './token-classes-line.tsx'
 
 export interface Notice {
   kind: 'ok' | 'error'
@@ -151,6 +152,7 @@ function Usage({ lang, view }: { lang: Lang; view: BillingView }) {
           resetsAt={view.live!.subscription.current_period_end}
         />
       ))}
+      <TokenClassesLine lang={lang} classes={view.classes} />
     </section>
   )
 }
