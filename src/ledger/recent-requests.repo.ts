@@ -63,12 +63,12 @@ export async function recentRequests(db: Db, userId: string, limit: number) {
     estimated: Number(r.estimated) === 1,
     /** The raw token classes the upstream reported (0: none). */
     classes: {
-      cachedInput: Number(r.cached_input),
-      cacheWrite: Number(r.cache_write),
+      cached_input: Number(r.cached_input),
+      cache_write: Number(r.cache_write),
       reasoning: Number(r.reasoning),
-      audioInput: Number(r.audio_input),
-      audioOutput: Number(r.audio_output),
-      image: Number(r.image_tokens),
+      audio_input: Number(r.audio_input),
+      audio_output: Number(r.audio_output),
+      image_tokens: Number(r.image_tokens),
     },
   }))
 }

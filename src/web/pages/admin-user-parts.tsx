@@ -6,6 +6,7 @@ import type { WebContext } from '../env.ts'
 import { formatDateTime, formatNumber, type Lang, planName, t } from '../i18n.ts'
 import { Form } from '../layout.tsx'
 import type { MessageKey } from '../messages.ts'
+import { classesText } from './token-classes-line.tsx'
 
 const userPath = (userId: string) => `/admin/users/${encodeURIComponent(userId)}`
 
@@ -145,23 +146,6 @@ export function KeysSection(props: { c: WebContext; userId: string; details: Use
   )
 }
 
-const CLASS_LABELS = {
-  cachedInput: 'class_cached_input',
-  cacheWrite: 'class_cache_write',
-  reasoning: 'class_reasoning',
-  audioInput: 'class_audio_input',
-  audioOutput: 'class_audio_output',
-  image: 'class_image',
-} as const
-
-/** The token classes a request's upstream reported, "cached 1,024 · reasoning 64"; "—" for none. */
-function classesText(lang: Lang, classes: Record<keyof typeof CLASS_LABELS, number>): string {
-  const parts = (Object.keys(CLASS_LABELS) as Array<keyof typeof CLASS_LABELS>)
-    .filter((name) => classes[name] > 0)
-    .map((name) => `${t(lang, CLASS_LABELS[name])} ${formatNumber(lang, classes[name])}`)
-  return parts.length > 0 ? parts.join(' · ') : '—'
-}
-
 /** The last metered requests, as the usage rows hold them. */
 export function RequestsSection(props: { lang: Lang; details: UserDetails }) {
   const { lang } = props
@@ -179,7 +163,7 @@ export function RequestsSection(props: { lang: Lang; details: UserDetails }) {
           { head: t(lang, 'col_model'), cell: (r) => r.model ?? '—' },
           { head: t(lang, 'metric_tokens_input'), num: true, cell: (r) => n(r.tokensInput) },
           { head: t(lang, 'metric_tokens_output'), num: true, cell: (r) => n(r.tokensOutput) },
-          { head: t(lang, 'col_token_classes'), cell: (r) => classesText(lang, r.classes) },
+          { head: t(lang, 'col_token_classes'), cell: (r) => classesText(lang, r.classes) || '—' },
           {
             head: t(lang, 'col_counted'),
             cell: (r) => t(lang, r.estimated ? 'counted_estimated' : 'counted_upstream'),

@@ -18,14 +18,19 @@ const LABELS = {
  */
 export function TokenClassesLine(props: { lang: Lang; classes: ClassTotals | null }) {
   const { lang, classes } = props
-  if (!classes) return null
-  const parts = (Object.keys(LABELS) as Array<keyof typeof LABELS>)
-    .filter((name) => classes[name] > 0)
-    .map((name) => `${t(lang, LABELS[name])} ${formatNumber(lang, classes[name])}`)
-  if (parts.length === 0) return null
+  const text = classes && classesText(lang, classes)
+  if (!text) return null
   return (
     <p class="muted" data-token-classes>
-      {t(lang, 'token_classes_of_which', { classes: parts.join(' · ') })}
+      {t(lang, 'token_classes_of_which', { classes: text })}
     </p>
   )
+}
+
+/** The non-zero classes, "cached 1,024 · reasoning 64"; empty when there are none. */
+export function classesText(lang: Lang, classes: ClassTotals): string {
+  return (Object.keys(LABELS) as Array<keyof typeof LABELS>)
+    .filter((name) => classes[name] > 0)
+    .map((name) => `${t(lang, LABELS[name])} ${formatNumber(lang, classes[name])}`)
+    .join(' · ')
 }
