@@ -31,10 +31,12 @@ const CALLS = 500
 /**
  * How far the attack may move the victim's median and p99 (ms over the baseline of the same
  * run). Before the upload turns the attack moved the p99 by +10 ms on SQLite, +10 to +28 ms on
- * PostgreSQL, on a quiet machine; docs/reliability.md has the measurements since.
+ * PostgreSQL, on a quiet machine; docs/reliability.md has the measurements since. The p99's
+ * bound keeps room over the largest move measured quiet since (PostgreSQL, +38 ms): a stall of
+ * the loop, the failure this guards against, moved it by seconds.
  */
 const MEDIAN_MARGIN = 5
-const P99_MARGIN = 20
+const P99_MARGIN = 60
 const BODY_LIMIT = 10 * 1024 * 1024
 const CHAT = '/v1/chat/completions'
 
