@@ -193,6 +193,25 @@ describe('the upstream’s errors', () => {
     expect(ledger.reservations).toBe(0)
   })
 
+  it("the operator's empty account (a 400 at Anthropic) is never the payer's: 503 api_error, no upstream text, released", async () => {
+    const errorBody = {
+      type: 'error',
+      error: {
+        type: 'invalid_request_error',
+        message:
+          'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.',
+      },
+      request_id: 'req_upstream',
+    }
+    f.anthropic.once({ status: 400, errorBody })
+    const result = await post('upstream-credit-user', MESSAGE)
+    expectAnthropicError(result, 503, 'api_error')
+    expect(JSON.stringify(result.json)).not.toMatch(/credit balance|Plans & Billing|req_upstream/)
+    const ledger = await f.ledger('upstream-credit-user')
+    expect(ledger.used.requests, JSON.stringify(ledger)).toBe(0)
+    expect(ledger.reservations).toBe(0)
+  })
+
   it('a 529 overload becomes 502 api_error (its body may describe the account), released', async () => {
     f.anthropic.once({ status: 529 })
     const result = await post('upstream-529-user', MESSAGE)

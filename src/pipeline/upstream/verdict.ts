@@ -38,7 +38,18 @@ function failureOf(status: number, body: Buffer): FailureKind | null {
   // 402 Payment Required: how several OpenAI-compatible providers say the account is empty.
   if (status === 402) return 'credit'
   if (status === 408 || status >= 500) return 'server_error'
+  if (status === 400 && isAccountLimit(body)) return 'credit'
   return null
+}
+
+/**
+ * Anthropic says the operator's account is empty, or over its own spend limit, with a 400
+ * `invalid_request_error` (docs/reference/anthropic.md, errors): passed through, the payer
+ * would read the operator's billing as a fault of their request.
+ */
+const ACCOUNT_LIMIT = /credit balance is too low|reached your specified API usage limits/i
+function isAccountLimit(body: Buffer): boolean {
+  return body.length < 16_384 && ACCOUNT_LIMIT.test(body.toString('utf8'))
 }
 
 /** OpenAI's "You exceeded your current quota": the operator's credit, not the payer's plan. */
