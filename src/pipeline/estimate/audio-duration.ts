@@ -3,9 +3,12 @@ import { parseBuffer } from 'music-metadata'
 /**
  * The seconds of an uploaded audio file, rounded up (OpenAI bills whisper by
  * the second, rounded up: an 8.47 s file reports `seconds: 9`), read from
- * its headers and frames by music-metadata (flac, mp3, mp4/m4a, ogg, wav,
- * webm). A file it cannot read is sized from its bytes at 16 kbit/s, below
- * any speech codec's usual rate, so the estimate errs long, never short.
+ * its headers by music-metadata (flac, mp3, mp4/m4a, ogg, wav, webm), never
+ * by walking its frames (`duration: false`): a signature followed by noise
+ * made the frame walk hold the event loop 100-160 ms for 25 MB and read as
+ * 0 or 1 s. A file whose headers give no duration is sized from its bytes at
+ * 16 kbit/s, below any speech codec's usual rate, so the estimate errs long,
+ * never short.
  */
 export async function audioSeconds(bytes: Uint8Array, mimeType: string): Promise<number> {
   if (!looksLikeAudio(bytes)) return Math.ceil(bytes.length / LOWEST_BYTES_PER_SECOND)
@@ -13,7 +16,7 @@ export async function audioSeconds(bytes: Uint8Array, mimeType: string): Promise
     const { format } = await parseBuffer(
       bytes,
       { mimeType, size: bytes.length },
-      { duration: true },
+      { duration: false },
     )
     if (format.duration !== undefined && Number.isFinite(format.duration) && format.duration >= 0) {
       return Math.ceil(format.duration)
