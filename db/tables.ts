@@ -27,6 +27,7 @@ export interface DB {
   outbox_event: OutboxEventTable
   exchange_rate: ExchangeRateTable
   console_audit: ConsoleAuditTable
+  request_refusal: RequestRefusalTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -196,6 +197,10 @@ export interface UsageTable {
   audio_output: Generated<number>
   /** Image tokens, within either direction. */
   image_tokens: Generated<number>
+  /** The HTTP status of the answer (0016); null before 0016, on sweeper estimates and late corrections. */
+  status: Generated<number | null>
+  /** Ms from the reservation to the settle (0016); null where status is. */
+  latency_ms: Generated<number | null>
 }
 
 /**
@@ -397,3 +402,20 @@ export interface ConsoleAuditTable {
 }
 
 export type ConsoleAuditRow = Selectable<ConsoleAuditTable>
+
+/**
+ * A request refused at admission (0016): 402, 403, 429 with the error's code and message, for
+ * the console's last requests. Capped per user per minute (ledger/refusal-log.ts); pruned with
+ * the usage rows (usage.retentionDays).
+ */
+export interface RequestRefusalTable {
+  /** UUIDv7. */
+  id: string
+  user_id: string
+  request_id: string | null
+  model_id: string | null
+  status: number
+  code: string
+  message: string
+  created_at: number
+}

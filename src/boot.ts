@@ -18,6 +18,7 @@ import { createMetrics, type Metrics } from './lib/metrics.ts'
 import { createPendingWrites } from './lib/pending-writes.ts'
 import { createTtlCache } from './lib/ttl-cache.ts'
 import { modelLabelPatterns } from './pipeline/admission/model-access.ts'
+import { createRefusalLog } from './pipeline/admission/refusal-log.ts'
 import { createUpstreams } from './pipeline/upstream/upstreams.ts'
 import { createYooKassaClient } from './yookassa/client.ts'
 
@@ -89,6 +90,7 @@ export function createDeps(options: CreateDepsOptions): Deps {
     // A reader of a user's usage must not wait out the window closes may wait in.
     pendingSettles: createPendingWrites(() => ledger.hurry()),
     softLimitsSeen: createTtlCache<true>(clock, 100_000),
+    refusals: createRefusalLog(),
     upstreams: overrides.upstreams ?? createUpstreams(config, secrets),
     yookassa: overrides.yookassa !== undefined ? overrides.yookassa : createYooKassaClient(base),
   }

@@ -276,6 +276,9 @@ export interface UsageDetail {
   cost?: Amounts
   /** The token classes the upstream reported within the raw tokens. */
   classes?: TokenClasses
+  /** The answer's HTTP status and the ms from the reservation to the settle (the console's last requests). */
+  status?: number
+  latencyMs?: number
 }
 
 /**

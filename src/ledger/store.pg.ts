@@ -247,6 +247,8 @@ async function closeMany(db: Db, inputs: CloseInput[]): Promise<Array<Reservatio
     classColumn('reasoning'),
     classColumn('audioOutput'),
     classColumn('image'),
+    column((i) => i.status ?? null),
+    column((i) => (i.latencyMs === undefined ? null : Math.round(i.latencyMs))),
   )
   const closed = new Map(rows.map(({ position, ...row }) => [Number(position), row]))
   return inputs.map((_, i) => closed.get(i + 1))
@@ -273,6 +275,8 @@ const closeManyQuery = prepared(
     reasoning: number[],
     audioOut: number[],
     image: number[],
+    status: Array<number | null>,
+    latencyMs: Array<number | null>,
   ) => {
     return sql<ReservationRow & { position: number }>`
     WITH input AS (
@@ -283,17 +287,18 @@ const closeManyQuery = prepared(
         CAST(${rawInput} AS bigint[]), CAST(${rawOutput} AS bigint[]),
         CAST(${costInput} AS bigint[]), CAST(${costOutput} AS bigint[]),
         CAST(${cached} AS bigint[]), CAST(${cacheWrite} AS bigint[]), CAST(${audioIn} AS bigint[]),
-        CAST(${reasoning} AS bigint[]), CAST(${audioOut} AS bigint[]), CAST(${image} AS bigint[]))
+        CAST(${reasoning} AS bigint[]), CAST(${audioOut} AS bigint[]), CAST(${image} AS bigint[]),
+        CAST(${status} AS integer[]), CAST(${latencyMs} AS integer[]))
         WITH ORDINALITY AS i(request_id, used_requests, used_input, used_output, usage_id,
           estimated, raw_input, raw_output, cost_input, cost_output, cached_input, cache_write,
-          audio_input, reasoning, audio_output, image_tokens, position)
+          audio_input, reasoning, audio_output, image_tokens, status, latency_ms, position)
       ORDER BY request_id, position
     ), taken AS (
       DELETE FROM billing_reservation r USING input i WHERE r.request_id = i.request_id
       RETURNING r.*, i.used_requests, i.used_input, i.used_output, i.usage_id,
         i.estimated AS usage_estimated, i.raw_input, i.raw_output, i.cost_input, i.cost_output,
         i.cached_input, i.cache_write, i.audio_input, i.reasoning, i.audio_output,
-        i.image_tokens, i.position
+        i.image_tokens, i.status AS usage_status, i.latency_ms, i.position
     ), sums AS (
       SELECT subscription_id, period_start, sum(used_requests) AS used_requests,
         sum(used_input) AS used_input, sum(used_output) AS used_output,
@@ -313,10 +318,11 @@ const closeManyQuery = prepared(
       INSERT INTO billing_usage (id, user_id, subscription_id, model_id, chat_id, request_id,
         estimated, created_at, requests, tokens_input, tokens_output, raw_input, raw_output,
         cost_input_micros, cost_output_micros, cached_input, cache_write, audio_input, reasoning,
-        audio_output, image_tokens)
+        audio_output, image_tokens, status, latency_ms)
       SELECT usage_id, user_id, subscription_id, model_id, chat_id, request_id, usage_estimated,
         ${int(now)}, used_requests, used_input, used_output, raw_input, raw_output, cost_input,
-        cost_output, cached_input, cache_write, audio_input, reasoning, audio_output, image_tokens
+        cost_output, cached_input, cache_write, audio_input, reasoning, audio_output, image_tokens,
+        usage_status, latency_ms
       FROM taken
       WHERE used_requests <> 0 OR used_input <> 0 OR used_output <> 0
       RETURNING id

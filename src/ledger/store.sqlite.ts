@@ -278,7 +278,7 @@ function closeMany(run: RawStatements, inputs: CloseInput[]): Array<ReservationR
   const usage: unknown[][] = []
   for (const [i, reservation] of closed.entries()) {
     if (!reservation) continue
-    const { actual, usageId, estimated, now, raw, cost, classes } = inputs[i]!
+    const { actual, usageId, estimated, now, raw, cost, classes, status, latencyMs } = inputs[i]!
     const id = keyId(reservation.subscription_id, reservation.period_start)
     const sum = sums.get(id) ?? {
       subscription_id: reservation.subscription_id,
@@ -302,6 +302,7 @@ function closeMany(run: RawStatements, inputs: CloseInput[]): Array<ReservationR
       ...[raw?.tokens_input ?? null, raw?.tokens_output ?? null],
       ...[cost?.tokens_input ?? null, cost?.tokens_output ?? null],
       ...TOKEN_CLASSES.map((name) => classes?.[name] ?? 0),
+      ...[status ?? null, latencyMs === undefined ? null : Math.round(latencyMs)],
     ])
   }
   const now = Math.max(...inputs.map((input) => input.now))
@@ -348,18 +349,18 @@ const moveSumsQuery = prepared(
     WHERE c.subscription_id = k.subscription_id AND c.period_start = k.period_start`,
 )
 
-/** billing_usage's columns as closeMany writes them, the token classes last (TOKEN_CLASSES order). */
+/** billing_usage's columns as closeMany writes them, the token classes (TOKEN_CLASSES order), then status and latency. */
 const insertUsageQuery = prepared(
   (_db: Kysely<DB>, rowsJson: string) => sql`
     INSERT INTO billing_usage
       (id, user_id, subscription_id, model_id, chat_id, request_id, estimated, created_at,
         requests, tokens_input, tokens_output, raw_input, raw_output, cost_input_micros,
         cost_output_micros, cached_input, cache_write, audio_input, reasoning, audio_output,
-        image_tokens)
+        image_tokens, status, latency_ms)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
       value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
       value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17,
-      value ->> 18, value ->> 19, value ->> 20
+      value ->> 18, value ->> 19, value ->> 20, value ->> 21, value ->> 22
     FROM json_each(${rowsJson})`,
 )
 

@@ -46,6 +46,10 @@ export interface CloseInput {
   cost?: Record<Metric, number>
   /** The token classes within the raw tokens (docs/metering.md); absent = none reported (0). */
   classes?: TokenClasses
+  /** The answer's HTTP status; absent = unknown (null). */
+  status?: number
+  /** Ms from the reservation to the settle; absent = unknown (null). */
+  latencyMs?: number
 }
 
 /** A counter after a reservation; last_reserved = what that reservation added to it. */

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.ts'
 import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { firstIdAt } from '../lib/ids.ts'
+import { pruneRefusals } from './request-refusals.repo.ts'
 import { pruneBatch, rollUpBatch } from './usage-rollup.repo.ts'
 
 const DAY = 86_400
@@ -28,6 +29,8 @@ export interface RetentionRun {
   pruned: number
   /** Rows the prune looked at and kept (retention, a current period, a pending refund). */
   kept: number
+  /** request_refusal rows deleted past the retention. */
+  refusalsPruned: number
 }
 
 /**
@@ -36,7 +39,8 @@ export interface RetentionRun {
  *    into billing_usage_daily, BATCH_ROWS at a time in id order;
  * 2. deletes rolled-up rows older than usage.retentionDays whole days, except
  *    those of a live subscription's current period or of a user with a refund
- *    pending, BATCH_ROWS at a time.
+ *    pending, BATCH_ROWS at a time;
+ * 3. deletes request_refusal rows older than the same cutoff.
  * Between batches it yields to the event loop, so requests interleave. Safe on
  * several replicas at once (the state row is locked per batch) and idempotent:
  * a second run finds nothing to do. `now` is epoch seconds on the clock the ids
@@ -49,7 +53,7 @@ export async function rollUpAndPrune(
 ): Promise<RetentionRun> {
   const { db } = deps.database
   const today = Math.floor(now / DAY) * DAY
-  const run: RetentionRun = { rolledUp: 0, pruned: 0, kept: 0 }
+  const run: RetentionRun = { rolledUp: 0, pruned: 0, kept: 0, refusalsPruned: 0 }
 
   const rollBound = firstIdAt(Math.min(now * 1000 - SETTLE_LAG_MS, today * 1000))
   for (let i = 0; i < maxBatches; i++) {
@@ -72,6 +76,14 @@ export async function rollUpAndPrune(
     run.pruned += batch.deleted
     run.kept += batch.scanned - batch.deleted
     if (batch.scanned < BATCH_ROWS) break
+    await yieldToRequests()
+  }
+
+  // The console's refusal rows (request_refusal) follow the same retention, by age alone.
+  for (let i = 0; i < maxBatches; i++) {
+    const n = await pruneRefusals(db, cutoff, BATCH_ROWS)
+    run.refusalsPruned += n
+    if (n < BATCH_ROWS) break
     await yieldToRequests()
   }
 

@@ -130,6 +130,11 @@ export function createMetrics({
       help: 'billing_usage rows summed into the daily rollup (billing_usage_daily)',
       registers: [registry],
     }),
+    refusalsUnrecorded: new Counter({
+      name: 'gateway_request_refusals_unrecorded_total',
+      help: 'Admission refusals past the per-user cap of recorded ones (request_refusal), counted only',
+      registers: [registry],
+    }),
     usagePruned: new Counter({
       name: 'gateway_usage_rows_pruned_total',
       help: 'billing_usage rows deleted after the retention (usage.retentionDays), already rolled up',

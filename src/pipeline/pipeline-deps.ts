@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.ts'
 import type { Metrics } from '../lib/metrics.ts'
 import type { PendingWrites } from '../lib/pending-writes.ts'
 import type { TtlCache } from '../lib/ttl-cache.ts'
+import type { RefusalLog } from './admission/refusal-log.ts'
 import type { Upstreams } from './upstream/upstreams.ts'
 
 /**
@@ -37,6 +38,8 @@ export interface PipelineDeps {
   pendingSettles: PendingWrites
   /** Soft-limit webhooks this process already recorded, until their period ends (admission/soft-limits.ts). */
   softLimitsSeen: TtlCache<true>
+  /** How many admission refusals each user has left recorded this minute (admission/refusal-log.ts). */
+  refusals: RefusalLog
   /** One undici Pool per configured upstream. */
   upstreams: Upstreams
 }

@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
 import { requestHeaders } from '../http/request-headers.ts'
 import { type Admission, type AdmitDeps, admit, refuseBeforeReading } from './admission/admit.ts'
+import { recordIfRefusal } from './admission/refusal-log.ts'
 import { outputOfJsonAnswer, tokensOfOutput } from './estimate/output-text.ts'
 import { LARGE_BODY_BYTES, prepareOffLoop, refuseWhenQueueFull } from './estimate/token-pool.ts'
 import { counterForModel } from './estimate/tokenizer.ts'
@@ -70,10 +71,22 @@ const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
  */
 export async function proxy(c: Context<AppEnv>, route: ProxyRoute): Promise<Response> {
   const deps = c.get('deps')
-  const request = await readRequest(proxyRequestOf(c, route), deps)
-  // The request log names whom the call was for (src/http/middleware/request-log.ts).
-  if (request.user !== request.caller) c.set('actingUser', request.user)
-  return walk(request, deps)
+  const sent = proxyRequestOf(c, route)
+  let request: ReadRequest | undefined
+  try {
+    request = await readRequest(sent, deps)
+    // The request log names whom the call was for (src/http/middleware/request-log.ts).
+    if (request.user !== request.caller) c.set('actingUser', request.user)
+    return await walk(request, deps)
+  } catch (error) {
+    // The console's last requests list the refusals too (admission/refusal-log.ts).
+    recordIfRefusal(deps, error, {
+      userId: (request?.user ?? sent.caller).userId,
+      requestId: sent.requestId,
+      model: request?.parsed.body.model ?? null,
+    })
+    throw error
+  }
 }
 
 /** The request value of a /v1 call (request/proxy-request.ts), from hono's Context. */
@@ -293,6 +306,7 @@ async function jsonAnswer(call: Call, response: UpstreamResponse) {
   const { deps } = call
   // A client gone meanwhile (drain let the answer arrive) is billed the answer's usage all the same.
   const gone = call.clientGone.aborted
+  if (!gone) call.outcome.answeredWith(response.statusCode)
   // Answer first: the settle's write runs while the answer leaves (settle.ts).
   const credited = call.outcome.settle(
     usageFromJsonBody(bytes),
@@ -333,6 +347,7 @@ function streamAnswer(
   const countDelivered = () => meter.deliveredTokens()
   const headers = quotaHeaders(call.admission, null, clientResponseHeaders(response.headers))
   const { body } = response
+  outcome.answeredWith(response.statusCode)
   const opened = openClientStream(
     request.connection,
     request.requestId,

@@ -285,7 +285,7 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
 
     // Idempotent: a second run changes nothing.
     const rollup = await daily(fixture)
-    expect(await rollUpAndPrune(fixture.h.deps, now)).toEqual({ rolledUp: 0, pruned: 0, kept: 0 })
+    expect(await rollUpAndPrune(fixture.h.deps, now)).toEqual({ rolledUp: 0, pruned: 0, kept: 0, refusalsPruned: 0 })
     expect(await daily(fixture)).toEqual(rollup)
     expect(await usageRows(fixture)).toEqual(rowsAfter)
 
@@ -320,7 +320,7 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
     await call(fixture, 'user-a', 'gpt-4o', 100)
     at(fixture, D + 12 * HOUR)
     const first = await rollUpAndPrune(fixture.h.deps, nowSeconds(fixture.h.clock))
-    expect(first).toEqual({ rolledUp: 2, pruned: 0, kept: 0 }) // a row per request
+    expect(first).toEqual({ rolledUp: 2, pruned: 0, kept: 0, refusalsPruned: 0 }) // a row per request
     const before = await margin(fixture, D, D + DAY)
 
     // The day is rolled up; then its request's late settle adds 9 input tokens (x16 weighted) on that day.
@@ -357,7 +357,7 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
     const now = nowSeconds(fixture.h.clock)
     const today = Math.floor(now / DAY) * DAY
     const before = await margin(fixture, today, today + DAY)
-    expect(await rollUpAndPrune(fixture.h.deps, now)).toEqual({ rolledUp: 0, pruned: 0, kept: 0 })
+    expect(await rollUpAndPrune(fixture.h.deps, now)).toEqual({ rolledUp: 0, pruned: 0, kept: 0, refusalsPruned: 0 })
     // Later the same UTC day: still nothing.
     const later = Math.min(now + 20 * 60, today + DAY - 1)
     expect((await rollUpAndPrune(fixture.h.deps, later)).rolledUp).toBe(0)

@@ -4,6 +4,7 @@ import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { refuseBeforeReading } from '../admission/admit.ts'
 import { admitMedia, entitleMedia } from '../admission/media-admit.ts'
+import { recordIfRefusal } from '../admission/refusal-log.ts'
 import { estimateMedia } from '../estimate/media-estimate.ts'
 import { LARGE_BODY_BYTES } from '../estimate/token-pool.ts'
 import { clientRequestOf } from '../proxy.ts'
@@ -40,10 +41,22 @@ const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
 export async function proxyMedia(c: Context<AppEnv>, route: MediaRoute): Promise<Response> {
   const deps = c.get('deps')
   const client = clientRequestOf(c)
-  const { request, user } = await readMediaRequest(client, route, deps)
-  // The request log names whom the call was for (src/http/middleware/request-log.ts).
-  if (user !== client.caller) c.set('actingUser', user)
-  return walkMedia(client, user, route, request, deps)
+  let read: Awaited<ReturnType<typeof readMediaRequest>> | undefined
+  try {
+    read = await readMediaRequest(client, route, deps)
+    const { request, user } = read
+    // The request log names whom the call was for (src/http/middleware/request-log.ts).
+    if (user !== client.caller) c.set('actingUser', user)
+    return await walkMedia(client, user, route, request, deps)
+  } catch (error) {
+    // The console's last requests list the refusals too (admission/refusal-log.ts).
+    recordIfRefusal(deps, error, {
+      userId: (read?.user ?? client.caller).userId,
+      requestId: client.requestId,
+      model: read?.request.model ?? null,
+    })
+    throw error
+  }
 }
 
 async function walkMedia(
@@ -181,6 +194,7 @@ async function wholeAnswer(call: MediaCall, response: UpstreamResponse): Promise
     throw failed(call, error)
   }
   const gone = call.clientGone.aborted
+  if (!gone) call.outcome.answeredWith(response.statusCode)
   const credited = call.outcome.settle(
     mediaUsage(call.route, call.request, call.estimate, bytes),
     () => call.admission.rawOutputReserve,
@@ -200,6 +214,7 @@ async function wholeAnswer(call: MediaCall, response: UpstreamResponse): Promise
  * is cancelled with it (the web stream's cancel destroys undici's body).
  */
 function relayAudio(call: MediaCall, response: UpstreamResponse): Response {
+  if (!call.clientGone.aborted) call.outcome.answeredWith(response.statusCode)
   const credited = call.outcome.settle(
     mediaUsage(call.route, call.request, call.estimate, null),
     () => 0,

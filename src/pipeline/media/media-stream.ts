@@ -23,6 +23,7 @@ export function relayMediaStream(call: MediaCall, response: UpstreamResponse): R
   })
   const reserve = () => admission.rawOutputReserve
   const { body } = response
+  outcome.answeredWith(response.statusCode)
   const opened = openClientStream(
     client.connection,
     client.requestId,

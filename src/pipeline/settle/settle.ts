@@ -19,6 +19,8 @@ export interface Outcome {
   release(reason: string): void
   /** The upstream that answered, when failover (upstream/failover.ts) went past the first. */
   answeredBy(upstream: string): void
+  /** The HTTP status the client was answered with (a settle without one records 499: the client left). */
+  answeredWith(status: number): void
   readonly ended: boolean
 }
 
@@ -53,6 +55,9 @@ export function createOutcome(
   context: { requestId: string; endpoint: string; upstream: string },
 ): Outcome {
   let ended = false
+  // The console's last requests show the status and the latency; the clock starts at the reservation.
+  const startedMs = performance.now()
+  let answerStatus: number | undefined
   const identity = {
     userId: admission.userId,
     subscriptionId: admission.subscriptionId,
@@ -109,6 +114,9 @@ export function createOutcome(
     answeredBy(upstream) {
       fields.upstream = upstream
     },
+    answeredWith(status) {
+      answerStatus = status
+    },
     settle(usage, countOutput, reason) {
       if (ended) return { requests: 0, tokens_input: 0, tokens_output: 0 }
       ended = true
@@ -150,6 +158,9 @@ export function createOutcome(
         raw,
         cost: admission.prices ? upstreamCost(counted, admission.prices) : undefined,
         classes: counted.classes,
+        // Settled before any answer was given: the client left (nginx's 499).
+        status: answerStatus ?? CLIENT_CLOSED,
+        latencyMs: Math.round(performance.now() - startedMs),
       }
       // The upstream's tokens (raw), not the weighted amounts the quota counts: what the upstream
       // spent, counted with the answer (the write that bills them follows, retried if refused).
@@ -173,6 +184,8 @@ export function createOutcome(
     },
   }
 }
+
+const CLIENT_CLOSED = 499
 
 /** Each token class at its own price (docs/weights.md), rounded up once per total. */
 function upstreamCost(counted: CountedUsage, prices: Prices): Amounts {

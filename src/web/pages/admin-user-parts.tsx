@@ -146,7 +146,7 @@ export function KeysSection(props: { c: WebContext; userId: string; details: Use
   )
 }
 
-/** The last metered requests, as the usage rows hold them. */
+/** The last requests, newest first: the usage rows' settles and the refusals at admission. */
 export function RequestsSection(props: { lang: Lang; details: UserDetails }) {
   const { lang } = props
   const n = (v: number) => formatNumber(lang, v)
@@ -157,16 +157,35 @@ export function RequestsSection(props: { lang: Lang; details: UserDetails }) {
       <DataTable
         rows={props.details.requests}
         empty={t(lang, 'requests_none')}
-        rowData={(r) => ({ 'data-request': r.requestId })}
+        rowData={(r) => ({
+          'data-request': r.requestId,
+          'data-outcome': r.refusal ? 'refused' : 'settled',
+        })}
         columns={[
           { head: t(lang, 'col_time'), cell: (r) => formatDateTime(lang, r.at) },
           { head: t(lang, 'col_model'), cell: (r) => r.model ?? '—' },
           { head: t(lang, 'metric_tokens_input'), num: true, cell: (r) => n(r.tokensInput) },
           { head: t(lang, 'metric_tokens_output'), num: true, cell: (r) => n(r.tokensOutput) },
-          { head: t(lang, 'col_token_classes'), cell: (r) => classesText(lang, r.classes) || '—' },
+          {
+            head: t(lang, 'col_token_classes'),
+            cell: (r) => (r.classes && classesText(lang, r.classes)) || '—',
+          },
+          { head: t(lang, 'col_status'), num: true, cell: (r) => r.status ?? '—' },
+          {
+            head: t(lang, 'col_latency'),
+            num: true,
+            cell: (r) => (r.latencyMs === null ? '—' : `${n(r.latencyMs)} ${t(lang, 'unit_ms')}`),
+          },
           {
             head: t(lang, 'col_counted'),
-            cell: (r) => t(lang, r.estimated ? 'counted_estimated' : 'counted_upstream'),
+            cell: (r) =>
+              r.refusal ? (
+                <span data-refusal={r.refusal.code}>
+                  {t(lang, 'refused_because')} <code>{r.refusal.code}</code>: {r.refusal.message}
+                </span>
+              ) : (
+                t(lang, r.estimated ? 'counted_estimated' : 'counted_upstream')
+              ),
           },
           { head: t(lang, 'col_request'), cell: (r) => <code>{r.requestId}</code> },
         ]}
