@@ -18,7 +18,7 @@ import { createMetrics, type Metrics } from './lib/metrics.ts'
 import { createPendingWrites } from './lib/pending-writes.ts'
 import { createTtlCache } from './lib/ttl-cache.ts'
 import { modelLabelPatterns } from './pipeline/admission/model-access.ts'
-import { createRefusalLog } from './pipeline/admission/refusal-log.ts'
+import { createRefusalLog } from './pipeline/admission/refusal-cap.ts'
 import { createUpstreams } from './pipeline/upstream/upstreams.ts'
 import { createYooKassaClient } from './yookassa/client.ts'
 

@@ -15,7 +15,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('billing_usage').addColumn('latency_ms', 'integer').execute()
   await db.schema
     .createTable('request_refusal')
-        .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('user_id', 'text', (c) => c.notNull())
     .addColumn('request_id', 'text')
     .addColumn('model_id', 'text')

@@ -10,7 +10,7 @@ import type { Logger } from '../lib/logger.ts'
 import type { Metrics } from '../lib/metrics.ts'
 import type { PendingWrites } from '../lib/pending-writes.ts'
 import type { TtlCache } from '../lib/ttl-cache.ts'
-import type { RefusalLog } from './admission/refusal-log.ts'
+import type { RefusalLog } from './admission/refusal-cap.ts'
 import type { Upstreams } from './upstream/upstreams.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { REFUSALS_RECORDED_PER_MINUTE } from '../../src/pipeline/admission/refusal-log.ts'
+import { REFUSALS_RECORDED_PER_MINUTE } from '../../src/pipeline/admission/refusal-cap.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 import { signInWeb } from '../helpers/web-session.ts'
 
@@ -31,7 +31,14 @@ describe('console: the last requests, settled and refused', () => {
     const section = /<section aria-labelledby="requests-h">[\s\S]*?<\/section>/.exec(html)?.[0]
     expect(section, 'the requests section').toBeTruthy()
     return [...section!.matchAll(/<tr[^>]*data-outcome="(\w+)"[^>]*>([\s\S]*?)<\/tr>/g)].map(
-      (m) => [m[1]!, m[2]!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()] as const,
+      (m) =>
+        [
+          m[1]!,
+          m[2]!
+            .replace(/<[^>]+>/g, ' ')
+            .replace(/\s+/g, ' ')
+            .trim(),
+        ] as const,
     )
   }
 
@@ -62,7 +69,9 @@ describe('console: the last requests, settled and refused', () => {
     const [quota, model, stream, json] = rows.map(([, text]) => text)
     expect(quota).toContain('gpt-3.5-turbo')
     expect(quota).toContain('429')
-    expect(quota).toContain(`refused: insufficient_quota : ${JSON.parse(overQuotaBody).error.message}`)
+    expect(quota).toContain(
+      `refused: insufficient_quota : ${JSON.parse(overQuotaBody).error.message}`,
+    )
     expect(model).toContain('gpt-4o')
     expect(model).toContain('403')
     expect(model).toContain('refused: model_not_allowed')

@@ -285,7 +285,12 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
 
     // Idempotent: a second run changes nothing.
     const rollup = await daily(fixture)
-    expect(await rollUpAndPrune(fixture.h.deps, now)).toEqual({ rolledUp: 0, pruned: 0, kept: 0, refusalsPruned: 0 })
+    expect(await rollUpAndPrune(fixture.h.deps, now)).toEqual({
+      rolledUp: 0,
+      pruned: 0,
+      kept: 0,
+      refusalsPruned: 0,
+    })
     expect(await daily(fixture)).toEqual(rollup)
     expect(await usageRows(fixture)).toEqual(rowsAfter)
 
@@ -357,7 +362,12 @@ describe(`usage rollup and retention (${process.env.TEST_DATABASE ?? 'sqlite'})`
     const now = nowSeconds(fixture.h.clock)
     const today = Math.floor(now / DAY) * DAY
     const before = await margin(fixture, today, today + DAY)
-    expect(await rollUpAndPrune(fixture.h.deps, now)).toEqual({ rolledUp: 0, pruned: 0, kept: 0, refusalsPruned: 0 })
+    expect(await rollUpAndPrune(fixture.h.deps, now)).toEqual({
+      rolledUp: 0,
+      pruned: 0,
+      kept: 0,
+      refusalsPruned: 0,
+    })
     // Later the same UTC day: still nothing.
     const later = Math.min(now + 20 * 60, today + DAY - 1)
     expect((await rollUpAndPrune(fixture.h.deps, later)).rolledUp).toBe(0)
