@@ -85,6 +85,20 @@ describe.skipIf(skipBrowser)('console operator actions in Chromium', () => {
       const adminLink = await paidPayerAndAdminLink()
       await f.chat('payer', 2, { email: 'payer@example.com' })
       const token = await f.h.token({ sub: 'payer' })
+      f.h.clock.advance(1_000)
+      // A model no plan grants: refused at admission, listed with its reason.
+      const refused = await fetch(`${f.base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gpt-4o-search-preview',
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      })
+      expect(refused.status).toBe(403)
+      const refusedMessage = ((await refused.json()) as { error: { message: string } }).error
+        .message
+      await f.h.deps.pendingSettles.idle(5_000)
       const callAsPayer = () =>
         fetch(`${f.base}/api/v1/keys`, { headers: { authorization: `Bearer ${token}` } })
       const { context, page, errors } = await browser.open()
@@ -92,7 +106,22 @@ describe.skipIf(skipBrowser)('console operator actions in Chromium', () => {
       await page.goto(`${f.base}/admin/users/payer`)
 
       const requests = section(page, 'Last requests')
-      expect(await requests.locator('tr[data-request]').count()).toBe(2)
+      // Newest first: the refusal (its code and message), then the two settled (200, a latency).
+      expect(await requests.locator('tr[data-request]').count()).toBe(3)
+      const outcomes = requests.locator('tr[data-outcome]')
+      expect(await outcomes.evaluateAll((rows) => rows.map((r) => r.dataset.outcome))).toEqual([
+        'refused',
+        'settled',
+        'settled',
+      ])
+      const refusal = requests.locator('tr[data-outcome="refused"]')
+      expect(await refusal.locator('[data-refusal]').textContent()).toBe(
+        `refused: model_not_allowed: ${refusedMessage}`,
+      )
+      expect(await refusal.textContent()).toContain('403')
+      for (const row of await requests.locator('tr[data-outcome="settled"]').all()) {
+        expect(await row.textContent()).toMatch(/200\d+ ms/)
+      }
       const keys = section(page, 'API keys')
       await keys.getByLabel('New key name').fill('ops laptop')
       await keys.getByLabel('Expires in days (empty: never)').fill('30')

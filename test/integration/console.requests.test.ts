@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { rollUpAndPrune } from '../../src/ledger/usage-retention.job.ts'
 import { REFUSALS_RECORDED_PER_MINUTE } from '../../src/pipeline/admission/refusal-cap.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 import { signInWeb } from '../helpers/web-session.ts'
@@ -130,5 +131,19 @@ describe('console: the last requests, settled and refused', () => {
     expect(await f.h.db.selectFrom('request_refusal').select('id').execute()).toHaveLength(
       REFUSALS_RECORDED_PER_MINUTE + 2,
     )
+  })
+  it('refusal rows past usage.retentionDays are pruned with the usage rows, newer ones kept', async () => {
+    f = await startProxyFixture({
+      plan: { features: ['gpt35_access'] },
+      config: { usage: { retentionDays: 2 } },
+    })
+    expect((await chat(f, 'old', 'gpt-4o')).status).toBe(403)
+    f.h.clock.advance(3 * 86_400_000)
+    expect((await chat(f, 'recent', 'gpt-4o')).status).toBe(403)
+    await f.h.deps.pendingSettles.idle(5_000)
+    const run = await rollUpAndPrune(f.h.deps, Math.floor(f.h.clock.now() / 1000))
+    expect(run.refusalsPruned).toBe(1)
+    const left = await f.h.db.selectFrom('request_refusal').select('user_id').execute()
+    expect(left.map((r) => r.user_id)).toEqual(['recent'])
   })
 })
