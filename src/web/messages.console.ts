@@ -68,8 +68,8 @@ export const CONSOLE_MESSAGES = {
   user_requests: { en: 'Last requests', ru: 'Последние запросы' },
   requests_none: { en: 'No requests yet.', ru: 'Запросов пока нет.' },
   requests_note: {
-    en: 'One line per metered request, and the requests refused at admission (402, 403, 429) with their reason: the first 10 of each user per minute on each server. Latency: from the quota reservation to the settle.',
-    ru: 'Строка на каждый учтённый запрос и на запросы, отклонённые при допуске (402, 403, 429), с причиной: первые 10 в минуту на каждом сервере. Задержка — от резервирования квоты до списания.',
+    en: 'One line per metered request, and the requests refused at admission (402, 403, 429) with their reason: the first {n} of each user per minute on each server. Latency: from the quota reservation to the settle.',
+    ru: 'Строка на каждый учтённый запрос и на запросы, отклонённые при допуске (402, 403, 429), с причиной: первые {n} в минуту на каждом сервере. Задержка — от резервирования квоты до списания.',
   },
   col_latency: { en: 'Latency', ru: 'Задержка' },
   unit_ms: { en: 'ms', ru: 'мс' },

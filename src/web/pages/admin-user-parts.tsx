@@ -1,5 +1,6 @@
 import type { ConsoleAuditRow } from '../../../db/tables.ts'
 import type { Plan } from '../../billing/plan.ts'
+import { REFUSALS_RECORDED_PER_MINUTE } from '../../pipeline/admission/refusal-cap.ts'
 import type { UserDetails } from '../admin-user-view.ts'
 import { DataTable } from '../data-table.tsx'
 import type { WebContext } from '../env.ts'
@@ -153,7 +154,7 @@ export function RequestsSection(props: { lang: Lang; details: UserDetails }) {
   return (
     <section aria-labelledby="requests-h">
       <h2 id="requests-h">{t(lang, 'user_requests')}</h2>
-      <p class="muted">{t(lang, 'requests_note')}</p>
+      <p class="muted">{t(lang, 'requests_note', { n: REFUSALS_RECORDED_PER_MINUTE })}</p>
       <DataTable
         rows={props.details.requests}
         empty={t(lang, 'requests_none')}
