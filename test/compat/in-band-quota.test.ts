@@ -147,6 +147,8 @@ describe('harmless through every official client', () => {
       })
       const chunks: Array<Record<string, any>> = []
       for await (const chunk of stream) chunks.push(chunk as unknown as Record<string, any>)
+      // The stream's settle lands after its answer: the next request's report counts from it.
+      await f.settled(user)
       f.upstream.once({ usage: { input: 31, output: 8 } })
       const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages })
       return { chunks, answer: answer as unknown as Record<string, any> }
