@@ -14,6 +14,7 @@ import * as m0012 from './0012_reservation_without_indexes.ts'
 import * as m0013 from './0013_outbox.ts'
 import * as m0014 from './0014_exchange_rates.ts'
 import * as m0015 from './0015_console_audit.ts'
+import * as m0016 from './0016_rate_windows.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013_outbox': m0013,
   '0014_exchange_rates': m0014,
   '0015_console_audit': m0015,
+  '0016_rate_windows': m0016,
 }

@@ -67,6 +67,22 @@ export type ReserveAsk = Record<Metric, MetricAsk> & {
   inFlightLimit: number
   /** 'settled': tokens_output is admitted while used < limit and reserved whole (config quota.outputAdmission). */
   outputAdmission: 'settled' | 'reserved'
+  /** The plan's rate windows, or absent when it has none (store.sql.ts, windowUpsertSql). */
+  windows?: WindowAsk
+}
+
+/**
+ * What one reservation asks of its rate windows: the minute it falls in (epoch seconds;
+ * the day is the UTC day holding it), one request, the tokens (weighted input + output
+ * asked), and per window its limit (NO_LIMIT when the plan sets none).
+ */
+export interface WindowAsk {
+  minuteStart: number
+  tokens: number
+  limits: Record<
+    'requests_per_minute' | 'tokens_per_minute' | 'requests_per_day' | 'tokens_per_day',
+    number
+  >
 }
 
 /** What one DialectStore.write did, per item in the order given. */

@@ -7,7 +7,7 @@ import { estimateOutputReserve } from '../estimate/estimate.ts'
 import { type Prices, pricesFor, type Weights, weigh, weightsFor } from '../estimate/weights.ts'
 import type { PipelineDeps } from '../pipeline-deps.ts'
 import { headerOf, type ReadRequest } from '../request/proxy-request.ts'
-import { quotaExceeded, tooManyInFlight } from './refusals.ts'
+import { quotaExceeded, rateWindowFull, tooManyInFlight } from './refusals.ts'
 import { recordSoftLimits, type SoftLimitHit, softLimitsReached } from './soft-limits.ts'
 
 /** A request let through: its reservation and what the rest of the pipeline needs to end it. */
@@ -124,6 +124,7 @@ export async function reserveAsked(
     result = await reserve(deps, entitlement, ask)
   }
   if (!result.ok && result.reason === 'concurrency') throw tooManyInFlight(deps, result.limit)
+  if (!result.ok && result.reason === 'rate') throw rateWindowFull(deps, result)
   const percents = deps.config.notifications.softLimitPercents
   if (!result.ok) {
     // Refused: the metric is spent whatever the ask, so its highest soft limit is reached.
