@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
 import { release, reserve, settle } from '../../src/ledger/service.ts'
+import { rollUpAndPrune } from '../../src/ledger/usage-retention.job.ts'
 import { amounts, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { reserveFromTwoThreads } from '../helpers/reserve-in-worker.ts'
@@ -149,5 +150,22 @@ describe(`rate windows (${TEST_DIALECT})`, () => {
     expect((await reserve(h.deps, e, { requestId: 'n', amounts: one })).ok).toBe(true)
     expect(await settle(h.deps, 'n', one)).toBe(true)
     expect(await windows(h, e)).toEqual({})
+  })
+
+  it('the usage retention job prunes windows that are over and keeps the current ones', async () => {
+    const { h, e } = await setup({ requests_per_minute: 5, requests_per_day: 100 })
+    const start = nowSec(h) - (nowSec(h) % 60)
+    expect((await reserve(h.deps, e, { requestId: 'old', amounts: one })).ok).toBe(true)
+    expect(await settle(h.deps, 'old', one)).toBe(true)
+    h.clock.advance(2 * 3600_000)
+    expect((await reserve(h.deps, e, { requestId: 'new', amounts: one })).ok).toBe(true)
+    await rollUpAndPrune(h.deps, nowSec(h))
+    const left = await windows(h, e)
+    const day = start - (start % 86_400)
+    // A reservation writes all four windows (those the plan leaves out without a limit).
+    const kept = ['requests_per_day', 'tokens_per_day'].map((m) => `${m}@${day}`)
+    kept.push(...['requests_per_minute', 'tokens_per_minute'].map((m) => `${m}@${start + 7200}`))
+    expect(Object.keys(left).sort()).toEqual(kept.sort())
+    expect(left[`requests_per_day@${day}`]).toEqual({ used: 1, reserved: 1 })
   })
 })
