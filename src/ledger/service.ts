@@ -13,7 +13,14 @@ import {
 import { ensureCounters, moveCounters, readRefusal, readWindows } from './counters.repo.ts'
 import { MAX_UNFINISHED, type ReservationIdentity, type UnfinishedClose } from './instance.ts'
 import { maxConcurrentRequests, type QuotaHolder, type RateWindow } from './quotas.ts'
-import { type CounterKey, type MetricAsk, NO_LIMIT, type ReserveAsk } from './store.types.ts'
+import {
+  type CounterAfter,
+  type CounterKey,
+  type MetricAsk,
+  NO_LIMIT,
+  type ReserveAsk,
+  type WindowAfter,
+} from './store.types.ts'
 import { CLASS_COLUMNS, insertUsage, recordedDetail, recordedUsage } from './usage.repo.ts'
 import { windowAsk, windowEnd } from './windows.ts'
 
@@ -47,6 +54,8 @@ export type ReserveResult =
        */
       remaining: Record<Metric, number | null>
       periodEnd: number
+      /** The plan's rate windows after this reservation (the x-ratelimit-* headers); [] for none. */
+      windows: RateWindowState[]
     }
   | {
       ok: false
@@ -61,6 +70,17 @@ export type ReserveResult =
   | { ok: false; reason: 'concurrency'; limit: number; inFlight: number }
   /** A rate window of the plan is full: retryable when it ends (`resetAt`, epoch seconds). */
   | { ok: false; reason: 'rate'; window: RateWindow; limit: number; used: number; resetAt: number }
+
+/** A rate window after a reservation: its limit, what is left, and when it ends (epoch seconds). */
+export interface RateWindowState {
+  window: RateWindow
+  limit: number
+  remaining: number
+  resetAt: number
+}
+
+const isWindowRow = (row: CounterAfter | WindowAfter): row is WindowAfter =>
+  row.metric !== 'requests' && row.metric !== 'tokens_input' && row.metric !== 'tokens_output'
 
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
@@ -102,7 +122,15 @@ export async function reserve(
     if (rows) {
       const reserved = zeroAmounts()
       const remaining = {} as Record<Metric, number | null>
+      const windows: RateWindowState[] = []
       for (const row of rows) {
+        if (isWindowRow(row)) {
+          const limit = ask.windows?.limits[row.metric] ?? NO_LIMIT
+          if (limit === NO_LIMIT || !ask.windows) continue
+          const resetAt = windowEnd(row.metric, ask.windows.minuteStart)
+          windows.push({ window: row.metric, limit, remaining: limit - row.used - row.reserved, resetAt })
+          continue
+        }
         const limit = plan.quotas[row.metric]
         reserved[row.metric] = Number(row.last_reserved)
         // Settled output admission counts only this request's own reservation as spent: the
@@ -113,7 +141,7 @@ export async function reserve(
             : row.reserved
         remaining[row.metric] = limit === null ? null : limit - row.used - held
       }
-      return { ok: true, reserved, remaining, periodEnd }
+      return { ok: true, reserved, remaining, periodEnd, windows }
     }
     // The database refused atomically; which metric, and by how much, is read afterwards.
     const counters = await readRefusal(deps.database.db, key, ask)

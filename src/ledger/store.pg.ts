@@ -13,10 +13,17 @@ import {
   reserveArgs,
   reserveOneSql,
   type WindowArgs,
+  windowAfter,
   windowArgs,
   windowUpsertSql,
 } from './store.sql.ts'
-import type { CloseInput, CounterAfter, DialectStore, ReserveInput } from './store.types.ts'
+import type {
+  CloseInput,
+  CounterAfter,
+  DialectStore,
+  ReservedRows,
+  ReserveInput,
+} from './store.types.ts'
 
 /**
  * The ledger's writes on PostgreSQL, side by side with store.sqlite.ts: the
@@ -42,7 +49,7 @@ export function postgresStore(database: Database): DialectStore {
       }
       // A plan's rate windows are decided one reservation at a time (docs/quotas.md).
       if (reserves.some((input) => input.ask.windows)) {
-        const reserved: Array<CounterAfter[] | null> = []
+        const reserved: Array<ReservedRows | null> = []
         for (const input of reserves) reserved.push(await reserveOne(db, input))
         return { closed: [], reserved, reservesAlone: reserves.length > 1 }
       }
@@ -68,7 +75,7 @@ export function postgresStore(database: Database): DialectStore {
 async function reserveOne(
   db: Db,
   { key, ask, fields }: ReserveInput,
-): Promise<CounterAfter[] | null> {
+): Promise<ReservedRows | null> {
   try {
     const { rows } = await reserveOneQuery(
       db,
@@ -81,7 +88,11 @@ async function reserveOne(
       fields.owner,
       fields.sentAt,
     )
-    return rows.map((row) => ({ ...row, used: Number(row.used), reserved: Number(row.reserved) }))
+    return rows.map((row) =>
+      isPeriodMetric(row.metric)
+        ? { ...row, used: Number(row.used), reserved: Number(row.reserved) }
+        : windowAfter(row),
+    )
   } catch (error) {
     if ((error as { code?: string }).code === DIVISION_BY_ZERO) return null
     throw error
@@ -129,7 +140,9 @@ const reserveOneQuery = prepared(
         AND 1 / (CASE WHEN (SELECT count(*) FROM windows) = 4 * ${int(windowed)} THEN 1 ELSE 0 END) = 1
       RETURNING request_id
     )
-    SELECT updated.* FROM updated CROSS JOIN held`
+    SELECT updated.* FROM updated CROSS JOIN held
+    UNION ALL
+    SELECT windows.metric, windows.used, windows.reserved, 0 FROM windows CROSS JOIN held`
   },
 )
 
@@ -419,6 +432,9 @@ const isLockedRow = sql`c.subscription_id = l.subscription_id
         AND c.period_start = l.period_start AND c.metric = l.metric`
 
 const DIVISION_BY_ZERO = '22012'
+
+const isPeriodMetric = (metric: string): metric is Metric =>
+  metric === 'requests' || metric === 'tokens_input' || metric === 'tokens_output'
 /** How many of reserveOneQuery's arguments are reserveOneSql's (ReserveArgs). */
 const RESERVE_ARGS = 11
 /** How many of reserveOneQuery's arguments are windowUpsertSql's (WindowArgs), after those. */

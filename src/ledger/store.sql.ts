@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely'
 import type { Metric } from '../../db/tables.ts'
-import type { CounterKey, ReserveAsk } from './store.types.ts'
+import type { CounterKey, ReserveAsk, WindowAfter } from './store.types.ts'
 
 /**
  * The SQL both databases' stores share (store.sqlite.ts, store.pg.ts): the
@@ -241,3 +241,15 @@ export const WINDOW_METRICS = [
   'requests_per_day',
   'tokens_per_day',
 ] as const
+
+/** A window row as windowUpsertSql returns it, as the service reads it. */
+export const windowAfter = (row: {
+  metric: string
+  used: number
+  reserved: number
+}): WindowAfter => ({
+  metric: row.metric as WindowAfter['metric'],
+  used: Number(row.used),
+  reserved: Number(row.reserved),
+  last_reserved: 0,
+})

@@ -11,6 +11,7 @@ import {
   reserveArgs,
   reserveOneSql,
   type WindowArgs,
+  windowAfter,
   windowArgs,
   windowUpsertSql,
 } from './store.sql.ts'
@@ -18,6 +19,7 @@ import type {
   CloseInput,
   CounterAfter,
   DialectStore,
+  ReservedRows,
   ReserveInput,
   WriteResult,
 } from './store.types.ts'
@@ -70,13 +72,13 @@ export function sqliteStore(database: Database): DialectStore {
  * counters took their share, the savepoint undoes the UPDATE and the result is
  * null. Returns the counters after the change, or null when some metric refused.
  */
-function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): CounterAfter[] | null {
+function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): ReservedRows | null {
   try {
     return run.savepoint(() => {
-      if (ask.windows) {
-        const windows = run.rows(windowUpsertQuery, ...windowArgs(key, ask, fields.now))
-        if (windows.length < WINDOW_ROWS) throw new Refused()
-      }
+      const windows = ask.windows
+        ? run.rows(windowUpsertQuery, ...windowArgs(key, ask, fields.now))
+        : []
+      if (ask.windows && windows.length < WINDOW_ROWS) throw new Refused()
       const updated = run.rows(reserveOneQuery, ...reserveArgs(key, ask, fields.now))
       if (updated.length < METRICS.length) throw new Refused()
       const after = updated.map((row) => ({
@@ -103,7 +105,7 @@ function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): Cou
         window_tokens: ask.windows?.tokens ?? 0,
       }
       run.rows(insertReservationQuery, ...RESERVATION_COLUMNS.map((column) => row[column]))
-      return after
+      return [...after, ...windows.map(windowAfter)]
     })
   } catch (error) {
     if (error instanceof Refused) return null

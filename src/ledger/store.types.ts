@@ -51,6 +51,17 @@ export interface CloseInput {
 /** A counter after a reservation; last_reserved = what that reservation added to it. */
 export type CounterAfter = { metric: Metric; used: number; reserved: number; last_reserved: number }
 
+/** A rate window's counter after a reservation (windows.ts): what the x-ratelimit-* headers show. */
+export type WindowAfter = {
+  metric: keyof WindowAsk['limits']
+  used: number
+  reserved: number
+  last_reserved: number
+}
+
+/** A reservation's counters after it: the period's three, then its windows' four (if any). */
+export type ReservedRows = Array<CounterAfter | WindowAfter>
+
 export interface MetricAsk {
   /** What the request asks to reserve. */
   n: number
@@ -90,7 +101,7 @@ export interface WriteResult {
   /** Per close, the reservation it closed, or undefined when it was already closed. */
   closed: Array<ReservationRow | undefined>
   /** Per reserve, the counters after it, or null when some metric refused. */
-  reserved: Array<CounterAfter[] | null>
+  reserved: Array<ReservedRows | null>
   /** The reserves did not fit as a batch and were decided one by one inside the write. */
   reservesAlone: boolean
 }

@@ -23,7 +23,12 @@ describe('rate windows over HTTP', () => {
     // 59 s into the minute: the window frees in 1 s, which the SDK waits before its retry.
     f.h.clock.advance(59_000)
     const client = await f.client('rpm-user', { maxRetries: 1 })
-    await client.chat.completions.create(chat)
+    const answer = await client.chat.completions.create(chat).withResponse()
+    expect(answer.response.headers.get('x-ratelimit-limit-requests')).toBe('2')
+    expect(answer.response.headers.get('x-ratelimit-remaining-requests')).toBe('1')
+    expect(answer.response.headers.get('x-ratelimit-reset-requests')).toBe('1s')
+    // The plan sets no tokens window: no -tokens headers.
+    expect(answer.response.headers.get('x-ratelimit-limit-tokens')).toBeNull()
     await client.chat.completions.create(chat)
     const before = attempts(f)
     const error = await client.chat.completions.create(chat).catch((e: unknown) => e)

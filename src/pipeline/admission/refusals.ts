@@ -99,3 +99,24 @@ function duration(seconds: number): string {
   const s = seconds % 60
   return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${s}s`
 }
+
+/**
+ * The x-ratelimit-* headers of a successful answer: per kind (requests, tokens), the
+ * plan's window with the least left after this request; none for a plan without windows.
+ */
+export function rateLimitHeaders(
+  windows: Array<{ window: RateRefusal['window']; limit: number; remaining: number; resetAt: number }>,
+  now: number,
+): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const kind of ['requests', 'tokens'] as const) {
+    const tightest = windows
+      .filter((w) => w.window.startsWith(`${kind}_`))
+      .sort((a, b) => a.remaining - b.remaining)[0]
+    if (!tightest) continue
+    headers[`x-ratelimit-limit-${kind}`] = String(tightest.limit)
+    headers[`x-ratelimit-remaining-${kind}`] = String(Math.max(0, tightest.remaining))
+    headers[`x-ratelimit-reset-${kind}`] = duration(Math.max(1, tightest.resetAt - now))
+  }
+  return headers
+}
