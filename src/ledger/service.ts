@@ -128,7 +128,12 @@ export async function reserve(
           const limit = ask.windows?.limits[row.metric] ?? NO_LIMIT
           if (limit === NO_LIMIT || !ask.windows) continue
           const resetAt = windowEnd(row.metric, ask.windows.minuteStart)
-          windows.push({ window: row.metric, limit, remaining: limit - row.used - row.reserved, resetAt })
+          windows.push({
+            window: row.metric,
+            limit,
+            remaining: limit - row.used - row.reserved,
+            resetAt,
+          })
           continue
         }
         const limit = plan.quotas[row.metric]

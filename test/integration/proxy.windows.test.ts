@@ -18,7 +18,9 @@ const attempts = (fixture: ProxyFixture) =>
 describe('rate windows over HTTP', () => {
   it('a full minute window: 429 rate_limit_exceeded with Retry-After and x-ratelimit-*, retried by the openai SDK', async () => {
     f = await startProxyFixture({
-      plan: { quotas: { requests: 1000, tokens_input: null, tokens_output: null, requests_per_minute: 2 } },
+      plan: {
+        quotas: { requests: 1000, tokens_input: null, tokens_output: null, requests_per_minute: 2 },
+      },
     })
     // 59 s into the minute: the window frees in 1 s, which the SDK waits before its retry.
     f.h.clock.advance(59_000)
@@ -54,7 +56,9 @@ describe('rate windows over HTTP', () => {
 
   it('a spent period quota (insufficient_quota) is not retried by the same client', async () => {
     f = await startProxyFixture({
-      plan: { quotas: { requests: 1, tokens_input: null, tokens_output: null, requests_per_minute: 100 } },
+      plan: {
+        quotas: { requests: 1, tokens_input: null, tokens_output: null, requests_per_minute: 100 },
+      },
     })
     const client = await f.client('spent-user', { maxRetries: 1 })
     await client.chat.completions.create(chat)

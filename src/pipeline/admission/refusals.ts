@@ -105,7 +105,12 @@ function duration(seconds: number): string {
  * plan's window with the least left after this request; none for a plan without windows.
  */
 export function rateLimitHeaders(
-  windows: Array<{ window: RateRefusal['window']; limit: number; remaining: number; resetAt: number }>,
+  windows: Array<{
+    window: RateRefusal['window']
+    limit: number
+    remaining: number
+    resetAt: number
+  }>,
   now: number,
 ): Record<string, string> {
   const headers: Record<string, string> = {}

@@ -1,7 +1,7 @@
-import { nowSeconds } from '../../lib/clock.ts'
 import type { Entitlement } from '../../billing/entitlements.ts'
 import type { Amounts, Metric } from '../../ledger/amounts.ts'
 import { reserve } from '../../ledger/service.ts'
+import { nowSeconds } from '../../lib/clock.ts'
 import { firstHeader } from '../../lib/first-header.ts'
 import { OWN_SETTLES_WAIT_MS } from '../../lib/pending-writes.ts'
 import { estimateOutputReserve } from '../estimate/estimate.ts'
