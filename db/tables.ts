@@ -148,10 +148,6 @@ export interface ReservationTable {
   owner: string | null
   /** When the request was sent upstream; null = never sent (released, not billed, after a crash). */
   sent_at: number | null
-  /** The minute (epoch seconds) its rate windows were reserved in (0016); null = the plan had none. */
-  window_start: number | null
-  /** The tokens it holds in its tokens_per_minute and tokens_per_day windows. */
-  window_tokens: Generated<number>
 }
 
 /** One row per gateway process, beating while it lives: whose reservations are still in flight. */

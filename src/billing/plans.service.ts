@@ -1,7 +1,7 @@
 import type { NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
 import type { PlanCreate, PlanPatch, PlanSeed } from '../config/plan.schema.ts'
 import { METRICS } from '../ledger/amounts.ts'
-import { type PlanQuotas, RATE_WINDOWS } from '../ledger/quotas.ts'
+import type { PlanQuotas } from '../ledger/quotas.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import type { BillingDeps } from './billing-deps.ts'
@@ -37,11 +37,6 @@ function fullQuotas(given: Partial<Quotas> | null | undefined, base?: Quotas): Q
       ? given.max_concurrent_requests
       : base?.max_concurrent_requests
   if (concurrency !== undefined) quotas.max_concurrent_requests = concurrency
-  // Rate windows are kept only when set: a plan without one keeps its stored shape (null removes one).
-  for (const window of RATE_WINDOWS) {
-    const value = given?.[window] !== undefined ? given[window] : base?.[window]
-    if (value != null) quotas[window] = value
-  }
   return quotas
 }
 

@@ -50,11 +50,6 @@ const quotasSchema = z
     tokens_output: limit,
     requests: limit,
     max_concurrent_requests: concurrency,
-    // Rate windows (docs/quotas.md): fixed UTC minute and day windows, each optional.
-    requests_per_minute: limit,
-    tokens_per_minute: limit,
-    requests_per_day: limit,
-    tokens_per_day: limit,
   })
   .nullable()
 

@@ -2,15 +2,7 @@ import { sql } from 'kysely'
 import { prepared } from '../../db/prepared.ts'
 import type { Db, Metric } from '../../db/tables.ts'
 import { METRICS } from './amounts.ts'
-import type { RateWindow } from './quotas.ts'
-import {
-  DAY_SECONDS,
-  int,
-  perMetric,
-  refusalColumns,
-  reserveArgs,
-  singleRuleColumns,
-} from './store.sql.ts'
+import { int, perMetric, refusalColumns, reserveArgs, singleRuleColumns } from './store.sql.ts'
 import type { CounterKey, ReserveAsk } from './store.types.ts'
 
 /** Creates the period's counters if missing (idempotent; done once per cache fill, not per request). */
@@ -38,7 +30,6 @@ export async function readCounters(db: Db, key: CounterKey) {
     .select(['metric', 'used', 'reserved'])
     .where('subscription_id', '=', key.subscriptionId)
     .where('period_start', '=', key.periodStart)
-    .where('metric', 'in', METRICS)
     .execute()
 }
 
@@ -48,7 +39,6 @@ export async function readCountersOf(db: Db, keys: CounterKey[]) {
   return db
     .selectFrom('billing_quota_counter')
     .select(['subscription_id', 'period_start', 'metric', 'used', 'reserved'])
-    .where('metric', 'in', METRICS)
     .where((eb) =>
       eb.or(
         keys.map((key) =>
@@ -92,42 +82,8 @@ const readRefusalQuery = prepared((_db, ...args: Parameters<typeof singleRuleCol
     SELECT metric, used, reserved, ${judged.withinQuota} AS within_quota,
       ${judged.withinInFlight} AS within_in_flight
     FROM billing_quota_counter
-    WHERE subscription_id = ${sub} AND period_start = ${int(period)}
-      AND ${periodMetric}`
+    WHERE subscription_id = ${sub} AND period_start = ${int(period)}`
 })
-
-/**
- * The period's own rows: a rate window's rows (windows.ts) share the table and may
- * start at the period's start.
- */
-const periodMetric = sql`metric IN ('requests', 'tokens_input', 'tokens_output')`
-
-/** The counters of the windows holding `minuteStart` (windows.ts), to judge a refusal. */
-export async function readWindows(db: Db, subscriptionId: string, minuteStart: number) {
-  const day = minuteStart - (minuteStart % DAY_SECONDS)
-  const rows = await db
-    .selectFrom('billing_quota_counter')
-    .select(['metric', 'period_start', 'used', 'reserved'])
-    .where('subscription_id', '=', subscriptionId)
-    .where((eb) =>
-      eb.or([
-        eb.and([
-          eb('period_start', '=', minuteStart),
-          sql<boolean>`metric IN ('requests_per_minute', 'tokens_per_minute')`,
-        ]),
-        eb.and([
-          eb('period_start', '=', day),
-          sql<boolean>`metric IN ('requests_per_day', 'tokens_per_day')`,
-        ]),
-      ]),
-    )
-    .execute()
-  return rows.map((row) => ({
-    metric: row.metric as RateWindow,
-    used: Number(row.used),
-    reserved: Number(row.reserved),
-  }))
-}
 
 /** Applies a settle or release to the three counters at once: used += used[m], reserved -= reserved[m]. */
 export async function moveCounters(
@@ -168,6 +124,5 @@ const moveCountersQuery = prepared(
     SET used = used + ${perMetric(sql`metric`, int(ur), int(ui), int(uo))},
       reserved = reserved - ${perMetric(sql`metric`, int(rr), int(ri), int(ro))},
       updated_at = ${int(now)}
-    WHERE subscription_id = ${sub} AND period_start = ${int(period)}
-      AND ${periodMetric}`,
+    WHERE subscription_id = ${sub} AND period_start = ${int(period)}`,
 )

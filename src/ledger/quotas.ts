@@ -5,25 +5,7 @@ import type { Metric } from './amounts.ts'
  * Per metric null = unlimited. max_concurrent_requests: null = unlimited, absent = the
  * gateway's quota.defaultMaxConcurrentRequests (see maxConcurrentRequests).
  */
-export type PlanQuotas = Record<Metric, number | null> & {
-  max_concurrent_requests?: number | null
-} & Partial<Record<RateWindow, number | null>>
-
-/**
- * The rate windows a plan may set (docs/quotas.md): fixed windows aligned to the UTC
- * minute and day; tokens are weighted input + output. Absent or null = no window.
- */
-export const RATE_WINDOWS = [
-  'requests_per_minute',
-  'tokens_per_minute',
-  'requests_per_day',
-  'tokens_per_day',
-] as const
-export type RateWindow = (typeof RATE_WINDOWS)[number]
-
-/** Whether the plan sets any rate window (a plan without one is admitted exactly as before). */
-export const hasRateWindows = (quotas: PlanQuotas) =>
-  RATE_WINDOWS.some((window) => quotas[window] != null)
+export type PlanQuotas = Record<Metric, number | null> & { max_concurrent_requests?: number | null }
 
 /** The in-flight requests a user of the plan may have at once; null = unlimited. */
 export function maxConcurrentRequests(

@@ -10,19 +10,11 @@ import {
   type TokenClasses,
   zeroAmounts,
 } from './amounts.ts'
-import { ensureCounters, moveCounters, readRefusal, readWindows } from './counters.repo.ts'
+import { ensureCounters, moveCounters, readRefusal } from './counters.repo.ts'
 import { MAX_UNFINISHED, type ReservationIdentity, type UnfinishedClose } from './instance.ts'
-import { maxConcurrentRequests, type QuotaHolder, type RateWindow } from './quotas.ts'
-import {
-  type CounterAfter,
-  type CounterKey,
-  type MetricAsk,
-  NO_LIMIT,
-  type ReserveAsk,
-  type WindowAfter,
-} from './store.types.ts'
+import { maxConcurrentRequests, type QuotaHolder } from './quotas.ts'
+import { type CounterKey, type MetricAsk, NO_LIMIT, type ReserveAsk } from './store.types.ts'
 import { CLASS_COLUMNS, insertUsage, recordedDetail, recordedUsage } from './usage.repo.ts'
-import { windowAsk, windowEnd } from './windows.ts'
 
 /**
  * The quota ledger. Counters per (subscription, period, metric) hold `used`
@@ -54,8 +46,6 @@ export type ReserveResult =
        */
       remaining: Record<Metric, number | null>
       periodEnd: number
-      /** The plan's rate windows after this reservation (the x-ratelimit-* headers); [] for none. */
-      windows: RateWindowState[]
     }
   | {
       ok: false
@@ -68,19 +58,6 @@ export type ReserveResult =
     }
   /** The plan's max_concurrent_requests were in flight: retryable as soon as one ends. */
   | { ok: false; reason: 'concurrency'; limit: number; inFlight: number }
-  /** A rate window of the plan is full: retryable when it ends (`resetAt`, epoch seconds). */
-  | { ok: false; reason: 'rate'; window: RateWindow; limit: number; used: number; resetAt: number }
-
-/** A rate window after a reservation: its limit, what is left, and when it ends (epoch seconds). */
-export interface RateWindowState {
-  window: RateWindow
-  limit: number
-  remaining: number
-  resetAt: number
-}
-
-const isWindowRow = (row: CounterAfter | WindowAfter): row is WindowAfter =>
-  row.metric !== 'requests' && row.metric !== 'tokens_input' && row.metric !== 'tokens_output'
 
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
@@ -109,12 +86,6 @@ export async function reserve(
     tokens_output: metricAsk('tokens_output'),
     inFlightLimit: maxConcurrentRequests(plan, quota) ?? NO_LIMIT,
     outputAdmission: quota.outputAdmission,
-    // Tokens count in the windows weighted, input and output together (docs/quotas.md).
-    windows: windowAsk(
-      plan.quotas,
-      nowSeconds(deps.clock),
-      request.amounts.tokens_input + request.amounts.tokens_output,
-    ),
   }
 
   for (let attempt = 1; ; attempt++) {
@@ -122,20 +93,7 @@ export async function reserve(
     if (rows) {
       const reserved = zeroAmounts()
       const remaining = {} as Record<Metric, number | null>
-      const windows: RateWindowState[] = []
       for (const row of rows) {
-        if (isWindowRow(row)) {
-          const limit = ask.windows?.limits[row.metric] ?? NO_LIMIT
-          if (limit === NO_LIMIT || !ask.windows) continue
-          const resetAt = windowEnd(row.metric, ask.windows.minuteStart)
-          windows.push({
-            window: row.metric,
-            limit,
-            remaining: limit - row.used - row.reserved,
-            resetAt,
-          })
-          continue
-        }
         const limit = plan.quotas[row.metric]
         reserved[row.metric] = Number(row.last_reserved)
         // Settled output admission counts only this request's own reservation as spent: the
@@ -146,7 +104,7 @@ export async function reserve(
             : row.reserved
         remaining[row.metric] = limit === null ? null : limit - row.used - held
       }
-      return { ok: true, reserved, remaining, periodEnd, windows }
+      return { ok: true, reserved, remaining, periodEnd }
     }
     // The database refused atomically; which metric, and by how much, is read afterwards.
     const counters = await readRefusal(deps.database.db, key, ask)
@@ -156,9 +114,6 @@ export async function reserve(
       await ensureCounters(deps.database.db, key, nowSeconds(deps.clock))
     } else {
       const refused = refusingMetric(counters)
-      // A period quota spent wins (only time or payment lifts it), then a full window.
-      const window = refused?.inFlight === false ? undefined : await fullWindow(deps, key, ask)
-      if (window) return window
       if (refused?.metric === 'requests' && refused.inFlight) {
         return {
           ok: false,
@@ -212,40 +167,6 @@ async function reserveOnce(
   }
   return deps.ledger.reserve({ key, ask, fields })
 }
-
-/**
- * The rate window that refused, judged by the rule of windowUpsertSql: the first whose
- * used + reserved + ask exceeds its limit. A window row not there yet is empty.
- */
-async function fullWindow(
-  deps: Pick<Deps, 'database'>,
-  key: CounterKey,
-  ask: ReserveAsk,
-): Promise<Extract<ReserveResult, { reason: 'rate' }> | undefined> {
-  const windows = ask.windows
-  if (!windows) return undefined
-  const rows = await readWindows(deps.database.db, key.subscriptionId, windows.minuteStart)
-  for (const window of WINDOW_ORDER) {
-    const limit = windows.limits[window]
-    if (limit === NO_LIMIT) continue
-    const row = rows.find((candidate) => candidate.metric === window)
-    const n = window.startsWith('tokens_') ? windows.tokens : 1
-    const held = (row?.used ?? 0) + (row?.reserved ?? 0)
-    if (held + n > limit) {
-      const resetAt = windowEnd(window, windows.minuteStart)
-      return { ok: false, reason: 'rate', window, limit, used: held, resetAt }
-    }
-  }
-  return undefined
-}
-
-/** The day's windows first: when both are full, the longer wait is the true one. */
-const WINDOW_ORDER: RateWindow[] = [
-  'requests_per_day',
-  'tokens_per_day',
-  'requests_per_minute',
-  'tokens_per_minute',
-]
 
 /**
  * The counter that refused, as the database judged it (readRefusal, by the

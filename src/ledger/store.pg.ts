@@ -6,24 +6,13 @@ import type { TokenClass } from './amounts.ts'
 import {
   admissionRule,
   batchRuleColumns,
-  DAY_SECONDS,
   int,
   perMetric,
   type ReserveArgs,
   reserveArgs,
   reserveOneSql,
-  type WindowArgs,
-  windowAfter,
-  windowArgs,
-  windowUpsertSql,
 } from './store.sql.ts'
-import type {
-  CloseInput,
-  CounterAfter,
-  DialectStore,
-  ReservedRows,
-  ReserveInput,
-} from './store.types.ts'
+import type { CloseInput, CounterAfter, DialectStore, ReserveInput } from './store.types.ts'
 
 /**
  * The ledger's writes on PostgreSQL, side by side with store.sqlite.ts: the
@@ -47,12 +36,6 @@ export function postgresStore(database: Database): DialectStore {
       if (closes.length > 0) {
         return { closed: await closeMany(db, closes), reserved: [], reservesAlone: false }
       }
-      // A plan's rate windows are decided one reservation at a time (docs/quotas.md).
-      if (reserves.some((input) => input.ask.windows)) {
-        const reserved: Array<ReservedRows | null> = []
-        for (const input of reserves) reserved.push(await reserveOne(db, input))
-        return { closed: [], reserved, reservesAlone: reserves.length > 1 }
-      }
       const reserved =
         reserves.length === 1
           ? [await reserveOne(db, reserves[0]!)]
@@ -75,12 +58,11 @@ export function postgresStore(database: Database): DialectStore {
 async function reserveOne(
   db: Db,
   { key, ask, fields }: ReserveInput,
-): Promise<ReservedRows | null> {
+): Promise<CounterAfter[] | null> {
   try {
     const { rows } = await reserveOneQuery(
       db,
       ...reserveArgs(key, ask, fields.now),
-      ...windowArgs(key, ask, fields.now),
       fields.requestId,
       fields.userId,
       fields.modelId,
@@ -88,11 +70,7 @@ async function reserveOne(
       fields.owner,
       fields.sentAt,
     )
-    return rows.map((row) =>
-      isPeriodMetric(row.metric)
-        ? { ...row, used: Number(row.used), reserved: Number(row.reserved) }
-        : windowAfter(row),
-    )
+    return rows.map((row) => ({ ...row, used: Number(row.used), reserved: Number(row.reserved) }))
   } catch (error) {
     if ((error as { code?: string }).code === DIVISION_BY_ZERO) return null
     throw error
@@ -104,7 +82,6 @@ const reserveOneQuery = prepared(
     _db,
     ...args: [
       ...ReserveArgs,
-      ...WindowArgs,
       requestId: string,
       userId: string,
       modelId: string | null,
@@ -114,35 +91,23 @@ const reserveOneQuery = prepared(
     ]
   ) => {
     const update = args.slice(0, RESERVE_ARGS) as ReserveArgs
-    const windows = args.slice(RESERVE_ARGS, RESERVE_ARGS + WINDOW_ARGS) as WindowArgs
-    const [sub, period, , , , , , , , , now] = update
-    const [, minute, , tokens, , , , , , windowed] = windows
-    const [requestId, userId, modelId, chatId, owner, sentAt] = args.slice(
-      RESERVE_ARGS + WINDOW_ARGS,
-    ) as [string, string, string | null, string | null, string, number | null]
-    // The windows' upsert waits for the period's UPDATE (it reads `updated`): every
-    // statement locks the period's rows before the windows' (closeMany too).
+    const [sub, period, , , , , , , , , now, requestId, userId, modelId, chatId, owner, sentAt] =
+      args
     return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
     WITH updated AS (${reserveOneSql(...update)}),
-    windows AS (${windowUpsertSql(windows, sql`(SELECT count(*) FROM updated) = 3`)}),
     held AS (
       INSERT INTO billing_reservation
-        (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at, owner, sent_at, window_start, window_tokens)
+        (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at, owner, sent_at)
       SELECT ${requestId}, ${userId}, ${sub}, ${int(period)},
         (SELECT last_reserved FROM updated WHERE metric = 'requests'),
         (SELECT last_reserved FROM updated WHERE metric = 'tokens_input'),
         (SELECT last_reserved FROM updated WHERE metric = 'tokens_output'),
         CAST(${modelId} AS text), CAST(${chatId} AS text), ${int(now)},
-        CAST(${owner} AS text), CAST(${sentAt} AS bigint),
-        CASE WHEN ${int(windowed)} = 1 THEN ${int(minute)} END,
-        CASE WHEN ${int(windowed)} = 1 THEN ${int(tokens)} ELSE 0 END
+        CAST(${owner} AS text), CAST(${sentAt} AS bigint)
       WHERE 1 / ((SELECT count(*) FROM updated) / 3) = 1
-        AND 1 / (CASE WHEN (SELECT count(*) FROM windows) = 4 * ${int(windowed)} THEN 1 ELSE 0 END) = 1
       RETURNING request_id
     )
-    SELECT updated.* FROM updated CROSS JOIN held
-    UNION ALL
-    SELECT windows.metric, windows.used, windows.reserved, 0 FROM windows CROSS JOIN held`
+    SELECT updated.* FROM updated CROSS JOIN held`
   },
 )
 
@@ -349,22 +314,6 @@ const closeManyQuery = prepared(
       FROM ${lockedRowsWith(sql`sums`)}
       WHERE ${isLockedRow}
       RETURNING c.metric
-    ), window_moves AS (${windowMovesOf(sql`taken`)}
-    ), window_locked AS (
-      SELECT c.subscription_id, c.period_start, c.metric
-      FROM billing_quota_counter c JOIN window_moves k
-        ON c.subscription_id = k.subscription_id AND c.period_start = k.period_start
-          AND c.metric = k.metric
-      WHERE (SELECT count(*) FROM moved) >= 0
-      ORDER BY c.subscription_id, c.period_start, c.metric
-      FOR UPDATE OF c
-    ), window_moved AS (
-      UPDATE billing_quota_counter c
-      SET used = c.used + k.used, reserved = c.reserved - k.reserved, updated_at = ${int(now)}
-      FROM window_locked l JOIN window_moves k ON k.subscription_id = l.subscription_id
-        AND k.period_start = l.period_start AND k.metric = l.metric
-      WHERE ${isLockedRow}
-      RETURNING c.metric
     ), recorded AS (
       INSERT INTO billing_usage (id, user_id, subscription_id, model_id, chat_id, request_id,
         estimated, created_at, requests, tokens_input, tokens_output, raw_input, raw_output,
@@ -387,34 +336,6 @@ const closeManyQuery = prepared(
 /* What only PostgreSQL needs: the lock order of a batch, and the guard's error. */
 
 /**
- * What the closed reservations `taken` move in their rate windows (windows.ts,
- * windowMoves, says the same for SQLite): per window row, the real requests and tokens
- * (weighted input + output) to `used`, and what the reservations held out of
- * `reserved` (one request each, window_tokens). Their rows are locked after the
- * period's, in key order, as every statement takes them.
- */
-const windowMovesOf = (taken: RawBuilder<unknown>) => {
-  const day = sql`t.window_start - t.window_start % ${sql.lit(DAY_SECONDS)}`
-  const tokens = sql`t.used_input + t.used_output`
-  const one = (
-    start: RawBuilder<unknown>,
-    metric: string,
-    used: RawBuilder<unknown>,
-    held: RawBuilder<unknown>,
-  ) =>
-    sql`SELECT t.subscription_id, ${start} AS period_start, ${sql.lit(metric)} AS metric,
-        ${used} AS used, ${held} AS reserved
-      FROM ${taken} t WHERE t.window_start IS NOT NULL`
-  return sql`
-      SELECT subscription_id, period_start, metric, sum(used) AS used, sum(reserved) AS reserved
-      FROM (${one(sql`t.window_start`, 'requests_per_minute', sql`t.used_requests`, sql`1`)}
-        UNION ALL ${one(sql`t.window_start`, 'tokens_per_minute', tokens, sql`t.window_tokens`)}
-        UNION ALL ${one(day, 'requests_per_day', sql`t.used_requests`, sql`1`)}
-        UNION ALL ${one(day, 'tokens_per_day', tokens, sql`t.window_tokens`)}) AS w
-      GROUP BY subscription_id, period_start, metric`
-}
-
-/**
  * The counter rows of the keys (subscription_id, period_start) in `keys`,
  * locked in key order before a batch updates them: every statement that
  * locks several users' counters takes them in this one order, so two batches
@@ -425,7 +346,6 @@ const countersLockedInKeyOrder = (keys: RawBuilder<unknown>) => sql`
       SELECT c.subscription_id, c.period_start, c.metric
       FROM billing_quota_counter c JOIN ${keys} k
         ON c.subscription_id = k.subscription_id AND c.period_start = k.period_start
-      WHERE c.metric IN ('requests', 'tokens_input', 'tokens_output')
       ORDER BY c.subscription_id, c.period_start, c.metric
       FOR UPDATE OF c`
 
@@ -438,10 +358,5 @@ const isLockedRow = sql`c.subscription_id = l.subscription_id
         AND c.period_start = l.period_start AND c.metric = l.metric`
 
 const DIVISION_BY_ZERO = '22012'
-
-const isPeriodMetric = (metric: string): metric is Metric =>
-  metric === 'requests' || metric === 'tokens_input' || metric === 'tokens_output'
 /** How many of reserveOneQuery's arguments are reserveOneSql's (ReserveArgs). */
 const RESERVE_ARGS = 11
-/** How many of reserveOneQuery's arguments are windowUpsertSql's (WindowArgs), after those. */
-const WINDOW_ARGS = 10

@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely'
 import type { Metric } from '../../db/tables.ts'
-import type { CounterKey, ReserveAsk, WindowAfter } from './store.types.ts'
+import type { CounterKey, ReserveAsk } from './store.types.ts'
 
 /**
  * The SQL both databases' stores share (store.sqlite.ts, store.pg.ts): the
@@ -163,93 +163,3 @@ export function reserveOneSql(...args: ReserveArgs) {
       AND ${rule}
     RETURNING metric, used, reserved, last_reserved`
 }
-
-/** The values windowUpsertSql binds, in order. */
-export type WindowArgs = [
-  subscriptionId: string,
-  minuteStart: number,
-  dayStart: number,
-  tokens: number,
-  requestsPerMinute: number,
-  tokensPerMinute: number,
-  requestsPerDay: number,
-  tokensPerDay: number,
-  now: number,
-  /** 1 when the plan has windows; 0 makes the statement a no-op (one SQL text for every plan). */
-  windowed: number,
-]
-
-export const DAY_SECONDS = 86_400
-
-export function windowArgs(key: CounterKey, ask: ReserveAsk, now: number): WindowArgs {
-  const w = ask.windows
-  if (!w) return [key.subscriptionId, 0, 0, 0, 0, 0, 0, 0, now, 0]
-  const { limits: l } = w
-  const day = w.minuteStart - (w.minuteStart % DAY_SECONDS)
-  return [
-    ...([key.subscriptionId, w.minuteStart, day, w.tokens] as const),
-    ...([
-      l.requests_per_minute,
-      l.tokens_per_minute,
-      l.requests_per_day,
-      l.tokens_per_day,
-    ] as const),
-    ...([now, 1] as const),
-  ]
-}
-
-/**
- * The rate windows' check-and-reserve (docs/quotas.md): the four window counter
- * rows (one request and the asked tokens per minute and per UTC day) are created
- * by this same upsert when the window opens, or take the ask only when
- * used + reserved + ask <= limit, as the period's requests row does. A row that
- * refuses is neither written nor returned: the caller refuses unless all four
- * came back (SQLite undoes the savepoint; PostgreSQL's guard divides by zero).
- * A window without a limit is compared with NO_LIMIT, so one SQL text serves
- * every plan. `after`: a condition that makes PostgreSQL run another CTE first (the
- * lock order, store.pg.ts).
- */
-export function windowUpsertSql(args: WindowArgs, after: RawBuilder<unknown> = sql`1 = 1`) {
-  const [sub, minute, day, tokens, rpm, tpm, rpd, tpd, now, windowed] = args
-  const row = (start: number, metric: string, n: RawBuilder<unknown>, limit: number) =>
-    sql`SELECT CAST(${sub} AS text) AS subscription_id, ${int(start)} AS period_start,
-      ${sql.lit(metric)} AS metric, ${n} AS n, ${int(limit)} AS lim`
-  const one = sql`CAST(${sql.lit(1)} AS bigint)`
-  const limitOf = sql`CASE excluded.metric WHEN 'requests_per_minute' THEN ${int(rpm)}
-      WHEN 'tokens_per_minute' THEN ${int(tpm)} WHEN 'requests_per_day' THEN ${int(rpd)}
-      ELSE ${int(tpd)} END`
-  return sql<{ metric: string; period_start: number; used: number; reserved: number }>`
-    INSERT INTO billing_quota_counter AS c
-      (subscription_id, period_start, metric, used, reserved, last_reserved, updated_at)
-    SELECT w.subscription_id, w.period_start, w.metric, 0, w.n, w.n, ${int(now)}
-    FROM (${row(minute, 'requests_per_minute', one, rpm)}
-      UNION ALL ${row(minute, 'tokens_per_minute', int(tokens), tpm)}
-      UNION ALL ${row(day, 'requests_per_day', one, rpd)}
-      UNION ALL ${row(day, 'tokens_per_day', int(tokens), tpd)}) AS w
-    WHERE w.n <= w.lim AND ${int(windowed)} = 1 AND ${after}
-    ON CONFLICT (subscription_id, period_start, metric) DO UPDATE
-    SET reserved = c.reserved + excluded.reserved, last_reserved = excluded.reserved,
-      updated_at = excluded.updated_at
-    WHERE c.used + c.reserved + excluded.reserved <= ${limitOf}
-    RETURNING metric, period_start, used, reserved`
-}
-
-/** The window counters' metrics, never the period's (a window may start when the period does). */
-export const WINDOW_METRICS = [
-  'requests_per_minute',
-  'tokens_per_minute',
-  'requests_per_day',
-  'tokens_per_day',
-] as const
-
-/** A window row as windowUpsertSql returns it, as the service reads it. */
-export const windowAfter = (row: {
-  metric: string
-  used: number
-  reserved: number
-}): WindowAfter => ({
-  metric: row.metric as WindowAfter['metric'],
-  used: Number(row.used),
-  reserved: Number(row.reserved),
-  last_reserved: 0,
-})

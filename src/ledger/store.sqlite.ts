@@ -10,20 +10,14 @@ import {
   type ReserveArgs,
   reserveArgs,
   reserveOneSql,
-  type WindowArgs,
-  windowAfter,
-  windowArgs,
-  windowUpsertSql,
 } from './store.sql.ts'
 import type {
   CloseInput,
   CounterAfter,
   DialectStore,
-  ReservedRows,
   ReserveInput,
   WriteResult,
 } from './store.types.ts'
-import { windowMoves } from './windows.ts'
 
 /**
  * The ledger's writes on SQLite, side by side with store.pg.ts: the same
@@ -39,8 +33,7 @@ export function sqliteStore(database: Database): DialectStore {
   const writeInOneTransaction = handle.transaction(
     (closes: CloseInput[], reserves: ReserveInput[]): WriteResult => {
       const closed = closes.length > 0 ? closeMany(run, closes) : []
-      // A plan's rate windows are decided one reservation at a time (docs/quotas.md).
-      if (reserves.length <= 1 || reserves.some((input) => input.ask.windows)) {
+      if (reserves.length <= 1) {
         const reserved = reserves.map((input) => reserveOne(run, input))
         return { closed, reserved, reservesAlone: false }
       }
@@ -72,13 +65,9 @@ export function sqliteStore(database: Database): DialectStore {
  * counters took their share, the savepoint undoes the UPDATE and the result is
  * null. Returns the counters after the change, or null when some metric refused.
  */
-function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): ReservedRows | null {
+function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): CounterAfter[] | null {
   try {
     return run.savepoint(() => {
-      const windows = ask.windows
-        ? run.rows(windowUpsertQuery, ...windowArgs(key, ask, fields.now))
-        : []
-      if (ask.windows && windows.length < WINDOW_ROWS) throw new Refused()
       const updated = run.rows(reserveOneQuery, ...reserveArgs(key, ask, fields.now))
       if (updated.length < METRICS.length) throw new Refused()
       const after = updated.map((row) => ({
@@ -101,11 +90,9 @@ function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): Res
         created_at: fields.now,
         owner: fields.owner,
         sent_at: fields.sentAt,
-        window_start: ask.windows?.minuteStart ?? null,
-        window_tokens: ask.windows?.tokens ?? 0,
       }
       run.rows(insertReservationQuery, ...RESERVATION_COLUMNS.map((column) => row[column]))
-      return [...after, ...windows.map(windowAfter)]
+      return after
     })
   } catch (error) {
     if (error instanceof Refused) return null
@@ -114,11 +101,6 @@ function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): Res
 }
 
 const reserveOneQuery = prepared((_db, ...args: ReserveArgs) => reserveOneSql(...args))
-
-const windowUpsertQuery = prepared((_db, ...args: WindowArgs) => windowUpsertSql(args))
-
-/** The window counter rows one reservation moves (windowUpsertSql). */
-const WINDOW_ROWS = 4
 
 const RESERVATION_COLUMNS = [
   'request_id',
@@ -133,8 +115,6 @@ const RESERVATION_COLUMNS = [
   'created_at',
   'owner',
   'sent_at',
-  'window_start',
-  'window_tokens',
 ] as const satisfies ReadonlyArray<keyof ReservationRow>
 
 const insertReservationQuery = prepared((db, ...values: unknown[]) =>
@@ -328,8 +308,6 @@ function closeMany(run: RawStatements, inputs: CloseInput[]): Array<ReservationR
   const now = Math.max(...inputs.map((input) => input.now))
   if (sums.size > 0) run.rows(moveSumsQuery, JSON.stringify([...sums.values()]), now)
   if (usage.length > 0) run.rows(insertUsageQuery, JSON.stringify(usage))
-  const moves = windowMoves(closed, inputs)
-  if (moves.length > 0) run.rows(moveWindowsQuery, JSON.stringify(moves), now)
   return closed
 }
 
@@ -368,23 +346,7 @@ const moveSumsQuery = prepared(
         value ->> 'reserved_output' AS reserved_output
       FROM json_each(${sumsJson})
     ) AS k
-    WHERE c.subscription_id = k.subscription_id AND c.period_start = k.period_start
-      AND c.metric IN ('requests', 'tokens_input', 'tokens_output')`,
-)
-
-/** Each window counter row moves by its own (used, reserved) deltas (windows.ts, windowMoves). */
-const moveWindowsQuery = prepared(
-  (_db: Kysely<DB>, movesJson: string, now: number) => sql`
-    UPDATE billing_quota_counter AS c
-    SET used = c.used + k.used, reserved = c.reserved - k.reserved, updated_at = ${now}
-    FROM (
-      SELECT value ->> 'subscription_id' AS subscription_id,
-        value ->> 'period_start' AS period_start, value ->> 'metric' AS metric,
-        value ->> 'used' AS used, value ->> 'reserved' AS reserved
-      FROM json_each(${movesJson})
-    ) AS k
-    WHERE c.subscription_id = k.subscription_id AND c.period_start = k.period_start
-      AND c.metric = k.metric`,
+    WHERE c.subscription_id = k.subscription_id AND c.period_start = k.period_start`,
 )
 
 /** billing_usage's columns as closeMany writes them, the token classes (TOKEN_CLASSES order), then status and latency. */

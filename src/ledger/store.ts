@@ -3,7 +3,7 @@ import type { ReservationRow } from '../../db/tables.ts'
 import { createBatcher } from './batcher.ts'
 import { postgresStore } from './store.pg.ts'
 import { sqliteStore } from './store.sqlite.ts'
-import type { CloseInput, DialectStore, ReservedRows, ReserveInput } from './store.types.ts'
+import type { CloseInput, CounterAfter, DialectStore, ReserveInput } from './store.types.ts'
 
 type Kind = 'reserve' | 'close'
 
@@ -18,7 +18,7 @@ export interface LedgerBatchObserver {
 /** The ledger's writes that batch: see createLedgerStore. */
 export interface LedgerStore {
   /** Reserves (all three counters and the reservation row): the counters after it, or null when some metric refused. */
-  reserve(input: ReserveInput): Promise<ReservedRows | null>
+  reserve(input: ReserveInput): Promise<CounterAfter[] | null>
   /** Settles or releases one reservation: the row it closed, or undefined when it was already closed. */
   close(input: CloseInput): Promise<ReservationRow | undefined>
   /**
@@ -75,7 +75,7 @@ export function createLedgerStore(
   if (database.dialect === 'sqlite') {
     const turns = batchedWrites(sqliteStore(database), observe, closesWait)
     return {
-      reserve: (input) => turns({ kind: 'reserve', input }) as Promise<ReservedRows | null>,
+      reserve: (input) => turns({ kind: 'reserve', input }) as Promise<CounterAfter[] | null>,
       close: (input) => turns({ kind: 'close', input }) as Promise<ReservationRow | undefined>,
       hurry: () => turns.hurry(),
     }
@@ -85,14 +85,14 @@ export function createLedgerStore(
   const reserves = batchedWrites(store, observe, undefined)
   const closes = batchedWrites(store, observe, closesWait)
   return {
-    reserve: (input) => reserves({ kind: 'reserve', input }) as Promise<ReservedRows | null>,
+    reserve: (input) => reserves({ kind: 'reserve', input }) as Promise<CounterAfter[] | null>,
     close: (input) => closes({ kind: 'close', input }) as Promise<ReservationRow | undefined>,
     hurry: () => closes.hurry(),
   }
 }
 
 type Write = { kind: 'reserve'; input: ReserveInput } | { kind: 'close'; input: CloseInput }
-type Written = ReservedRows | null | ReservationRow | undefined
+type Written = CounterAfter[] | null | ReservationRow | undefined
 
 /** A batcher of writes over `store`: each batch one store.write, the closes first. */
 function batchedWrites(

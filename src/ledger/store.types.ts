@@ -55,17 +55,6 @@ export interface CloseInput {
 /** A counter after a reservation; last_reserved = what that reservation added to it. */
 export type CounterAfter = { metric: Metric; used: number; reserved: number; last_reserved: number }
 
-/** A rate window's counter after a reservation (windows.ts): what the x-ratelimit-* headers show. */
-export type WindowAfter = {
-  metric: keyof WindowAsk['limits']
-  used: number
-  reserved: number
-  last_reserved: number
-}
-
-/** A reservation's counters after it: the period's three, then its windows' four (if any). */
-export type ReservedRows = Array<CounterAfter | WindowAfter>
-
 export interface MetricAsk {
   /** What the request asks to reserve. */
   n: number
@@ -82,22 +71,6 @@ export type ReserveAsk = Record<Metric, MetricAsk> & {
   inFlightLimit: number
   /** 'settled': tokens_output is admitted while used < limit and reserved whole (config quota.outputAdmission). */
   outputAdmission: 'settled' | 'reserved'
-  /** The plan's rate windows, or absent when it has none (store.sql.ts, windowUpsertSql). */
-  windows?: WindowAsk
-}
-
-/**
- * What one reservation asks of its rate windows: the minute it falls in (epoch seconds;
- * the day is the UTC day holding it), one request, the tokens (weighted input + output
- * asked), and per window its limit (NO_LIMIT when the plan sets none).
- */
-export interface WindowAsk {
-  minuteStart: number
-  tokens: number
-  limits: Record<
-    'requests_per_minute' | 'tokens_per_minute' | 'requests_per_day' | 'tokens_per_day',
-    number
-  >
 }
 
 /** What one DialectStore.write did, per item in the order given. */
@@ -105,7 +78,7 @@ export interface WriteResult {
   /** Per close, the reservation it closed, or undefined when it was already closed. */
   closed: Array<ReservationRow | undefined>
   /** Per reserve, the counters after it, or null when some metric refused. */
-  reserved: Array<ReservedRows | null>
+  reserved: Array<CounterAfter[] | null>
   /** The reserves did not fit as a batch and were decided one by one inside the write. */
   reservesAlone: boolean
 }

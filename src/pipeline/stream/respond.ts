@@ -31,7 +31,6 @@ export function quotaHeaders(
     into[header] = String(Math.max(0, adjusted))
   }
   into['x-quota-reset'] = String(admission.periodEnd)
-  Object.assign(into, admission.rateLimitHeaders)
   const warning = softLimitHeader(admission.softLimits)
   if (warning) into['x-quota-warning'] = warning
   return into
