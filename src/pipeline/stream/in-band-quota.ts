@@ -79,27 +79,35 @@ export function inBandMeter(
   endpoint: Endpoint,
   settleNow: () => InBandReport,
 ): StreamMeter {
-  let held: Buffer | null = null
-  let unfinished: Buffer = EMPTY
+  // Kept as the chunks came and joined once: a long line (a partial image of megabytes) is
+  // never copied again with each of its chunks.
+  let held: Buffer[] | null = null
+  let unfinished: Buffer[] = []
   return {
     push(chunk) {
       const out = meter.push(chunk)
       if (held) {
-        held = Buffer.concat([held, out])
+        held.push(out)
         return EMPTY
       }
-      const bytes = unfinished.length > 0 ? Buffer.concat([unfinished, out]) : out
+      if (lastLineBreak(out) < 0) {
+        if (out.length > 0) unfinished.push(out)
+        return EMPTY
+      }
+      const bytes = unfinished.length > 0 ? Buffer.concat([...unfinished, out]) : out
       const lines = lastLineBreak(bytes) + 1
-      unfinished = bytes.subarray(lines)
       const complete = bytes.subarray(0, lines)
       const from = holdFrom(complete, endpoint)
-      if (from < 0) return complete
-      held = bytes.subarray(from)
-      unfinished = EMPTY
+      if (from < 0) {
+        unfinished = lines < bytes.length ? [bytes.subarray(lines)] : []
+        return complete
+      }
+      held = [bytes.subarray(from)]
+      unfinished = []
       return complete.subarray(0, from)
     },
     end() {
-      const rest = Buffer.concat([held ?? unfinished, meter.end()])
+      const rest = Buffer.concat([...(held ?? unfinished), meter.end()])
       return withReport(rest, endpoint, settleNow())
     },
   }
