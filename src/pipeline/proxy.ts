@@ -9,7 +9,6 @@ import { outputOfJsonAnswer, tokensOfOutput } from './estimate/output-text.ts'
 import { LARGE_BODY_BYTES, prepareOffLoop, refuseWhenQueueFull } from './estimate/token-pool.ts'
 import { counterForModel } from './estimate/tokenizer.ts'
 import type { PipelineDeps } from './pipeline-deps.ts'
-import { clientGoneSignal } from './request/client-gone.ts'
 import { clientWantsUsage, parseProxyBody, upstreamBody } from './request/parse.ts'
 import {
   type ClientRequest,
@@ -20,7 +19,6 @@ import {
 } from './request/proxy-request.ts'
 import { readRequestBody } from './request/read-body.ts'
 import { type UploadTurn, uploadTurn } from './request/upload-turns.ts'
-import { createOutcome } from './settle/settle.ts'
 import { usageFromJsonBody } from './settle/usage.ts'
 import { applyStorePolicy } from './stored/store-policy.ts'
 import type { StoredIdReader } from './stored/stored-id-reader.ts'
@@ -38,12 +36,13 @@ import { quotaHeaders, sseErrorEvent } from './stream/respond.ts'
 import { createSseMeter } from './stream/sse-meter.ts'
 import { drainRest, pumpMeteredStream, type StreamMeter } from './stream/stream-body.ts'
 import { refuseOtherDialect } from './upstream/dialect.ts'
-import { linkUpstream, outputAfterDisconnect } from './upstream/disconnect.ts'
+import { outputAfterDisconnect } from './upstream/disconnect.ts'
 import { failureKind, forward, type UpstreamResponse, upstreamFailure } from './upstream/forward.ts'
 import { clientResponseHeaders } from './upstream/headers.ts'
 import { bodyForDeployment } from './upstream/routes.ts'
 import {
   type AdmittedCall,
+  admittedCall,
   clientClosed,
   readAnswer,
   sendAdmitted,
@@ -121,23 +120,12 @@ async function walk(request: ReadRequest, deps: ProxyDeps): Promise<Response> {
   const upstream = upstreamRoute.candidates[0]!.deployment.upstream
   refuseOtherDialect(route.endpoint, upstream, parsed.body.model)
   const admission = await admit(request, deps)
-  const outcome = createOutcome(deps, admission, {
-    requestId: request.requestId,
-    endpoint: route.endpoint,
-    upstream: upstream.name,
-  })
-  const clientGone = clientGoneSignal(request.connection)
-  const link = linkUpstream(deps.config.quota, admission.model, clientGone)
   const call: Call = {
-    requestId: request.requestId,
+    ...admittedCall(deps, request, route.endpoint, admission, upstream),
     request,
     deps,
-    admission,
-    upstream,
-    outcome,
-    clientGone,
-    link,
   }
+  const { outcome, clientGone, link } = call
   try {
     const body = upstreamBody(parsed, route.injectUsage)
     const response = await sendAdmitted(

@@ -8,15 +8,12 @@ import { recordIfRefusal } from '../admission/refusal-log.ts'
 import { estimateMedia } from '../estimate/media-estimate.ts'
 import { LARGE_BODY_BYTES } from '../estimate/token-pool.ts'
 import { clientRequestOf } from '../proxy.ts'
-import { clientGoneSignal } from '../request/client-gone.ts'
 import { type ClientRequest, headerOf } from '../request/proxy-request.ts'
 import { readRequestBody } from '../request/read-body.ts'
 import { mediaUsage } from '../settle/media-usage.ts'
-import { createOutcome } from '../settle/settle.ts'
-import { linkUpstream } from '../upstream/disconnect.ts'
 import { forward, type UpstreamResponse } from '../upstream/forward.ts'
 import { bodyForDeployment } from '../upstream/routes.ts'
-import { clientClosed, readAnswer, sendAdmitted } from '../upstream/send-admitted.ts'
+import { admittedCall, clientClosed, readAnswer, sendAdmitted } from '../upstream/send-admitted.ts'
 import { headersOf, type MediaCall, type MediaDeps } from './media-call.ts'
 import { type MediaRequest, type MediaRoute, parseMediaBody } from './media-request.ts'
 import { relayMediaStream } from './media-stream.ts'
@@ -65,26 +62,15 @@ async function walkMedia(
   const admission = await admitMedia(client, entitlement, request.model, estimate, deps)
   const upstreamRoute = deps.upstreams.route(admission.model)
   const upstream = upstreamRoute.candidates[0]!.deployment.upstream
-  const outcome = createOutcome(deps, admission, {
-    requestId: client.requestId,
-    endpoint: route.endpoint,
-    upstream: upstream.name,
-  })
-  const clientGone = clientGoneSignal(client.connection)
-  const link = linkUpstream(deps.config.quota, admission.model, clientGone)
   const call: MediaCall = {
-    requestId: client.requestId,
+    ...admittedCall(deps, client, route.endpoint, admission, upstream),
     client,
     deps,
     route,
     request,
     estimate,
-    admission,
-    upstream,
-    outcome,
-    clientGone,
-    link,
   }
+  const { outcome, link } = call
   try {
     // A deployment that renames the model gets it renamed in a JSON body; a multipart body goes
     // as it came.

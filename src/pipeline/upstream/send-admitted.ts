@@ -1,8 +1,9 @@
 import { GatewayError } from '../../http/errors.ts'
 import type { Admission } from '../admission/admit.ts'
-import type { ClientGone } from '../request/client-gone.ts'
-import type { Outcome } from '../settle/settle.ts'
-import type { UpstreamLink } from './disconnect.ts'
+import { type ClientGone, clientGoneSignal } from '../request/client-gone.ts'
+import type { ClientRequest } from '../request/proxy-request.ts'
+import { createOutcome, type Outcome, type OutcomeDeps } from '../settle/settle.ts'
+import { linkUpstream, type UpstreamLink } from './disconnect.ts'
 import { ClientLeftBetweenAttempts, type FailoverDeps, sendWithFailover } from './failover.ts'
 import { failureKind, type UpstreamResponse, upstreamFailure } from './forward.ts'
 import { clientResponseHeaders } from './headers.ts'
@@ -24,6 +25,24 @@ export interface AdmittedCall {
   /** Aborts when the client goes away before its answer is complete. */
   clientGone: ClientGone
   link: UpstreamLink
+}
+
+/**
+ * The call of a reserved admission, from here on ended exactly once: its outcome (settle.ts),
+ * the signal of its client leaving and the link that tells the upstream call what to do then.
+ */
+export function admittedCall(
+  deps: FailoverDeps & OutcomeDeps,
+  client: ClientRequest,
+  endpoint: string,
+  admission: Admission,
+  upstream: Upstream,
+): AdmittedCall {
+  const { requestId } = client
+  const outcome = createOutcome(deps, admission, { requestId, endpoint, upstream: upstream.name })
+  const clientGone = clientGoneSignal(client.connection)
+  const link = linkUpstream(deps.config.quota, admission.model, clientGone)
+  return { requestId, deps, admission, upstream, outcome, clientGone, link }
 }
 
 /**
