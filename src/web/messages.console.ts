@@ -156,9 +156,10 @@ export const CONSOLE_MESSAGES = {
     ru: 'Это тариф по умолчанию: чтобы выключить его, выберите тариф, который станет тарифом по умолчанию вместо него.',
   },
   plan_make_default: { en: 'Make default', ru: 'Сделать тарифом по умолчанию' },
+  // Starts with the visible text, so speech input finds the link by what it shows.
   plan_make_default_aria: {
-    en: 'Make {plan} the default plan',
-    ru: 'Сделать «{plan}» тарифом по умолчанию',
+    en: 'Make default: {plan}',
+    ru: 'Сделать тарифом по умолчанию: {plan}',
   },
   plan_new_default: { en: 'New default plan', ru: 'Новый тариф по умолчанию' },
   plan_new_default_choose: { en: 'Choose…', ru: 'Выберите…' },
