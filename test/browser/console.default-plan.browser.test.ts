@@ -62,7 +62,7 @@ describe.skipIf(skipBrowser)('the default plan in the console, in Chromium', () 
       await page.getByRole('link', { name: 'Make default: Starter' }).click()
       const effect = page.getByTestId('default-effect')
       await effect.waitFor()
-      expect(await effect.innerText()).toContain(
+      expect(await effect.textContent()).toContain(
         'New sign-ups and users whose subscription ends will fall to Starter instead of Free.',
       )
       expect(await state(), 'nothing changes before the confirmation').toEqual({
