@@ -204,6 +204,26 @@ describe(`the default plan (${TEST_DIALECT})`, () => {
     expect(textOf(await admin.page('/admin/audit'))).toContain('Default plan changed')
   })
 
+  it('racing a switch to a plan against the deactivation of that plan never leaves an inactive default', async () => {
+    const admin = await f.h.adminToken()
+    const patch = (id: string, body: object) =>
+      f.h.json('PATCH', `/api/v1/billing/plans/${id}`, body, admin)
+    for (let round = 0; round < 8; round++) {
+      const [switched, deactivated] = await Promise.all([
+        patch('free', { is_active: false, new_default_plan_id: 'starter' }),
+        patch('starter', { is_active: false }),
+      ])
+      const statuses = [switched.status, deactivated.status].sort()
+      expect(statuses, `round ${round}`).toEqual([200, 409])
+      const { setting, active } = await state()
+      expect(active[setting!], `round ${round}: the default ${setting} is active`).toBe(1)
+      // Back to the start: free the default, both active.
+      await patch('free', { is_active: true })
+      await patch('starter', { is_active: true })
+      await f.h.json('PUT', '/api/v1/billing/admin/default-plan', { plan_id: 'free' }, admin)
+    }
+  })
+
   it('two replicas: the other one follows within billing.entitlementCacheMs', async () => {
     const other = await f.replica()
     const bound = f.h.deps.config.billing.entitlementCacheMs
