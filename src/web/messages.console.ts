@@ -152,8 +152,8 @@ export const CONSOLE_MESSAGES = {
   plan_subscribers: { en: '{n} active', ru: 'активных: {n}' },
   plan_default_badge: { en: 'Default plan', ru: 'Тариф по умолчанию' },
   plan_default_locked: {
-    en: 'This is the default plan: to deactivate it, choose the plan that becomes the default in its place.',
-    ru: 'Это тариф по умолчанию: чтобы выключить его, выберите тариф, который станет тарифом по умолчанию вместо него.',
+    en: 'This is the default plan: to deactivate it, choose on the plans page the plan that becomes the default in its place.',
+    ru: 'Это тариф по умолчанию: чтобы выключить его, выберите на странице тарифов тариф, который станет тарифом по умолчанию вместо него.',
   },
   plan_make_default: { en: 'Make default', ru: 'Сделать тарифом по умолчанию' },
   // Starts with the visible text, so speech input finds the link by what it shows.
