@@ -28,6 +28,7 @@ export interface DB {
   exchange_rate: ExchangeRateTable
   console_audit: ConsoleAuditTable
   request_refusal: RequestRefusalTable
+  gateway_setting: GatewaySettingTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -418,4 +419,14 @@ export interface RequestRefusalTable {
   code: string
   message: string
   created_at: number
+}
+
+/**
+ * A setting the operator changes at run time (0020), one row per key:
+ * `default_plan_id` (src/billing/default-plan.ts). Seeded from the configuration at start.
+ */
+export interface GatewaySettingTable {
+  key: string
+  value: string
+  updated_at: number
 }

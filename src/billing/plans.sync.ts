@@ -1,6 +1,7 @@
 import { type PlanSeed, planSeedSchema } from '../config/plan.schema.ts'
 import { validationError } from '../lib/errors.ts'
 import type { BillingDeps } from './billing-deps.ts'
+import { seedDefaultPlan } from './default-plan.ts'
 import { upsertPlans } from './plans.service.ts'
 
 /**
@@ -18,13 +19,20 @@ export function parsePlanSeeds(entries: unknown, label = 'plans'): PlanSeed[] {
   })
 }
 
-/** Upserts the plans of gateway.config.ts: at every start and by `gateway plans sync`. */
+/**
+ * Upserts the plans of gateway.config.ts, at every start and by `gateway plans sync`,
+ * then seeds the default plan from billing.defaultPlanId if none is set yet.
+ */
 export async function syncConfiguredPlans(
-  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    BillingDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
 ) {
   const result = await upsertPlans(deps, parsePlanSeeds(deps.config.plans))
   if (deps.config.plans.length > 0) {
     deps.logger.info({ ...result }, 'BILLING plans from config synced')
   }
+  await seedDefaultPlan(deps)
   return result
 }

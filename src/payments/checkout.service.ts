@@ -41,7 +41,7 @@ export interface CheckoutResult {
 export async function createCheckout(
   deps: Pick<
     PaymentsDeps,
-    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
   principal: Principal,
   input: { planId: string; returnUrl: string },
@@ -53,7 +53,7 @@ export async function createCheckout(
   const row = await findPlan(deps.database.db, input.planId)
   if (!row?.is_active) throw new DomainError('not_found', `No active plan ${input.planId}`)
   const plan = planFromRow(row)
-  if (plan.price <= 0 || plan.id === deps.config.billing.defaultPlanId) {
+  if (plan.price <= 0 || plan.id === (await deps.defaultPlan.id(deps.database.db))) {
     throw new DomainError('invalid_request', `Plan ${plan.id} is free and needs no payment`, {
       param: 'plan_id',
     })

@@ -26,6 +26,7 @@ export async function loadBillingView(
     | 'clock'
     | 'config'
     | 'database'
+    | 'defaultPlan'
     | 'entitlements'
     | 'ids'
     | 'logger'
@@ -64,7 +65,7 @@ export async function loadBillingView(
     transactions: history.data,
     keys,
     paymentsEnabled: deps.yookassa !== null,
-    defaultPlanId: deps.config.billing.defaultPlanId,
+    defaultPlanId: await deps.defaultPlan.id(deps.database.db),
     waitingDiscounts,
     softLimitPercents: deps.config.notifications.softLimitPercents,
     /** Feature -> model patterns: the plan cards list the models a plan opens. */
