@@ -52,7 +52,7 @@ function openSqlite(
   return { db, dialect: 'sqlite', sqlite: handle, close: () => db.destroy(), handle }
 }
 
-type Variant = 'plain' | 'cached' | 'raw'
+type Variant = 'plain' | 'cached' | 'raw' | 'raw-no-usage'
 
 async function run(label: string, variant: Variant) {
   const cacheStatements = variant !== 'plain'
@@ -66,13 +66,13 @@ async function run(label: string, variant: Variant) {
   )
   const amounts = ASK
   const actual = ACTUAL
-  const raw = createRawLedger(database.handle)
+  const raw = createRawLedger(database.handle, variant !== 'raw-no-usage')
   const key = {
     id: entitlement.subscription.id,
     start: entitlement.subscription.current_period_start,
   }
   const once =
-    variant === 'raw'
+    variant === 'raw' || variant === 'raw-no-usage'
       ? async () => {
           const requestId = deps.ids.next()
           raw.reserve(requestId, key, amounts)
@@ -110,3 +110,4 @@ async function run(label: string, variant: Variant) {
 await run('ledger.service, no statement cache', 'plain')
 await run('ledger.service, statements cached (as db/client.ts)', 'cached')
 await run('same SQL, raw prepared statements', 'raw')
+await run('raw, without the usage row', 'raw-no-usage')

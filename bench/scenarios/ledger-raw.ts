@@ -7,9 +7,10 @@ type Key = { id: string; start: number }
  * The ledger's reserve and settle as hand-written SQL on prepared better-sqlite3 statements:
  * the lower bound of what the database part of a request costs on SQLite, for
  * bench/scenarios/ledger-micro.ts. A period's counters are one row (migration 0018): one
- * UPDATE reserves, one moves them at the settle, with no admission rule.
+ * UPDATE reserves, one moves them at the settle, with no admission rule. Without the usage row:
+ * what writing it costs.
  */
-export function createRawLedger(db: SqliteDatabase.Database) {
+export function createRawLedger(db: SqliteDatabase.Database, withUsageRow = true) {
   const where = 'WHERE subscription_id = ? AND period_start = ?'
   const bump = db.prepare(
     `UPDATE billing_quota_counter SET requests_reserved = requests_reserved + ?,
@@ -62,7 +63,9 @@ export function createRawLedger(db: SqliteDatabase.Database) {
       key.id,
       key.start,
     )
-    insertUsage.run(id(), key.id, requestId, t, a.requests, a.tokens_input, a.tokens_output)
+    if (withUsageRow) {
+      insertUsage.run(id(), key.id, requestId, t, a.requests, a.tokens_input, a.tokens_output)
+    }
   })
   return { reserve, settle }
 }
