@@ -24,9 +24,10 @@ export interface PeriodCounters {
 export const PERIOD_COUNTER_COLUMNS = sql.raw(`requests_used, requests_reserved,
       tokens_input_used, tokens_input_reserved, tokens_output_used, tokens_output_reserved`)
 
-/** Each metric's used and reserved columns of a counter row, as SQL (under `alias` when given). */
+/** Each metric's used and reserved columns of a counter row, as SQL. */
 export type CounterColumns = Record<Metric, Record<'used' | 'reserved', RawBuilder<unknown>>>
 
+/** The columns of the counter row (`alias` when given: `alias.requests_used`, ...). */
 export function counterColumns(alias?: string): CounterColumns {
   const column = (name: string) => sql.ref(alias ? `${alias}.${name}` : name) as RawBuilder<unknown>
   const metric = (m: Metric) => ({ used: column(`${m}_used`), reserved: column(`${m}_reserved`) })
