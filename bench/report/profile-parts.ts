@@ -8,8 +8,11 @@ import { fileURLToPath } from 'node:url'
  * sample's self time in the load window, its function put in a part by where it comes from
  * (the bundle's functions through its source map to their src/ module; packages by their
  * node_modules folder; V8's natives by their caller), divided by the requests served.
- * `npx tsx bench/report/profile-parts.ts <file.cpuprofile> <window from s> <to s> <requests>`
- * (bench:profile prints the window and the requests).
+ * `npx tsx bench/report/profile-parts.ts <file.cpuprofile> <window from s> <to s> <requests> [cpu µs]`
+ * (bench:profile prints the window, the requests and the CPU µs a request measured from /proc).
+ * A sample lasts until the next one in wall time, so on a loaded machine the samples add up to
+ * more than the CPU used (the thread also waited for a core): given the measured CPU µs a
+ * request, each part is also shown scaled to it (its share of the samples times that CPU).
  */
 interface ProfileNode {
   id: number
@@ -23,7 +26,7 @@ interface Profile {
   timeDeltas: number[]
 }
 
-const [file, fromS, toS, requests] = process.argv.slice(2)
+const [file, fromS, toS, requests, measuredCpu] = process.argv.slice(2)
 if (!file || !fromS || !toS || !requests) {
   throw new Error('usage: profile-parts.ts <file.cpuprofile> <from s> <to s> <requests>')
 }
@@ -50,7 +53,10 @@ function sourceOf(url: string, line: number, column: number): string {
 /** The part a source belongs to; null for V8's natives (they take their caller's part). */
 function partOf(source: string): string | null {
   const parts: Array<[RegExp, string]> = [
-    [/node_modules\/better-sqlite3\//, 'ledger SQL: better-sqlite3'],
+    [
+      /node_modules\/better-sqlite3\//,
+      'ledger SQL: better-sqlite3 (the transaction, BEGIN and COMMIT)',
+    ],
     [/node_modules\/(pg|pg-protocol|pg-pool|pg-types|postgres-[a-z]+)\//, 'ledger SQL: pg driver'],
     [/node_modules\/kysely\//, 'kysely'],
     [/node_modules\/(hono|@hono)\//, 'HTTP: hono'],
@@ -72,8 +78,16 @@ function partOf(source: string): string | null {
   return null
 }
 
+/** The ledger's raw statements run inside `rows` (store.sqlite.ts): SQLite's C is its self time. */
+const SQLITE_STATEMENTS = 'ledger SQL: SQLite statements (store.sqlite.ts rows)'
+
 function partOfNode(node: ProfileNode): string | null {
   const { functionName, url, lineNumber, columnNumber } = node.callFrame
+  if (functionName === 'rows' && url.endsWith('/dist/main.js')) {
+    if (sourceOf(url, lineNumber, columnNumber).endsWith('/src/ledger/store.sqlite.ts')) {
+      return SQLITE_STATEMENTS
+    }
+  }
   if (functionName === '(idle)' || functionName === '(root)') return null
   if (functionName === '(garbage collector)') return 'GC'
   if (functionName === '(program)') return 'V8: (program), unattributed'
@@ -84,11 +98,6 @@ function partOfNode(node: ProfileNode): string | null {
     if (frame.url) {
       const part = partOf(sourceOf(frame.url, frame.lineNumber, frame.columnNumber))
       if (part) {
-        // A native called from the ledger's SQL code runs the statement (SQLite's C).
-        if (current !== node && part === 'ledger: its JavaScript')
-          return 'ledger SQL: SQLite (native)'
-        if (current !== node && part === 'ledger SQL: better-sqlite3')
-          return 'ledger SQL: SQLite (native)'
         return part
       }
     }
@@ -118,10 +127,13 @@ for (const [i, id] of profile.samples.entries()) {
 const n = Number(requests)
 const rows = [...micros].sort((a, b) => b[1] - a[1])
 const total = rows.reduce((sum, [, us]) => sum + us, 0)
+const scale = measuredCpu ? Number(measuredCpu) / (total / n) : undefined
+const micro = (us: number) => (us / n).toFixed(1).padStart(7)
+const scaled = (us: number) => (scale ? micro(us * scale) : '')
+process.stdout.write(`sampled ${scale ? ' scaled ' : ''}  share  part (µs a request)\n`)
 for (const [part, us] of rows) {
   if (us / n < 0.5) continue
-  process.stdout.write(`${(us / n).toFixed(1).padStart(7)} µs  ${part}\n`)
+  const share = `${((100 * us) / total).toFixed(1)} %`.padStart(6)
+  process.stdout.write(`${micro(us)} ${scaled(us)} ${share}  ${part}\n`)
 }
-process.stdout.write(
-  `${(total / n).toFixed(1).padStart(7)} µs  busy, per request (${n} requests)\n`,
-)
+process.stdout.write(`${micro(total)} ${scaled(total)}         busy (${n} requests)\n`)
