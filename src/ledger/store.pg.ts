@@ -93,25 +93,8 @@ const reserveOneQuery = prepared(
     ]
   ) => {
     const update = args.slice(0, RESERVE_ARGS) as ReserveArgs
-    const [
-      sub,
-      period,
-      rn,
-      ,
-      ,
-      inN,
-      ,
-      ,
-      ,
-      ,
-      now,
-      requestId,
-      userId,
-      modelId,
-      chatId,
-      owner,
-      sentAt,
-    ] = args
+    const [sub, period, rn, , , inN, , , , , now] = update
+    const [requestId, userId, modelId, chatId, owner, sentAt] = args.slice(RESERVE_ARGS)
     return sql<PeriodCounters & { tokens_output_last_reserved: number }>`
     WITH updated AS (${reserveOneSql(...update)}),
     held AS (
