@@ -119,18 +119,23 @@ export interface SubscriptionTable {
 
 export type Metric = 'requests' | 'tokens_input' | 'tokens_output'
 
+/** A period's counters (migration 0018): one row per (subscription, period), each metric's used and reserved. */
 export interface QuotaCounterTable {
   subscription_id: string
   period_start: number
-  metric: Metric
-  used: number
-  reserved: number
+  requests_used: Generated<number>
+  requests_reserved: Generated<number>
+  tokens_input_used: Generated<number>
+  tokens_input_reserved: Generated<number>
+  tokens_output_used: Generated<number>
+  tokens_output_reserved: Generated<number>
   /**
-   * What the latest reservation added to `reserved`. A capped reservation adds
-   * min(asked, what remained); writing that amount here lets the one UPDATE
-   * that reserves all metrics report it through RETURNING.
+   * What the latest reservation added to tokens_output_reserved. A capped
+   * reservation adds min(asked, what remained); writing that amount here lets
+   * the one UPDATE that reserves report it through RETURNING (requests and
+   * tokens_input are always reserved as asked).
    */
-  last_reserved: Generated<number>
+  tokens_output_last_reserved: Generated<number>
   updated_at: number
 }
 
