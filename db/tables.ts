@@ -29,6 +29,8 @@ export interface DB {
   console_audit: ConsoleAuditTable
   request_refusal: RequestRefusalTable
   gateway_setting: GatewaySettingTable
+  billing_rate_window: RateWindowTable
+  billing_rate_window_hold: RateWindowHoldTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -434,4 +436,28 @@ export interface GatewaySettingTable {
   key: string
   value: string
   updated_at: number
+}
+/** One rate window's counter (0017): a plan's requests or tokens per minute or per day. */
+export interface RateWindowTable {
+  subscription_id: string
+  /** requests_per_minute, tokens_per_minute, requests_per_day, tokens_per_day. */
+  kind: string
+  /** Epoch seconds: the minute's start, or the day's start in the plan's time zone. */
+  window_start: number
+  window_end: number
+  /** The limit the last reservation was checked against. */
+  window_limit: number
+  used: Generated<number>
+  reserved: Generated<number>
+  updated_at: number
+}
+
+/** What one reservation holds in one rate window (0017): moved by its settle or release. */
+export interface RateWindowHoldTable {
+  request_id: string
+  kind: string
+  subscription_id: string
+  window_start: number
+  /** 1 in a requests window; the weighted tokens asked in a tokens window. */
+  held: number
 }

@@ -15,6 +15,7 @@ import * as m0013 from './0013_outbox.ts'
 import * as m0014 from './0014_exchange_rates.ts'
 import * as m0015 from './0015_console_audit.ts'
 import * as m0016 from './0016_request_outcomes.ts'
+import * as m0017 from './0017_rate_windows.ts'
 import * as m0018 from './0018_period_counters.ts'
 import * as m0020 from './0020_gateway_settings.ts'
 
@@ -36,6 +37,7 @@ export const migrations: Record<string, Migration> = {
   '0014_exchange_rates': m0014,
   '0015_console_audit': m0015,
   '0016_request_outcomes': m0016,
+  '0017_rate_windows': m0017,
   '0018_period_counters': m0018,
   '0020_gateway_settings': m0020,
 }

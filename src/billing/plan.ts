@@ -1,6 +1,6 @@
 import type { PlanRow } from '../../db/tables.ts'
 import { METRICS } from '../ledger/amounts.ts'
-import { maxConcurrentRequests, type PlanQuotas } from '../ledger/quotas.ts'
+import { maxConcurrentRequests, type PlanQuotas, RATE_WINDOWS } from '../ledger/quotas.ts'
 import { moneyToNumber } from '../lib/money.ts'
 
 export type Interval = PlanRow['interval']
@@ -26,10 +26,16 @@ export interface Plan {
 
 export function planFromRow(row: PlanRow): Plan {
   const stored = JSON.parse(row.quotas) as Partial<PlanQuotas>
-  const quotas = Object.fromEntries(METRICS.map((m) => [m, stored[m] ?? null])) as PlanQuotas
+  const quotas = Object.fromEntries(
+    METRICS.map((m) => [m, stored[m] ?? null]),
+  ) as unknown as PlanQuotas
   if (stored.max_concurrent_requests !== undefined) {
     quotas.max_concurrent_requests = stored.max_concurrent_requests
   }
+  for (const window of RATE_WINDOWS) {
+    if (stored[window] != null) quotas[window] = stored[window]
+  }
+  if (stored.window_time_zone != null) quotas.window_time_zone = stored.window_time_zone
   return {
     ...row,
     price: Number(row.price),

@@ -1,7 +1,7 @@
 import type { Db, NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
 import type { PlanCreate, PlanPatch, PlanSeed } from '../config/plan.schema.ts'
 import { METRICS } from '../ledger/amounts.ts'
-import type { PlanQuotas } from '../ledger/quotas.ts'
+import { type PlanQuotas, RATE_WINDOWS } from '../ledger/quotas.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import type { BillingDeps } from './billing-deps.ts'
@@ -39,12 +39,20 @@ function fullQuotas(given: Partial<Quotas> | null | undefined, base?: Quotas): Q
   }
   const quotas = Object.fromEntries(
     METRICS.map((m) => [m, given?.[m] !== undefined ? given[m] : (base?.[m] ?? null)]),
-  ) as Quotas
+  ) as unknown as Quotas
   const concurrency =
     given?.max_concurrent_requests !== undefined
       ? given.max_concurrent_requests
       : base?.max_concurrent_requests
   if (concurrency !== undefined) quotas.max_concurrent_requests = concurrency
+  // Rate windows are kept only when set: a plan without one keeps its stored shape (null removes one).
+  for (const window of RATE_WINDOWS) {
+    const value = given?.[window] !== undefined ? given[window] : base?.[window]
+    if (value != null) quotas[window] = value
+  }
+  const zone =
+    given?.window_time_zone !== undefined ? given.window_time_zone : base?.window_time_zone
+  if (zone != null) quotas.window_time_zone = zone
   return quotas
 }
 

@@ -43,6 +43,20 @@ const limit = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullab
  */
 const concurrency = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional()
 
+/** An IANA time zone this runtime knows (Europe/Moscow, UTC), or null (and absent) for UTC. */
+const timeZone = z
+  .string()
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone })
+      return true
+    } catch {
+      return false
+    }
+  }, 'must be an IANA time zone such as Europe/Moscow or UTC')
+  .nullable()
+  .optional()
+
 /** Known metrics only: an unknown one is a 400 naming it (quotas.foo). */
 const quotasSchema = z
   .strictObject({
@@ -50,6 +64,13 @@ const quotasSchema = z
     tokens_output: limit,
     requests: limit,
     max_concurrent_requests: concurrency,
+    // Rate windows (docs/quotas.md): fixed windows of the minute and of the day in
+    // window_time_zone (absent: UTC), each optional.
+    requests_per_minute: limit,
+    tokens_per_minute: limit,
+    requests_per_day: limit,
+    tokens_per_day: limit,
+    window_time_zone: timeZone,
   })
   .nullable()
 

@@ -15,6 +15,15 @@ import { MAX_UNFINISHED, type ReservationIdentity, type UnfinishedClose } from '
 import { maxConcurrentRequests, type QuotaHolder } from './quotas.ts'
 import { type CounterKey, type MetricAsk, NO_LIMIT, type ReserveAsk } from './store.types.ts'
 import { CLASS_COLUMNS, insertUsage, recordedDetail, recordedUsage } from './usage.repo.ts'
+import { readWindows } from './windows.repo.ts'
+import {
+  fullWindow,
+  isWindowRow,
+  type RateRefusal,
+  type RateWindowState,
+  windowAsk,
+  windowState,
+} from './windows.ts'
 
 /**
  * The quota ledger. A period's counter row holds each metric's `used` and
@@ -46,6 +55,8 @@ export type ReserveResult =
        */
       remaining: Record<Metric, number | null>
       periodEnd: number
+      /** The plan's rate windows after this reservation (the x-ratelimit-* headers); [] for none. */
+      windows: RateWindowState[]
     }
   | {
       ok: false
@@ -58,6 +69,8 @@ export type ReserveResult =
     }
   /** The plan's max_concurrent_requests were in flight: retryable as soon as one ends. */
   | { ok: false; reason: 'concurrency'; limit: number; inFlight: number }
+  /** A rate window of the plan is full: retryable when it ends (`resetAt`, epoch seconds). */
+  | RateRefusal
 
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
@@ -86,6 +99,12 @@ export async function reserve(
     tokens_output: metricAsk('tokens_output'),
     inFlightLimit: maxConcurrentRequests(plan, quota) ?? NO_LIMIT,
     outputAdmission: quota.outputAdmission,
+    // Tokens count in the windows weighted, input and output together (docs/quotas.md).
+    windows: windowAsk(
+      plan.quotas,
+      nowSeconds(deps.clock),
+      request.amounts.tokens_input + request.amounts.tokens_output,
+    ),
   }
 
   for (let attempt = 1; ; attempt++) {
@@ -93,7 +112,12 @@ export async function reserve(
     if (rows) {
       const reserved = zeroAmounts()
       const remaining = {} as Record<Metric, number | null>
+      const windows: RateWindowState[] = []
       for (const row of rows) {
+        if (isWindowRow(row)) {
+          windows.push(windowState(row, ask.windows!))
+          continue
+        }
         const limit = plan.quotas[row.metric]
         reserved[row.metric] = Number(row.last_reserved)
         // Settled output admission counts only this request's own reservation as spent: the
@@ -104,7 +128,7 @@ export async function reserve(
             : row.reserved
         remaining[row.metric] = limit === null ? null : limit - row.used - held
       }
-      return { ok: true, reserved, remaining, periodEnd }
+      return { ok: true, reserved, remaining, periodEnd, windows }
     }
     // The database refused atomically; which metric, and by how much, is read afterwards.
     const counters = await readRefusal(deps.database.db, key, ask)
@@ -114,6 +138,12 @@ export async function reserve(
       await ensureCounters(deps.database.db, key, nowSeconds(deps.clock))
     } else {
       const refused = refusingMetric(counters)
+      // A period quota spent wins (only time or payment lifts it), then a full window.
+      if (refused?.inFlight !== false && ask.windows) {
+        const rows = await readWindows(deps.database.db, key.subscriptionId, ask.windows)
+        const window = fullWindow(rows, ask.windows)
+        if (window) return window
+      }
       if (refused?.metric === 'requests' && refused.inFlight) {
         return {
           ok: false,
@@ -209,7 +239,9 @@ export async function settle(
 ): Promise<boolean> {
   const estimated = options.estimated ?? false
   try {
-    const closed = await closeReservation(deps, requestId, actual, estimated, options.detail)
+    const closed = await closeReservation(deps, requestId, actual, estimated, {
+      detail: options.detail,
+    })
     deps.instance.unfinished.delete(requestId)
     if (closed) return true
     if (!options.identity) return false
@@ -258,7 +290,8 @@ export function closeReservation(
   requestId: string,
   actual: Amounts,
   estimated: boolean,
-  detail?: UsageDetail,
+  /** windowed: the reservation may hold rate windows, whoever made it (store.ts knows its own). */
+  { detail, windowed }: { detail?: UsageDetail; windowed?: boolean } = {},
 ): Promise<ReservationRow | undefined> {
   return deps.ledger.close({
     requestId,
@@ -266,6 +299,7 @@ export function closeReservation(
     usageId: deps.ids.next(),
     estimated,
     now: nowSeconds(deps.clock),
+    ...(windowed && { windowed }),
     ...detail,
   })
 }

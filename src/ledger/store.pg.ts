@@ -15,6 +15,7 @@ import {
   reserveOneSql,
 } from './store.sql.ts'
 import type { CloseInput, CounterAfter, DialectStore, ReserveInput } from './store.types.ts'
+import { reserveWindowed, windowCloseCtes } from './store.windows.pg.ts'
 
 /**
  * The ledger's writes on PostgreSQL, side by side with store.sqlite.ts: the
@@ -36,7 +37,20 @@ export function postgresStore(database: Database): DialectStore {
         throw new Error('the PostgreSQL ledger writes one kind per batch (store.ts)')
       }
       if (closes.length > 0) {
-        return { closed: await closeMany(db, closes), reserved: [], reservesAlone: false }
+        // A reservation that may hold rate windows makes the batch take the statement that moves them.
+        const query = closes.some((close) => close.windowed)
+          ? closeManyWindowedQuery
+          : closeManyQuery
+        return { closed: await closeMany(db, closes, query), reserved: [], reservesAlone: false }
+      }
+      if (reserves.some((input) => input.ask.windows)) {
+        // store.ts sends a reservation of a plan with windows alone, to a statement of its own.
+        if (reserves.length > 1) throw new Error('a reservation with rate windows goes alone')
+        return {
+          closed: [],
+          reserved: [await reserveWindowed(db, reserves[0]!)],
+          reservesAlone: false,
+        }
       }
       const reserved =
         reserves.length === 1
@@ -233,10 +247,14 @@ const reserveManyQuery = prepared(
  * input, the reservation it closed, or undefined when it was already closed.
  * SQLite has no data-modifying CTEs and runs the same steps in a transaction.
  */
-async function closeMany(db: Db, inputs: CloseInput[]): Promise<Array<ReservationRow | undefined>> {
+async function closeMany(
+  db: Db,
+  inputs: CloseInput[],
+  query: typeof closeManyQuery,
+): Promise<Array<ReservationRow | undefined>> {
   const column = <T>(pick: (input: CloseInput) => T) => inputs.map(pick)
   const classColumn = (name: TokenClass) => column((i) => i.classes?.[name] ?? 0)
-  const { rows } = await closeManyQuery(
+  const { rows } = await query(
     db,
     column((i) => i.requestId),
     column((i) => i.actual.requests),
@@ -262,9 +280,38 @@ async function closeMany(db: Db, inputs: CloseInput[]): Promise<Array<Reservatio
   return inputs.map((_, i) => closed.get(i + 1))
 }
 
-const closeManyQuery = prepared(
-  (
-    _db,
+const closeManyQuery = prepared((_db, ...args: CloseManyArgs) => closeManySql(args))
+
+/** closeMany's statement with the rate windows' moves (store.windows.pg.ts) composed after its CTEs. */
+const closeManyWindowedQuery = prepared((_db, ...args: CloseManyArgs) =>
+  closeManySql(args, windowCloseCtes),
+)
+
+type CloseManyArgs = Parameters<typeof closeManySql>[0]
+
+/** closeMany's statement; `more`, given the batch's time, adds CTEs that may read `taken` and `moved`. */
+function closeManySql(
+  [
+    requestIds,
+    usedRequests,
+    usedInput,
+    usedOutput,
+    usageIds,
+    estimated,
+    now,
+    rawInput,
+    rawOutput,
+    costInput,
+    costOutput,
+    cached,
+    cacheWrite,
+    audioIn,
+    reasoning,
+    audioOut,
+    image,
+    status,
+    latencyMs,
+  ]: [
     requestIds: string[],
     usedRequests: number[],
     usedInput: number[],
@@ -285,8 +332,10 @@ const closeManyQuery = prepared(
     image: number[],
     status: Array<number | null>,
     latencyMs: Array<number | null>,
-  ) => {
-    return sql<ReservationRow & { position: number }>`
+  ],
+  more: (now: number) => RawBuilder<unknown> = () => sql``,
+) {
+  return sql<ReservationRow & { position: number }>`
     WITH input AS (
       SELECT DISTINCT ON (request_id) *
       FROM unnest(CAST(${requestIds} AS text[]), CAST(${usedRequests} AS bigint[]),
@@ -338,12 +387,11 @@ const closeManyQuery = prepared(
       FROM taken
       WHERE used_requests <> 0 OR used_input <> 0 OR used_output <> 0
       RETURNING id
-    )
+    )${more(now)}
     SELECT request_id, user_id, subscription_id, period_start, requests, tokens_input,
       tokens_output, model_id, chat_id, created_at, owner, sent_at, position
     FROM taken`
-  },
-)
+}
 
 /* What only PostgreSQL needs: the lock order of a batch, and the guard's error. */
 

@@ -17,9 +17,11 @@ import type {
   CloseInput,
   CounterAfter,
   DialectStore,
+  ReservedRows,
   ReserveInput,
   WriteResult,
 } from './store.types.ts'
+import { closeWindows, reserveWindows } from './store.windows.sqlite.ts'
 
 /**
  * The ledger's writes on SQLite, side by side with store.pg.ts: the same
@@ -35,19 +37,34 @@ export function sqliteStore(database: Database): DialectStore {
   const writeInOneTransaction = handle.transaction(
     (closes: CloseInput[], reserves: ReserveInput[]): WriteResult => {
       const closed = closes.length > 0 ? closeMany(run, closes) : []
-      if (reserves.length <= 1) {
-        const reserved = reserves.map((input) => reserveOne(run, input))
-        return { closed, reserved, reservesAlone: false }
+      if (closes.some((close) => close.windowed)) closeWindows(run, closes, closed)
+      if (!reserves.some((input) => input.ask.windows)) {
+        return { closed, ...reserveBatch(reserves) }
       }
-      try {
-        return { closed, reserved: reserveMany(run, reserves), reservesAlone: false }
-      } catch (error) {
-        if (!(error instanceof Refused)) throw error
-        const reserved = reserves.map((input) => reserveOne(run, input))
-        return { closed, reserved, reservesAlone: true }
-      }
+      // A reservation of a plan with rate windows is decided alone (a batch's sums hold
+      // no window), after the others of the turn, which batch as before.
+      const plain = reserveBatch(reserves.filter((input) => !input.ask.windows))
+      let p = 0
+      const reserved = reserves.map((input) =>
+        input.ask.windows ? reserveOne(run, input) : plain.reserved[p++]!,
+      )
+      return { closed, reserved, reservesAlone: plain.reservesAlone }
     },
   )
+  /** The turn's reserves: a lone one decided by itself, many all or none, else each alone. */
+  function reserveBatch(reserves: ReserveInput[]): Omit<WriteResult, 'closed'> {
+    if (reserves.length <= 1) {
+      const reserved = reserves.map((input) => reserveOne(run, input))
+      return { reserved, reservesAlone: false }
+    }
+    try {
+      return { reserved: reserveMany(run, reserves), reservesAlone: false }
+    } catch (error) {
+      if (!(error instanceof Refused)) throw error
+      const reserved = reserves.map((input) => reserveOne(run, input))
+      return { reserved, reservesAlone: true }
+    }
+  }
   return {
     // SQLite: the whole batch, a turn's closes and reserves both (store.ts gives it both
     // kinds), is ONE synchronous better-sqlite3 transaction (BEGIN IMMEDIATE: it takes the
@@ -67,7 +84,7 @@ export function sqliteStore(database: Database): DialectStore {
  * row refused (nothing updated), nothing is written and the result is null.
  * Returns the counters after the change, or null when some metric refused.
  */
-function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): CounterAfter[] | null {
+function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): ReservedRows | null {
   try {
     return run.savepoint(() => {
       const [updated] = run.rows(reserveOneQuery, ...reserveArgs(key, ask, fields.now))
@@ -87,7 +104,12 @@ function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): Cou
         sent_at: fields.sentAt,
       }
       run.rows(insertReservationQuery, ...RESERVATION_COLUMNS.map((column) => row[column]))
-      return countersAfter(updated, row)
+      const after = countersAfter(updated, row)
+      if (!ask.windows) return after
+      // A plan with rate windows (store.windows.sqlite.ts): each window takes its share too.
+      const windows = reserveWindows(run, key, fields, ask.windows)
+      if (!windows) throw new Refused()
+      return [...after, ...windows]
     })
   } catch (error) {
     if (error instanceof Refused) return null

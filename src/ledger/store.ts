@@ -3,7 +3,7 @@ import type { ReservationRow } from '../../db/tables.ts'
 import { createBatcher } from './batcher.ts'
 import { postgresStore } from './store.pg.ts'
 import { sqliteStore } from './store.sqlite.ts'
-import type { CloseInput, CounterAfter, DialectStore, ReserveInput } from './store.types.ts'
+import type { CloseInput, DialectStore, ReservedRows, ReserveInput } from './store.types.ts'
 
 type Kind = 'reserve' | 'close'
 
@@ -18,7 +18,7 @@ export interface LedgerBatchObserver {
 /** The ledger's writes that batch: see createLedgerStore. */
 export interface LedgerStore {
   /** Reserves (all three counters and the reservation row): the counters after it, or null when some metric refused. */
-  reserve(input: ReserveInput): Promise<CounterAfter[] | null>
+  reserve(input: ReserveInput): Promise<ReservedRows | null>
   /** Settles or releases one reservation: the row it closed, or undefined when it was already closed. */
   close(input: CloseInput): Promise<ReservationRow | undefined>
   /**
@@ -70,13 +70,19 @@ export function createLedgerStore(
   options: LedgerStoreOptions = {},
 ): LedgerStore {
   const windowMs = options.closeWindowMs ?? CLOSE_WINDOW_MS[database.dialect]
+  const windowed = windowedReservations()
   const maxWaiting = options.maxWaitingCloses ?? MAX_WAITING_CLOSES
   const closesWait = windowMs > 0 ? { windowMs, maxWaiting } : undefined
   if (database.dialect === 'sqlite') {
     const turns = batchedWrites(sqliteStore(database), observe, closesWait)
     return {
-      reserve: (input) => turns({ kind: 'reserve', input }) as Promise<CounterAfter[] | null>,
-      close: (input) => turns({ kind: 'close', input }) as Promise<ReservationRow | undefined>,
+      reserve: (input) =>
+        windowed.reserved(input, turns({ kind: 'reserve', input }) as Promise<ReservedRows | null>),
+      close: (input) =>
+        windowed.closed(
+          input,
+          (close) => turns({ kind: 'close', input: close }) as Promise<ReservationRow | undefined>,
+        ),
       hurry: () => turns.hurry(),
     }
   }
@@ -84,15 +90,52 @@ export function createLedgerStore(
   const store = postgresStore(database)
   const reserves = batchedWrites(store, observe, undefined)
   const closes = batchedWrites(store, observe, closesWait)
+  // A reservation of a plan with rate windows is its own statement (store.windows.pg.ts), at
+  // once: the batch's all-or-none sum has no window in it, so plain plans keep their statement.
+  const reserveWindowed = async (input: ReserveInput) =>
+    (await store.write([], [input])).reserved[0] ?? null
   return {
-    reserve: (input) => reserves({ kind: 'reserve', input }) as Promise<CounterAfter[] | null>,
-    close: (input) => closes({ kind: 'close', input }) as Promise<ReservationRow | undefined>,
+    reserve: (input) =>
+      input.ask.windows
+        ? windowed.reserved(input, reserveWindowed(input))
+        : (reserves({ kind: 'reserve', input }) as Promise<ReservedRows | null>),
+    close: (input) =>
+      windowed.closed(
+        input,
+        (close) => closes({ kind: 'close', input: close }) as Promise<ReservationRow | undefined>,
+      ),
     hurry: () => closes.hurry(),
   }
 }
 
+/**
+ * The request ids this process reserved with rate windows, until their close lands:
+ * their close takes the statement that moves the windows (CloseInput.windowed), every
+ * other close the period's alone, so the callers of settle and release need not know.
+ * A close the database refused keeps its id for the retry.
+ */
+function windowedReservations() {
+  const ids = new Set<string>()
+  return {
+    async reserved(input: ReserveInput, reserving: Promise<ReservedRows | null>) {
+      const rows = await reserving
+      if (rows && input.ask.windows) ids.add(input.fields.requestId)
+      return rows
+    },
+    async closed(
+      input: CloseInput,
+      close: (input: CloseInput) => Promise<ReservationRow | undefined>,
+    ) {
+      if (input.windowed || !ids.has(input.requestId)) return close(input)
+      const closed = await close({ ...input, windowed: true })
+      ids.delete(input.requestId)
+      return closed
+    },
+  }
+}
+
 type Write = { kind: 'reserve'; input: ReserveInput } | { kind: 'close'; input: CloseInput }
-type Written = CounterAfter[] | null | ReservationRow | undefined
+type Written = ReservedRows | null | ReservationRow | undefined
 
 /** A batcher of writes over `store`: each batch one store.write, the closes first. */
 function batchedWrites(

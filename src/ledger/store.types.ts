@@ -1,5 +1,6 @@
 import type { Metric, ReservationRow } from '../../db/tables.ts'
 import type { TokenClasses } from './amounts.ts'
+import type { RateWindow } from './quotas.ts'
 
 /** One period's counters: the row (its metrics as columns) a reservation moves. */
 export interface CounterKey {
@@ -46,6 +47,12 @@ export interface CloseInput {
   cost?: Record<Metric, number>
   /** The token classes within the raw tokens (docs/metering.md); absent = none reported (0). */
   classes?: TokenClasses
+  /**
+   * The reservation may hold rate windows: the close moves them too, by a statement of
+   * its own (store.windows.pg.ts). store.ts sets it for the reservations it made with
+   * windows; the sweeper for every reservation of a dead process. Absent: the period only.
+   */
+  windowed?: boolean
   /** The answer's HTTP status; absent = unknown (null). */
   status?: number
   /** Ms from the reservation to the settle; absent = unknown (null). */
@@ -71,14 +78,33 @@ export type ReserveAsk = Record<Metric, MetricAsk> & {
   inFlightLimit: number
   /** 'settled': tokens_output is admitted while used < limit and reserved whole (config quota.outputAdmission). */
   outputAdmission: 'settled' | 'reserved'
+  /** The plan's rate windows (windows.ts), absent when it has none: then not a byte more SQL. */
+  windows?: WindowAsk
 }
+
+/** What one reservation asks of each rate window its plan sets. */
+export type WindowAsk = Array<{
+  kind: RateWindow
+  /** The window's bounds, epoch seconds. */
+  start: number
+  end: number
+  /** 1 for a requests window; the weighted tokens (input + output) asked for a tokens window. */
+  n: number
+  limit: number
+}>
+
+/** A rate window's counter after a reservation: what the x-ratelimit-* headers show. */
+export type WindowAfter = { metric: RateWindow; used: number; reserved: number; last_reserved: 0 }
+
+/** A reservation's counters after it: the period's three, then its windows (if any). */
+export type ReservedRows = Array<CounterAfter | WindowAfter>
 
 /** What one DialectStore.write did, per item in the order given. */
 export interface WriteResult {
   /** Per close, the reservation it closed, or undefined when it was already closed. */
   closed: Array<ReservationRow | undefined>
   /** Per reserve, the counters after it, or null when some metric refused. */
-  reserved: Array<CounterAfter[] | null>
+  reserved: Array<ReservedRows | null>
   /** The reserves did not fit as a batch and were decided one by one inside the write. */
   reservesAlone: boolean
 }

@@ -76,7 +76,9 @@ export async function endReservations(
             tokens_output: row.tokens_output,
           }
         : zeroAmounts()
-      const closed = await closeReservation(deps, row.request_id, actual, sent)
+      // Whether its plan had rate windows is not known here: the close that moves them
+      // serves a reservation without any as well (it finds no holds).
+      const closed = await closeReservation(deps, row.request_id, actual, sent, { windowed: true })
       if (closed && sent) result.settled++
       else if (closed) result.released++
     }),

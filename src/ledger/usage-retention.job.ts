@@ -4,6 +4,7 @@ import { nowSeconds } from '../lib/clock.ts'
 import { firstIdAt } from '../lib/ids.ts'
 import { pruneRefusals } from './request-refusals.repo.ts'
 import { pruneBatch, rollUpBatch } from './usage-rollup.repo.ts'
+import { pruneWindows } from './windows.repo.ts'
 
 const DAY = 86_400
 /**
@@ -86,6 +87,9 @@ export async function rollUpAndPrune(
     if (n < BATCH_ROWS) break
     await yieldToRequests()
   }
+  // Rate windows that are over (windows.repo.ts) go with the same daily job.
+  const windowRows = await pruneWindows(db, now)
+  if (windowRows > 0) deps.logger.info({ windowRows }, 'pruned rate window counters')
 
   deps.metrics.usageRolledUp.inc(run.rolledUp)
   deps.metrics.usagePruned.inc(run.pruned)

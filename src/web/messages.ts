@@ -138,6 +138,12 @@ export const MESSAGES = {
   metric_requests: { en: 'Requests', ru: 'Запросы' },
   metric_tokens_input: { en: 'Input tokens', ru: 'Входные токены' },
   metric_tokens_output: { en: 'Output tokens', ru: 'Выходные токены' },
+  window_requests_per_minute: { en: '{n} requests a minute', ru: '{n} запросов в минуту' },
+  window_tokens_per_minute: { en: '{n} tokens a minute', ru: '{n} токенов в минуту' },
+  window_requests_per_day: { en: '{n} requests a day', ru: '{n} запросов в сутки' },
+  window_tokens_per_day: { en: '{n} tokens a day', ru: '{n} токенов в сутки' },
+  window_time_zone: { en: 'days by {zone} time', ru: 'сутки по времени {zone}' },
+  col_rate_windows: { en: 'Rate limits', ru: 'Лимиты скорости' },
   used_of: { en: '{used} of {limit} used', ru: 'Использовано {used} из {limit}' },
   used_unlimited: { en: '{used} used, unlimited', ru: 'Использовано {used}, без ограничений' },
   reserved: {

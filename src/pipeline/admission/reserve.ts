@@ -1,13 +1,14 @@
 import type { Entitlement } from '../../billing/entitlements.ts'
 import type { Amounts, Metric } from '../../ledger/amounts.ts'
 import { reserve } from '../../ledger/service.ts'
+import { nowSeconds } from '../../lib/clock.ts'
 import { firstHeader } from '../../lib/first-header.ts'
 import { OWN_SETTLES_WAIT_MS } from '../../lib/pending-writes.ts'
 import { estimateOutputReserve } from '../estimate/estimate.ts'
 import { type Prices, pricesFor, type Weights, weigh, weightsFor } from '../estimate/weights.ts'
 import type { PipelineDeps } from '../pipeline-deps.ts'
 import { headerOf, type ReadRequest } from '../request/proxy-request.ts'
-import { quotaExceeded, tooManyInFlight } from './refusals.ts'
+import { quotaExceeded, rateLimitHeaders, rateWindowFull, tooManyInFlight } from './refusals.ts'
 import { recordSoftLimits, type SoftLimitHit, softLimitsReached } from './soft-limits.ts'
 
 /** A request let through: its reservation and what the rest of the pipeline needs to end it. */
@@ -35,6 +36,8 @@ export interface Admission {
   reserved: Amounts
   remaining: Record<Metric, number | null>
   periodEnd: number
+  /** The plan's rate windows after this request, as OpenAI's x-ratelimit-* headers (refusals.ts). */
+  rateLimitHeaders: Record<string, string>
   /** Soft limits reached once this request is counted: the x-quota-warning header. */
   softLimits: SoftLimitHit[]
 }
@@ -124,6 +127,7 @@ export async function reserveAsked(
     result = await reserve(deps, entitlement, ask)
   }
   if (!result.ok && result.reason === 'concurrency') throw tooManyInFlight(deps, result.limit)
+  if (!result.ok && result.reason === 'rate') throw rateWindowFull(deps, result)
   const percents = deps.config.notifications.softLimitPercents
   if (!result.ok) {
     // Refused: the metric is spent whatever the ask, so its highest soft limit is reached.
@@ -152,6 +156,7 @@ export async function reserveAsked(
     reserved: result.reserved,
     remaining: result.remaining,
     periodEnd: result.periodEnd,
+    rateLimitHeaders: rateLimitHeaders(result.windows, nowSeconds(deps.clock)),
     softLimits,
   }
 }

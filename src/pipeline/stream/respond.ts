@@ -31,6 +31,7 @@ export function quotaHeaders(
     into[header] = String(Math.max(0, adjusted))
   }
   into['x-quota-reset'] = String(admission.periodEnd)
+  Object.assign(into, admission.rateLimitHeaders)
   const warning = softLimitHeader(admission.softLimits)
   if (warning) into['x-quota-warning'] = warning
   return into

@@ -42,6 +42,17 @@ export const Plan = z.object({
       max_concurrent_requests: z.number().int().min(1).nullable().optional().meta({
         description: "In-flight requests per user; null unlimited, absent the gateway's default",
       }),
+      requests_per_minute: limit.optional(),
+      tokens_per_minute: limit.optional(),
+      requests_per_day: limit.optional(),
+      tokens_per_day: limit.optional(),
+      window_time_zone: z
+        .string()
+        .optional()
+        .meta({
+          description: 'The IANA time zone the day windows turn over in; absent UTC',
+          examples: ['Europe/Moscow'],
+        }),
     })
     .nullable(),
   features: z.array(z.string()),

@@ -7,6 +7,7 @@ import { formatMoney, formatNumber, planName, t } from '../i18n.ts'
 import { Form, renderPage } from '../layout.tsx'
 import type { MessageKey } from '../messages.ts'
 import type { PlanFormValues } from '../plan-form.ts'
+import { rateWindowPhrases } from '../rate-windows.tsx'
 import { AdminNav, Notice } from './admin-users.tsx'
 
 /** GET /admin/plans: every plan (inactive ones too) in display order, with reorder and (de)activate. */
@@ -65,6 +66,12 @@ export function renderPlans(
           ...metricColumns<Plan>(lang, (plan, m) =>
             plan.quotas[m] === null ? '∞' : formatNumber(lang, plan.quotas[m]!),
           ),
+          {
+            head: t(lang, 'col_rate_windows'),
+            cell: (plan) => (
+              <span data-rate-windows>{rateWindowPhrases(lang, plan).join(' · ') || '—'}</span>
+            ),
+          },
           {
             head: t(lang, 'col_active'),
             cell: (plan) =>

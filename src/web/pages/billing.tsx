@@ -16,6 +16,7 @@ import {
   t,
 } from '../i18n.ts'
 import { Form, renderPage } from '../layout.tsx'
+import { RateWindowItems } from '../rate-windows.tsx'
 import { PromoSection } from './admin-promo.tsx'
 import { PaymentNextStep, planModels, QuotaBanner, RenewalLine } from './billing-next-step.tsx'
 import { TokenClassesLine } from './token-classes-line.tsx'
@@ -189,6 +190,7 @@ function Plans({ c, view }: { c: WebContext; view: BillingView }) {
                       : formatNumber(lang, plan.quotas[metric]!)}
                   </li>
                 ))}
+                <RateWindowItems lang={lang} plan={plan} />
               </ul>
               <PlanModels lang={lang} models={planModels(view.featureModels, plan)} />
               {!free && view.paymentsEnabled && (
