@@ -17,7 +17,7 @@ import {
   type ProxyRoute,
   type ReadRequest,
 } from './request/proxy-request.ts'
-import { readRequestBody } from './request/read-body.ts'
+import { type BodyChunks, joinChunks, readChunks } from './request/read-body.ts'
 import { type UploadTurn, uploadTurn } from './request/upload-turns.ts'
 import { usageFromJsonBody } from './settle/usage.ts'
 import { applyStorePolicy } from './stored/store-policy.ts'
@@ -186,16 +186,17 @@ async function readRequest(request: ProxyRequest, deps: ProxyDeps): Promise<Read
       throw error
     }
   }
-  let raw: Buffer
+  let body: BodyChunks
   try {
-    raw = await readRequestBody(request, deps.config.server.bodyLimitBytes, turn)
+    body = await readChunks(request, deps.config.server.bodyLimitBytes, turn)
   } finally {
     turn?.end()
   }
+  // A body read in a turn may still be small (one of unknown length): joining it costs little.
   const parsed =
-    raw.length > LARGE_BODY_BYTES
-      ? await prepareOffLoop(caller.userId, raw, { ...request.route, store })
-      : applyStorePolicy(store, endpoint, parseProxyBody(raw, endpoint))
+    body.length > LARGE_BODY_BYTES
+      ? await prepareOffLoop(caller.userId, body, { ...request.route, store })
+      : applyStorePolicy(store, endpoint, parseProxyBody(joinChunks(body), endpoint))
   return { ...request, parsed, user: await deps.actingUsers.fromBody(caller, parsed.body) }
 }
 

@@ -112,4 +112,19 @@ describe(`large uploads, one at a time per user (${TEST_DIALECT})`, () => {
     expect(ledger.used.requests, JSON.stringify(ledger)).toBe(5)
     expect(ledger.reserved.requests).toBe(0)
   })
+
+  it('sends a large body upstream byte for byte, with its content-length, never chunked', async () => {
+    // 3 MiB with multibyte characters, so a chunk boundary falls inside one somewhere.
+    const head = '{"model":"gpt-4o-mini","max_tokens":1,"messages":[{"role":"user","content":"'
+    const body = Buffer.from(`${head}${'Привет, 世界 '.repeat(160_000)}"}]}`)
+    const before = f.upstream.requests.length
+    const sent = await upload('turns-d', body)
+    const answer = await sent.answer
+    expect(answer.status, answer.body).toBe(200)
+    const received = f.upstream.requests.slice(before)
+    expect(received).toHaveLength(1)
+    expect(received[0]!.headers['content-length']).toBe(String(body.length))
+    expect(received[0]!.headers['transfer-encoding']).toBeUndefined()
+    expect(received[0]!.rawBytes.equals(body), 'the bytes the upstream got differ').toBe(true)
+  })
 })

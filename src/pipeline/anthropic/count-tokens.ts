@@ -66,11 +66,15 @@ async function readCountRequest(client: ClientRequest, deps: CountDeps) {
   const store = deps.config.storedObjects.store
   const request: ParsedRequest =
     raw.length > LARGE_BODY_BYTES
-      ? await prepareOffLoop(caller.userId, raw, {
-          endpoint: 'messages',
-          injectUsage: false,
-          store,
-        })
+      ? await prepareOffLoop(
+          caller.userId,
+          { chunks: [raw], length: raw.length },
+          {
+            endpoint: 'messages',
+            injectUsage: false,
+            store,
+          },
+        )
       : parseProxyBody(raw, 'messages')
   return { request, user: await deps.actingUsers.fromBody(caller, request.body) }
 }

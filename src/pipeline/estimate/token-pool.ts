@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import { GatewayError } from '../../http/errors.ts'
 import type { Endpoint } from '../request/endpoint.ts'
 import type { ParsedRequest } from '../request/parse.ts'
+import type { BodyChunks } from '../request/read-body.ts'
 import { collectInput, type InputEstimate } from './estimate.ts'
 import { INLINE_MS, inlineAllowance, spendInline } from './inline-budget.ts'
 import type { CountRequest, PrepareRequest, WorkerReply } from './token-worker.ts'
@@ -72,35 +73,47 @@ export async function countOffLoop(userId: string, model: string, text: string):
 
 /**
  * A body over LARGE_BODY_BYTES, parsed, checked and estimated in the worker
- * (token-worker.ts): the event loop only moves its bytes there and reads back
- * its lean form and facts (lean-body.ts). A refusal comes back as the same
- * error the loop would have thrown.
+ * (token-worker.ts): the event loop only moves its chunks there (they are
+ * joined in the worker) and reads back its lean form and facts (lean-body.ts).
+ * A refusal comes back as the same error the loop would have thrown.
  */
 export async function prepareOffLoop(
   userId: string,
-  raw: Buffer,
+  body: BodyChunks,
   route: { endpoint: Endpoint; injectUsage: boolean; store: PrepareRequest['store'] },
 ): Promise<ParsedRequest> {
-  // The worker takes the bytes over (no copy): a body that shares its memory is copied first.
-  const bytes =
-    raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : Buffer.from(raw)
+  // The worker takes the chunks over (no copy): a chunk that shares its memory is copied first.
+  const chunks = body.chunks.map(ownMemory)
   const reply = await queued(userId, async (id) => {
-    const request: PrepareRequest = { kind: 'prepare', id, raw: bytes, ...route }
-    counter().postMessage(request, [bytes.buffer as ArrayBuffer])
+    const request: PrepareRequest = { kind: 'prepare', id, chunks, ...route }
+    counter().postMessage(
+      request,
+      chunks.map((chunk) => chunk.buffer as ArrayBuffer),
+    )
   })
   if (reply.kind === 'refused') {
     const { code, message, param } = reply.error
     throw new GatewayError(code, message, { param })
   }
   if (reply.kind !== 'prepared') throw new Error(`The worker answered ${reply.kind} to a body`)
-  const { body, stream, estimate, references, upstream } = reply
+  const { stream, estimate, references, upstream } = reply
   return {
-    // The client's bytes went to the worker (moved, not copied) and come back as the bytes to send.
+    // The client's bytes went to the worker (moved, not copied) and come back joined, as the bytes to send.
     raw: Buffer.from(upstream.buffer, upstream.byteOffset, upstream.byteLength),
-    body: body as ParsedRequest['body'],
+    body: reply.body as ParsedRequest['body'],
     stream,
     offLoop: { estimate, references },
   }
+}
+
+/**
+ * The chunk itself when it alone holds its memory (what Node's HTTP parser hands
+ * over), so that moving it moves nothing else; otherwise a copy of its own (a view
+ * of a pooled or larger buffer must not be moved whole).
+ */
+function ownMemory(chunk: Uint8Array): Uint8Array {
+  const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
+  return whole && !(chunk.buffer instanceof SharedArrayBuffer) ? chunk : new Uint8Array(chunk)
 }
 
 /**

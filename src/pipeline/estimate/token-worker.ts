@@ -51,11 +51,14 @@ export interface CountRequest {
   last: boolean
 }
 
-/** A large body to prepare: its bytes (transferred, not copied) and what the route asks of them. */
+/**
+ * A large body to prepare: its chunks as the socket delivered them (transferred, not copied;
+ * joined here, off the event loop) and what the route asks of them.
+ */
 export interface PrepareRequest {
   kind: 'prepare'
   id: number
-  raw: Uint8Array
+  chunks: Uint8Array[]
   endpoint: Endpoint
   injectUsage: boolean
   store: 'forward' | 'off'
@@ -129,7 +132,7 @@ parentPort?.on('message', (request: CountRequest | PrepareRequest) => {
 /** Parses and checks a large body as the loop would (parse.ts), then queues its text for counting. */
 function prepare(request: PrepareRequest) {
   try {
-    const raw = Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength)
+    const raw = joined(request.chunks)
     const parsed = parseProxyBody(raw, request.endpoint)
     const stored = applyStorePolicy(request.store, request.endpoint, parsed)
     const references = referencedIds(request.endpoint, stored.body)
@@ -206,6 +209,12 @@ function finish(job: Job) {
     estimate: { tokens: fixed + scaled(job.tokenizer, job.tokens), unknown },
   }
   parentPort?.postMessage(reply, [upstream.buffer as ArrayBuffer])
+}
+
+/** The body's chunks as one buffer (one chunk, a chunked body read whole, is kept as it is). */
+function joined(chunks: Uint8Array[]): Buffer {
+  const views = chunks.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+  return views.length === 1 ? views[0]! : Buffer.concat(views)
 }
 
 /** The bytes in a buffer of their own, so that handing it back moves nothing else. */

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream'
+import { setImmediate } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
 import { GatewayError } from '../../http/errors.ts'
 import type { ClientGone } from '../request/client-gone.ts'
@@ -22,14 +24,35 @@ export function forward(
   signal: ClientGone | undefined,
   key?: UpstreamKey,
 ): Promise<UpstreamResponse> {
+  const headers = upstreamRequestHeaders(request.headers, (key ?? upstream).headers)
+  const sliced = body !== null && body.length > SLICE_BYTES
+  // A body sent in slices keeps its length: undici sends the header and checks the count.
+  if (sliced) headers['content-length'] = String(body.length)
   return upstream.pool.request({
     method: body ? 'POST' : 'GET',
     path: upstream.basePath + path + request.query,
-    headers: upstreamRequestHeaders(request.headers, (key ?? upstream).headers),
-    body,
+    headers,
+    body: sliced ? Readable.from(slices(body), { objectMode: false }) : body,
     // undici takes any object with addEventListener (api-request.js); its types name AbortSignal.
     signal: signal as AbortSignal | undefined,
   })
+}
+
+/*
+ * A large body handed to the socket whole is copied into the kernel in a few
+ * writes of megabytes each (as much as the socket's send buffer takes), each
+ * a synchronous span of the event loop that grows with the body: at the body
+ * limit, tens of milliseconds that every other user's call waits out. In
+ * slices, one per turn of the loop, no write holds it longer than one slice
+ * takes to copy; the bytes are the same views of the one buffer, never copied.
+ */
+const SLICE_BYTES = 256 * 1024
+
+async function* slices(body: Buffer) {
+  for (let at = 0; at < body.length; at += SLICE_BYTES) {
+    if (at > 0) await setImmediate()
+    yield body.subarray(at, at + SLICE_BYTES)
+  }
 }
 
 const TIMEOUTS = new Set([
