@@ -1,6 +1,8 @@
 import { type PlanSeed, planSeedSchema } from '../config/plan.schema.ts'
+import { nowSeconds } from '../lib/clock.ts'
 import { validationError } from '../lib/errors.ts'
 import type { BillingDeps } from './billing-deps.ts'
+import { upsertPack } from './packs.repo.ts'
 import { upsertPlans } from './plans.service.ts'
 
 /**
@@ -26,5 +28,8 @@ export async function syncConfiguredPlans(
   if (deps.config.plans.length > 0) {
     deps.logger.info({ ...result }, 'BILLING plans from config synced')
   }
+  // Prepaid packs are sold next to the plans and come from the same file.
+  const now = nowSeconds(deps.clock)
+  for (const pack of deps.config.packs) await upsertPack(deps.database.db, pack, now)
   return result
 }
