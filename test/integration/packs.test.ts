@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { runExpirePacks } from '../../src/ledger/packs/expire-packs.job.ts'
+import { reserveFromPack } from '../../src/ledger/packs/pack-reserve.ts'
+import { release, settle } from '../../src/ledger/service.ts'
+import { sweepStaleReservations } from '../../src/ledger/sweeper.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 import { audit } from '../reliability/audit.ts'
@@ -197,5 +200,45 @@ describe('prepaid packs', () => {
     expect(both.status, await both.clone().text()).toBe(400)
     expect(await f.h.db.selectFrom('billing_transaction').selectAll().execute()).toEqual([])
     expect(nowSeconds(f.h.clock)).toBeGreaterThan(0)
+  })
+
+  it("a dead process's pack-funded reservations: the sent one spent as estimated, the unsent released, each once", async () => {
+    await buyPack('u6')
+    const now = nowSeconds(f.h.clock)
+    const held = (requestId: string, sentAt: number | null) =>
+      reserveFromPack(f.h.db, {
+        requestId,
+        userId: 'u6',
+        metric: 'requests',
+        amount: 1,
+        owner: 'a-process-that-died',
+        now,
+        sentAt,
+      })
+    expect(await held('sent-1', now)).toMatchObject({ available: 9 })
+    expect(await held('unsent-1', null)).toMatchObject({ available: 8 })
+    expect((await me('u6')).packs.balance.requests).toBe(8)
+    f.h.clock.advance(60_000)
+    expect(await sweepStaleReservations(f.h.deps)).toEqual({ settled: 1, released: 1 })
+    expect(await sweepStaleReservations(f.h.deps)).toEqual({ settled: 0, released: 0 })
+    // The owner's own settle arriving late changes nothing more (the estimate was right),
+    // and a late release finds nothing.
+    const identity = {
+      userId: 'u6',
+      subscriptionId: 's',
+      periodStart: 0,
+      modelId: null,
+      chatId: null,
+    }
+    const actual = { requests: 1, tokens_input: 0, tokens_output: 0 }
+    expect(await settle(f.h.deps, 'sent-1', actual, { identity })).toBe(false)
+    expect(await release(f.h.deps, 'unsent-1')).toBe(false)
+    const after = await me('u6')
+    expect(after.packs.balance.requests).toBe(9)
+    expect(after.packs.history.map((e) => [e.kind, e.amount])).toEqual([
+      ['spend', -1],
+      ['credit', 10],
+    ])
+    await auditHolds()
   })
 })
