@@ -5,6 +5,7 @@ import { listSubscriptionsWithUsage } from '../billing/admin-subscriptions.servi
 import { countLiveSubscriptionsByPlan } from '../billing/admin-users.repo.ts'
 import { listUsersWithUsage } from '../billing/admin-users.service.ts'
 import { dropKeptQuotas, keepQuotasForCurrentPeriods } from '../billing/kept-quotas.ts'
+import { listPacks } from '../billing/packs.repo.ts'
 import type { Plan } from '../billing/plan.ts'
 import { createPlan, listAllPlans, patchPlan } from '../billing/plans.service.ts'
 import { type PlanPatch, planCreateSchema, planPatchSchema } from '../config/plan.schema.ts'
@@ -140,14 +141,13 @@ export function createAdminPages() {
     })
     .get('/plans', async (c) => {
       const deps = c.get('deps')
-      const [plans, subscribers] = await Promise.all([
+      const [plans, subscribers, packs] = await Promise.all([
         listAllPlans(deps),
         countLiveSubscriptionsByPlan(deps.database.db),
+        listPacks(deps.database.db, { activeOnly: false }),
       ])
-      return renderPlans(c, plans, notice(c), {
-        subscribers,
-        defaultPlanId: deps.config.billing.defaultPlanId,
-      })
+      const reach = { subscribers, defaultPlanId: deps.config.billing.defaultPlanId }
+      return renderPlans(c, plans, notice(c), reach, packs)
     })
     .get('/plans/new', (c) =>
       renderPlanForm(c, {
