@@ -199,6 +199,20 @@ describe('prepaid packs', () => {
     })
     expect(both.status, await both.clone().text()).toBe(400)
     expect(await f.h.db.selectFrom('billing_transaction').selectAll().execute()).toEqual([])
+    // The packs on sale are public, as the plans are.
+    const listed = await f.h.request('/api/v1/billing/packs')
+    expect(await listed.json()).toEqual([
+      {
+        id: 'req10',
+        name: '10 requests',
+        name_ru: null,
+        metric: 'requests',
+        amount: 10,
+        price: '100.00',
+        currency: 'RUB',
+        validity_days: 30,
+      },
+    ])
     expect(nowSeconds(f.h.clock)).toBeGreaterThan(0)
   })
 
@@ -239,6 +253,31 @@ describe('prepaid packs', () => {
       ['spend', -1],
       ['credit', 10],
     ])
+    await auditHolds()
+  })
+
+  it('concurrent pack reservations admit exactly the room the pack has, never more', async () => {
+    await buyPack('u7')
+    const now = nowSeconds(f.h.clock)
+    const attempts = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        reserveFromPack(f.h.db, {
+          requestId: `race-${i}`,
+          userId: 'u7',
+          metric: 'requests',
+          amount: 1,
+          owner: f.h.deps.instance.id,
+          now,
+          sentAt: now,
+        }),
+      ),
+    )
+    expect(attempts.filter(Boolean)).toHaveLength(10)
+    const actual = { requests: 1, tokens_input: 0, tokens_output: 0 }
+    await Promise.all(attempts.map((held, i) => held && settle(f.h.deps, `race-${i}`, actual)))
+    const after = await me('u7')
+    expect(after.packs.balance.requests).toBe(0)
+    expect(after.packs.packs[0]).toMatchObject({ status: 'used', remaining: 0, reserved: 0 })
     await auditHolds()
   })
 })
