@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { takeOverAddress } from '../../src/ledger/lineage.ts'
 import { runExpirePacks } from '../../src/ledger/packs/expire-packs.job.ts'
 import { reserveFromPack } from '../../src/ledger/packs/pack-reserve.ts'
 import { release, settle } from '../../src/ledger/service.ts'
@@ -278,6 +279,30 @@ describe('prepaid packs', () => {
     const after = await me('u7')
     expect(after.packs.balance.requests).toBe(0)
     expect(after.packs.packs[0]).toMatchObject({ status: 'used', remaining: 0, reserved: 0 })
+    await auditHolds()
+  })
+
+  it("a process restarted on the same address ends its predecessor's pack-funded reservation at once", async () => {
+    await buyPack('u8')
+    const now = nowSeconds(f.h.clock)
+    await f.h.db
+      .insertInto('gateway_instance')
+      .values({ id: 'predecessor', started_at: now, heartbeat_at: now, name: 'host:9999' })
+      .execute()
+    const held = await reserveFromPack(f.h.db, {
+      requestId: 'inherited-1',
+      userId: 'u8',
+      metric: 'requests',
+      amount: 1,
+      owner: 'predecessor',
+      now,
+      sentAt: now,
+    })
+    expect(held).not.toBeNull()
+    // Its heartbeat is fresh: the sweeper leaves it; the successor on its address does not wait.
+    expect(await sweepStaleReservations(f.h.deps)).toEqual({ settled: 0, released: 0 })
+    expect(await takeOverAddress(f.h.deps, 'host:9999')).toEqual({ settled: 1, released: 0 })
+    expect((await me('u8')).packs.balance.requests).toBe(9)
     await auditHolds()
   })
 })

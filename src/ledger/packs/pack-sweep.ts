@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../../../db/tables.ts'
-import { zeroAmounts } from '../amounts.ts'
+import { type Metric, zeroAmounts } from '../amounts.ts'
 import { releaseFromPack, settleFromPack } from './pack-close.ts'
 
 /**
@@ -23,6 +23,30 @@ export async function sweepPackReservations(
     .orderBy('r.created_at')
     .limit(bounds.limit)
     .execute()
+  return endPackReservations(db, rows, bounds.now, nextId)
+}
+
+/** A restarted process ends its dead predecessor's pack-funded reservations at once (ledger/lineage.ts). */
+export async function endPackReservationsOf(
+  db: Kysely<DB>,
+  owner: string,
+  now: number,
+  nextId: () => string,
+) {
+  const rows = await db
+    .selectFrom('billing_pack_reservation')
+    .select(['request_id', 'metric', 'amount', 'sent_at'])
+    .where('owner', '=', owner)
+    .execute()
+  return endPackReservations(db, rows, now, nextId)
+}
+
+async function endPackReservations(
+  db: Kysely<DB>,
+  rows: Array<{ request_id: string; metric: Metric; amount: number; sent_at: number | null }>,
+  now: number,
+  nextId: () => string,
+) {
   const result = { settled: 0, released: 0 }
   for (const row of rows) {
     if (row.sent_at === null) {
@@ -30,7 +54,7 @@ export async function sweepPackReservations(
       continue
     }
     const actual = { ...zeroAmounts(), [row.metric]: Number(row.amount) }
-    const input = { requestId: row.request_id, actual, now: bounds.now }
+    const input = { requestId: row.request_id, actual, now }
     if (await settleFromPack(db, input, nextId)) result.settled++
   }
   return result
