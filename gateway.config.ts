@@ -107,6 +107,8 @@ export default defineConfig({
     },
   ],
 
+  // The initial default plan, written to the database at the first start; the console's
+  // "Make default" (or PUT /api/v1/billing/admin/default-plan) changes it from then on.
   billing: { defaultPlanId: 'free' },
 
   quota: {

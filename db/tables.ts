@@ -28,6 +28,7 @@ export interface DB {
   exchange_rate: ExchangeRateTable
   console_audit: ConsoleAuditTable
   request_refusal: RequestRefusalTable
+  gateway_setting: GatewaySettingTable
   billing_pack: PackTable
   billing_pack_holding: PackHoldingTable
   billing_pack_entry: PackEntryTable
@@ -122,18 +123,23 @@ export interface SubscriptionTable {
 
 export type Metric = 'requests' | 'tokens_input' | 'tokens_output'
 
+/** A period's counters (migration 0018): one row per (subscription, period), each metric's used and reserved. */
 export interface QuotaCounterTable {
   subscription_id: string
   period_start: number
-  metric: Metric
-  used: number
-  reserved: number
+  requests_used: Generated<number>
+  requests_reserved: Generated<number>
+  tokens_input_used: Generated<number>
+  tokens_input_reserved: Generated<number>
+  tokens_output_used: Generated<number>
+  tokens_output_reserved: Generated<number>
   /**
-   * What the latest reservation added to `reserved`. A capped reservation adds
-   * min(asked, what remained); writing that amount here lets the one UPDATE
-   * that reserves all metrics report it through RETURNING.
+   * What the latest reservation added to tokens_output_reserved. A capped
+   * reservation adds min(asked, what remained); writing that amount here lets
+   * the one UPDATE that reserves report it through RETURNING (requests and
+   * tokens_input are always reserved as asked).
    */
-  last_reserved: Generated<number>
+  tokens_output_last_reserved: Generated<number>
   updated_at: number
 }
 
@@ -424,6 +430,16 @@ export interface RequestRefusalTable {
   code: string
   message: string
   created_at: number
+}
+
+/**
+ * A setting the operator changes at run time (0020), one row per key:
+ * `default_plan_id` (src/billing/default-plan.ts). Seeded from the configuration at start.
+ */
+export interface GatewaySettingTable {
+  key: string
+  value: string
+  updated_at: number
 }
 
 /** A prepaid pack on sale (0019): an amount of one metric, a price, a validity. */

@@ -81,9 +81,11 @@ export function createApp(deps: Deps) {
   // Before authentication: a browser's preflight carries no credentials.
   const cors = apiCors(deps.config.cors)
   if (cors) app.use('/v1/*', cors)
-  // Anthropic's surface answers its refusals in Anthropic's envelope and takes x-api-key.
+  // Anthropic's surface answers its refusals in Anthropic's envelope and takes x-api-key, as does
+  // the model list both families share (Claude Code's model discovery sends its key there too).
   app.use('/v1/messages/*', anthropicErrors())
-  app.use('/v1/*', authenticate(verify, { bodyMayNameUser: true, xApiKeyUnder: '/v1/messages' }))
+  const xApiKeyUnder = ['/v1/messages', '/v1/models']
+  app.use('/v1/*', authenticate(verify, { bodyMayNameUser: true, xApiKeyUnder }))
   app.route('/v1', createV1Routes())
 
   // Plans, subscription, usage, me, admin subscriptions; GET /plans is public.

@@ -3,6 +3,7 @@ import { migrateToLatest } from '../db/migrate.ts'
 import { createActingUsers } from './auth/act-as.ts'
 import type { LiveKey } from './auth/api-keys.repo.ts'
 import { createDisabledUsers } from './auth/disabled-users.ts'
+import { createDefaultPlan } from './billing/default-plan.ts'
 import { createEntitlementCache } from './billing/entitlements.ts'
 import type { Secrets } from './config/load.ts'
 import { type LoadedConfig, loadConfig, readConfigFile } from './config/load.ts'
@@ -79,9 +80,11 @@ export function createDeps(options: CreateDepsOptions): Deps {
   }
   const ledger = createLedgerStore(database, observeLedger)
   const disabledUsers = createDisabledUsers(base)
+  const defaultPlan = createDefaultPlan(base)
   return {
     ...base,
-    entitlements: overrides.entitlements ?? createEntitlementCache(base),
+    defaultPlan,
+    entitlements: overrides.entitlements ?? createEntitlementCache({ ...base, defaultPlan }),
     apiKeys: createTtlCache<LiveKey>(clock, 10_000),
     actingUsers: createActingUsers({ ...base, disabledUsers }),
     disabledUsers,

@@ -15,7 +15,9 @@ import * as m0013 from './0013_outbox.ts'
 import * as m0014 from './0014_exchange_rates.ts'
 import * as m0015 from './0015_console_audit.ts'
 import * as m0016 from './0016_request_outcomes.ts'
+import * as m0018 from './0018_period_counters.ts'
 import * as m0019 from './0019_prepaid_packs.ts'
+import * as m0020 from './0020_gateway_settings.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
 export const migrations: Record<string, Migration> = {
@@ -35,5 +37,7 @@ export const migrations: Record<string, Migration> = {
   '0014_exchange_rates': m0014,
   '0015_console_audit': m0015,
   '0016_request_outcomes': m0016,
+  '0018_period_counters': m0018,
+  '0020_gateway_settings': m0020,
   '0019_prepaid_packs': m0019,
 }

@@ -18,7 +18,10 @@ import { ensureLiveSubscription, type LiveSubscription } from './subscriptions.s
  * (grantPlan). Inactive plans may be granted (special offers).
  */
 export async function grantSubscription(
-  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    BillingDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   input: {
     userId: string
     planId: string
@@ -69,7 +72,7 @@ export async function grantSubscription(
  * request would; a user who never had one is not given one by looking.
  */
 export async function listSubscriptionsWithUsage(
-  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'defaultPlan' | 'ids' | 'logger'>,
   query: { userId?: string; limit: number; cursor?: string },
 ) {
   const { db } = deps.database

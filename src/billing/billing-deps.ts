@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts'
 import type { Clock } from '../lib/clock.ts'
 import type { Ids } from '../lib/ids.ts'
 import type { Logger } from '../lib/logger.ts'
+import type { DefaultPlan } from './default-plan.ts'
 import type { EntitlementCache } from './entitlement.ts'
 
 /**
@@ -18,4 +19,6 @@ export interface BillingDeps {
   logger: Logger
   /** Per-process cache of users' subscriptions and plans (short TTL). */
   entitlements: EntitlementCache
+  /** The default plan's id, read through a per-process cache (same bound as entitlements). */
+  defaultPlan: DefaultPlan
 }

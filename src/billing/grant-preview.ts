@@ -38,7 +38,7 @@ export type GrantPreview = {
 )
 
 export async function previewGrant(
-  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'defaultPlan' | 'ids' | 'logger'>,
   input: { userId: string; planId: string; periods: number },
 ): Promise<GrantPreview> {
   const row = input.planId === '' ? undefined : await findPlan(deps.database.db, input.planId)
@@ -58,7 +58,7 @@ export async function previewGrant(
     state: grantState(live),
   }
   const now = nowSeconds(deps.clock)
-  if (plan.id === deps.config.billing.defaultPlanId) {
+  if (plan.id === (await deps.defaultPlan.id(deps.database.db))) {
     return { ...base, kind: live?.plan_id === plan.id ? 'unchanged' : 'to_default' }
   }
   if (live && live.plan_id === plan.id && live.paid_until !== null) {

@@ -1,10 +1,15 @@
-import type { NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
+import type { Db, NewPlanRow, PlanRow, PlanUpdate } from '../../db/tables.ts'
 import type { PlanCreate, PlanPatch, PlanSeed } from '../config/plan.schema.ts'
 import { METRICS } from '../ledger/amounts.ts'
 import type { PlanQuotas } from '../ledger/quotas.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import type { BillingDeps } from './billing-deps.ts'
+import {
+  type DefaultPlanChange,
+  defaultChanged,
+  releaseDefaultPlan,
+} from './default-plan.service.ts'
 import { type Plan, planFromRow } from './plan.ts'
 import {
   deletePlanIfUnused,
@@ -14,7 +19,10 @@ import {
   updatePlan,
 } from './plans.repo.ts'
 
-type PlanContext = Pick<BillingDeps, 'database' | 'clock' | 'ids' | 'entitlements'>
+type PlanContext = Pick<
+  BillingDeps,
+  'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+>
 type Quotas = PlanQuotas
 
 /**
@@ -82,29 +90,80 @@ export async function createPlan(ctx: PlanContext, input: PlanCreate): Promise<P
   return loadPlan(ctx, row.id)
 }
 
-/** PATCH /plans/{id}: only the given fields change; quotas merge per metric. */
-export async function patchPlan(ctx: PlanContext, id: string, patch: PlanPatch): Promise<Plan> {
+/** How a deactivation names the default's successor, and what records it (in its transaction). */
+export interface PlanDeactivation {
+  /** Required when the plan deactivated is the default: the active plan that takes its place. */
+  newDefaultPlanId?: string
+  /** The console's audit record: the plan after the change, and the change of default if any. */
+  record?: (
+    trx: Db,
+    result: { after: Plan; defaultChange: DefaultPlanChange | null },
+  ) => Promise<void>
+}
+
+/**
+ * PATCH /plans/{id}: only the given fields change; quotas merge per metric.
+ * Deactivating the default plan is refused unless a new default is named, and
+ * then both change in one transaction (releaseDefaultPlan).
+ */
+export async function patchPlan(
+  ctx: PlanContext,
+  id: string,
+  patch: PlanPatch,
+  deactivation: PlanDeactivation = {},
+): Promise<Plan> {
   const current = await loadPlan(ctx, id)
   const { quotas, features, is_active, ...rest } = patch
   const changes: PlanUpdate = { ...rest, updated_at: nowSeconds(ctx.clock) }
   if (quotas !== undefined) changes.quotas = JSON.stringify(fullQuotas(quotas, current.quotas))
   if (features !== undefined) changes.features = JSON.stringify(features)
   if (is_active !== undefined) changes.is_active = is_active ? 1 : 0
-  if (!(await updatePlan(ctx.database.db, id, changes))) throw noSuchPlan(id)
+  if (is_active === false) {
+    await deactivate(ctx, id, changes, deactivation)
+  } else {
+    if (deactivation.newDefaultPlanId !== undefined) {
+      throw new DomainError(
+        'validation_failed',
+        'new_default_plan_id names the next default plan, and goes with "is_active": false',
+        { param: 'new_default_plan_id' },
+      )
+    }
+    if (!(await updatePlan(ctx.database.db, id, changes))) throw noSuchPlan(id)
+  }
   // Limits and features of every subscriber may have changed.
   ctx.entitlements.invalidate()
   return loadPlan(ctx, id)
 }
 
-/** DELETE /plans/{id}: a plan in use (live subscription or payment in flight) is deactivated. */
+async function deactivate(
+  ctx: PlanContext,
+  id: string,
+  changes: PlanUpdate,
+  deactivation: PlanDeactivation,
+) {
+  const defaultChange = await ctx.database.db.transaction().execute(async (trx) => {
+    const defaultChange = await releaseDefaultPlan(ctx, trx, id, deactivation.newDefaultPlanId)
+    if (!(await updatePlan(trx, id, changes))) throw noSuchPlan(id)
+    const after = await findPlan(trx, id)
+    await deactivation.record?.(trx, { after: planFromRow(after!), defaultChange })
+    return defaultChange
+  })
+  defaultChanged(ctx, defaultChange)
+}
+
+/**
+ * DELETE /plans/{id}: a plan in use (live subscription or payment in flight) is
+ * deactivated. The default plan is refused: there is no body to name its successor
+ * (PATCH with new_default_plan_id, or PUT /admin/default-plan first).
+ */
 export async function removePlan(ctx: PlanContext, id: string): Promise<'deleted' | 'deactivated'> {
-  const { db } = ctx.database
-  let outcome: 'deleted' | 'deactivated' = 'deleted'
-  if (!(await deletePlanIfUnused(db, id))) {
-    const changed = await updatePlan(db, id, { is_active: 0, updated_at: nowSeconds(ctx.clock) })
+  const outcome = await ctx.database.db.transaction().execute(async (trx) => {
+    await releaseDefaultPlan(ctx, trx, id, undefined)
+    if (await deletePlanIfUnused(trx, id)) return 'deleted' as const
+    const changed = await updatePlan(trx, id, { is_active: 0, updated_at: nowSeconds(ctx.clock) })
     if (!changed) throw noSuchPlan(id)
-    outcome = 'deactivated'
-  }
+    return 'deactivated' as const
+  })
   ctx.entitlements.invalidate()
   return outcome
 }

@@ -13,7 +13,10 @@ const BATCH = 500
  * on several replicas at once: each change is guarded by the row's version.
  */
 export async function rollOverEndedSubscriptions(
-  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    BillingDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
 ): Promise<number> {
   const users = await listUsersDueForRollover(deps.database.db, nowSeconds(deps.clock), BATCH)
   let rolled = 0

@@ -21,7 +21,10 @@ import { ensureLiveSubscription } from './subscriptions.service.ts'
  * canceled (or cancel-scheduled) subscription.
  */
 export async function cancelSubscription(
-  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    BillingDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   userId: string,
   { immediate }: { immediate: boolean },
 ): Promise<SubscriptionRow> {
@@ -29,7 +32,7 @@ export async function cancelSubscription(
     const live = await ensureLiveSubscription(deps, userId)
     if (!live) throw new DomainError('not_found', 'You have no subscription')
     const sub = live.subscription
-    if (sub.plan_id === deps.config.billing.defaultPlanId) {
+    if (sub.plan_id === (await deps.defaultPlan.id(deps.database.db))) {
       throw new DomainError('invalid_request', 'The default plan cannot be canceled', {
         param: 'plan_id',
       })
@@ -54,7 +57,7 @@ export async function cancelSubscription(
 
 /** Ends exactly the subscription the caller saw (false when it changed meanwhile: retry). */
 async function endImmediately(
-  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
+  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'defaultPlan' | 'ids' | 'logger'>,
   sub: SubscriptionRow,
   now: number,
 ): Promise<boolean> {

@@ -51,7 +51,7 @@ export async function grantPlan(
   trx: Db,
   { userId, plan, periods, now }: { userId: string; plan: Plan; periods: number; now: number },
 ): Promise<SubscriptionRow> {
-  if (plan.id !== ctx.config.billing.defaultPlanId) {
+  if (plan.id !== (await ctx.defaultPlan.id(trx))) {
     const live = await findLiveSubscription(trx, userId)
     if (live && live.plan_id === plan.id && live.paid_until !== null) {
       const changes = {

@@ -13,7 +13,10 @@ import { ensureLiveSubscription } from './subscriptions.service.ts'
  * (the page says which). A subscription that is not set to end answers 400 and changes nothing.
  */
 export async function resumeSubscription(
-  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    BillingDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   userId: string,
 ): Promise<SubscriptionRow> {
   return retryOnConflict(async () => {

@@ -18,7 +18,7 @@ import {
 /** What the subscription rules need; a subset of BillingDeps so jobs and the CLI can call them too. */
 export type SubscriptionContext = Pick<
   BillingDeps,
-  'config' | 'database' | 'clock' | 'ids' | 'logger'
+  'config' | 'database' | 'clock' | 'defaultPlan' | 'ids' | 'logger'
 >
 
 export interface LiveSubscription {
@@ -100,8 +100,8 @@ export async function startDefaultSubscription(
   userId: string,
   now: number,
 ): Promise<'started' | 'exists' | 'no_default_plan'> {
-  const planRow = await findPlan(db, ctx.config.billing.defaultPlanId)
-  if (!planRow?.is_active) return 'no_default_plan'
+  const planRow = await findDefaultPlan(ctx, db)
+  if (!planRow) return 'no_default_plan'
   const plan = planFromRow(planRow)
   const before = await findLatestSubscriptionToPlan(db, userId, plan.id)
   if (before) {
@@ -123,6 +123,20 @@ export async function startDefaultSubscription(
     newSubscriptionRow(ctx, userId, plan, now, null),
   )
   return inserted ? 'started' : 'exists'
+}
+
+/**
+ * The default plan's row when it is active. A default this process read before
+ * it was replaced (within the cache's bound) may name a plan deactivated with
+ * it: then the setting is read again, so no user is left without a plan.
+ */
+async function findDefaultPlan(ctx: SubscriptionContext, db: Db) {
+  const cached = await ctx.defaultPlan.id(db)
+  const row = await findPlan(db, cached)
+  if (row?.is_active) return row
+  const current = await ctx.defaultPlan.fresh(db)
+  const latest = current === cached ? row : await findPlan(db, current)
+  return latest?.is_active ? latest : undefined
 }
 
 /** A fresh live subscription row anchored at `now`; paidPeriods null for an unpaid (free) one. */

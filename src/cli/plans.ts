@@ -14,7 +14,10 @@ const stdout: Write = (text) => process.stdout.write(text)
  * on another database reproduces them.
  */
 export async function runPlansCommand(
-  deps: Pick<BillingDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    BillingDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   args: string[],
   write = stdout,
 ): Promise<void> {

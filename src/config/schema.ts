@@ -311,6 +311,7 @@ const configFields = z.strictObject({
   exchangeRate: fixed(6, 'exchangeRate').optional(),
   billing: z
     .strictObject({
+      /** The initial default plan only: seeded into the database at the first start (billing/default-plan.ts). */
       defaultPlanId: z.string().min(1).default('free'),
       /** Hosts a payment's return_url may point to; empty means the host of server.publicUrl. */
       returnHosts: z.array(z.string().min(1)).default([]),

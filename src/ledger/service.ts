@@ -19,8 +19,8 @@ import { type CounterKey, type MetricAsk, NO_LIMIT, type ReserveAsk } from './st
 import { CLASS_COLUMNS, insertUsage, recordedDetail, recordedUsage } from './usage.repo.ts'
 
 /**
- * The quota ledger. Counters per (subscription, period, metric) hold `used`
- * and `reserved`; a request reserves before it goes upstream and ends in
+ * The quota ledger. A period's counter row holds each metric's `used` and
+ * `reserved`; a request reserves before it goes upstream and ends in
  * exactly one settle or release, found by its request id. Each step is one
  * short transaction on SQLite and one statement on PostgreSQL, and the steps
  * of one event-loop turn are written together (store.ts); none spans
@@ -213,7 +213,7 @@ async function reserveOnce(
 /**
  * The counter that refused, as the database judged it (readRefusal, by the
  * admission rule in store.sql.ts): the first metric over its quota, else the
- * requests row when too many are in flight (`inFlight`). A quota refusal wins:
+ * requests when too many are in flight (`inFlight`). A quota refusal wins:
  * it is the one a retry cannot lift.
  */
 function refusingMetric(counters: Awaited<ReturnType<typeof readRefusal>>) {

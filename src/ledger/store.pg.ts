@@ -1,13 +1,15 @@
 import { type RawBuilder, sql } from 'kysely'
 import type { Database } from '../../db/client.ts'
 import { prepared } from '../../db/prepared.ts'
-import type { Db, Metric, ReservationRow } from '../../db/tables.ts'
+import type { Db, ReservationRow } from '../../db/tables.ts'
 import type { TokenClass } from './amounts.ts'
 import {
   admissionRule,
   batchRuleColumns,
+  countersAfter,
   int,
-  perMetric,
+  PERIOD_COUNTER_COLUMNS,
+  type PeriodCounters,
   type ReserveArgs,
   reserveArgs,
   reserveOneSql,
@@ -46,35 +48,35 @@ export function postgresStore(database: Database): DialectStore {
 }
 
 /**
- * The whole reservation in ONE statement, so the three counter
- * rows are locked for one statement instead of across four round trips (with
- * one busy user every request needs the same three rows). The counters are
- * updated as in the SQLite transaction (reserveOneSql's rules) and the
- * reservation row is written from what they returned. All three must have
- * taken their share: if one refused, the guard divides by zero, the statement
- * fails, and PostgreSQL undoes the other counters' updates with it.
- * Returns the counters after the change, or null when some metric refused.
+ * The whole reservation in ONE statement, so the period's counter row is
+ * locked for one statement instead of across round trips (with one busy user
+ * every request needs the same row). The row is updated under reserveOneSql's
+ * rule and the reservation row written from what it returned; a refused
+ * reservation updates no row, so the INSERT reads none and writes none, and
+ * the statement returns nothing. Returns the counters after the change, or
+ * null when some metric refused.
  */
 async function reserveOne(
   db: Db,
   { key, ask, fields }: ReserveInput,
 ): Promise<CounterAfter[] | null> {
-  try {
-    const { rows } = await reserveOneQuery(
-      db,
-      ...reserveArgs(key, ask, fields.now),
-      fields.requestId,
-      fields.userId,
-      fields.modelId,
-      fields.chatId,
-      fields.owner,
-      fields.sentAt,
-    )
-    return rows.map((row) => ({ ...row, used: Number(row.used), reserved: Number(row.reserved) }))
-  } catch (error) {
-    if ((error as { code?: string }).code === DIVISION_BY_ZERO) return null
-    throw error
-  }
+  const { rows } = await reserveOneQuery(
+    db,
+    ...reserveArgs(key, ask, fields.now),
+    fields.requestId,
+    fields.userId,
+    fields.modelId,
+    fields.chatId,
+    fields.owner,
+    fields.sentAt,
+  )
+  const [updated] = rows
+  if (!updated) return null
+  return countersAfter(updated, {
+    requests: ask.requests.n,
+    tokens_input: ask.tokens_input.n,
+    tokens_output: Number(updated.tokens_output_last_reserved),
+  })
 }
 
 const reserveOneQuery = prepared(
@@ -91,20 +93,17 @@ const reserveOneQuery = prepared(
     ]
   ) => {
     const update = args.slice(0, RESERVE_ARGS) as ReserveArgs
-    const [sub, period, , , , , , , , , now, requestId, userId, modelId, chatId, owner, sentAt] =
-      args
-    return sql<{ metric: Metric; used: number; reserved: number; last_reserved: number }>`
+    const [sub, period, rn, , , inN, , , , , now] = update
+    const [requestId, userId, modelId, chatId, owner, sentAt] = args.slice(RESERVE_ARGS)
+    return sql<PeriodCounters & { tokens_output_last_reserved: number }>`
     WITH updated AS (${reserveOneSql(...update)}),
     held AS (
       INSERT INTO billing_reservation
         (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at, owner, sent_at)
-      SELECT ${requestId}, ${userId}, ${sub}, ${int(period)},
-        (SELECT last_reserved FROM updated WHERE metric = 'requests'),
-        (SELECT last_reserved FROM updated WHERE metric = 'tokens_input'),
-        (SELECT last_reserved FROM updated WHERE metric = 'tokens_output'),
-        CAST(${modelId} AS text), CAST(${chatId} AS text), ${int(now)},
-        CAST(${owner} AS text), CAST(${sentAt} AS bigint)
-      WHERE 1 / ((SELECT count(*) FROM updated) / 3) = 1
+      SELECT ${requestId}, ${userId}, ${sub}, ${int(period)}, ${int(rn)}, ${int(inN)},
+        tokens_output_last_reserved, CAST(${modelId} AS text), CAST(${chatId} AS text),
+        ${int(now)}, CAST(${owner} AS text), CAST(${sentAt} AS bigint)
+      FROM updated
       RETURNING request_id
     )
     SELECT updated.* FROM updated CROSS JOIN held`
@@ -113,7 +112,7 @@ const reserveOneQuery = prepared(
 
 /**
  * The reservations of many requests in ONE statement, all or
- * none: each counter row takes the SUM of its requests' asks under the same
+ * none: each period's counter row takes the SUM of its requests' asks under the same
  * conditions as reserveOneSql, but whole (admissionRule `whole`: none is capped), so
  * it succeeds only when every request would have been admitted in full one
  * after the other. Otherwise the guard divides by zero, nothing changes, and
@@ -144,8 +143,15 @@ async function reserveMany(db: Db, inputs: ReserveInput[]): Promise<CounterAfter
     column((i) => i.fields.sentAt),
     Math.max(...column((i) => i.fields.now)),
   )
-  const perInput = inputs.map((): CounterAfter[] => [])
-  for (const { position, ...row } of rows) perInput[Number(position) - 1]!.push(row)
+  const perInput: CounterAfter[][] = []
+  for (const { position, ...row } of rows) {
+    const { requests, tokens_input, tokens_output } = inputs[Number(position) - 1]!.ask
+    perInput[Number(position) - 1] = countersAfter(row, {
+      requests: requests.n,
+      tokens_input: tokens_input.n,
+      tokens_output: tokens_output.n,
+    })
+  }
   return perInput
 }
 
@@ -169,7 +175,7 @@ const reserveManyQuery = prepared(
     owners: string[],
     sentAts: Array<number | null>,
     now: number,
-  ) => sql<CounterAfter & { position: number }>`
+  ) => sql<PeriodCounters & { position: number }>`
     WITH input AS (
       SELECT * FROM unnest(CAST(${requestIds} AS text[]), CAST(${userIds} AS text[]),
         CAST(${subscriptionIds} AS text[]), CAST(${periodStarts} AS bigint[]),
@@ -193,22 +199,24 @@ const reserveManyQuery = prepared(
     ), locked AS (${countersLockedInKeyOrder(sql`asks`)}
     ), updated AS (
       UPDATE billing_quota_counter c
-      SET reserved = c.reserved + ${perMetric(sql`c.metric`, sql`k.requests`, sql`k.tokens_input`, sql`k.tokens_output`)},
+      SET requests_reserved = c.requests_reserved + k.requests,
+        tokens_input_reserved = c.tokens_input_reserved + k.tokens_input,
+        tokens_output_reserved = c.tokens_output_reserved + k.tokens_output,
         updated_at = ${int(now)}
       FROM ${lockedRowsWith(sql`asks`)}
       WHERE ${isLockedRow}
         AND ${admissionRule(batchRuleColumns, 'whole')}
-      RETURNING c.subscription_id, c.period_start, c.metric, c.used, c.reserved
+      RETURNING c.subscription_id, c.period_start, ${PERIOD_COUNTER_COLUMNS}
     ), held AS (
       INSERT INTO billing_reservation
         (request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, created_at, owner, sent_at)
       SELECT request_id, user_id, subscription_id, period_start, requests, tokens_input, tokens_output, model_id, chat_id, ${int(now)}, owner, sent_at
       FROM input
-      WHERE 1 / ((SELECT count(*) FROM updated) / (3 * (SELECT count(*) FROM asks))) = 1
+      WHERE 1 / ((SELECT count(*) FROM updated) / (SELECT count(*) FROM asks)) = 1
       RETURNING request_id
     )
-    SELECT i.position, u.metric, u.used, u.reserved,
-      ${perMetric(sql`u.metric`, sql`i.requests`, sql`i.tokens_input`, sql`i.tokens_output`)} AS last_reserved
+    SELECT i.position, u.requests_used, u.requests_reserved, u.tokens_input_used,
+      u.tokens_input_reserved, u.tokens_output_used, u.tokens_output_reserved
     FROM input i JOIN updated u
       ON u.subscription_id = i.subscription_id AND u.period_start = i.period_start`,
 )
@@ -308,12 +316,16 @@ const closeManyQuery = prepared(
     ), locked AS (${countersLockedInKeyOrder(sql`sums`)}
     ), moved AS (
       UPDATE billing_quota_counter c
-      SET used = c.used + ${perMetric(sql`c.metric`, sql`k.used_requests`, sql`k.used_input`, sql`k.used_output`)},
-        reserved = c.reserved - ${perMetric(sql`c.metric`, sql`k.reserved_requests`, sql`k.reserved_input`, sql`k.reserved_output`)},
+      SET requests_used = c.requests_used + k.used_requests,
+        tokens_input_used = c.tokens_input_used + k.used_input,
+        tokens_output_used = c.tokens_output_used + k.used_output,
+        requests_reserved = c.requests_reserved - k.reserved_requests,
+        tokens_input_reserved = c.tokens_input_reserved - k.reserved_input,
+        tokens_output_reserved = c.tokens_output_reserved - k.reserved_output,
         updated_at = ${int(now)}
       FROM ${lockedRowsWith(sql`sums`)}
       WHERE ${isLockedRow}
-      RETURNING c.metric
+      RETURNING c.subscription_id
     ), recorded AS (
       INSERT INTO billing_usage (id, user_id, subscription_id, model_id, chat_id, request_id,
         estimated, created_at, requests, tokens_input, tokens_output, raw_input, raw_output,
@@ -339,14 +351,13 @@ const closeManyQuery = prepared(
  * The counter rows of the keys (subscription_id, period_start) in `keys`,
  * locked in key order before a batch updates them: every statement that
  * locks several users' counters takes them in this one order, so two batches
- * (or a batch and a single reservation, which locks one key's rows in the same
- * index order) cannot deadlock.
+ * cannot deadlock (a single reservation locks one row only).
  */
 const countersLockedInKeyOrder = (keys: RawBuilder<unknown>) => sql`
-      SELECT c.subscription_id, c.period_start, c.metric
+      SELECT c.subscription_id, c.period_start
       FROM billing_quota_counter c JOIN ${keys} k
         ON c.subscription_id = k.subscription_id AND c.period_start = k.period_start
-      ORDER BY c.subscription_id, c.period_start, c.metric
+      ORDER BY c.subscription_id, c.period_start
       FOR UPDATE OF c`
 
 /** The locked rows (CTE `locked`, alias l) joined to their key's row of `keys` (alias k). */
@@ -355,8 +366,7 @@ const lockedRowsWith = (keys: RawBuilder<unknown>) => sql`locked l JOIN ${keys} 
 
 /** An UPDATE of billing_quota_counter c touches only the rows of `locked`. */
 const isLockedRow = sql`c.subscription_id = l.subscription_id
-        AND c.period_start = l.period_start AND c.metric = l.metric`
+        AND c.period_start = l.period_start`
 
-const DIVISION_BY_ZERO = '22012'
 /** How many of reserveOneQuery's arguments are reserveOneSql's (ReserveArgs). */
 const RESERVE_ARGS = 11

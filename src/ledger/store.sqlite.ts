@@ -1,12 +1,14 @@
 import { type Kysely, sql } from 'kysely'
 import { type Database, onSqliteConnection, type SqliteHandle } from '../../db/client.ts'
 import { type PreparedQuery, prepared } from '../../db/prepared.ts'
-import type { DB, Metric, ReservationRow } from '../../db/tables.ts'
+import type { DB, ReservationRow } from '../../db/tables.ts'
 import { METRICS, TOKEN_CLASSES } from './amounts.ts'
 import {
   admissionRule,
   batchRuleColumns,
-  perMetric,
+  countersAfter,
+  PERIOD_COUNTER_COLUMNS,
+  type PeriodCounters,
   type ReserveArgs,
   reserveArgs,
   reserveOneSql,
@@ -60,31 +62,24 @@ export function sqliteStore(database: Database): DialectStore {
 }
 
 /**
- * One reservation in a savepoint of the caller's transaction: the counters'
- * UPDATE (reserveOneSql) and the reservation's INSERT. Unless all three
- * counters took their share, the savepoint undoes the UPDATE and the result is
- * null. Returns the counters after the change, or null when some metric refused.
+ * One reservation in a savepoint of the caller's transaction: the period
+ * counter row's UPDATE (reserveOneSql) and the reservation's INSERT. When the
+ * row refused (nothing updated), nothing is written and the result is null.
+ * Returns the counters after the change, or null when some metric refused.
  */
 function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): CounterAfter[] | null {
   try {
     return run.savepoint(() => {
-      const updated = run.rows(reserveOneQuery, ...reserveArgs(key, ask, fields.now))
-      if (updated.length < METRICS.length) throw new Refused()
-      const after = updated.map((row) => ({
-        metric: row.metric,
-        used: Number(row.used),
-        reserved: Number(row.reserved),
-        last_reserved: Number(row.last_reserved),
-      }))
-      const amount = (m: Metric) => after.find((row) => row.metric === m)!.last_reserved
+      const [updated] = run.rows(reserveOneQuery, ...reserveArgs(key, ask, fields.now))
+      if (!updated) throw new Refused()
       const row: ReservationRow = {
         request_id: fields.requestId,
         user_id: fields.userId,
         subscription_id: key.subscriptionId,
         period_start: key.periodStart,
-        requests: amount('requests'),
-        tokens_input: amount('tokens_input'),
-        tokens_output: amount('tokens_output'),
+        requests: ask.requests.n,
+        tokens_input: ask.tokens_input.n,
+        tokens_output: Number(updated.tokens_output_last_reserved),
         model_id: fields.modelId,
         chat_id: fields.chatId,
         created_at: fields.now,
@@ -92,7 +87,7 @@ function reserveOne(run: RawStatements, { key, ask, fields }: ReserveInput): Cou
         sent_at: fields.sentAt,
       }
       run.rows(insertReservationQuery, ...RESERVATION_COLUMNS.map((column) => row[column]))
-      return after
+      return countersAfter(updated, row)
     })
   } catch (error) {
     if (error instanceof Refused) return null
@@ -164,7 +159,7 @@ function reserveMany(run: RawStatements, inputs: ReserveInput[]): CounterAfter[]
   const now = Math.max(...inputs.map((input) => input.fields.now))
   return run.savepoint(() => {
     const updated = run.rows(reserveSumsQuery, JSON.stringify([...asks.values()]), now)
-    if (updated.length < asks.size * METRICS.length) throw new Refused()
+    if (updated.length < asks.size) throw new Refused()
     run.rows(
       insertReservationsQuery,
       JSON.stringify(
@@ -184,18 +179,13 @@ function reserveMany(run: RawStatements, inputs: ReserveInput[]): CounterAfter[]
       ),
       now,
     )
-    const after = new Map<string, Array<{ metric: Metric; used: number; reserved: number }>>()
-    for (const row of updated) {
-      const id = keyId(row.subscription_id, row.period_start)
-      after.set(id, [...(after.get(id) ?? []), row])
-    }
+    const after = new Map(updated.map((row) => [keyId(row.subscription_id, row.period_start), row]))
     return inputs.map(({ key, ask }) =>
-      after.get(keyId(key.subscriptionId, key.periodStart))!.map(({ metric, used, reserved }) => ({
-        metric,
-        used,
-        reserved,
-        last_reserved: ask[metric].n,
-      })),
+      countersAfter(after.get(keyId(key.subscriptionId, key.periodStart))!, {
+        requests: ask.requests.n,
+        tokens_input: ask.tokens_input.n,
+        tokens_output: ask.tokens_output.n,
+      }),
     )
   })
 }
@@ -218,15 +208,13 @@ const keyId = (subscriptionId: string, periodStart: number) =>
   `${subscriptionId}\u0000${periodStart}`
 
 const reserveSumsQuery = prepared(
-  (_db: Kysely<DB>, asksJson: string, now: number) => sql<{
-    subscription_id: string
-    period_start: number
-    metric: Metric
-    used: number
-    reserved: number
-  }>`
+  (_db: Kysely<DB>, asksJson: string, now: number) => sql<
+    PeriodCounters & { subscription_id: string; period_start: number }
+  >`
     UPDATE billing_quota_counter AS c
-    SET reserved = c.reserved + ${perMetric(sql`c.metric`, sql`k.requests`, sql`k.tokens_input`, sql`k.tokens_output`)},
+    SET requests_reserved = c.requests_reserved + k.requests,
+      tokens_input_reserved = c.tokens_input_reserved + k.tokens_input,
+      tokens_output_reserved = c.tokens_output_reserved + k.tokens_output,
       updated_at = ${now}
     FROM (
       SELECT value ->> 'subscription_id' AS subscription_id,
@@ -242,7 +230,7 @@ const reserveSumsQuery = prepared(
     ) AS k
     WHERE c.subscription_id = k.subscription_id AND c.period_start = k.period_start
       AND ${admissionRule(batchRuleColumns, 'whole')}
-    RETURNING subscription_id, period_start, metric, used, reserved`,
+    RETURNING subscription_id, period_start, ${PERIOD_COUNTER_COLUMNS}`,
 )
 
 const insertReservationsQuery = prepared(
@@ -333,8 +321,12 @@ const takeReservationsQuery = prepared(
 const moveSumsQuery = prepared(
   (_db: Kysely<DB>, sumsJson: string, now: number) => sql`
     UPDATE billing_quota_counter AS c
-    SET used = c.used + ${perMetric(sql`c.metric`, sql`k.used_requests`, sql`k.used_input`, sql`k.used_output`)},
-      reserved = c.reserved - ${perMetric(sql`c.metric`, sql`k.reserved_requests`, sql`k.reserved_input`, sql`k.reserved_output`)},
+    SET requests_used = c.requests_used + k.used_requests,
+      tokens_input_used = c.tokens_input_used + k.used_input,
+      tokens_output_used = c.tokens_output_used + k.used_output,
+      requests_reserved = c.requests_reserved - k.reserved_requests,
+      tokens_input_reserved = c.tokens_input_reserved - k.reserved_input,
+      tokens_output_reserved = c.tokens_output_reserved - k.reserved_output,
       updated_at = ${now}
     FROM (
       SELECT value ->> 'subscription_id' AS subscription_id,

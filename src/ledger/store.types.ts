@@ -1,7 +1,7 @@
 import type { Metric, ReservationRow } from '../../db/tables.ts'
 import type { TokenClasses } from './amounts.ts'
 
-/** One period's counters: the three rows (one per metric) a reservation moves together. */
+/** One period's counters: the row (its metrics as columns) a reservation moves. */
 export interface CounterKey {
   subscriptionId: string
   periodStart: number
@@ -66,7 +66,7 @@ export interface MetricAsk {
 export type ReserveAsk = Record<Metric, MetricAsk> & {
   /**
    * Most reservations of the counter key held at once, this one included (NO_LIMIT when
-   * none): the requests row's `reserved` is the number of requests in flight.
+   * none): requests_reserved is the number of requests in flight.
    */
   inFlightLimit: number
   /** 'settled': tokens_output is admitted while used < limit and reserved whole (config quota.outputAdmission). */

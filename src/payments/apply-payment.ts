@@ -29,7 +29,10 @@ const OPEN = ['pending', 'waiting_for_capture'] as const
  * reconciliation job, checkout and renewals.
  */
 export async function applyPayment(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   yookassa: YooKassaClient,
   transaction: TransactionRow,
   payment: Payment,
@@ -98,7 +101,10 @@ export async function applyPayment(
 }
 
 async function credit(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   transaction: TransactionRow,
   payment: Payment,
 ) {
@@ -141,7 +147,10 @@ async function credit(
 }
 
 async function cancel(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   transaction: TransactionRow,
   payment: Payment,
 ) {
@@ -175,7 +184,10 @@ async function cancel(
  * A renewal that expires counts as a failed charge for its subscription.
  */
 export async function expireTransaction(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   transaction: TransactionRow,
   why: string,
 ) {

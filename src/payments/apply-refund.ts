@@ -37,7 +37,10 @@ export type RefundOutcome =
  * plan now. A PARTIAL refund is a goodwill gesture: the paid period is kept.
  */
 export async function applyRefund(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   refund: Refund,
 ): Promise<{ outcome: RefundOutcome }> {
   const payment = await findTransactionByProviderId(deps.database.db, refund.payment_id)

@@ -43,7 +43,7 @@ export interface CheckoutResult {
 export async function createCheckout(
   deps: Pick<
     PaymentsDeps,
-    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
   principal: Principal,
   input: { planId: string; returnUrl: string },
@@ -55,7 +55,7 @@ export async function createCheckout(
   const row = await findPlan(deps.database.db, input.planId)
   if (!row?.is_active) throw new DomainError('not_found', `No active plan ${input.planId}`)
   const plan = planFromRow(row)
-  if (plan.price <= 0 || plan.id === deps.config.billing.defaultPlanId) {
+  if (plan.price <= 0 || plan.id === (await deps.defaultPlan.id(deps.database.db))) {
     throw new DomainError('invalid_request', `Plan ${plan.id} is free and needs no payment`, {
       param: 'plan_id',
     })
@@ -130,7 +130,10 @@ export async function createCheckout(
  * that is final already; shared by plans and prepaid packs (pack-checkout.service.ts).
  */
 export async function sendPayment(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   yookassa: YooKassaClient,
   transaction: TransactionRow,
   request: CreatePaymentRequest,

@@ -20,7 +20,10 @@ export interface NotificationResult {
  * the route answers 500 and YooKassa delivers it again.
  */
 export async function handleNotification(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   yookassa: YooKassaClient,
   notification: { event: string; objectId: string },
 ): Promise<NotificationResult> {

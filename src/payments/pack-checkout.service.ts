@@ -22,7 +22,7 @@ import { insertTransaction } from './transactions.repo.ts'
 export async function createPackCheckout(
   deps: Pick<
     PaymentsDeps,
-    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
   principal: Principal,
   input: { packId: string; returnUrl: string },

@@ -24,7 +24,7 @@ import {
 
 type PromoDeps = Pick<
   PaymentsDeps,
-  'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'
+  'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
 >
 
 export interface NewPromoCode {

@@ -25,7 +25,7 @@ const BATCH = 100
 export async function runReconcilePayments(
   deps: Pick<
     PaymentsDeps,
-    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
 ) {
   const yookassa = deps.yookassa
@@ -79,7 +79,10 @@ export async function runReconcilePayments(
 }
 
 async function reconcilePayment(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   yookassa: YooKassaClient,
   row: TransactionRow,
   now: number,

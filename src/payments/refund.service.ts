@@ -30,7 +30,7 @@ import {
 export async function refundTransaction(
   deps: Pick<
     PaymentsDeps,
-    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
   input: { transactionId: string; amount?: number; adminId: string },
 ): Promise<{ refund: TransactionRow; payment: TransactionRow }> {
@@ -95,7 +95,10 @@ export async function refundTransaction(
  * the answer. Used by the admin route and by reconciliation.
  */
 export async function sendRefund(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   yookassa: YooKassaClient,
   row: TransactionRow,
 ) {

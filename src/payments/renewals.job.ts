@@ -33,7 +33,7 @@ const BATCH = 100
 export async function runRenewSubscriptions(
   deps: Pick<
     PaymentsDeps,
-    'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger' | 'yookassa'
   >,
 ) {
   const yookassa = deps.yookassa
@@ -58,7 +58,10 @@ export async function runRenewSubscriptions(
 }
 
 async function renewOne(
-  deps: Pick<PaymentsDeps, 'clock' | 'config' | 'database' | 'entitlements' | 'ids' | 'logger'>,
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
   yookassa: YooKassaClient,
   sub: SubscriptionRow,
   now: number,

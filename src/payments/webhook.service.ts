@@ -49,6 +49,7 @@ export async function receiveWebhook(
     | 'clock'
     | 'config'
     | 'database'
+    | 'defaultPlan'
     | 'entitlements'
     | 'ids'
     | 'logger'

@@ -3,13 +3,12 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../http/env.ts'
 import { GatewayError } from '../http/errors.ts'
 import { requestHeaders } from '../http/request-headers.ts'
-import { type Admission, type AdmitDeps, admit, refuseBeforeReading } from './admission/admit.ts'
+import { type AdmitDeps, admit, refuseBeforeReading } from './admission/admit.ts'
 import { recordIfRefusal } from './admission/refusal-log.ts'
 import { outputOfJsonAnswer, tokensOfOutput } from './estimate/output-text.ts'
 import { LARGE_BODY_BYTES, prepareOffLoop, refuseWhenQueueFull } from './estimate/token-pool.ts'
 import { counterForModel } from './estimate/tokenizer.ts'
 import type { PipelineDeps } from './pipeline-deps.ts'
-import { type ClientGone, clientGoneSignal } from './request/client-gone.ts'
 import { clientWantsUsage, parseProxyBody, upstreamBody } from './request/parse.ts'
 import {
   type ClientRequest,
@@ -20,7 +19,6 @@ import {
 } from './request/proxy-request.ts'
 import { readRequestBody } from './request/read-body.ts'
 import { type UploadTurn, uploadTurn } from './request/upload-turns.ts'
-import { createOutcome, type Outcome } from './settle/settle.ts'
 import { usageFromJsonBody } from './settle/usage.ts'
 import { applyStorePolicy } from './stored/store-policy.ts'
 import type { StoredIdReader } from './stored/stored-id-reader.ts'
@@ -38,28 +36,26 @@ import { quotaHeaders, sseErrorEvent } from './stream/respond.ts'
 import { createSseMeter } from './stream/sse-meter.ts'
 import { drainRest, pumpMeteredStream, type StreamMeter } from './stream/stream-body.ts'
 import { refuseOtherDialect } from './upstream/dialect.ts'
-import { linkUpstream, outputAfterDisconnect, type UpstreamLink } from './upstream/disconnect.ts'
-import { ClientLeftBetweenAttempts, sendWithFailover } from './upstream/failover.ts'
+import { outputAfterDisconnect } from './upstream/disconnect.ts'
 import { failureKind, forward, type UpstreamResponse, upstreamFailure } from './upstream/forward.ts'
 import { clientResponseHeaders } from './upstream/headers.ts'
 import { bodyForDeployment } from './upstream/routes.ts'
-import type { Upstream } from './upstream/upstreams.ts'
+import {
+  type AdmittedCall,
+  admittedCall,
+  clientClosed,
+  readAnswer,
+  sendAdmitted,
+} from './upstream/send-admitted.ts'
 
 export type { ProxyRoute } from './request/proxy-request.ts'
 
 /** What the walk of one proxied request calls, all stages together. */
 export type ProxyDeps = AdmitDeps & Pick<PipelineDeps, 'actingUsers' | 'logger' | 'upstreams'>
 
-interface Call {
+interface Call extends AdmittedCall {
   request: ReadRequest
   deps: ProxyDeps
-  admission: Admission
-  /** The upstream that answered (the route's first until failover.ts says otherwise). */
-  upstream: Upstream
-  outcome: Outcome
-  /** Aborts when the client goes away before its answer is complete. */
-  clientGone: ClientGone
-  link: UpstreamLink
 }
 
 const LEFT_BEFORE_ANSWER = 'the client disconnected before the answer'
@@ -124,24 +120,18 @@ async function walk(request: ReadRequest, deps: ProxyDeps): Promise<Response> {
   const upstream = upstreamRoute.candidates[0]!.deployment.upstream
   refuseOtherDialect(route.endpoint, upstream, parsed.body.model)
   const admission = await admit(request, deps)
-  const outcome = createOutcome(deps, admission, {
-    requestId: request.requestId,
-    endpoint: route.endpoint,
-    upstream: upstream.name,
-  })
-  const clientGone = clientGoneSignal(request.connection)
-  const link = linkUpstream(deps.config.quota, admission.model, clientGone)
-  const call: Call = { request, deps, admission, upstream, outcome, clientGone, link }
+  const call: Call = {
+    ...admittedCall(deps, request, route.endpoint, admission, upstream),
+    request,
+    deps,
+  }
+  const { outcome, clientGone, link } = call
   try {
-    if (clientGone.aborted) {
-      outcome.release('the client disconnected before the request was sent')
-      return clientClosed()
-    }
-    let response: UpstreamResponse
-    try {
-      const body = upstreamBody(parsed, route.injectUsage)
-      // One reservation for every attempt: the one that answers is billed (failover.ts).
-      const answered = await sendWithFailover(deps, upstreamRoute, clientGone, (candidate) =>
+    const body = upstreamBody(parsed, route.injectUsage)
+    const response = await sendAdmitted(
+      call,
+      upstreamRoute,
+      (candidate) =>
         forward(
           request,
           candidate.deployment.upstream,
@@ -150,21 +140,9 @@ async function walk(request: ReadRequest, deps: ProxyDeps): Promise<Response> {
           link.signal,
           candidate.key,
         ),
-      )
-      response = answered.response
-      if (answered.candidate.deployment.upstream !== upstream) {
-        call.upstream = answered.candidate.deployment.upstream
-        outcome.answeredBy(call.upstream.name)
-      }
-      if (answered.errorBody) return clientRefused(call, response, answered.errorBody)
-    } catch (error) {
-      if (error instanceof ClientLeftBetweenAttempts) {
-        outcome.release('the client disconnected between two upstream attempts')
-        return clientClosed()
-      }
-      if (clientGone.aborted && !(error instanceof GatewayError)) return leftUnanswered(call)
-      throw failed(call, error)
-    }
+      () => leftUnanswered(call),
+    )
+    if (response instanceof Response) return response
     const contentType = response.headers['content-type']
     if (
       parsed.stream &&
@@ -222,26 +200,6 @@ async function readRequest(request: ProxyRequest, deps: ProxyDeps): Promise<Read
 }
 
 /**
- * Releases after no upstream answered a client still waiting; the error to throw (failover.ts
- * built it, or the gateway failed on its own).
- */
-function failed(call: Call, error: unknown) {
-  if (error instanceof GatewayError) {
-    call.outcome.release(`no upstream answered: ${error.code}`)
-    return error
-  }
-  const kind = failureKind(error)
-  call.deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
-  call.outcome.release(`upstream ${kind}`)
-  return upstreamFailure(error)
-}
-
-/** Nobody reads this answer: nginx's 499 for the request log. */
-function clientClosed(): Response {
-  return new Response(null, { status: 499 })
-}
-
-/**
  * The client left after the request went upstream and before its answer:
  * billed the request and the input estimate, plus the output reserve when a
  * drain ran out of time (the upstream kept working, unseen).
@@ -279,30 +237,10 @@ async function drainUnread(call: Call, response: UpstreamResponse): Promise<Resp
   return clientClosed()
 }
 
-/**
- * Only 2xx answers are billed: the client's own bad request (a 4xx verdict.ts lets through)
- * passes through unchanged. The upstream's own troubles (5xx, 401/403, 429, the operator's
- * credit) never get here: failover.ts tries elsewhere or answers in the payer's terms.
- */
-function clientRefused(call: Call, response: UpstreamResponse, bytes: Buffer): Response {
-  const { statusCode } = response
-  const { deps } = call
-  deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind: 'status' })
-  call.outcome.release(`upstream answered ${statusCode}`)
-  // A Response of its own, as jsonAnswer's: the request id is set here (request-id.ts).
-  const headers = clientResponseHeaders(response.headers)
-  headers['x-request-id'] = call.request.requestId
-  return new Response(new Uint8Array(bytes), { status: statusCode, headers })
-}
-
 async function jsonAnswer(call: Call, response: UpstreamResponse) {
-  let bytes: Buffer<ArrayBuffer>
-  try {
-    bytes = Buffer.from(await response.body.arrayBuffer())
-  } catch (error) {
-    if (call.clientGone.aborted) return leftUnanswered(call)
-    throw failed(call, error)
-  }
+  const read = await readAnswer(call, response, () => leftUnanswered(call))
+  if (read instanceof Response) return read
+  let bytes = read
   const { deps } = call
   // A client gone meanwhile (drain let the answer arrive) is billed the answer's usage all the same.
   const gone = call.clientGone.aborted

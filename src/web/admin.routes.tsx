@@ -30,6 +30,7 @@ import {
 import { listCallerTransactions, transactionToJson } from '../payments/transactions.service.ts'
 import { listRecentWebhookEvents } from '../payments/webhook-events.repo.ts'
 import { monthlyCsvName } from '../routes/billing/admin-exchange.ts'
+import { createAdminDefaultPlanPages } from './admin-default-plan.routes.tsx'
 import { createAdminUserPages } from './admin-user.routes.tsx'
 import { loadUserDetails } from './admin-user-view.ts'
 import { lastDays } from './components.tsx'
@@ -57,6 +58,7 @@ const NOTICES: Record<string, MessageKey> = {
   key_revoked: 'notice_key_revoked',
   refunded: 'notice_refunded',
   plan_saved: 'notice_plan_saved',
+  default_saved: 'notice_default_saved',
   rate_saved: 'notice_rate_saved',
 }
 const DAYS = 30
@@ -72,6 +74,7 @@ const AUDIT_ROWS = 200
 export function createAdminPages() {
   return new Hono<WebEnv>()
     .route('/', createAdminUserPages())
+    .route('/', createAdminDefaultPlanPages())
     .get('/', async (c) => {
       const q = (c.req.query('q') ?? '').trim().slice(0, 200)
       // One search box for users and payments: a YooKassa or transaction id opens its user's page.
@@ -146,8 +149,8 @@ export function createAdminPages() {
         countLiveSubscriptionsByPlan(deps.database.db),
         listPacks(deps.database.db, { activeOnly: false }),
       ])
-      const reach = { subscribers, defaultPlanId: deps.config.billing.defaultPlanId }
-      return renderPlans(c, plans, notice(c), reach, packs)
+      const defaultPlanId = await deps.defaultPlan.fresh(deps.database.db)
+      return renderPlans(c, plans, notice(c), { subscribers, defaultPlanId }, packs)
     })
     .get('/plans/new', (c) =>
       renderPlanForm(c, {
@@ -181,7 +184,7 @@ export function createAdminPages() {
       const values = await formValues(c)
       const parsed = planPatchSchema.safeParse(formToPlanBody(values, { withId: false }))
       const errors = parsed.success ? {} : fieldErrors(parsed.error, c.get('lang'))
-      if (parsed.success && parsed.data.is_active === false && isDefaultPlan(c, id)) {
+      if (parsed.success && parsed.data.is_active === false && (await isDefaultPlan(c, id))) {
         errors.is_active = t(c.get('lang'), 'plan_default_locked')
       }
       if (!parsed.success || Object.keys(errors).length > 0) {
@@ -193,11 +196,15 @@ export function createAdminPages() {
     .post('/plans/:id/active', async (c) => {
       const body = await c.req.parseBody()
       const id = c.req.param('id')
-      if (body.active !== 'on' && isDefaultPlan(c, id)) {
-        // Users who end a paid plan fall back to the default: it must stay available.
-        throw new GatewayError('conflict', t(c.get('lang'), 'plan_default_locked'))
+      const next = typeof body.new_default_plan_id === 'string' ? body.new_default_plan_id : ''
+      if (body.active !== 'on' && next === '' && (await isDefaultPlan(c, id))) {
+        // Users who end a paid plan fall back to the default: it goes only with a successor named.
+        throw new GatewayError('conflict', t(c.get('lang'), 'plan_default_locked'), {
+          param: 'new_default_plan_id',
+        })
       }
-      await changePlan(c, id, { is_active: body.active === 'on' }, 'plan_active')
+      const patch = { is_active: body.active === 'on' }
+      await changePlan(c, id, patch, 'plan_active', 'now', next === '' ? undefined : next)
       return c.redirect('/admin/plans?notice=plan_saved', 303)
     })
     .post('/plans/:id/move', async (c) => {
@@ -360,8 +367,9 @@ function paymentPath(tx: { user_id: string; id: string }) {
   return `/admin/users/${encodeURIComponent(tx.user_id)}?tx=${encodeURIComponent(tx.id)}#tx-h`
 }
 
-function isDefaultPlan(c: WebContext, id: string): boolean {
-  return c.get('deps').config.billing.defaultPlanId === id
+async function isDefaultPlan(c: WebContext, id: string): Promise<boolean> {
+  const deps = c.get('deps')
+  return (await deps.defaultPlan.fresh(deps.database.db)) === id
 }
 
 async function subscribersOf(c: WebContext, planId: string): Promise<number> {
@@ -374,13 +382,17 @@ function planFacts(plan: Plan) {
   return { id, name, price, currency, interval, quotas, features, is_active, display_order }
 }
 
-/** A plan edit through the API's service, recorded with the plan before and after. */
+/**
+ * A plan edit through the API's service, recorded with the plan before and after. The default
+ * plan deactivated with its successor named: both change, and are recorded, in one transaction.
+ */
 async function changePlan(
   c: WebContext,
   id: string,
   patch: PlanPatch,
   action: string,
   apply: 'next' | 'now' = 'now',
+  newDefaultPlanId?: string,
 ) {
   const deps = c.get('deps')
   const { db } = deps.database
@@ -393,6 +405,24 @@ async function changePlan(
   // they already had, never with the new ones early.
   if (quotasChange && apply === 'next') await keepQuotasForCurrentPeriods(db, id, before.quotas)
   if (quotasChange && apply === 'now') await dropKeptQuotas(db, id)
+  if (newDefaultPlanId !== undefined) {
+    await patchPlan(deps, id, patch, {
+      newDefaultPlanId,
+      record: (trx, { after, defaultChange }) =>
+        recordAction(
+          c,
+          {
+            action,
+            targetUserId: null,
+            subject: id,
+            before: { ...(before && planFacts(before)), default_plan_id: defaultChange?.from },
+            after: { ...planFacts(after), default_plan_id: defaultChange?.to },
+          },
+          trx,
+        ),
+    })
+    return
+  }
   const after = await patchPlan(deps, id, patch)
   await recordAction(c, {
     action,

@@ -28,6 +28,7 @@ export async function loadBillingView(
     | 'clock'
     | 'config'
     | 'database'
+    | 'defaultPlan'
     | 'entitlements'
     | 'ids'
     | 'logger'
@@ -70,7 +71,7 @@ export async function loadBillingView(
     transactions: history.data,
     keys,
     paymentsEnabled: deps.yookassa !== null,
-    defaultPlanId: deps.config.billing.defaultPlanId,
+    defaultPlanId: await deps.defaultPlan.id(deps.database.db),
     waitingDiscounts,
     /** Prepaid packs on sale, and those the payer holds (docs/quotas.md, "Prepaid packs"). */
     packsForSale,

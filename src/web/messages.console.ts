@@ -17,6 +17,7 @@ export const CONSOLE_MESSAGES = {
   audit_plan_edit: { en: 'Plan edited', ru: 'Изменён тариф' },
   audit_plan_active: { en: 'Plan (de)activated', ru: 'Тариф включён/выключен' },
   audit_plan_order: { en: 'Plans reordered', ru: 'Изменён порядок тарифов' },
+  audit_plan_default: { en: 'Default plan changed', ru: 'Сменён тариф по умолчанию' },
   audit_key_create: { en: 'API key created', ru: 'Создан API-ключ' },
   audit_key_revoke: { en: 'API key revoked', ru: 'Отозван API-ключ' },
   audit_user_disable: { en: 'User disabled', ru: 'Пользователь отключён' },
@@ -151,7 +152,48 @@ export const CONSOLE_MESSAGES = {
   plan_subscribers: { en: '{n} active', ru: 'активных: {n}' },
   plan_default_badge: { en: 'Default plan', ru: 'Тариф по умолчанию' },
   plan_default_locked: {
-    en: 'This is the default plan: deactivating it needs a new default (billing.defaultPlanId in gateway.config.ts).',
-    ru: 'Это тариф по умолчанию: чтобы выключить его, сначала назначьте другой тариф по умолчанию (billing.defaultPlanId в gateway.config.ts).',
+    en: 'This is the default plan: to deactivate it, choose on the plans page the plan that becomes the default in its place.',
+    ru: 'Это тариф по умолчанию: чтобы выключить его, выберите на странице тарифов тариф, который станет тарифом по умолчанию вместо него.',
   },
+  plan_make_default: { en: 'Make default', ru: 'Сделать тарифом по умолчанию' },
+  // Starts with the visible text, so speech input finds the link by what it shows.
+  plan_make_default_aria: {
+    en: 'Make default: {plan}',
+    ru: 'Сделать тарифом по умолчанию: {plan}',
+  },
+  plan_new_default: { en: 'New default plan', ru: 'Новый тариф по умолчанию' },
+  plan_new_default_choose: { en: 'Choose…', ru: 'Выберите…' },
+  plan_deactivate_default: {
+    en: 'Deactivate and switch the default',
+    ru: 'Выключить и сменить тариф по умолчанию',
+  },
+  default_confirm_title: {
+    en: 'Make {plan} the default plan',
+    ru: 'Сделать «{plan}» тарифом по умолчанию',
+  },
+  default_effect: {
+    en: 'New sign-ups and users whose subscription ends will fall to {plan} instead of {current}.',
+    ru: 'Новые пользователи и те, чья подписка закончится, перейдут на «{plan}» вместо «{current}».',
+  },
+  default_effect_kept: {
+    en: 'Users on {current} now keep it, and {current} stays active.',
+    ru: 'Те, кто сейчас на «{current}», остаются на нём; «{current}» остаётся включённым.',
+  },
+  default_unchanged: {
+    en: '{plan} is the default plan already.',
+    ru: '«{plan}» уже тариф по умолчанию.',
+  },
+  default_confirm: {
+    en: 'Confirm: make {plan} the default',
+    ru: 'Подтвердить: «{plan}» по умолчанию',
+  },
+  default_inactive: {
+    en: 'Only an active plan can be the default: activate {plan} first.',
+    ru: 'Тарифом по умолчанию может быть только включённый тариф: сначала включите «{plan}».',
+  },
+  default_review_first: {
+    en: 'Review the change of the default plan before confirming it',
+    ru: 'Проверьте смену тарифа по умолчанию, прежде чем подтверждать её',
+  },
+  notice_default_saved: { en: 'Default plan changed.', ru: 'Тариф по умолчанию изменён.' },
 } as const satisfies Record<string, { en: string; ru: string }>

@@ -5,6 +5,7 @@ import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_TEXT } from '../helpers/fake-upstream.events.ts'
 import * as compat from './compat-fixture.ts'
+import { expectReport, IN_BAND } from './in-band-report.ts'
 
 /**
  * The quota left, in-band (x-gateway-quota: include): what the answer carries,
@@ -12,7 +13,6 @@ import * as compat from './compat-fixture.ts'
  * official client: with it on, each shows exactly what it shows with it off.
  */
 const f = compat.useCompatFixture()
-const IN_BAND = { 'x-gateway-quota': 'include' }
 const messages = [{ role: 'user' as const, content: 'What is the weather in Paris?' }]
 
 /** The `x-gateway` comment lines of an SSE body, parsed. */
@@ -21,24 +21,6 @@ function comments(body: string): Array<Record<string, any>> {
     .split('\n')
     .filter((line) => line.startsWith(': x-gateway '))
     .map((line) => JSON.parse(line.slice(': x-gateway '.length)))
-}
-
-/** The report of a request billed `input` and `output`, after `before` earlier ones of the user. */
-function expectReport(
-  report: Record<string, any> | undefined,
-  input: number,
-  output: number,
-  before = { requests: 0, input: 0, output: 0 },
-) {
-  expect(report, JSON.stringify(report)).toEqual({
-    cost: { requests: 1, tokens_input: input, tokens_output: output },
-    remaining: {
-      requests: 1000 - 1 - before.requests,
-      tokens_input: compat.INPUT_QUOTA - input - before.input,
-      tokens_output: 1_000_000 - output - before.output,
-    },
-    reset: expect.any(Number),
-  })
 }
 
 describe('the quota left, on the wire', () => {

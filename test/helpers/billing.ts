@@ -1,6 +1,7 @@
 import { expect } from 'vitest'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
 import type { Amounts } from '../../src/ledger/amounts.ts'
+import { byMetric, COUNTER_COLUMNS } from './counters.ts'
 import type { Harness } from './harness.ts'
 
 /** The seed's curl body (docs/reference/seed.md, "Через API"), exactly as documented. */
@@ -73,11 +74,11 @@ export async function counters(h: Harness, e: Entitlement) {
   await h.deps.pendingSettles.idle(5_000)
   const rows = await h.db
     .selectFrom('billing_quota_counter')
-    .select(['metric', 'used', 'reserved'])
+    .select(COUNTER_COLUMNS)
     .where('subscription_id', '=', e.subscription.id)
     .where('period_start', '=', e.subscription.current_period_start)
     .execute()
   return Object.fromEntries(
-    rows.map((r) => [r.metric, { used: Number(r.used), reserved: Number(r.reserved) }]),
+    byMetric(rows).map((r) => [r.metric, { used: r.used, reserved: r.reserved }]),
   ) as Record<keyof Amounts, { used: number; reserved: number }>
 }

@@ -130,6 +130,29 @@ export async function startFakeAnthropic() {
     return c.json(messageOf(model, behavior), 200, headers)
   })
 
+  // As Anthropic's API: the key and a version are required, and a page holds `limit` models (20 by default).
+  app.get('/v1/models', (c) => {
+    if (!c.req.header('x-api-key')) return errorAnswer(c, { status: 401 }, ACCOUNT_HEADERS)
+    if (!c.req.header('anthropic-version')) return errorAnswer(c, { status: 400 }, ACCOUNT_HEADERS)
+    const limit = Number(c.req.query('limit') ?? 20)
+    const data = ANTHROPIC_MODELS.slice(0, limit).map((id, i) => ({
+      type: 'model',
+      id,
+      display_name: id.replace(/^claude-/, 'Claude '),
+      created_at: new Date(Date.UTC(2025, 0, 1 + i)).toISOString(),
+    }))
+    return c.json(
+      {
+        data,
+        has_more: limit < ANTHROPIC_MODELS.length,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+      },
+      200,
+      ACCOUNT_HEADERS,
+    )
+  })
+
   app.post('/v1/messages/count_tokens', (c) => {
     const behavior = next()
     if (behavior.status && behavior.status >= 400)
@@ -179,6 +202,13 @@ function errorAnswer(
   const extra: Record<string, string> = status === 429 ? { 'retry-after': '30' } : {}
   return c.json(error as object, status as 400, { ...headers, ...extra })
 }
+
+/** What the fake lists: more than one default page, so a gateway that asks for one page misses some. */
+export const ANTHROPIC_MODELS = [
+  ...Array.from({ length: 24 }, (_, i) => `claude-old-${i + 1}`),
+  'claude-haiku-4-5',
+  'claude-sonnet-4-6',
+]
 
 const DEFAULT_BLOCKS: Block[] = [{ type: 'text', text: 'Hello!' }]
 const SIGNATURE = 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrk'

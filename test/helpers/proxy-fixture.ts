@@ -2,6 +2,7 @@ import OpenAI from 'openai'
 import { expect } from 'vitest'
 import type { GatewayConfigInput } from '../../src/config/schema.ts'
 import type { Metric } from '../../src/ledger/amounts.ts'
+import { byMetric, COUNTER_COLUMNS } from './counters.ts'
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream.ts'
 import { createHarness, type Harness, type HarnessOptions } from './harness.ts'
 import { perMetric } from './usage-rows.ts'
@@ -91,10 +92,10 @@ export async function startProxyFixture(
     if (ids.length === 0) return result
     const counters = await h.db
       .selectFrom('billing_quota_counter')
-      .selectAll()
+      .select(COUNTER_COLUMNS)
       .where('subscription_id', 'in', ids)
       .execute()
-    for (const row of counters) {
+    for (const row of byMetric(counters)) {
       result.used[row.metric] += Number(row.used)
       result.reserved[row.metric] += Number(row.reserved)
     }

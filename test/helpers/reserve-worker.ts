@@ -43,5 +43,5 @@ parentPort!.once('message', async ({ startAt }: { startAt: number }) => {
 })
 // Connect before saying ready: a first connection to a busy PostgreSQL can take longer than
 // the whole race, and the other side would win every reservation before this one starts.
-await database.db.selectFrom('billing_quota_counter').select('metric').limit(1).execute()
+await database.db.selectFrom('billing_quota_counter').select('subscription_id').limit(1).execute()
 parentPort!.postMessage('ready')

@@ -4,6 +4,7 @@ import {
   type AnthropicFixture,
   startAnthropicFixture,
 } from '../helpers/anthropic-fixture.ts'
+import { ANTHROPIC_MODELS } from '../helpers/fake-anthropic.ts'
 import { expectBilledExactly } from '../helpers/proxy-fixture.ts'
 
 /**
@@ -188,5 +189,27 @@ describe('count_tokens', () => {
     expect(refused.status, String(refused)).toBe(403)
     expect(refused.error).toMatchObject({ type: 'error', error: { type: 'permission_error' } })
     expect(f.anthropic.requests.length).toBe(before)
+  })
+})
+
+describe("models (Claude Code's model discovery)", () => {
+  it("lists the plan's Claude models in Anthropic's shape to the SDK, the key as x-api-key", async () => {
+    const client = await f.sdk('models-user', { auth: 'x-api-key' })
+    const ids: string[] = []
+    for await (const model of client.models.list({ limit: 1000 })) {
+      expect(model).toMatchObject({ type: 'model', id: expect.any(String) })
+      expect(Date.parse(model.created_at), JSON.stringify(model)).not.toBeNaN()
+      ids.push(model.id)
+    }
+    // Every model of the Anthropic upstream's, past Anthropic's default page of 20 (Claude Code
+    // keeps the ids that name Claude; the plan's other models are listed too).
+    expect(ids.filter((id) => id.startsWith('claude-'))).toEqual(ANTHROPIC_MODELS)
+    const listing = f.anthropic.requestsTo('/v1/models').at(-1)!
+    expect(listing.headers['x-api-key']).toBe(ANTHROPIC_UPSTREAM_KEY)
+    expect(listing.headers['anthropic-version']).toBeTruthy()
+    const one = await client.models.retrieve('claude-sonnet-4-6')
+    expect(one).toMatchObject({ type: 'model', id: 'claude-sonnet-4-6' })
+    const ledger = await f.ledger('models-user')
+    expect(ledger.used).toEqual({ requests: 0, tokens_input: 0, tokens_output: 0 })
   })
 })

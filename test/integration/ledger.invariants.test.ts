@@ -1,10 +1,12 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Metric } from '../../db/tables.ts'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
 import { release, reserve, settle } from '../../src/ledger/service.ts'
 import { createLedgerStore, type LedgerStore } from '../../src/ledger/store.ts'
 import { sweepStaleReservations } from '../../src/ledger/sweeper.ts'
 import { amounts, counters, userOnPlan } from '../helpers/billing.ts'
+import { byMetric, COUNTER_COLUMNS } from '../helpers/counters.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
@@ -51,16 +53,21 @@ describe(`ledger invariants (${TEST_DIALECT})`, () => {
    */
   async function countersAndRows(...users: Entitlement[]) {
     const ids = users.map((e) => e.subscription.id)
-    const fromCounters = await h.db
+    const periods = await h.db
       .selectFrom('billing_quota_counter')
-      .select(['subscription_id', 'metric'])
-      .select((eb) => [
-        eb.fn.sum<number>('used').as('used'),
-        eb.fn.sum<number>('reserved').as('reserved'),
-      ])
+      .select(['subscription_id', ...COUNTER_COLUMNS])
       .where('subscription_id', 'in', ids)
-      .groupBy(['subscription_id', 'metric'])
       .execute()
+    const perCounter = new Map<
+      string,
+      { subscription_id: string; metric: Metric; used: number; reserved: number }
+    >()
+    for (const { subscription_id, metric, used, reserved } of byMetric(periods)) {
+      const key = `${subscription_id}/${metric}`
+      const sum = perCounter.get(key) ?? { subscription_id, metric, used: 0, reserved: 0 }
+      perCounter.set(key, { ...sum, used: sum.used + used, reserved: sum.reserved + reserved })
+    }
+    const fromCounters = [...perCounter.values()]
     const usage = await h.db
       .selectFrom('billing_usage')
       .select((eb) => [

@@ -65,11 +65,10 @@ describe(`ledger turns (${TEST_DIALECT})`, () => {
         (
           await db
             .selectFrom('billing_quota_counter')
-            .select('reserved')
+            .select('requests_reserved')
             .where('subscription_id', '=', alice.subscription.id)
-            .where('metric', '=', 'requests')
             .executeTakeFirstOrThrow()
-        ).reserved
+        ).requests_reserved
       let reserves: Array<ReturnType<typeof reserve>> = []
       const inside: number[] = []
       const undone = h.db.transaction().execute(async (trx) => {

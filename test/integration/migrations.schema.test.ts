@@ -89,20 +89,13 @@ describe(`migrations (${process.env.TEST_DATABASE ?? 'sqlite'})`, () => {
     ).rejects.toThrow(/unique|duplicate/i)
   })
 
-  it('make quota counters unique per subscription, period and metric', async () => {
+  it('make quota counters unique per subscription and period (one row holds its metrics)', async () => {
     h = await createHarness()
-    const row = {
-      subscription_id: 's1',
-      period_start: 100,
-      metric: 'requests' as const,
-      used: 0,
-      reserved: 0,
-      updated_at: 1,
-    }
+    const row = { subscription_id: 's1', period_start: 100, updated_at: 1 }
     await h.db.insertInto('billing_quota_counter').values(row).execute()
     await h.db
       .insertInto('billing_quota_counter')
-      .values({ ...row, metric: 'tokens_input' })
+      .values({ ...row, period_start: 200 })
       .execute()
     await expect(h.db.insertInto('billing_quota_counter').values(row).execute()).rejects.toThrow(
       /unique|duplicate/i,

@@ -3,6 +3,7 @@ import { rollOverEndedSubscriptions } from '../../src/billing/rollover.job.ts'
 import { settle } from '../../src/ledger/service.ts'
 import { rollUpAndPrune } from '../../src/ledger/usage-retention.job.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
+import { byMetric, COUNTER_COLUMNS } from '../helpers/counters.ts'
 import { type ProxyFixture, startProxyFixture } from '../helpers/proxy-fixture.ts'
 import { perMetric } from '../helpers/usage-rows.ts'
 import { signInWeb, textOf } from '../helpers/web-session.ts'
@@ -181,12 +182,14 @@ async function currentPeriodMatches(fixture: ProxyFixture, userId: string) {
     .where('user_id', '=', userId)
     .where('status', '=', 'active')
     .executeTakeFirstOrThrow()
-  const counters = await db
-    .selectFrom('billing_quota_counter')
-    .selectAll()
-    .where('subscription_id', '=', sub.id)
-    .where('period_start', '=', sub.current_period_start)
-    .execute()
+  const counters = byMetric(
+    await db
+      .selectFrom('billing_quota_counter')
+      .select(COUNTER_COLUMNS)
+      .where('subscription_id', '=', sub.id)
+      .where('period_start', '=', sub.current_period_start)
+      .execute(),
+  )
   const rows = (await usageRows(fixture)).filter(
     (r) => r.subscription_id === sub.id && r.created_at >= sub.current_period_start,
   )

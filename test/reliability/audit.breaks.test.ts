@@ -62,9 +62,8 @@ describe(`reliability: the audit fails when a property is broken (${TEST_DIALECT
             .execute()
           await trx
             .updateTable('billing_quota_counter')
-            .set({ used: sql`used + 1` })
+            .set({ requests_used: sql`requests_used + 1` })
             .where('subscription_id', '=', first.subscription_id!)
-            .where('metric', '=', 'requests')
             .execute()
         } else if (how === 'reservation') {
           await trx
@@ -87,8 +86,7 @@ describe(`reliability: the audit fails when a property is broken (${TEST_DIALECT
         } else if (how === 'counter') {
           await trx
             .updateTable('billing_quota_counter')
-            .set({ used: sql`used + 5` })
-            .where('metric', '=', 'tokens_input')
+            .set({ tokens_input_used: sql`tokens_input_used + 5` })
             .execute()
         } else if (how === 'credit-twice') {
           const event = await trx

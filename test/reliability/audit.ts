@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/tables.ts'
+import { byMetric, COUNTER_COLUMNS } from '../helpers/counters.ts'
 import { perMetric } from '../helpers/usage-rows.ts'
 import { auditPacks } from './audit-packs.ts'
 
@@ -71,10 +72,12 @@ export async function audit(db: Kysely<DB>, expect: AuditExpectations = {}): Pro
 
   const reservations = await db.selectFrom('billing_reservation').select('request_id').execute()
   if (reservations.length > 0) violations.push(`${reservations.length} reservations left`)
-  const counters = await db
-    .selectFrom('billing_quota_counter')
-    .select(['subscription_id', 'metric', 'used', 'reserved'])
-    .execute()
+  const counters = byMetric(
+    await db
+      .selectFrom('billing_quota_counter')
+      .select(['subscription_id', ...COUNTER_COLUMNS])
+      .execute(),
+  )
   const usedPerCounter = new Map<string, number>()
   for (const row of counters) {
     if (Number(row.reserved) !== 0) {

@@ -197,10 +197,11 @@ describe(`billing integrity: answer first, settle right after (${TEST_DIALECT})`
       expect(await instances()).toHaveLength(0)
       const rows = await db!.db
         .selectFrom('billing_quota_counter')
-        .select(['metric', 'used', 'reserved'])
-        .where('metric', '=', 'tokens_output')
+        .select(['tokens_output_used', 'tokens_output_reserved'])
         .execute()
-      expect(rows.map((r) => [Number(r.used), Number(r.reserved)])).toEqual([[7, 0]])
+      expect(
+        rows.map((r) => [Number(r.tokens_output_used), Number(r.tokens_output_reserved)]),
+      ).toEqual([[7, 0]])
     },
   )
 })

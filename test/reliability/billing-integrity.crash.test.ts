@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDb, type Database } from '../../db/client.ts'
 import { mintToken } from '../../src/cli/token.ts'
+import { byMetric, COUNTER_COLUMNS } from '../helpers/counters.ts'
 import { type FakeUpstream, sleep, startFakeUpstream } from '../helpers/fake-upstream.ts'
 import {
   createProcessDatabase,
@@ -126,10 +127,9 @@ describe(`billing integrity: a crashed gateway process (${TEST_DIALECT})`, () =>
     }
     // Billed the output reserve: what the upstream may have spent, unseen.
     expect(rows('tokens_output').every((row) => Number(row.amount) === 500)).toBe(true)
-    const counters = await db.db
-      .selectFrom('billing_quota_counter')
-      .select(['metric', 'used', 'reserved'])
-      .execute()
+    const counters = byMetric(
+      await db.db.selectFrom('billing_quota_counter').select(COUNTER_COLUMNS).execute(),
+    )
     expect(
       counters.every((row) => Number(row.reserved) === 0),
       JSON.stringify(counters),

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDb, type Database } from '../../db/client.ts'
 import { mintToken } from '../../src/cli/token.ts'
+import { byMetric, COUNTER_COLUMNS } from '../helpers/counters.ts'
 import { type FakeUpstream, sleep, startFakeUpstream } from '../helpers/fake-upstream.ts'
 import {
   createProcessDatabase,
@@ -163,12 +164,14 @@ describe(`billing integrity: a process restarted after kill -9 (${TEST_DIALECT})
       JSON.stringify(deadRows),
     ).toBe(true)
     expect(usage.filter((row) => row.metric === 'requests')).toHaveLength(2)
-    const counters = await db!.db
-      .selectFrom('billing_quota_counter as c')
-      .innerJoin('billing_subscription as s', 's.id', 'c.subscription_id')
-      .select(['c.metric', 'c.used', 'c.reserved'])
-      .where('s.user_id', '=', 'crashed')
-      .execute()
+    const counters = byMetric(
+      await db!.db
+        .selectFrom('billing_quota_counter as c')
+        .innerJoin('billing_subscription as s', 's.id', 'c.subscription_id')
+        .select(COUNTER_COLUMNS.map((column) => `c.${column}` as const))
+        .where('s.user_id', '=', 'crashed')
+        .execute(),
+    )
     expect(counters.every((row) => Number(row.reserved) === 0)).toBe(true)
     expect(Number(counters.find((row) => row.metric === 'requests')!.used)).toBe(2)
     expect(restarted.gateway.output()).toContain('BILLING took over the reservations')

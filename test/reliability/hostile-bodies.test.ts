@@ -109,9 +109,8 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
       .executeTakeFirstOrThrow()
     await db.db
       .updateTable('billing_quota_counter')
-      .set({ used: 100_000 })
+      .set({ tokens_input_used: 100_000 })
       .where('subscription_id', '=', sub.id)
-      .where('metric', '=', 'tokens_input')
       .execute()
   }, 120_000)
 

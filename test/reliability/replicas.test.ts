@@ -255,12 +255,11 @@ describe(`reliability: ${REPLICAS} replicas, one database (${TEST_DIALECT})`, ()
           .onRef('s.id', '=', 'c.subscription_id')
           .onRef('s.current_period_start', '=', 'c.period_start'),
       )
-      .select('c.used')
+      .select('c.requests_used')
       .where('s.user_id', '=', userId)
-      .where('c.metric', '=', 'requests')
       .where('s.status', '=', 'active')
       .executeTakeFirstOrThrow()
-    return Number(row.used)
+    return Number(row.requests_used)
   }
 
   /**

@@ -89,17 +89,22 @@ describe("the tokenizer's cost on hostile text", () => {
       last = now
     }, 1)
     try {
-      const starts: number[] = []
-      const counts = await Promise.all(
-        bodies.map((body, i) => {
-          const start = performance.now()
-          const counted = countOffLoop(`user-${i}`, 'gpt-4o', body)
-          starts.push(performance.now() - start)
-          return counted
-        }),
-      )
-      for (const count of counts) expect(count).toBeGreaterThan(0)
-      expect(Math.max(...starts), 'the synchronous start of a count').toBeLessThan(20)
+      // A synchronous start is wall time, which a busy machine stretches by descheduling the
+      // thread mid-call: the fastest of up to three rounds is what the code costs (as timed()
+      // above). A round counts megabytes in the worker, so another runs only when one was slow.
+      const fastestStarts = bodies.map(() => Number.POSITIVE_INFINITY)
+      for (let round = 0; round < 3 && Math.max(...fastestStarts) >= 20; round++) {
+        const counts = await Promise.all(
+          bodies.map((body, i) => {
+            const start = performance.now()
+            const counted = countOffLoop(`user-${round}-${i}`, 'gpt-4o', body)
+            fastestStarts[i] = Math.min(fastestStarts[i]!, performance.now() - start)
+            return counted
+          }),
+        )
+        for (const count of counts) expect(count).toBeGreaterThan(0)
+      }
+      expect(Math.max(...fastestStarts), 'the synchronous start of a count').toBeLessThan(20)
     } finally {
       clearInterval(timer)
     }

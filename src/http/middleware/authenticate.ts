@@ -6,22 +6,21 @@ import { requestHeader } from '../request-headers.ts'
 
 /**
  * Requires `Authorization: Bearer <JWT or sk-key>` and sets the principal; under
- * `xApiKeyUnder` (Anthropic's surface) an `x-api-key` header is taken first.
+ * the paths `xApiKeyUnder` starts (Anthropic's surface) an `x-api-key` header is taken first.
  * `bodyMayNameUser`: the proxy's surface, whose POST bodies may name the end
  * user of a service key (pipeline/proxy.ts asks actingUsers.fromBody once parsed).
  */
 export function authenticate(
   verify: Authenticator,
-  options: { bodyMayNameUser?: boolean; xApiKeyUnder?: string } = {},
+  options: { bodyMayNameUser?: boolean; xApiKeyUnder?: readonly string[] } = {},
 ): MiddlewareHandler<AppEnv> {
-  const { xApiKeyUnder } = options
+  const xApiKeyUnder = options.xApiKeyUnder ?? []
   return async function authenticate(c, next) {
     // Anthropic's clients send the key as x-api-key (Claude Code's ANTHROPIC_API_KEY, SDK 0.x),
     // or as a bearer token (ANTHROPIC_AUTH_TOKEN, SDK 1.x): on that surface either is the key.
-    const apiKey =
-      xApiKeyUnder !== undefined && c.req.path.startsWith(xApiKeyUnder)
-        ? requestHeader(c, 'x-api-key')
-        : undefined
+    const apiKey = xApiKeyUnder.some((prefix) => c.req.path.startsWith(prefix))
+      ? requestHeader(c, 'x-api-key')
+      : undefined
     const principal = await verify(apiKey || bearerToken(requestHeader(c, 'authorization')))
     // A trusted service key becomes the end user its request names, or is refused (docs/open-webui.md).
     const bodyMayNameUser = options.bodyMayNameUser === true && c.req.method === 'POST'

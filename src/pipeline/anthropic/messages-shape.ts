@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { checkedBy } from '../request/checked-by.ts'
 
 /*
  * The fields of an Anthropic Messages body the gateway acts on, typed as
@@ -29,18 +30,6 @@ function systemProblem(value: unknown): string | null {
   if (typeof value === 'string') return null
   if (Array.isArray(value) && value.every(isObject)) return null
   return 'a string or an array of text block objects'
-}
-
-/** A field checked by a plain loop (body-shape.ts says why); null and absent pass. */
-function checkedBy(problem: (value: unknown) => string | null) {
-  return z
-    .unknown()
-    .superRefine((value, context) => {
-      if (value === null || value === undefined) return
-      const message = problem(value)
-      if (message !== null) context.addIssue({ code: 'custom', message })
-    })
-    .optional()
 }
 
 /**

@@ -120,60 +120,93 @@ export function weigh(raw: number, milli: number): number {
   return mulDivCeil(raw, milli, 1000)
 }
 
-/**
- * A usage's weighted input and output: each class's tokens at its weight, the
- * rest of the total at the total's weight, summed in thousandths and rounded up
- * ONCE per total, so with the default weights (every class at its total's) the
- * result is weigh(total, weight) exactly, as before the classes.
- */
-export function weighClasses(
-  usage: { input: number; output: number; classes: TokenClasses },
-  weights: Weights,
-): { input: number; output: number } {
-  const { cachedInput, cacheWrite, audioInput, reasoning, audioOutput } = usage.classes
-  const plainInput = usage.input - cachedInput - cacheWrite - audioInput
-  const plainOutput = usage.output - reasoning - audioOutput
-  const inputMilli =
-    BigInt(plainInput) * BigInt(weights.inputMilli) +
-    BigInt(cachedInput) * BigInt(weights.cachedInputMilli) +
-    BigInt(cacheWrite) * BigInt(weights.cacheWriteMilli) +
-    BigInt(audioInput) * BigInt(weights.audioInputMilli)
-  const outputMilli =
-    BigInt(plainOutput) * BigInt(weights.outputMilli) +
-    BigInt(reasoning) * BigInt(weights.reasoningMilli) +
-    BigInt(audioOutput) * BigInt(weights.audioOutputMilli)
-  return { input: milliCeil(inputMilli), output: milliCeil(outputMilli) }
-}
+/** A usage split into its token classes, as weights and prices read it. */
+type ClassedUsage = { input: number; output: number; classes: TokenClasses; imageInput?: number }
 
-const milliCeil = (milli: bigint) => Number((milli + 999n) / 1000n)
+/**
+ * A usage's weighted input and output (docs/weights.md): each class's tokens at its weight, the
+ * rest of the total at the total's weight, so with the default weights (every class at its
+ * total's) the result is weigh(total, weight) exactly, as before the classes. Image tokens of
+ * the input weigh as input.
+ */
+export function weighClasses(usage: ClassedUsage, weights: Weights) {
+  return atClassRates(
+    usage,
+    {
+      input: weights.inputMilli,
+      cachedInput: weights.cachedInputMilli,
+      cacheWrite: weights.cacheWriteMilli,
+      audioInput: weights.audioInputMilli,
+      imageInput: weights.inputMilli,
+      output: weights.outputMilli,
+      reasoning: weights.reasoningMilli,
+      audioOutput: weights.audioOutputMilli,
+    },
+    1000n,
+  )
+}
 
 /**
  * A usage's upstream cost in micro-units, per side (docs/weights.md, "Prices per token class"):
- * each class's tokens at its price, the rest of the total at the total's price, summed in
- * micro-units x 1M and rounded up ONCE per total, so with the default prices (every class at its
- * total's) the cost is ceil(total x price / 1M) exactly, as before the classes. The input side
- * holds plain input, cached input, cache writes, audio input and image input; the output side
- * plain output, reasoning and audio output (image tokens of the output cost the output's price).
+ * each class's tokens at its price, so with the default prices (every class at its total's)
+ * the cost is ceil(total x price / 1M) exactly, as before the classes. The input side holds
+ * plain input, cached input, cache writes, audio input and image input; the output side plain
+ * output, reasoning and audio output (image tokens of the output cost the output's price).
  */
-export function priceClasses(
-  usage: { input: number; output: number; classes: TokenClasses; imageInput?: number },
-  prices: Prices,
+export function priceClasses(usage: ClassedUsage, prices: Prices) {
+  return atClassRates(
+    usage,
+    {
+      input: prices.inputMicros,
+      cachedInput: prices.cachedInputMicros,
+      cacheWrite: prices.cacheWriteMicros,
+      audioInput: prices.audioInputMicros,
+      imageInput: prices.imageInputMicros,
+      output: prices.outputMicros,
+      reasoning: prices.reasoningMicros,
+      audioOutput: prices.audioOutputMicros,
+    },
+    1_000_000n,
+  )
+}
+
+/** A rate per token of each class, `input` and `output` for the rest of their totals. */
+interface ClassRates {
+  input: number
+  cachedInput: number
+  cacheWrite: number
+  audioInput: number
+  imageInput: number
+  output: number
+  reasoning: number
+  audioOutput: number
+}
+
+/**
+ * The one rule weights and prices share: each class's tokens at its rate, the rest of the
+ * total at the total's rate, summed exactly (BigInt: tokens x rate can pass 2^53) and divided
+ * by `per`, rounded up ONCE per total, never per class.
+ */
+function atClassRates(
+  usage: ClassedUsage,
+  rates: ClassRates,
+  per: bigint,
 ): { input: number; output: number } {
   const { cachedInput, cacheWrite, audioInput, reasoning, audioOutput } = usage.classes
   const imageInput = usage.imageInput ?? 0
   const plainInput = usage.input - cachedInput - cacheWrite - audioInput - imageInput
   const plainOutput = usage.output - reasoning - audioOutput
   const input =
-    BigInt(plainInput) * BigInt(prices.inputMicros) +
-    BigInt(cachedInput) * BigInt(prices.cachedInputMicros) +
-    BigInt(cacheWrite) * BigInt(prices.cacheWriteMicros) +
-    BigInt(audioInput) * BigInt(prices.audioInputMicros) +
-    BigInt(imageInput) * BigInt(prices.imageInputMicros)
+    BigInt(plainInput) * BigInt(rates.input) +
+    BigInt(cachedInput) * BigInt(rates.cachedInput) +
+    BigInt(cacheWrite) * BigInt(rates.cacheWrite) +
+    BigInt(audioInput) * BigInt(rates.audioInput) +
+    BigInt(imageInput) * BigInt(rates.imageInput)
   const output =
-    BigInt(plainOutput) * BigInt(prices.outputMicros) +
-    BigInt(reasoning) * BigInt(prices.reasoningMicros) +
-    BigInt(audioOutput) * BigInt(prices.audioOutputMicros)
-  return { input: perMillionCeil(input), output: perMillionCeil(output) }
+    BigInt(plainOutput) * BigInt(rates.output) +
+    BigInt(reasoning) * BigInt(rates.reasoning) +
+    BigInt(audioOutput) * BigInt(rates.audioOutput)
+  return { input: divCeil(input, per), output: divCeil(output, per) }
 }
 
-const perMillionCeil = (value: bigint) => Number((value + 999_999n) / 1_000_000n)
+const divCeil = (value: bigint, per: bigint) => Number((value + per - 1n) / per)

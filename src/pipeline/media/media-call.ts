@@ -1,33 +1,24 @@
 import type { Amounts } from '../../ledger/amounts.ts'
-import type { Admission, AdmitDeps } from '../admission/admit.ts'
+import type { AdmitDeps } from '../admission/admit.ts'
 import type { MediaEstimate } from '../estimate/media-estimate.ts'
 import type { PipelineDeps } from '../pipeline-deps.ts'
-import type { ClientGone } from '../request/client-gone.ts'
 import type { ClientRequest } from '../request/proxy-request.ts'
-import type { Outcome } from '../settle/settle.ts'
 import { quotaHeaders } from '../stream/respond.ts'
-import type { UpstreamLink } from '../upstream/disconnect.ts'
 import type { UpstreamResponse } from '../upstream/forward.ts'
 import { clientResponseHeaders } from '../upstream/headers.ts'
-import type { Upstream } from '../upstream/upstreams.ts'
+import type { AdmittedCall } from '../upstream/send-admitted.ts'
 import type { MediaRequest, MediaRoute } from './media-request.ts'
 
 /** What the media walk calls, all stages together. */
 export type MediaDeps = AdmitDeps & Pick<PipelineDeps, 'actingUsers' | 'upstreams'>
 
 /** One media call in flight: what each of its endings needs. */
-export interface MediaCall {
+export interface MediaCall extends AdmittedCall {
   client: ClientRequest
   deps: MediaDeps
   route: MediaRoute
   request: MediaRequest
   estimate: MediaEstimate
-  admission: Admission
-  upstream: Upstream
-  outcome: Outcome
-  /** Aborts when the client goes away before its answer is complete. */
-  clientGone: ClientGone
-  link: UpstreamLink
 }
 
 /** The answer's headers: the upstream's allowed ones, the quota left, the gateway's request id. */

@@ -8,21 +8,12 @@ import { recordIfRefusal } from '../admission/refusal-log.ts'
 import { estimateMedia } from '../estimate/media-estimate.ts'
 import { LARGE_BODY_BYTES } from '../estimate/token-pool.ts'
 import { clientRequestOf } from '../proxy.ts'
-import { clientGoneSignal } from '../request/client-gone.ts'
 import { type ClientRequest, headerOf } from '../request/proxy-request.ts'
 import { readRequestBody } from '../request/read-body.ts'
 import { mediaUsage } from '../settle/media-usage.ts'
-import { createOutcome } from '../settle/settle.ts'
-import { linkUpstream } from '../upstream/disconnect.ts'
-import { ClientLeftBetweenAttempts, sendWithFailover } from '../upstream/failover.ts'
-import {
-  failureKind,
-  forward,
-  type UpstreamResponse,
-  upstreamFailure,
-} from '../upstream/forward.ts'
-import { clientResponseHeaders } from '../upstream/headers.ts'
+import { forward, type UpstreamResponse } from '../upstream/forward.ts'
 import { bodyForDeployment } from '../upstream/routes.ts'
+import { admittedCall, clientClosed, readAnswer, sendAdmitted } from '../upstream/send-admitted.ts'
 import { headersOf, type MediaCall, type MediaDeps } from './media-call.ts'
 import { type MediaRequest, type MediaRoute, parseMediaBody } from './media-request.ts'
 import { relayMediaStream } from './media-stream.ts'
@@ -71,35 +62,22 @@ async function walkMedia(
   const admission = await admitMedia(client, entitlement, request.model, estimate, deps)
   const upstreamRoute = deps.upstreams.route(admission.model)
   const upstream = upstreamRoute.candidates[0]!.deployment.upstream
-  const outcome = createOutcome(deps, admission, {
-    requestId: client.requestId,
-    endpoint: route.endpoint,
-    upstream: upstream.name,
-  })
-  const clientGone = clientGoneSignal(client.connection)
-  const link = linkUpstream(deps.config.quota, admission.model, clientGone)
   const call: MediaCall = {
+    ...admittedCall(deps, client, route.endpoint, admission, upstream),
     client,
     deps,
     route,
     request,
     estimate,
-    admission,
-    upstream,
-    outcome,
-    clientGone,
-    link,
   }
+  const { outcome, link } = call
   try {
-    if (clientGone.aborted) {
-      outcome.release('the client disconnected before the request was sent')
-      return clientClosed()
-    }
-    let response: UpstreamResponse
-    try {
-      // One reservation for every attempt, as the text proxy's (failover.ts). A deployment that
-      // renames the model gets it renamed in a JSON body; a multipart body goes as it came.
-      const answered = await sendWithFailover(deps, upstreamRoute, clientGone, (candidate) =>
+    // A deployment that renames the model gets it renamed in a JSON body; a multipart body goes
+    // as it came.
+    const response = await sendAdmitted(
+      call,
+      upstreamRoute,
+      (candidate) =>
         forward(
           client,
           candidate.deployment.upstream,
@@ -108,21 +86,9 @@ async function walkMedia(
           link.signal,
           candidate.key,
         ),
-      )
-      response = answered.response
-      if (answered.candidate.deployment.upstream !== upstream) {
-        call.upstream = answered.candidate.deployment.upstream
-        outcome.answeredBy(call.upstream.name)
-      }
-      if (answered.errorBody) return clientRefused(call, response, answered.errorBody)
-    } catch (error) {
-      if (error instanceof ClientLeftBetweenAttempts) {
-        outcome.release('the client disconnected between two upstream attempts')
-        return clientClosed()
-      }
-      if (clientGone.aborted && !(error instanceof GatewayError)) return leftUnanswered(call)
-      throw failed(call, error)
-    }
+      () => leftUnanswered(call),
+    )
+    if (response instanceof Response) return response
     const contentType = String(response.headers['content-type'] ?? '')
     if (contentType.startsWith('text/event-stream')) return relayMediaStream(call, response)
     if (route.endpoint === 'audio_speech') return relayAudio(call, response)
@@ -153,46 +119,16 @@ async function readMediaRequest(client: ClientRequest, route: MediaRoute, deps: 
   return { request, user: await deps.actingUsers.fromBody(client.caller, request.fields) }
 }
 
-function failed(call: MediaCall, error: unknown) {
-  const kind = failureKind(error)
-  call.deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind })
-  call.outcome.release(`upstream ${kind}`)
-  return upstreamFailure(error)
-}
-
-function clientClosed(): Response {
-  return new Response(null, { status: 499 })
-}
-
 /** Sent, then left before any answer: billed what was reserved (the upstream still works). */
 function leftUnanswered(call: MediaCall): Response {
   call.outcome.settle(null, () => call.admission.rawOutputReserve, LEFT_BEFORE_ANSWER)
   return clientClosed()
 }
 
-/**
- * As the text proxy: only 2xx answers are billed; the client's own bad request (a 4xx
- * verdict.ts lets through) passes through unchanged and releases. The upstream's own
- * troubles never get here: failover.ts tries elsewhere or answers in the payer's terms.
- */
-function clientRefused(call: MediaCall, response: UpstreamResponse, bytes: Buffer): Response {
-  const { statusCode } = response
-  call.deps.metrics.upstreamErrors.inc({ upstream: call.upstream.name, kind: 'status' })
-  call.outcome.release(`upstream answered ${statusCode}`)
-  const headers = clientResponseHeaders(response.headers)
-  headers['x-request-id'] = call.client.requestId
-  return new Response(new Uint8Array(bytes), { status: statusCode, headers })
-}
-
 /** Images, transcriptions, translations, moderations: one JSON (or text) answer, read whole. */
 async function wholeAnswer(call: MediaCall, response: UpstreamResponse): Promise<Response> {
-  let bytes: Buffer<ArrayBuffer>
-  try {
-    bytes = Buffer.from(await response.body.arrayBuffer())
-  } catch (error) {
-    if (call.clientGone.aborted) return leftUnanswered(call)
-    throw failed(call, error)
-  }
+  const bytes = await readAnswer(call, response, () => leftUnanswered(call))
+  if (bytes instanceof Response) return bytes
   const gone = call.clientGone.aborted
   if (!gone) call.outcome.answeredWith(response.statusCode)
   const credited = call.outcome.settle(

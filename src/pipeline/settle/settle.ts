@@ -36,7 +36,7 @@ export interface Outcome {
  * this process's sweeper retries it. A settle records the usage even when the
  * reservation was swept meanwhile (ledger/service.ts).
  */
-type OutcomeDeps = Pick<
+export type OutcomeDeps = Pick<
   PipelineDeps,
   | 'clock'
   | 'config'

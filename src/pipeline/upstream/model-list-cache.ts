@@ -26,9 +26,20 @@ interface Listable {
   pool: { request: import('undici').Pool['request'] }
   headers: Parameters<typeof upstreamRequestHeaders>[1]
   modelList: ModelListState
+  config: { kind: 'openai' | 'anthropic' }
 }
 
 const NO_CLIENT_HEADERS = { get: () => null }
+
+/**
+ * Anthropic's list wants a version header (the listing has no client's to pass on) and
+ * gives 20 models a page unless asked for more; 1,000 is its largest page.
+ */
+const ANTHROPIC_LISTING = {
+  query: '?limit=1000',
+  headers: { get: (name: string) => (name === 'anthropic-version' ? '2023-06-01' : null) },
+}
+const OPENAI_LISTING = { query: '', headers: NO_CLIENT_HEADERS }
 
 /**
  * An upstream's model list through its cache. A fresh list (younger than `ttlMs`) is used
@@ -58,11 +69,12 @@ export async function cachedModelList(
 
 async function refresh(upstream: Listable, clock: Clock, timeoutMs: number): Promise<void> {
   const { modelList: state } = upstream
+  const listing = upstream.config.kind === 'anthropic' ? ANTHROPIC_LISTING : OPENAI_LISTING
   try {
     const response = await upstream.pool.request({
       method: 'GET',
-      path: `${upstream.basePath}/models`,
-      headers: upstreamRequestHeaders(NO_CLIENT_HEADERS, upstream.headers),
+      path: `${upstream.basePath}/models${listing.query}`,
+      headers: upstreamRequestHeaders(listing.headers, upstream.headers),
       // One deadline for the whole fetch, body included: a list sent a byte at a time never
       // trips a per-read timeout. The abort reaches undici, which closes the socket.
       signal: AbortSignal.timeout(timeoutMs),

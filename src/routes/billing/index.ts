@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../../http/env.ts'
+import { createAdminDefaultPlanRoutes } from './admin-default-plan.ts'
 import { createAdminSubscriptionRoutes } from './admin-subscriptions.ts'
 import { createMeRoutes } from './me.ts'
 import { createPackRoutes } from './packs.ts'
@@ -21,6 +22,7 @@ export function createBillingRoutes(auth: MiddlewareHandler<AppEnv>) {
     .route('/usage', createUsageRoutes(auth))
     .route('/me', createMeRoutes(auth))
     .route('/admin/subscriptions', createAdminSubscriptionRoutes(auth))
+    .route('/admin/default-plan', createAdminDefaultPlanRoutes(auth))
     .route('/promo-codes', createPromoCodeRoutes(auth))
     .route('/admin/promo-codes', createAdminPromoCodeRoutes(auth))
 }

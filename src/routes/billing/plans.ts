@@ -9,6 +9,11 @@ import { validate } from '../../http/validate.ts'
 import { describe } from '../openapi/describe.ts'
 import { Plan } from '../openapi/schemas.ts'
 
+/** PATCH's body: the plan's fields, and the next default when the default is deactivated. */
+const planPatchBody = planPatchSchema.extend({
+  new_default_plan_id: z.string().min(1).max(64).optional(),
+})
+
 /**
  * /api/v1/billing/plans: the list is public (a pricing page needs no login);
  * writes are for admins. Auth runs before validation, so a stranger learns
@@ -58,13 +63,17 @@ export function createPlanRoutes(auth: MiddlewareHandler<AppEnv>) {
           '200': { description: 'Changed', json: Plan },
           '403': 'Not an admin',
           '404': 'No such plan',
+          '409': 'The default plan deactivated without new_default_plan_id',
         },
       }),
       auth,
       requireAdmin(),
-      validate('json', planPatchSchema),
+      validate('json', planPatchBody),
       async (c) => {
-        const plan = await patchPlan(c.get('deps'), c.req.param('id'), c.req.valid('json'))
+        const { new_default_plan_id, ...patch } = c.req.valid('json')
+        const plan = await patchPlan(c.get('deps'), c.req.param('id'), patch, {
+          newDefaultPlanId: new_default_plan_id,
+        })
         return c.json(planToJson(plan, c.get('deps').config.quota))
       },
     )
@@ -77,6 +86,7 @@ export function createPlanRoutes(auth: MiddlewareHandler<AppEnv>) {
           '204': 'Deleted or deactivated',
           '403': 'Not an admin',
           '404': 'No such plan',
+          '409': 'The default plan (make another plan the default first)',
         },
       }),
       auth,

@@ -23,7 +23,7 @@ const checkBody = z.strictObject({
 
 /** The caller's live subscription and its current period's usage, from the counters. */
 async function currentUsage(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'logger'>,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'defaultPlan' | 'ids' | 'logger'>,
   userId: string,
 ) {
   const live = await ensureLiveSubscription(deps, userId)

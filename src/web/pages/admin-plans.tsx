@@ -72,23 +72,61 @@ export function renderPlans(
             head: t(lang, 'col_active'),
             cell: (plan) =>
               plan.id === reach.defaultPlanId && plan.is_active ? (
-                <span title={t(lang, 'plan_default_locked')}>
-                  {t(lang, 'yes')} <span class="muted">({t(lang, 'plan_default_badge')})</span>
-                </span>
+                <DeactivateDefault c={c} plan={plan} plans={plans} />
               ) : (
-                <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/active`}>
-                  <input type="hidden" name="active" value={plan.is_active ? 'off' : 'on'} />
-                  {plan.is_active ? t(lang, 'yes') : t(lang, 'plan_inactive')}{' '}
-                  <button type="submit" class="secondary">
-                    {t(lang, plan.is_active ? 'plan_deactivate' : 'plan_activate')}
-                  </button>
-                </Form>
+                <div class="inline">
+                  <Form c={c} action={`/admin/plans/${encodeURIComponent(plan.id)}/active`}>
+                    <input type="hidden" name="active" value={plan.is_active ? 'off' : 'on'} />
+                    {plan.is_active ? t(lang, 'yes') : t(lang, 'plan_inactive')}{' '}
+                    <button type="submit" class="secondary">
+                      {t(lang, plan.is_active ? 'plan_deactivate' : 'plan_activate')}
+                    </button>
+                  </Form>
+                  {plan.is_active && (
+                    <a
+                      class="button secondary"
+                      href={`/admin/plans/${encodeURIComponent(plan.id)}/default`}
+                      aria-label={t(lang, 'plan_make_default_aria', { plan: planName(lang, plan) })}
+                    >
+                      {t(lang, 'plan_make_default')}
+                    </a>
+                  )}
+                </div>
               ),
           },
         ]}
       />
       <PackDefinitions lang={lang} packs={packs} />
     </>,
+  )
+}
+
+/**
+ * The default plan's Active cell: it is deactivated only with the active plan that takes
+ * its place chosen in the same form (the server refuses it otherwise).
+ */
+function DeactivateDefault(props: { c: WebContext; plan: Plan; plans: Plan[] }) {
+  const lang = props.c.get('lang')
+  const { plan } = props
+  const others = props.plans.filter((p) => p.is_active && p.id !== plan.id)
+  const field = `new-default-${plan.id}`
+  return (
+    <Form c={props.c} action={`/admin/plans/${encodeURIComponent(plan.id)}/active`}>
+      {t(lang, 'yes')} <span class="muted">({t(lang, 'plan_default_badge')})</span>
+      <input type="hidden" name="active" value="off" />
+      <div>
+        <label for={field}>{t(lang, 'plan_new_default')}</label>
+        <select id={field} name="new_default_plan_id" required>
+          <option value="">{t(lang, 'plan_new_default_choose')}</option>
+          {others.map((p) => (
+            <option value={p.id}>{planName(lang, p)}</option>
+          ))}
+        </select>
+      </div>
+      <button type="submit" class="secondary">
+        {t(lang, 'plan_deactivate_default')}
+      </button>
+    </Form>
   )
 }
 

@@ -202,6 +202,7 @@ const AUDIT_ACTIONS: Record<string, MessageKey> = {
   plan_edit: 'audit_plan_edit',
   plan_active: 'audit_plan_active',
   plan_order: 'audit_plan_order',
+  plan_default: 'audit_plan_default',
   key_create: 'audit_key_create',
   key_revoke: 'audit_key_revoke',
   user_disable: 'audit_user_disable',
