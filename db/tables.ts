@@ -31,6 +31,10 @@ export interface DB {
   gateway_setting: GatewaySettingTable
   billing_rate_window: RateWindowTable
   billing_rate_window_hold: RateWindowHoldTable
+  billing_pack: PackTable
+  billing_pack_holding: PackHoldingTable
+  billing_pack_entry: PackEntryTable
+  billing_pack_reservation: PackReservationTable
 }
 
 /** A handle repos accept: the database itself or an open transaction, so one query serves both. */
@@ -273,6 +277,8 @@ export interface TransactionTable {
   refunded_amount: number
   /** A refund row: the payment transaction it refunds. */
   parent_id: string | null
+  /** The prepaid pack this payment buys (0019); null: it buys (or renews) plan_id. */
+  pack_id: string | null
   created_at: number
   updated_at: number
 }
@@ -437,6 +443,7 @@ export interface GatewaySettingTable {
   value: string
   updated_at: number
 }
+
 /** One rate window's counter (0017): a plan's requests or tokens per minute or per day. */
 export interface RateWindowTable {
   subscription_id: string
@@ -460,4 +467,73 @@ export interface RateWindowHoldTable {
   window_start: number
   /** 1 in a requests window; the weighted tokens asked in a tokens window. */
   held: number
+}
+
+/** A prepaid pack on sale (0019): an amount of one metric, a price, a validity. */
+export interface PackTable {
+  id: string
+  name: string
+  name_ru: string | null
+  metric: 'requests' | 'tokens_input' | 'tokens_output'
+  amount: number
+  /** Kopecks. */
+  price: number
+  currency: string
+  validity_days: number
+  is_active: number
+  display_order: number
+  created_at: number
+  updated_at: number
+}
+
+export type PackRow = Selectable<PackTable>
+
+/** A pack a user holds (0019): `remaining` is the sum of its entries, `reserved` what requests in flight hold. */
+export interface PackHoldingTable {
+  id: string
+  user_id: string
+  pack_id: string
+  metric: 'requests' | 'tokens_input' | 'tokens_output'
+  /** The units credited. */
+  amount: number
+  /** Kopecks paid (0 for a pack granted without payment). */
+  price: number
+  currency: string
+  /** The payment that bought it: unique, so a payment credits at most one pack. */
+  transaction_id: string | null
+  remaining: number
+  reserved: number
+  valid_until: number
+  /** Set when the pack stops being spendable before its expiry (a refund). */
+  closed_at: number | null
+  closed_reason: 'refund' | 'expiry' | null
+  created_at: number
+}
+
+export type PackHoldingRow = Selectable<PackHoldingTable>
+
+/** The append-only ledger of packs (0019): amounts signed, their sum per holding is its `remaining`. */
+export interface PackEntryTable {
+  id: string
+  holding_id: string
+  user_id: string
+  kind: 'credit' | 'spend' | 'refund' | 'expiry'
+  amount: number
+  /** A spend: the request it paid for. */
+  request_id: string | null
+  created_at: number
+}
+
+export type PackEntryRow = Selectable<PackEntryTable>
+
+/** A request in flight funded by a pack (0019), ended once as billing_reservation is. */
+export interface PackReservationTable {
+  request_id: string
+  holding_id: string
+  user_id: string
+  metric: 'requests' | 'tokens_input' | 'tokens_output'
+  amount: number
+  owner: string | null
+  sent_at: number | null
+  created_at: number
 }

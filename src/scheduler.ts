@@ -1,5 +1,6 @@
 import { rollOverEndedSubscriptions } from './billing/rollover.job.ts'
 import type { Deps } from './deps.ts'
+import { runExpirePacks } from './ledger/packs/expire-packs.job.ts'
 import { runUsageRetention } from './ledger/usage-retention.job.ts'
 import { deliverOutbox } from './notify/deliver.job.ts'
 import { pruneWebhookEvents } from './payments/prune-webhook-events.job.ts'
@@ -23,6 +24,7 @@ export const JOBS: Job[] = [
   { name: 'renew-subscriptions', run: runRenewSubscriptions },
   { name: 'prune-webhook-events', run: pruneWebhookEvents },
   { name: 'prune-stored-objects', run: pruneStoredObjects },
+  { name: 'expire-packs', run: runExpirePacks },
   // After the rollover: the prune keeps the rows of each live subscription's current period.
   { name: 'roll-up-usage', run: runUsageRetention },
   // Last: the events the jobs above recorded (failed renewals) leave in the same pass.

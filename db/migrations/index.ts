@@ -17,6 +17,7 @@ import * as m0015 from './0015_console_audit.ts'
 import * as m0016 from './0016_request_outcomes.ts'
 import * as m0017 from './0017_rate_windows.ts'
 import * as m0018 from './0018_period_counters.ts'
+import * as m0019 from './0019_prepaid_packs.ts'
 import * as m0020 from './0020_gateway_settings.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
@@ -39,5 +40,6 @@ export const migrations: Record<string, Migration> = {
   '0016_request_outcomes': m0016,
   '0017_rate_windows': m0017,
   '0018_period_counters': m0018,
+  '0019_prepaid_packs': m0019,
   '0020_gateway_settings': m0020,
 }

@@ -1,7 +1,9 @@
 import { type PlanSeed, planSeedSchema } from '../config/plan.schema.ts'
+import { nowSeconds } from '../lib/clock.ts'
 import { validationError } from '../lib/errors.ts'
 import type { BillingDeps } from './billing-deps.ts'
 import { seedDefaultPlan } from './default-plan.ts'
+import { upsertPack } from './packs.repo.ts'
 import { upsertPlans } from './plans.service.ts'
 
 /**
@@ -34,5 +36,8 @@ export async function syncConfiguredPlans(
     deps.logger.info({ ...result }, 'BILLING plans from config synced')
   }
   await seedDefaultPlan(deps)
+  // Prepaid packs are sold next to the plans and come from the same file.
+  const now = nowSeconds(deps.clock)
+  for (const pack of deps.config.packs) await upsertPack(deps.database.db, pack, now)
   return result
 }

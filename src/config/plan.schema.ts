@@ -10,10 +10,10 @@ import { parseMoney } from '../lib/money.ts'
  * turns a price given as 990.00 or "990.00" into exact kopecks.
  */
 
-const PLAN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+export const PLAN_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
 
-const price = z
+export const price = z
   .union([z.number(), z.string()], { error: 'must be a number or a decimal string' })
   .transform((value, ctx) => {
     const kopecks = parseMoney(value)
@@ -27,7 +27,7 @@ const price = z
     return kopecks
   })
 
-const currency = z
+export const currency = z
   .string()
   .refine(
     (code) => /^[A-Z]{3}$/.test(code) && CURRENCIES.has(code),

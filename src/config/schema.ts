@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { parseFixed } from '../lib/fixed.ts'
+import { packSeedSchema } from './pack.schema.ts'
 import { type PlanSeedInput, planSeedSchema } from './plan.schema.ts'
 
 /**
@@ -288,6 +289,8 @@ const configFields = z.strictObject({
   /** service_tier values other than auto and default, and the plan feature each needs (else 403). */
   serviceTiers: z.record(z.string(), z.string().min(1)).default({}),
   plans: z.array(seedPlan).default([]),
+  /** Prepaid packs on sale next to the plans (pack.schema.ts; docs/quotas.md, "Prepaid packs"). */
+  packs: z.array(packSeedSchema).default([]),
   /**
    * Model pattern -> weights (docs/weights.md): quotas count tokens x weight, ceil, in integers.
    * The first pattern in written order that matches wins (put `gpt-4o-mini*` before `gpt-4o*`);

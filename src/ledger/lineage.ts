@@ -1,5 +1,7 @@
 import type { Deps } from '../deps.ts'
+import { nowSeconds } from '../lib/clock.ts'
 import { findPredecessors, retire, setInstanceName } from './instances.repo.ts'
+import { endPackReservationsOf } from './packs/pack-sweep.ts'
 import { findReservationsOf } from './reservations.repo.ts'
 import { endReservations, type SweepResult } from './sweeper.ts'
 
@@ -40,6 +42,11 @@ export async function takeOverAddress(deps: LineageDeps, name: string): Promise<
       // Rows found yet none ended by this process: another one is ending them; never spin.
       if (result.settled + result.released === 0) break
     }
+    const packs = await endPackReservationsOf(db, predecessor, nowSeconds(deps.clock), () =>
+      deps.ids.next(),
+    )
+    total.settled += packs.settled
+    total.released += packs.released
     await retire(db, predecessor)
   }
   if (total.settled + total.released > 0) {

@@ -12,6 +12,8 @@ import {
 } from './amounts.ts'
 import { ensureCounters, moveCounters, readRefusal } from './counters.repo.ts'
 import { MAX_UNFINISHED, type ReservationIdentity, type UnfinishedClose } from './instance.ts'
+import { releaseFromPack, settleFromPack, settleLateFromPack } from './packs/pack-close.ts'
+import { reserveFromPack } from './packs/pack-reserve.ts'
 import { maxConcurrentRequests, type QuotaHolder } from './quotas.ts'
 import { type CounterKey, type MetricAsk, NO_LIMIT, type ReserveAsk } from './store.types.ts'
 import { CLASS_COLUMNS, insertUsage, recordedDetail, recordedUsage } from './usage.repo.ts'
@@ -57,6 +59,8 @@ export type ReserveResult =
       periodEnd: number
       /** The plan's rate windows after this reservation (the x-ratelimit-* headers); [] for none. */
       windows: RateWindowState[]
+      /** Funded by a prepaid pack (the period refused it for quota): only the pack's metric has a remaining. */
+      funding?: 'pack'
     }
   | {
       ok: false
@@ -153,6 +157,9 @@ export async function reserve(
         }
       }
       if (refused) {
+        const fromPack = await reserveOnPack(deps, entitlement, request, refused.metric)
+        // A pack-funded request takes no share of the plan's rate windows (docs/quotas.md).
+        if (fromPack) return { ...fromPack, periodEnd, windows: [] }
         return {
           ok: false,
           reason: 'quota',
@@ -166,6 +173,42 @@ export async function reserve(
       // Settles freed room between the refusal and the read: try again.
     }
     if (attempt === 3) throw new Error('the reservation was refused by no metric three times')
+  }
+}
+
+/**
+ * The period refused for quota: the user's prepaid packs of that metric may fund the
+ * whole request instead (docs/quotas.md, "Prepaid packs"). Never both: the period's
+ * counters were left unchanged by the refusal.
+ */
+async function reserveOnPack(
+  deps: Pick<Deps, 'clock' | 'database' | 'instance'>,
+  entitlement: QuotaHolder,
+  request: ReserveRequest,
+  metric: Metric,
+) {
+  const now = nowSeconds(deps.clock)
+  const held = await reserveFromPack(deps.database.db, {
+    requestId: request.requestId,
+    userId: entitlement.userId,
+    metric,
+    amount: request.amounts[metric],
+    owner: deps.instance.id,
+    now,
+    sentAt: request.notSent ? null : now,
+  })
+  if (!held) return null
+  const remaining = {
+    requests: null,
+    tokens_input: null,
+    tokens_output: null,
+    [metric]: held.available,
+  }
+  return {
+    ok: true as const,
+    reserved: { ...request.amounts },
+    remaining,
+    funding: 'pack' as const,
   }
 }
 
@@ -242,9 +285,19 @@ export async function settle(
     const closed = await closeReservation(deps, requestId, actual, estimated, {
       detail: options.detail,
     })
+    if (closed) {
+      deps.instance.unfinished.delete(requestId)
+      return true
+    }
+    // No period reservation: a pack-funded request (off the hot path: only these come here).
+    const now = nowSeconds(deps.clock)
+    const next = () => deps.ids.next()
+    const fromPack = await settleFromPack(deps.database.db, { requestId, actual, now }, next)
     deps.instance.unfinished.delete(requestId)
-    if (closed) return true
+    if (fromPack) return true
     if (!options.identity) return false
+    const late = await settleLateFromPack(deps.database.db, { requestId, actual, now }, next)
+    if (late !== null) return late
     return await recordLate(deps, requestId, actual, estimated, options.identity, options.detail)
   } catch (error) {
     remember(deps, requestId, { actual, estimated, identity: options.identity })
@@ -254,13 +307,17 @@ export async function settle(
 
 /** Returns the reservation unused. Idempotent: false when there was nothing to release. */
 export async function release(
-  deps: Pick<Deps, 'clock' | 'ids' | 'instance' | 'ledger' | 'logger'>,
+  deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
   requestId: string,
 ): Promise<boolean> {
   try {
     const reservation = await closeReservation(deps, requestId, zeroAmounts(), false)
+    // No period reservation: a pack-funded request's hold returns to its pack.
+    const released =
+      reservation === undefined ? await releaseFromPack(deps.database.db, requestId) : undefined
     deps.instance.unfinished.delete(requestId)
-    return reservation !== undefined && METRICS.some((m) => Number(reservation[m]) > 0)
+    if (released !== undefined) return released
+    return METRICS.some((m) => Number(reservation?.[m]) > 0)
   } catch (error) {
     remember(deps, requestId, { actual: zeroAmounts(), estimated: false })
     throw error

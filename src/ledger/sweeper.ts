@@ -2,6 +2,7 @@ import type { Deps } from '../deps.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { zeroAmounts } from './amounts.ts'
 import { forgetSilentInstances } from './instances.repo.ts'
+import { sweepPackReservations } from './packs/pack-sweep.ts'
 import { findStaleReservations, type HeldReservation } from './reservations.repo.ts'
 import { closeReservation, release, settle } from './service.ts'
 
@@ -47,9 +48,13 @@ export async function sweepStaleReservations(
     limit: BATCH,
   })
   const result = await endReservations(deps, stale)
+  const bounds = { self: deps.instance.id, deadBefore: now - quota.ownerDeadAfterSeconds, now }
+  const packs = await sweepPackReservations(db, { ...bounds, limit: BATCH }, () => deps.ids.next())
+  result.settled += packs.settled
+  result.released += packs.released
   if (result.settled + result.released > 0) {
     deps.logger.warn(
-      { ...result, requestIds: stale.map((row) => row.request_id) },
+      { ...result, requestIds: stale.map((row) => row.request_id), packs },
       `BILLING swept the reservations of dead gateway processes: ${result.settled} sent, billed as estimated; ${result.released} released`,
     )
   }

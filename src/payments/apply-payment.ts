@@ -7,6 +7,7 @@ import { nowSeconds } from '../lib/clock.ts'
 import type { YooKassaClient } from '../yookassa/client.ts'
 import type { Payment } from '../yookassa/schemas.ts'
 import { inTransaction, mergeMeta } from './apply-helpers.ts'
+import { creditPackPayment } from './pack-credit.ts'
 import { paymentMismatches } from './payment-match.ts'
 import type { PaymentsDeps } from './payments-deps.ts'
 import { releaseDiscount, spendDiscount } from './promo-codes.repo.ts'
@@ -92,6 +93,7 @@ export async function applyPayment(
       return applyPayment(deps, yookassa, transaction, captured)
     }
     case 'succeeded':
+      if (transaction.pack_id) return creditPackPayment(deps, transaction, payment)
       return credit(deps, transaction, payment)
     case 'canceled':
       return cancel(deps, transaction, payment)

@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely'
 import type { DB, Db, TransactionRow } from '../../db/tables.ts'
 import { endNowToDefault } from '../billing/subscription-changes.ts'
 import { findLiveSubscription } from '../billing/subscriptions.repo.ts'
+import { reopenPackAfterRefund, writeRefundEntry } from '../ledger/packs/holdings.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { notifyOperator } from '../notify/notify.ts'
 import type { Refund } from '../yookassa/schemas.ts'
@@ -58,6 +59,7 @@ export async function applyRefund(
         metadata: mergeMeta(row, { cancellation: { reason } }),
         now,
       }))
+    if (moved && payment.pack_id) await reopenPackAfterRefund(deps.database.db, payment.id)
     if (moved) deps.logger.warn({ refundId: refund.id, reason }, 'BILLING refund canceled')
     return { outcome: moved ? 'canceled' : 'duplicate' }
   }
@@ -69,6 +71,8 @@ export async function applyRefund(
   const result = await inTransaction(deps, async (trx) => {
     if (!(await claimRefund(trx, payment, refund, now, deps.ids.next()))) return null
     await addRefundedAmount(trx, payment.id, refund.amount.kopecks, now)
+    // A pack's refund takes its free units off the pack's ledger, once, with the refund's claim.
+    if (payment.pack_id) await writeRefundEntry(trx, payment.id, deps.ids.next(), now)
     const fresh = await findTransaction(trx, payment.id)
     const full = !!fresh && fresh.refunded_amount >= fresh.amount
     let revoked = false

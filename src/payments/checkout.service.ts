@@ -1,9 +1,11 @@
+import type { TransactionRow } from '../../db/tables.ts'
 import type { Principal } from '../auth/principal.ts'
 import { planFromRow } from '../billing/plan.ts'
 import { findPlan } from '../billing/plans.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { formatMoney } from '../lib/money.ts'
+import type { CreatePaymentRequest, YooKassaClient } from '../yookassa/client.ts'
 import { isYooKassaError } from '../yookassa/errors.ts'
 import { inTransaction, mergeMeta } from './apply-helpers.ts'
 import { applyPayment } from './apply-payment.ts'
@@ -101,6 +103,43 @@ export async function createCheckout(
     return { transaction: row, request }
   })
 
+  const { payment, status } = await sendPayment(deps, yookassa, transaction, request)
+  deps.logger.info(
+    {
+      transactionId,
+      paymentId: payment.id,
+      userId: principal.userId,
+      planId: plan.id,
+      amount: transaction.amount,
+    },
+    'BILLING payment created',
+  )
+  return {
+    transaction_id: transactionId,
+    payment_id: payment.id,
+    status,
+    confirmation_url: payment.confirmation?.confirmation_url ?? null,
+    amount: formatMoney(transaction.amount),
+    currency: plan.currency,
+    plan_id: plan.id,
+  }
+}
+
+/**
+ * Sends a checkout's stored request under its stored key and applies an answer
+ * that is final already; shared by plans and prepaid packs (pack-checkout.service.ts).
+ */
+export async function sendPayment(
+  deps: Pick<
+    PaymentsDeps,
+    'clock' | 'config' | 'database' | 'defaultPlan' | 'entitlements' | 'ids' | 'logger'
+  >,
+  yookassa: YooKassaClient,
+  transaction: TransactionRow,
+  request: CreatePaymentRequest,
+) {
+  const transactionId = transaction.id
+  const idempotenceKey = transaction.idempotence_key!
   let payment: Awaited<ReturnType<typeof yookassa.createPayment>>
   try {
     payment = await yookassa.createPayment(request, idempotenceKey)
@@ -138,23 +177,5 @@ export async function createCheckout(
     const applied = await applyPayment(deps, yookassa, bound, payment)
     status = applied.outcome === 'credited' ? 'succeeded' : payment.status
   }
-  deps.logger.info(
-    {
-      transactionId,
-      paymentId: payment.id,
-      userId: principal.userId,
-      planId: plan.id,
-      amount: transaction.amount,
-    },
-    'BILLING payment created',
-  )
-  return {
-    transaction_id: transactionId,
-    payment_id: payment.id,
-    status,
-    confirmation_url: payment.confirmation?.confirmation_url ?? null,
-    amount: formatMoney(transaction.amount),
-    currency: plan.currency,
-    plan_id: plan.id,
-  }
+  return { payment, status }
 }

@@ -1,4 +1,9 @@
 import type { TransactionRow } from '../../db/tables.ts'
+import {
+  closePackForRefund,
+  reopenPackAfterRefund,
+  unusedValue,
+} from '../ledger/packs/holdings.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import type { CreateRefundRequest, YooKassaClient } from '../yookassa/client.ts'
@@ -36,9 +41,14 @@ export async function refundTransaction(
   if (!['succeeded', 'refunded'].includes(payment.status) || !payment.provider_payment_id) {
     throw new DomainError('conflict', `A ${payment.status} transaction cannot be refunded`)
   }
-  const remaining = payment.amount - payment.refunded_amount
+  if ((await countPendingRefunds(db, payment.id)) > 0) {
+    throw new DomainError('conflict', 'A refund of this payment is still pending')
+  }
+  let remaining = payment.amount - payment.refunded_amount
+  if (payment.pack_id) remaining = await refundablePackValue(deps, payment)
   const amount = input.amount ?? remaining
   if (amount <= 0 || amount > remaining) {
+    if (payment.pack_id) await reopenPackAfterRefund(db, payment.id)
     throw new DomainError(
       'invalid_request',
       `Refund amount must be between 0.01 and what remains`,
@@ -46,9 +56,6 @@ export async function refundTransaction(
         param: 'amount',
       },
     )
-  }
-  if ((await countPendingRefunds(db, payment.id)) > 0) {
-    throw new DomainError('conflict', 'A refund of this payment is still pending')
   }
 
   const now = nowSeconds(deps.clock)
@@ -72,6 +79,7 @@ export async function refundTransaction(
     description: request.description ?? null,
     metadata: { payment_transaction_id: payment.id, requested_by: input.adminId, request },
     parent_id: payment.id,
+    pack_id: payment.pack_id,
     now,
   })
   await insertTransaction(db, row)
@@ -105,6 +113,7 @@ export async function sendRefund(
     await applyRefund(deps, refund)
   } catch (error) {
     if (isYooKassaError(error) && !error.transient) {
+      if (row.pack_id && row.parent_id) await reopenPackAfterRefund(deps.database.db, row.parent_id)
       await moveTransactionStatus(deps.database.db, row.id, ['pending'], 'canceled', {
         metadata: mergeMeta(row, { error: { code: error.code, description: error.description } }),
         now: nowSeconds(deps.clock),
@@ -124,6 +133,24 @@ export async function sendRefund(
       'The payment provider is unavailable; the refund will be retried',
     )
   }
+}
+
+/**
+ * A pack's payment refunds at most its unused part, pro rata: price x free units / amount,
+ * rounded down (docs/billing-api.md, "Prepaid packs"). Asking closes the pack at once, so
+ * nothing more is spent from it while the refund is on its way; a refund that fails
+ * reopens it. A pack closed already (refunded, expired) has nothing to refund.
+ */
+async function refundablePackValue(
+  deps: Pick<PaymentsDeps, 'clock' | 'database'>,
+  payment: TransactionRow,
+) {
+  const closed = await closePackForRefund(deps.database.db, payment.id, nowSeconds(deps.clock))
+  if (!closed) throw new DomainError('conflict', 'This pack is refunded or expired already')
+  return Math.min(
+    unusedValue(closed.price, closed.amount, closed.unused),
+    payment.amount - payment.refunded_amount,
+  )
 }
 
 /** With fiscalization on, a refund needs its own receipt, to the payment's customer. */

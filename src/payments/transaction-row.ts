@@ -5,7 +5,7 @@ export type NewTransaction = Pick<
   TransactionRow,
   'id' | 'user_id' | 'plan_id' | 'kind' | 'amount' | 'currency' | 'idempotence_key' | 'description'
 > &
-  Partial<Pick<TransactionRow, 'status' | 'provider_payment_id' | 'parent_id'>> & {
+  Partial<Pick<TransactionRow, 'status' | 'provider_payment_id' | 'parent_id' | 'pack_id'>> & {
     /** Stored as JSON text; the stored `request` is what a replay sends again under the same key. */
     metadata: Record<string, unknown>
     now: number
@@ -21,6 +21,7 @@ export function newTransactionRow(fields: NewTransaction): TransactionRow {
     status: 'pending',
     provider_payment_id: null,
     parent_id: null,
+    pack_id: null,
     ...rest,
     provider: 'yookassa',
     metadata: JSON.stringify(metadata),

@@ -5,6 +5,7 @@ import { listSubscriptionsWithUsage } from '../billing/admin-subscriptions.servi
 import { countLiveSubscriptionsByPlan } from '../billing/admin-users.repo.ts'
 import { listUsersWithUsage } from '../billing/admin-users.service.ts'
 import { dropKeptQuotas, keepQuotasForCurrentPeriods } from '../billing/kept-quotas.ts'
+import { listPacks } from '../billing/packs.repo.ts'
 import type { Plan } from '../billing/plan.ts'
 import { createPlan, listAllPlans, patchPlan } from '../billing/plans.service.ts'
 import { type PlanPatch, planCreateSchema, planPatchSchema } from '../config/plan.schema.ts'
@@ -143,14 +144,13 @@ export function createAdminPages() {
     })
     .get('/plans', async (c) => {
       const deps = c.get('deps')
-      const [plans, subscribers] = await Promise.all([
+      const [plans, subscribers, packs] = await Promise.all([
         listAllPlans(deps),
         countLiveSubscriptionsByPlan(deps.database.db),
+        listPacks(deps.database.db, { activeOnly: false }),
       ])
-      return renderPlans(c, plans, notice(c), {
-        subscribers,
-        defaultPlanId: await deps.defaultPlan.fresh(deps.database.db),
-      })
+      const defaultPlanId = await deps.defaultPlan.fresh(deps.database.db)
+      return renderPlans(c, plans, notice(c), { subscribers, defaultPlanId }, packs)
     })
     .get('/plans/new', (c) =>
       renderPlanForm(c, {

@@ -1,8 +1,10 @@
 import { listApiKeys } from '../auth/api-keys.service.ts'
 import type { Principal } from '../auth/principal.ts'
+import { listPacks } from '../billing/packs.repo.ts'
 import { listActivePlans } from '../billing/plans.service.ts'
 import { ensureLiveSubscription } from '../billing/subscriptions.service.ts'
 import type { Deps } from '../deps.ts'
+import { readUserPacks } from '../ledger/packs/packs-view.ts'
 import { periodClassTotals } from '../ledger/usage.repo.ts'
 import { readPeriodUsage } from '../ledger/usage.service.ts'
 import { startOfDay, usageByDay } from '../ledger/usage-history.repo.ts'
@@ -56,6 +58,10 @@ export async function loadBillingView(
   ])
   // Discounts redeemed and not yet taken by a checkout: the payer sees what their next payment costs.
   const waitingDiscounts = await unclaimedDiscounts(deps.database.db, viewer.userId)
+  const [packsForSale, packs] = await Promise.all([
+    listPacks(deps.database.db, { activeOnly: true }),
+    readUserPacks(deps.database.db, viewer.userId, now),
+  ])
   return {
     live,
     usage,
@@ -67,6 +73,9 @@ export async function loadBillingView(
     paymentsEnabled: deps.yookassa !== null,
     defaultPlanId: await deps.defaultPlan.id(deps.database.db),
     waitingDiscounts,
+    /** Prepaid packs on sale, and those the payer holds (docs/quotas.md, "Prepaid packs"). */
+    packsForSale,
+    packs,
     softLimitPercents: deps.config.notifications.softLimitPercents,
     /** Feature -> model patterns: the plan cards list the models a plan opens. */
     featureModels: deps.config.features,

@@ -8,6 +8,7 @@ import type { Deps } from '../deps.ts'
 import { asGatewayError, GatewayError } from '../http/errors.ts'
 import { readPeriodUsage } from '../ledger/usage.service.ts'
 import { createCheckout } from '../payments/checkout.service.ts'
+import { createPackCheckout } from '../payments/pack-checkout.service.ts'
 import { redeemPromoCode } from '../payments/promo-codes.service.ts'
 import { findTransaction } from '../payments/transactions.repo.ts'
 import { listCallerTransactions, transactionToJson } from '../payments/transactions.service.ts'
@@ -49,6 +50,26 @@ export function createBillingPages() {
       try {
         const checkout = await createCheckout(c.get('deps'), viewer(c), {
           planId,
+          returnUrl: `${ownOrigin(c)}/billing/return`,
+        })
+        if (checkout.confirmation_url) return c.redirect(checkout.confirmation_url, 303)
+        return c.redirect(`/billing/return?tx=${encodeURIComponent(checkout.transaction_id)}`, 303)
+      } catch (thrown) {
+        const error = asGatewayError(thrown)
+        if (!error) throw thrown
+        return renderError(
+          c,
+          t(c.get('lang'), 'pay_failed', { reason: error.message }),
+          pageStatus(error),
+        )
+      }
+    })
+    .post('/pay-pack', async (c) => {
+      const body = await c.req.parseBody()
+      const packId = typeof body.pack_id === 'string' ? body.pack_id : ''
+      try {
+        const checkout = await createPackCheckout(c.get('deps'), viewer(c), {
+          packId,
           returnUrl: `${ownOrigin(c)}/billing/return`,
         })
         if (checkout.confirmation_url) return c.redirect(checkout.confirmation_url, 303)

@@ -1,4 +1,5 @@
 import { CONSOLE_MESSAGES } from './messages.console.ts'
+import { PACK_MESSAGES } from './messages.packs.ts'
 
 /**
  * The one message catalogue of the pages: every key in English and Russian.
@@ -430,6 +431,7 @@ export const MESSAGES = {
   margin_rate_none: { en: 'No rate set yet.', ru: 'Курсы ещё не заданы.' },
   notice_rate_saved: { en: 'The rate is saved.', ru: 'Курс сохранён.' },
   ...CONSOLE_MESSAGES,
+  ...PACK_MESSAGES,
 } as const satisfies Record<string, { en: string; ru: string }>
 
 export type MessageKey = keyof typeof MESSAGES

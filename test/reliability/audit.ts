@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { DB } from '../../db/tables.ts'
 import { byMetric, COUNTER_COLUMNS } from '../helpers/counters.ts'
 import { perMetric } from '../helpers/usage-rows.ts'
+import { auditPacks } from './audit-packs.ts'
 
 /**
  * The one audit every reliability scenario ends with. It reads the ledger and
@@ -17,7 +18,9 @@ import { perMetric } from '../helpers/usage-rows.ts'
  * 3. nothing stays reserved: no reservation row, every counter's `reserved` 0;
  * 4. counters equal the sum of usage rows, per subscription and metric;
  * 5. every payment credited once: one transaction per YooKassa payment, each
- *    expected payment `succeeded`, at most one "applied: credited" per payment.
+ *    expected payment `succeeded`, at most one "applied: credited" per payment;
+ * 6. prepaid packs: each pack's entries sum to its balance, no spend beyond its
+ *    credit, each pack payment credited once (audit-packs.ts).
  */
 export interface AuditExpectations {
   /** What the upstream served and reported (its own count of answers and usage). */
@@ -123,5 +126,6 @@ export async function audit(db: Kysely<DB>, expect: AuditExpectations = {}): Pro
       violations.push(`payment ${id} paid but not credited (${statuses.join(',') || 'none'})`)
     }
   }
+  violations.push(...(await auditPacks(db)))
   return { violations, billed }
 }

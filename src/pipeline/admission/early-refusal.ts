@@ -1,8 +1,10 @@
 import { isServiceKey } from '../../auth/act-as.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { Entitlement } from '../../billing/entitlements.ts'
+import { holdsPackFor } from '../../ledger/packs/pack-reserve.ts'
 import { maxConcurrentRequests } from '../../ledger/quotas.ts'
 import { readPeriodUsage } from '../../ledger/usage.service.ts'
+import { nowSeconds } from '../../lib/clock.ts'
 import type { PipelineDeps } from '../pipeline-deps.ts'
 import { entitle } from './entitle.ts'
 import { quotaExceeded, tooManyInFlight } from './refusals.ts'
@@ -44,6 +46,9 @@ export async function refuseBeforeCounting(
   for (const metric of ['requests', 'tokens_input'] as const) {
     const { used, reserved, limit, remaining } = usage[metric]
     if (limit !== null && remaining === 0) {
+      // A prepaid pack of this metric may fund the request: the reservation decides.
+      const now = nowSeconds(deps.clock)
+      if (await holdsPackFor(deps.database.db, entitlement.userId, metric, now)) return
       throw quotaExceeded(deps, { metric, requested: 1, used: used + reserved, limit, periodEnd })
     }
   }

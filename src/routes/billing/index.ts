@@ -3,6 +3,7 @@ import type { AppEnv } from '../../http/env.ts'
 import { createAdminDefaultPlanRoutes } from './admin-default-plan.ts'
 import { createAdminSubscriptionRoutes } from './admin-subscriptions.ts'
 import { createMeRoutes } from './me.ts'
+import { createPackRoutes } from './packs.ts'
 import { createPlanRoutes } from './plans.ts'
 import { createAdminPromoCodeRoutes, createPromoCodeRoutes } from './promo-codes.ts'
 import { createSubscriptionRoutes } from './subscription.ts'
@@ -16,6 +17,7 @@ import { createUsageRoutes } from './usage.ts'
 export function createBillingRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>()
     .route('/plans', createPlanRoutes(auth))
+    .route('/packs', createPackRoutes())
     .route('/subscription', createSubscriptionRoutes(auth))
     .route('/usage', createUsageRoutes(auth))
     .route('/me', createMeRoutes(auth))

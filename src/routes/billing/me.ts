@@ -5,8 +5,10 @@ import { subscriptionToJson } from '../../billing/subscription.json.ts'
 import { ensureLiveSubscription } from '../../billing/subscriptions.service.ts'
 import type { AppEnv } from '../../http/env.ts'
 import { readYourWrites } from '../../http/middleware/read-your-writes.ts'
+import { readUserPacks } from '../../ledger/packs/packs-view.ts'
 import { periodClassTotals } from '../../ledger/usage.repo.ts'
 import { readPeriodUsage } from '../../ledger/usage.service.ts'
+import { nowSeconds } from '../../lib/clock.ts'
 import { unitOf } from '../../pipeline/estimate/weights.ts'
 import { describe } from '../openapi/describe.ts'
 import { Me } from '../openapi/schemas.ts'
@@ -26,7 +28,9 @@ export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
     const stored = email ?? (await findUser(deps.database.db, userId))?.email ?? null
     const user = { id: userId, email: stored, role }
     const live = await ensureLiveSubscription(deps, userId)
-    if (!live) return c.json({ user, subscription: null, plan: null, usage: {} })
+    // Prepaid packs are the user's whatever the plan (docs/quotas.md, "Prepaid packs").
+    const packs = await readUserPacks(deps.database.db, userId, nowSeconds(deps.clock))
+    if (!live) return c.json({ user, subscription: null, plan: null, usage: {}, packs })
     const usage = await readPeriodUsage(deps.database.db, live.subscription, live.plan)
     const classes = await periodClassTotals(deps.database.db, {
       userId,
@@ -45,6 +49,7 @@ export function createMeRoutes(auth: MiddlewareHandler<AppEnv>) {
       ),
       // The raw tokens of each class the upstream reported this period (docs/metering.md).
       token_classes: classes,
+      packs,
     })
   })
 }

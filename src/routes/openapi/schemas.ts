@@ -156,6 +156,39 @@ export const Me = z.object({
     })
     .optional()
     .meta({ description: 'The raw tokens of each class the upstream reported this period' }),
+  packs: z
+    .object({
+      balance: z.record(z.string(), z.number().int()),
+      packs: z.array(
+        z.object({
+          id: z.string(),
+          pack_id: z.string(),
+          metric: z.string(),
+          amount: z.number().int(),
+          remaining: z.number().int(),
+          reserved: z.number().int(),
+          valid_until: z.number().int(),
+          status: z.enum(['active', 'expired', 'refunded', 'used']),
+          price: z.number().int(),
+          currency: z.string(),
+          transaction_id: nullableString,
+          created_at: z.number().int(),
+        }),
+      ),
+      history: z.array(
+        z.object({
+          id: z.string(),
+          pack: z.string(),
+          kind: z.enum(['credit', 'spend', 'refund', 'expiry']),
+          amount: z.number().int(),
+          request_id: nullableString,
+          created_at: z.number().int(),
+        }),
+      ),
+    })
+    .meta({
+      description: 'Prepaid packs: spendable balance per metric, each pack, the latest entries',
+    }),
 })
 
 export const SubscriptionPage = z.object({

@@ -1,3 +1,4 @@
+import type { PackRow } from '../../../db/tables.ts'
 import type { Plan } from '../../billing/plan.ts'
 import { METRICS } from '../../ledger/amounts.ts'
 import { metricColumns } from '../components.tsx'
@@ -9,6 +10,7 @@ import type { MessageKey } from '../messages.ts'
 import type { PlanFormValues } from '../plan-form.ts'
 import { rateWindowPhrases } from '../rate-windows.tsx'
 import { AdminNav, Notice } from './admin-users.tsx'
+import { PackDefinitions } from './packs-section.tsx'
 
 /** GET /admin/plans: every plan (inactive ones too) in display order, with reorder and (de)activate. */
 export function renderPlans(
@@ -16,6 +18,7 @@ export function renderPlans(
   plans: Plan[],
   notice: string | undefined,
   reach: { subscribers: Map<string, number>; defaultPlanId: string },
+  packs: PackRow[] = [],
 ) {
   const lang = c.get('lang')
   return renderPage(
@@ -100,6 +103,7 @@ export function renderPlans(
           },
         ]}
       />
+      <PackDefinitions lang={lang} packs={packs} />
     </>,
   )
 }

@@ -22,6 +22,7 @@ import {
   KeysSection,
   RequestsSection,
 } from './admin-user-parts.tsx'
+import { HeldPacks } from './packs-section.tsx'
 
 /** The console's sections, on top of each of its pages. */
 export function AdminNav({ lang }: { lang: Lang }) {
@@ -196,6 +197,10 @@ export function renderUser(c: WebContext, view: UserView, notice?: string) {
         />
       </section>
       <GrantForm lang={lang} userId={view.userId} plans={view.plans} />
+      <section aria-labelledby="user-packs-h">
+        <h2 id="user-packs-h">{t(lang, 'packs_title')}</h2>
+        <HeldPacks lang={lang} held={view.details.packs} level={3} />
+      </section>
       <KeysSection c={c} userId={view.userId} details={view.details} />
       <RequestsSection lang={lang} details={view.details} />
       <section aria-labelledby="daily-h">

@@ -19,6 +19,7 @@ import { Form, renderPage } from '../layout.tsx'
 import { RateWindowItems } from '../rate-windows.tsx'
 import { PromoSection } from './admin-promo.tsx'
 import { PaymentNextStep, planModels, QuotaBanner, RenewalLine } from './billing-next-step.tsx'
+import { PacksSection } from './packs-section.tsx'
 import { TokenClassesLine } from './token-classes-line.tsx'
 
 export interface Notice {
@@ -62,6 +63,12 @@ export function renderBilling(
         <UsageChart lang={lang} days={view.days} narrow />
       </section>
       <Plans c={c} view={view} />
+      <PacksSection
+        c={c}
+        forSale={view.packsForSale}
+        held={view.packs}
+        paymentsEnabled={view.paymentsEnabled}
+      />
       {view.paymentsEnabled && (
         <PromoSection
           c={c}
