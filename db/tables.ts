@@ -336,7 +336,7 @@ export interface StoredObjectTable {
   created_at: number
 }
 
-export type PromoKind = 'plan_days' | 'discount'
+export type PromoKind = 'plan_days' | 'discount' | 'pack'
 
 export interface PromoCodeTable {
   id: string
@@ -347,6 +347,8 @@ export interface PromoCodeTable {
   label: string
   kind: PromoKind
   plan_id: string | null
+  /** The prepaid pack a `pack` code grants (0021). */
+  pack_id: string | null
   days: number | null
   percent_off: number | null
   /** null: unlimited. */

@@ -19,6 +19,7 @@ import * as m0017 from './0017_rate_windows.ts'
 import * as m0018 from './0018_period_counters.ts'
 import * as m0019 from './0019_prepaid_packs.ts'
 import * as m0020 from './0020_gateway_settings.ts'
+import * as m0021 from './0021_promo_packs.ts'
 
 /** Every migration, statically indexed: no directory scanning, the same under tsx, tests and bundles. */
 export const migrations: Record<string, Migration> = {
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   '0018_period_counters': m0018,
   '0019_prepaid_packs': m0019,
   '0020_gateway_settings': m0020,
+  '0021_promo_packs': m0021,
 }

@@ -65,6 +65,7 @@ export interface RedemptionView extends PromoRedemptionRow {
   label: string
   hint: string
   plan_id: string | null
+  pack_id: string | null
   days: number | null
   percent_off: number | null
 }
@@ -74,7 +75,7 @@ function redemptionsWithCode(db: Db) {
     .selectFrom('promo_redemption as r')
     .innerJoin('promo_code as p', 'p.id', 'r.code_id')
     .selectAll('r')
-    .select(['p.kind', 'p.label', 'p.hint', 'p.plan_id', 'p.days', 'p.percent_off'])
+    .select(['p.kind', 'p.label', 'p.hint', 'p.plan_id', 'p.pack_id', 'p.days', 'p.percent_off'])
 }
 
 export async function listRedemptions(

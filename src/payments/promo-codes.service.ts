@@ -1,8 +1,10 @@
 import type { PromoCodeRow, PromoKind } from '../../db/tables.ts'
 import type { Principal } from '../auth/principal.ts'
+import { findPack } from '../billing/packs.repo.ts'
 import { planFromRow } from '../billing/plan.ts'
 import { grantPlanDays, type PlanDaysOutcome } from '../billing/plan-days.ts'
 import { findPlan } from '../billing/plans.repo.ts'
+import { creditPack } from '../ledger/packs/holdings.repo.ts'
 import { nowSeconds } from '../lib/clock.ts'
 import { DomainError } from '../lib/errors.ts'
 import { inTransaction } from './apply-helpers.ts'
@@ -33,6 +35,8 @@ export interface NewPromoCode {
   label: string
   kind: PromoKind
   planId?: string
+  /** The prepaid pack a `pack` code grants. */
+  packId?: string
   days?: number
   percentOff?: number
   maxUses?: number | null
@@ -64,6 +68,13 @@ export async function createPromoCode(
         param: input.planId ? 'days' : 'plan_id',
       })
     }
+  } else if (input.kind === 'pack') {
+    if (!input.packId) {
+      throw new DomainError('invalid_request', 'A pack code names pack_id', { param: 'pack_id' })
+    }
+    if (!(await findPack(db, input.packId))) {
+      throw new DomainError('not_found', `No pack with id "${input.packId}"`, { param: 'pack_id' })
+    }
   } else if (!input.percentOff) {
     throw new DomainError('invalid_request', 'A discount code names percent_off', {
       param: 'percent_off',
@@ -82,7 +93,8 @@ export async function createPromoCode(
     hint: codeHint(normalised),
     label: input.label,
     kind: input.kind,
-    plan_id: input.planId ?? null,
+    plan_id: input.kind === 'pack' ? null : (input.planId ?? null),
+    pack_id: input.kind === 'pack' ? (input.packId ?? null) : null,
     days: input.kind === 'plan_days' ? (input.days ?? null) : null,
     percent_off: input.kind === 'discount' ? (input.percentOff ?? null) : null,
     max_uses: input.maxUses ?? null,
@@ -103,6 +115,7 @@ export async function createPromoCode(
 export type Redeemed =
   | { kind: 'plan_days'; planId: string; days: number; paidUntil: number }
   | { kind: 'discount'; percentOff: number; planId: string | null }
+  | { kind: 'pack'; packId: string; validUntil: number }
 
 /**
  * A payer redeems a code: at most once per user, within the code's uses, before
@@ -132,11 +145,12 @@ export async function redeemPromoCode(
       user_id: principal.userId,
       redeemed_at: now,
       transaction_id: null,
-      spent_at: code.kind === 'plan_days' ? now : null,
+      spent_at: code.kind === 'discount' ? null : now,
     })
     if (!inserted) return 'already' as const
     if (!(await takeUse(trx, code.id, now))) throw new UsedUp()
-    if (code.kind !== 'plan_days') return null
+    if (code.kind === 'discount') return null
+    if (code.kind === 'pack') return await grantPack(deps, trx, code, principal.userId, now)
     const granted = await grantPlanDays(deps, trx, {
       userId: principal.userId,
       plan: planFromRow(plan!),
@@ -144,8 +158,16 @@ export async function redeemPromoCode(
       now,
     })
     if (granted.kind === 'on_other_paid_plan') throw new OnOtherPaidPlan(granted)
-    return granted
+    return {
+      kind: 'plan_days' as const,
+      planId: code.plan_id!,
+      days: code.days!,
+      paidUntil: granted.subscription.paid_until!,
+    }
   }).catch((error: unknown) => {
+    if (error instanceof PackGone) {
+      throw new DomainError('not_found', 'No such promo code, or it has expired', { param: 'code' })
+    }
     if (error instanceof UsedUp) {
       throw new DomainError('conflict', 'This promo code has been used up', { param: 'code' })
     }
@@ -167,17 +189,43 @@ export async function redeemPromoCode(
     { codeId: code.id, userId: principal.userId, kind: code.kind },
     'BILLING promo code redeemed',
   )
-  if (code.kind === 'discount') {
+  if (outcome === null) {
     return { kind: 'discount', percentOff: code.percent_off!, planId: code.plan_id }
   }
   deps.entitlements.invalidate(principal.userId)
-  return {
-    kind: 'plan_days',
-    planId: code.plan_id!,
-    days: code.days!,
-    paidUntil: outcome!.subscription.paid_until!,
-  }
+  return outcome
 }
+
+/**
+ * A `pack` code's pack, credited in the redemption's transaction at no price
+ * (no payment names it): the redemption row, unique per user and code, is what
+ * makes it once. The pack as it is sold now; a pack taken off sale since still grants.
+ */
+async function grantPack(
+  deps: PromoDeps,
+  trx: Parameters<typeof creditPack>[0],
+  code: PromoCodeRow,
+  userId: string,
+  now: number,
+) {
+  const pack = code.pack_id ? await findPack(trx, code.pack_id) : undefined
+  if (!pack) throw new PackGone()
+  const sold = {
+    id: pack.id,
+    metric: pack.metric,
+    amount: Number(pack.amount),
+    price: 0,
+    currency: pack.currency,
+    validity_days: pack.validity_days,
+  }
+  const input = { holdingId: deps.ids.next(), entryId: deps.ids.next(), userId, now }
+  await creditPack(trx, { ...input, pack: sold, transactionId: null })
+  const validUntil = now + pack.validity_days * 86_400
+  return { kind: 'pack' as const, packId: pack.id, validUntil }
+}
+
+/** The code's pack was deleted: the code reads as unknown, and nothing is taken. */
+class PackGone extends Error {}
 
 /** Rolls the redemption back when the code's last use went to someone else meanwhile. */
 class UsedUp extends Error {}

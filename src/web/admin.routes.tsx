@@ -242,7 +242,8 @@ export function createAdminPages() {
         code: form.code,
         label: form.label,
         kind: form.kind,
-        planId: form.plan_id,
+        planId: form.kind === 'pack' ? undefined : form.plan_id,
+        packId: form.kind === 'pack' ? form.pack_id : undefined,
         days: form.kind === 'plan_days' ? form.days : undefined,
         percentOff: form.kind === 'discount' ? form.percent_off : undefined,
         maxUses: form.max_uses ?? null,
@@ -333,8 +334,9 @@ const blankIsAbsent = (v: unknown) => (v === '' ? undefined : v)
 const promoFormSchema = z.object({
   label: z.string().trim().min(1).max(200),
   code: z.preprocess(blankIsAbsent, z.string().max(128).optional()),
-  kind: z.enum(['plan_days', 'discount']),
+  kind: z.enum(['plan_days', 'discount', 'pack']),
   plan_id: z.preprocess(blankIsAbsent, z.string().max(64).optional()),
+  pack_id: z.preprocess(blankIsAbsent, z.string().max(64).optional()),
   days: z.preprocess(blankIsAbsent, z.coerce.number().int().min(1).max(3660).optional()),
   percent_off: z.preprocess(blankIsAbsent, z.coerce.number().int().min(1).max(95).optional()),
   max_uses: z.preprocess(blankIsAbsent, z.coerce.number().int().min(1).max(1_000_000).optional()),
@@ -349,12 +351,13 @@ const promoFormSchema = z.object({
 
 async function promoPage(c: WebContext) {
   const deps = c.get('deps')
-  const [codes, redemptions, plans] = await Promise.all([
+  const [codes, redemptions, plans, packs] = await Promise.all([
     listPromoCodes(deps.database.db, PROMO_ROWS),
     listRedemptions(deps.database.db, { limit: PROMO_ROWS }),
     listAllPlans(deps),
+    listPacks(deps.database.db, { activeOnly: false }),
   ])
-  return { codes, redemptions, plans }
+  return { codes, redemptions, plans, packs }
 }
 
 /** A transaction by its YooKassa id (payment or refund), else by its own id. */

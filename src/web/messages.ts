@@ -53,6 +53,8 @@ export const MESSAGES = {
   promo_kind: { en: 'Gives', ru: 'Даёт' },
   promo_kind_plan_days: { en: 'Days of a plan', ru: 'Дни тарифа' },
   promo_kind_discount: { en: 'A discount on the next payment', ru: 'Скидку на следующий платёж' },
+  promo_kind_pack: { en: 'A prepaid pack', ru: 'Пакет' },
+  promo_pack: { en: 'Pack (for a pack code)', ru: 'Пакет (для кода с пакетом)' },
   promo_plan: { en: 'Plan', ru: 'Тариф' },
   promo_any_plan: { en: 'Any paid plan', ru: 'Любой платный тариф' },
   promo_days: { en: 'Days', ru: 'Дней' },

@@ -306,3 +306,59 @@ describe('prepaid packs', () => {
     await auditHolds()
   })
 })
+
+describe('a promo code that grants a pack', () => {
+  async function createPackCode(body: Record<string, unknown>) {
+    const res = await f.h.json(
+      'POST',
+      '/api/v1/billing/admin/promo-codes',
+      { label: 'gift pack', ...body },
+      await f.h.adminToken(),
+    )
+    return { status: res.status, body: (await res.json()) as Record<string, any> }
+  }
+  async function redeem(user: string, code: string) {
+    const res = await f.h.json(
+      'POST',
+      '/api/v1/billing/promo-codes/redeem',
+      { code },
+      await f.h.token({ sub: user }),
+    )
+    return { status: res.status, body: (await res.json()) as Record<string, any> }
+  }
+
+  it('credits the pack at no price, once per user, single use under a concurrent double redemption; the audit holds', async () => {
+    const created = await createPackCode({ kind: 'pack', pack_id: 'req10', max_uses: 1 })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    expect(created.body).toMatchObject({ kind: 'pack', pack_id: 'req10', plan_id: null })
+    const [a, b] = await Promise.all([
+      redeem('gift-a', created.body.code),
+      redeem('gift-b', created.body.code),
+    ])
+    expect([a.status, b.status].sort(), JSON.stringify([a.body, b.body])).toEqual([200, 409])
+    const winner = a.status === 200 ? 'gift-a' : 'gift-b'
+    const loser = a.status === 200 ? 'gift-b' : 'gift-a'
+    expect((a.status === 200 ? a : b).body).toMatchObject({ kind: 'pack', pack_id: 'req10' })
+    const won = await me(winner)
+    expect(won.packs.balance.requests).toBe(10)
+    expect(won.packs.history.map((e) => [e.kind, e.amount])).toEqual([['credit', 10]])
+    expect((await me(loser)).packs.balance.requests ?? 0).toBe(0)
+    // The pack it granted funds requests once the plan's quota is spent, as a bought one does.
+    expect(await chat(winner)).toBe(200)
+    expect(await chat(winner)).toBe(200)
+    expect(await chat(winner)).toBe(200)
+    expect((await me(winner)).packs.balance.requests).toBe(9)
+    await auditHolds()
+  })
+
+  it('refuses a pack code without its pack, with an unknown pack, or with plan days, and stores nothing', async () => {
+    const before = await f.h.db.selectFrom('promo_code').select('id').execute()
+    expect((await createPackCode({ kind: 'pack' })).status).toBe(400)
+    expect((await createPackCode({ kind: 'pack', pack_id: 'nope' })).status).toBe(404)
+    expect((await createPackCode({ kind: 'pack', pack_id: 'req10', days: 3 })).status).toBe(400)
+    expect(
+      (await createPackCode({ kind: 'discount', percent_off: 10, pack_id: 'req10' })).status,
+    ).toBe(400)
+    expect(await f.h.db.selectFrom('promo_code').select('id').execute()).toEqual(before)
+  })
+})

@@ -16,7 +16,11 @@ import {
   listRedemptions,
   type RedemptionView,
 } from '../../payments/promo-codes.repo.ts'
-import { createPromoCode, redeemPromoCode } from '../../payments/promo-codes.service.ts'
+import {
+  createPromoCode,
+  type Redeemed,
+  redeemPromoCode,
+} from '../../payments/promo-codes.service.ts'
 import { createSourceTrust, type SourceTrust } from '../../yookassa/source-address.ts'
 import { describe } from '../openapi/describe.ts'
 
@@ -27,8 +31,10 @@ const createBody = z
     /** The operator's own code; a random 16-character code when absent. */
     code: z.string().min(1).max(128).optional(),
     label: z.string().trim().min(1).max(200),
-    kind: z.enum(['plan_days', 'discount']),
+    kind: z.enum(['plan_days', 'discount', 'pack']),
     plan_id: z.string().min(1).max(64).optional(),
+    /** The prepaid pack a `pack` code grants. */
+    pack_id: z.string().min(1).max(64).optional(),
     days: z.number().int().min(1).max(3660).optional(),
     /** Up to 95: YooKassa takes no payment of nothing, and a receipt needs a price. */
     percent_off: z.number().int().min(1).max(95).optional(),
@@ -40,6 +46,14 @@ const createBody = z
   .refine((b) => b.kind !== 'discount' || b.days === undefined, {
     message: 'A discount code gives no days',
     path: ['days'],
+  })
+  .refine((b) => b.kind !== 'pack' || (b.plan_id ?? b.days ?? b.percent_off) === undefined, {
+    message: 'A pack code gives its pack only: no plan_id, days or percent_off',
+    path: ['kind'],
+  })
+  .refine((b) => b.kind === 'pack' || b.pack_id === undefined, {
+    message: 'Only a pack code names pack_id',
+    path: ['pack_id'],
   })
 
 const listQuery = z.strictObject({
@@ -55,6 +69,7 @@ function codeToJson(row: PromoCodeRow) {
     label: row.label,
     kind: row.kind,
     plan_id: row.plan_id,
+    pack_id: row.pack_id,
     days: row.days,
     percent_off: row.percent_off,
     max_uses: row.max_uses,
@@ -119,6 +134,22 @@ export function takePromoAttempt(deps: Pick<Deps, 'clock' | 'config'>, c: Contex
   }
 }
 
+function redeemedToJson(redeemed: Redeemed) {
+  switch (redeemed.kind) {
+    case 'discount':
+      return { kind: 'discount', percent_off: redeemed.percentOff, plan_id: redeemed.planId }
+    case 'pack':
+      return { kind: 'pack', pack_id: redeemed.packId, valid_until: redeemed.validUntil }
+    case 'plan_days':
+      return {
+        kind: 'plan_days',
+        plan_id: redeemed.planId,
+        days: redeemed.days,
+        paid_until: redeemed.paidUntil,
+      }
+  }
+}
+
 /** /api/v1/billing/promo-codes: a payer redeems a code (takePromoAttempt first) and lists their own. */
 export function createPromoCodeRoutes(auth: MiddlewareHandler<AppEnv>) {
   return new Hono<AppEnv>()
@@ -140,16 +171,7 @@ export function createPromoCodeRoutes(auth: MiddlewareHandler<AppEnv>) {
         const principal = c.get('principal')
         takePromoAttempt(c.get('deps'), c, principal.userId)
         const redeemed = await redeemPromoCode(c.get('deps'), principal, c.req.valid('json').code)
-        return c.json(
-          redeemed.kind === 'discount'
-            ? { kind: 'discount', percent_off: redeemed.percentOff, plan_id: redeemed.planId }
-            : {
-                kind: 'plan_days',
-                plan_id: redeemed.planId,
-                days: redeemed.days,
-                paid_until: redeemed.paidUntil,
-              },
-        )
+        return c.json(redeemedToJson(redeemed))
       },
     )
     .get(
@@ -188,6 +210,7 @@ export function createAdminPromoCodeRoutes(auth: MiddlewareHandler<AppEnv>) {
           label: body.label,
           kind: body.kind,
           planId: body.plan_id,
+          packId: body.pack_id,
           days: body.days,
           percentOff: body.percent_off,
           maxUses: body.max_uses,

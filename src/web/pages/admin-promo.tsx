@@ -1,4 +1,4 @@
-import type { PromoCodeRow } from '../../../db/tables.ts'
+import type { PackRow, PromoCodeRow } from '../../../db/tables.ts'
 import type { Plan } from '../../billing/plan.ts'
 import type { RedemptionView } from '../../payments/promo-codes.repo.ts'
 import { DataTable } from '../data-table.tsx'
@@ -6,13 +6,18 @@ import type { WebContext } from '../env.ts'
 import { formatDate, formatDateTime, type Lang, planName, t } from '../i18n.ts'
 import { Form, renderPage } from '../layout.tsx'
 import { AdminNav } from './admin-users.tsx'
+import { packName } from './packs-section.tsx'
 
-/** What a code gives, in words: "7 days of «Pro»", "15 % off «Pro»", "15 % off". */
+/** What a code gives, in words: "7 days of «Pro»", "15 % off «Pro»", "15 % off", "A pack: «1M tokens»". */
 export function promoGives(
   lang: Lang,
-  code: Pick<PromoCodeRow, 'kind' | 'plan_id' | 'days' | 'percent_off'>,
+  code: Pick<PromoCodeRow, 'kind' | 'plan_id' | 'pack_id' | 'days' | 'percent_off'>,
   plans: ReadonlyMap<string, string>,
+  packs: ReadonlyMap<string, string> = new Map(),
 ): string {
+  if (code.kind === 'pack') {
+    return `${t(lang, 'promo_kind_pack')}: «${packs.get(code.pack_id ?? '') ?? code.pack_id}»`
+  }
   const plan = code.plan_id ? `«${plans.get(code.plan_id) ?? code.plan_id}»` : ''
   if (code.kind === 'plan_days') {
     return `${t(lang, 'promo_kind_plan_days')}: ${code.days} · ${plan}`
@@ -36,12 +41,14 @@ export function renderPromoCodes(
     codes: PromoCodeRow[]
     redemptions: RedemptionView[]
     plans: Plan[]
+    packs: PackRow[]
     created?: string
     error?: string
   },
 ) {
   const lang = c.get('lang')
   const names = new Map(data.plans.map((p) => [p.id, planName(lang, p)]))
+  const packNames = new Map(data.packs.map((p) => [p.id, packName(lang, p)]))
   const paid = data.plans.filter((p) => p.price > 0)
   return renderPage(
     c,
@@ -66,7 +73,7 @@ export function renderPromoCodes(
         columns={[
           { head: t(lang, 'col_label'), rowHeader: true, cell: (row) => row.label },
           { head: t(lang, 'col_code'), cell: (row) => <code>{row.hint}</code> },
-          { head: t(lang, 'col_gives'), cell: (row) => promoGives(lang, row, names) },
+          { head: t(lang, 'col_gives'), cell: (row) => promoGives(lang, row, names, packNames) },
           {
             head: t(lang, 'col_uses'),
             num: true,
@@ -112,7 +119,7 @@ export function renderPromoCodes(
             ),
           },
           { head: t(lang, 'col_label'), cell: (row) => `${row.label} (${row.hint})` },
-          { head: t(lang, 'col_gives'), cell: (row) => promoGives(lang, row, names) },
+          { head: t(lang, 'col_gives'), cell: (row) => promoGives(lang, row, names, packNames) },
           { head: t(lang, 'status'), cell: (row) => <RedemptionState lang={lang} row={row} /> },
         ]}
       />
@@ -127,6 +134,7 @@ export function renderPromoCodes(
           <select id="promo-kind" name="kind">
             <option value="discount">{t(lang, 'promo_kind_discount')}</option>
             <option value="plan_days">{t(lang, 'promo_kind_plan_days')}</option>
+            {data.packs.length > 0 && <option value="pack">{t(lang, 'promo_kind_pack')}</option>}
           </select>
           <label for="promo-plan">{t(lang, 'promo_plan')}</label>
           <select id="promo-plan" name="plan_id">
@@ -135,6 +143,17 @@ export function renderPromoCodes(
               <option value={p.id}>{planName(lang, p)}</option>
             ))}
           </select>
+          {data.packs.length > 0 && (
+            <>
+              <label for="promo-pack">{t(lang, 'promo_pack')}</label>
+              <select id="promo-pack" name="pack_id">
+                <option value="">—</option>
+                {data.packs.map((p) => (
+                  <option value={p.id}>{packName(lang, p)}</option>
+                ))}
+              </select>
+            </>
+          )}
           <label for="promo-percent">{t(lang, 'promo_percent')}</label>
           <input id="promo-percent" name="percent_off" type="number" min={1} max={95} />
           <label for="promo-days">{t(lang, 'promo_days')}</label>
