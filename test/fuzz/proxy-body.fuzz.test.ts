@@ -124,6 +124,9 @@ const hostileBody = fc
     })
   })
 
+/** The longest the gateway may hold the event loop for one hostile body (ms). */
+const HOLD_BOUND_MS = 250
+
 describe(`fuzz: request parser and estimator (${TEST_DIALECT})`, () => {
   let fx: ProxyFixture
   let token: string
@@ -164,29 +167,41 @@ describe(`fuzz: request parser and estimator (${TEST_DIALECT})`, () => {
     // The loop is watched while the gateway has a body, not while the fuzzer builds the next
     // one (JSON.stringify of a 200,000-character string, a 30,000-key object, on this same loop).
     const delay = monitorEventLoopDelay({ resolution: 5 })
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...PATHS), hostileBody, async (path, text) => {
-          const before = await fx.ledger('fuzz')
-          delay.enable()
-          const response = await send(path, text).finally(() => delay.disable())
-          delay.enable()
-          const answer = await response.text().finally(() => delay.disable())
-          expect(response.status, `${path} ${text.slice(0, 200)} -> ${answer}`).not.toBe(500)
-          if (response.status >= 400) {
-            expect(JSON.parse(answer).error.code, answer).toBeTypeOf('string')
-            expect((await fx.ledger('fuzz')).used).toEqual(before.used)
-          }
-          expect((await fx.settled('fuzz')).reservations).toBe(0)
-        }),
-        { numRuns: Math.max(10, Math.floor(RUNS / 3)) },
-      )
-    } finally {
-      delay.disable()
+    /** The longest the loop was held while `path` answered `text`, and the answer. */
+    const watched = async (path: string, text: string) => {
+      delay.reset()
+      delay.enable()
+      try {
+        const response = await send(path, text)
+        return { response, answer: await response.text(), heldMs: delay.max / 1e6 }
+      } finally {
+        delay.disable()
+      }
     }
+    // A body that holds the loop does so every time it is sent; a busy machine's pause (two
+    // test passes share two cores) does not come back for the same body: a body over the
+    // bound is sent twice more, and its shortest hold is what it costs.
+    let worst = { heldMs: 0, body: '' }
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...PATHS), hostileBody, async (path, text) => {
+        const before = await fx.ledger('fuzz')
+        const { response, answer, heldMs } = await watched(path, text)
+        expect(response.status, `${path} ${text.slice(0, 200)} -> ${answer}`).not.toBe(500)
+        if (response.status >= 400) {
+          expect(JSON.parse(answer).error.code, answer).toBeTypeOf('string')
+          expect((await fx.ledger('fuzz')).used).toEqual(before.used)
+        }
+        expect((await fx.settled('fuzz')).reservations).toBe(0)
+        let held = heldMs
+        for (let retry = 0; retry < 2 && held >= HOLD_BOUND_MS; retry++) {
+          held = Math.min(held, (await watched(path, text)).heldMs)
+        }
+        if (held > worst.heldMs) worst = { heldMs: held, body: `${path} ${text.slice(0, 120)}` }
+      }),
+      { numRuns: Math.max(10, Math.floor(RUNS / 3)) },
+    )
     // Before the estimator cut every long piece, one 48 KB run of spaces held the loop 1.5-2.4 s.
-    // The bound is loose: this machine may be busy (the two databases' passes share its cores).
-    expect(delay.max / 1e6).toBeLessThan(250)
+    expect(worst.heldMs, worst.body).toBeLessThan(HOLD_BOUND_MS)
   }, 120_000)
 
   it('answers a deeply nested body with a clear 400, wherever the nesting is', async () => {
