@@ -78,7 +78,7 @@ export type ReserveResult =
 
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger'>,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
   entitlement: QuotaHolder,
   request: ReserveRequest,
 ): Promise<ReserveResult> {
@@ -119,7 +119,7 @@ type QuotaRefusal = Extract<ReserveResult, { reason: 'quota' }>
 
 /** The period's reservation (the ledger's one path): admitted, or refused with its reason. */
 async function reservePeriod(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger'>,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'instance' | 'ledger'>,
   entitlement: QuotaHolder,
   request: ReserveRequest,
   key: CounterKey,
@@ -198,7 +198,7 @@ async function reservePeriod(
  * one read.
  */
 async function reserveWithPack(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger'>,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
   entitlement: QuotaHolder,
   request: ReserveRequest,
   key: CounterKey,
@@ -217,6 +217,8 @@ async function reserveWithPack(
   const period = await reservePeriod(deps, entitlement, { ...request, notSent: true }, key, rest)
   if (!period.ok) return period
   const now = nowSeconds(deps.clock)
+  // Known as pack-funded from here, so a release ends both halves whatever landed.
+  deps.instance.packFunded.set(request.requestId, metric)
   const held = await reserveFromPack(db, {
     requestId: request.requestId,
     userId: entitlement.userId,
@@ -225,13 +227,16 @@ async function reserveWithPack(
     owner: deps.instance.id,
     now,
     sentAt: request.notSent ? null : now,
+  }).catch(async (error) => {
+    // A live owner's reservation is never swept: this process releases it (or retries).
+    await release(deps, request.requestId).catch(() => {})
+    throw error
   })
   if (!held) {
     // Another request took the pack's room since the read: nothing of this one stays held.
-    await closeReservation(deps, request.requestId, zeroAmounts(), false)
+    await release(deps, request.requestId)
     return refusal
   }
-  deps.instance.packFunded.set(request.requestId, metric)
   return {
     ...period,
     reserved: { ...period.reserved, [metric]: amount },
