@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Amounts } from './amounts.ts'
+import type { Amounts, Metric } from './amounts.ts'
 
 /** Who a reservation belongs to, enough to bill it when its row is gone (see settle). */
 export interface ReservationIdentity {
@@ -32,11 +32,18 @@ export interface Instance {
    * nobody else would end them: the sweeper of this process retries them.
    */
   readonly unfinished: Map<string, UnfinishedClose>
+  /**
+   * The requests this process admitted on a prepaid pack, by request id, with the
+   * pack's metric: their settle closes the period reservation without that metric and
+   * the pack's with it (ledger/service.ts), with no read to learn which a request was.
+   * Forgotten when both have ended; after a crash the sweepers end each on its own.
+   */
+  readonly packFunded: Map<string, Metric>
 }
 
 /** Beyond this many unfinished closes (a long database outage) the oldest are dropped and logged. */
 export const MAX_UNFINISHED = 100_000
 
 export function createInstance(): Instance {
-  return { id: randomUUID(), unfinished: new Map() }
+  return { id: randomUUID(), unfinished: new Map(), packFunded: new Map() }
 }

@@ -13,7 +13,7 @@ import {
 import { ensureCounters, moveCounters, readRefusal } from './counters.repo.ts'
 import { MAX_UNFINISHED, type ReservationIdentity, type UnfinishedClose } from './instance.ts'
 import { releaseFromPack, settleFromPack, settleLateFromPack } from './packs/pack-close.ts'
-import { reserveFromPack } from './packs/pack-reserve.ts'
+import { holdsPackFor, reserveFromPack } from './packs/pack-reserve.ts'
 import { maxConcurrentRequests, type QuotaHolder } from './quotas.ts'
 import { type CounterKey, type MetricAsk, NO_LIMIT, type ReserveAsk } from './store.types.ts'
 import { CLASS_COLUMNS, insertUsage, recordedDetail, recordedUsage } from './usage.repo.ts'
@@ -78,7 +78,7 @@ export type ReserveResult =
 
 /** Atomically reserves against the entitlement's current period; any metric short -> nothing changes. */
 export async function reserve(
-  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'instance' | 'ledger'>,
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
   entitlement: QuotaHolder,
   request: ReserveRequest,
 ): Promise<ReserveResult> {
@@ -87,7 +87,6 @@ export async function reserve(
     subscriptionId: subscription.id,
     periodStart: subscription.current_period_start,
   }
-  const periodEnd = subscription.current_period_end
   const { quota } = deps.config
   // Asking 0 never refuses (an embedding needs no output even when the output quota is
   // overrun), and an unlimited metric is counted without a check.
@@ -111,6 +110,23 @@ export async function reserve(
     ),
   }
 
+  const period = await reservePeriod(deps, entitlement, request, key, ask)
+  if (period.ok || period.reason !== 'quota') return period
+  return reserveWithPack(deps, entitlement, request, key, ask, period)
+}
+
+type QuotaRefusal = Extract<ReserveResult, { reason: 'quota' }>
+
+/** The period's reservation (the ledger's one path): admitted, or refused with its reason. */
+async function reservePeriod(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'instance' | 'ledger'>,
+  entitlement: QuotaHolder,
+  request: ReserveRequest,
+  key: CounterKey,
+  ask: ReserveAsk,
+): Promise<ReserveResult> {
+  const { plan } = entitlement
+  const periodEnd = entitlement.subscription.current_period_end
   for (let attempt = 1; ; attempt++) {
     const rows = await reserveOnce(deps, entitlement, request, key, ask)
     if (rows) {
@@ -157,9 +173,6 @@ export async function reserve(
         }
       }
       if (refused) {
-        const fromPack = await reserveOnPack(deps, entitlement, request, refused.metric)
-        // A pack-funded request takes no share of the plan's rate windows (docs/quotas.md).
-        if (fromPack) return { ...fromPack, periodEnd, windows: [] }
         return {
           ok: false,
           reason: 'quota',
@@ -177,38 +190,58 @@ export async function reserve(
 }
 
 /**
- * The period refused for quota: the user's prepaid packs of that metric may fund the
- * whole request instead (docs/quotas.md, "Prepaid packs"). Never both: the period's
- * counters were left unchanged by the refusal.
+ * The period refused for quota on one metric: the user's prepaid packs of that metric
+ * may pay it instead (docs/quotas.md, "Prepaid packs"). The period is reserved again
+ * without that metric, so the request's other metrics, its place in flight and its
+ * rate windows are held as any request's; then the pack holds the metric. Off the hot
+ * path: only a refusal for quota comes here, and a user without such a pack stops at
+ * one read.
  */
-async function reserveOnPack(
-  deps: Pick<Deps, 'clock' | 'database' | 'instance'>,
+async function reserveWithPack(
+  deps: Pick<Deps, 'clock' | 'config' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
   entitlement: QuotaHolder,
   request: ReserveRequest,
-  metric: Metric,
-) {
+  key: CounterKey,
+  ask: ReserveAsk,
+  refusal: QuotaRefusal,
+): Promise<ReserveResult> {
+  const { metric } = refusal
+  const amount = request.amounts[metric]
+  const { db } = deps.database
+  if (!(await holdsPackFor(db, entitlement.userId, metric, nowSeconds(deps.clock), amount))) {
+    return refusal
+  }
+  const rest: ReserveAsk = { ...ask, [metric]: { n: 0, limit: NO_LIMIT } }
+  // Unsent until the pack holds its part (pack-reserve.ts marks it sent in that
+  // transaction): a crash in between leaves a reservation the sweeper releases.
+  const period = await reservePeriod(deps, entitlement, { ...request, notSent: true }, key, rest)
+  if (!period.ok) return period
   const now = nowSeconds(deps.clock)
-  const held = await reserveFromPack(deps.database.db, {
+  // Known as pack-funded from here, so a release ends both halves whatever landed.
+  deps.instance.packFunded.set(request.requestId, metric)
+  const held = await reserveFromPack(db, {
     requestId: request.requestId,
     userId: entitlement.userId,
     metric,
-    amount: request.amounts[metric],
+    amount,
     owner: deps.instance.id,
     now,
     sentAt: request.notSent ? null : now,
+  }).catch(async (error) => {
+    // A live owner's reservation is never swept: this process releases it (or retries).
+    await release(deps, request.requestId).catch(() => {})
+    throw error
   })
-  if (!held) return null
-  const remaining = {
-    requests: null,
-    tokens_input: null,
-    tokens_output: null,
-    [metric]: held.available,
+  if (!held) {
+    // Another request took the pack's room since the read: nothing of this one stays held.
+    await release(deps, request.requestId)
+    return refusal
   }
   return {
-    ok: true as const,
-    reserved: { ...request.amounts },
-    remaining,
-    funding: 'pack' as const,
+    ...period,
+    reserved: { ...period.reserved, [metric]: amount },
+    remaining: { ...period.remaining, [metric]: held.available },
+    funding: 'pack',
   }
 }
 
@@ -282,6 +315,10 @@ export async function settle(
 ): Promise<boolean> {
   const estimated = options.estimated ?? false
   try {
+    const packMetric = deps.instance.packFunded.get(requestId)
+    if (packMetric !== undefined) {
+      return await settlePackFunded(deps, requestId, packMetric, actual, estimated, options)
+    }
     const closed = await closeReservation(deps, requestId, actual, estimated, {
       detail: options.detail,
     })
@@ -289,7 +326,7 @@ export async function settle(
       deps.instance.unfinished.delete(requestId)
       return true
     }
-    // No period reservation: a pack-funded request (off the hot path: only these come here).
+    // No period reservation: one a pack alone held (off the hot path: only these come here).
     const now = nowSeconds(deps.clock)
     const next = () => deps.ids.next()
     const fromPack = await settleFromPack(deps.database.db, { requestId, actual, now }, next)
@@ -305,6 +342,41 @@ export async function settle(
   }
 }
 
+/**
+ * The settle of a pack-funded request: the period reservation closes with the pack's
+ * metric at 0, so its counters and usage row carry the request's other metrics (the
+ * counters still sum to the usage rows), and the pack pays that metric's actual. Each
+ * half ends once (its row is deleted first), so a retry after a failure redoes only
+ * what did not land; a half swept meanwhile is corrected as a late settle.
+ */
+async function settlePackFunded(
+  deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
+  requestId: string,
+  metric: Metric,
+  actual: Amounts,
+  estimated: boolean,
+  options: { identity?: ReservationIdentity; detail?: UsageDetail },
+): Promise<boolean> {
+  const periodActual = { ...actual, [metric]: 0 }
+  const closed = await closeReservation(deps, requestId, periodActual, estimated, {
+    detail: options.detail,
+  })
+  let period = closed !== undefined
+  if (!period && options.identity) {
+    const { identity, detail } = options
+    period = await recordLate(deps, requestId, periodActual, estimated, identity, detail)
+  }
+  const input = { requestId, actual, now: nowSeconds(deps.clock) }
+  const next = () => deps.ids.next()
+  let pack = (await settleFromPack(deps.database.db, input, next)) !== null
+  if (!pack && options.identity) {
+    pack = (await settleLateFromPack(deps.database.db, input, next)) ?? false
+  }
+  deps.instance.packFunded.delete(requestId)
+  deps.instance.unfinished.delete(requestId)
+  return period || pack
+}
+
 /** Returns the reservation unused. Idempotent: false when there was nothing to release. */
 export async function release(
   deps: Pick<Deps, 'clock' | 'database' | 'ids' | 'instance' | 'ledger' | 'logger'>,
@@ -312,12 +384,15 @@ export async function release(
 ): Promise<boolean> {
   try {
     const reservation = await closeReservation(deps, requestId, zeroAmounts(), false)
-    // No period reservation: a pack-funded request's hold returns to its pack.
-    const released =
-      reservation === undefined ? await releaseFromPack(deps.database.db, requestId) : undefined
+    // A pack-funded request's hold returns to its pack, as does that of a request a
+    // pack alone held (no period reservation).
+    const fromPack =
+      reservation === undefined || deps.instance.packFunded.has(requestId)
+        ? await releaseFromPack(deps.database.db, requestId)
+        : false
+    deps.instance.packFunded.delete(requestId)
     deps.instance.unfinished.delete(requestId)
-    if (released !== undefined) return released
-    return METRICS.some((m) => Number(reservation?.[m]) > 0)
+    return fromPack || METRICS.some((m) => Number(reservation?.[m]) > 0)
   } catch (error) {
     remember(deps, requestId, { actual: zeroAmounts(), estimated: false })
     throw error

@@ -76,6 +76,16 @@ export async function reserveFromPack(
           created_at: now,
         })
         .execute()
+      if (input.sentAt !== null) {
+        // The request's period reservation (its other metrics, service.ts) was made unsent, so
+        // a crash before this commit has it released; from here both are sent, or neither.
+        await trx
+          .updateTable('billing_reservation')
+          .set({ sent_at: input.sentAt })
+          .where('request_id', '=', input.requestId)
+          .where('sent_at', 'is', null)
+          .execute()
+      }
       return { holdingId: held.id, available: Number(held.remaining) - Number(held.reserved) }
     }
     return null
@@ -96,9 +106,16 @@ async function hasRoom(db: Db, userId: string, metric: Metric, amount: number, n
 }
 
 /**
- * Whether the user holds an unexpired pack with anything left of `metric`: the early refusal
- * (pipeline/admission/early-refusal.ts) leaves such a user to the reservation, which decides.
+ * Whether the user holds an unexpired pack with `amount` (default: anything) left of `metric`:
+ * the early refusal (pipeline/admission/early-refusal.ts) leaves such a user to the reservation,
+ * which decides, and the reservation (ledger/service.ts) tries a pack only then.
  */
-export async function holdsPackFor(db: Db, userId: string, metric: Metric, now: number) {
-  return hasRoom(db, userId, metric, 1, now)
+export async function holdsPackFor(
+  db: Db,
+  userId: string,
+  metric: Metric,
+  now: number,
+  amount = 1,
+) {
+  return hasRoom(db, userId, metric, amount, now)
 }
