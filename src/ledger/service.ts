@@ -211,7 +211,11 @@ async function reserveWithPack(
   if (!(await holdsPackFor(db, entitlement.userId, metric, nowSeconds(deps.clock), amount))) {
     return refusal
   }
-  const rest: ReserveAsk = { ...ask, [metric]: { n: 0, limit: NO_LIMIT } }
+  // The pack's metric leaves the period's quota check. A request of a requests pack still
+  // takes its place in flight (requests.reserved bounds max_concurrent_requests); the
+  // settle counts it 0 on the period. Tokens of a token pack are not reserved there at all.
+  const kept = metric === 'requests' ? ask.requests.n : 0
+  const rest: ReserveAsk = { ...ask, [metric]: { n: kept, limit: NO_LIMIT } }
   // Unsent until the pack holds its part (pack-reserve.ts marks it sent in that
   // transaction): a crash in between leaves a reservation the sweeper releases.
   const period = await reservePeriod(deps, entitlement, { ...request, notSent: true }, key, rest)
