@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Entitlement } from '../../src/billing/entitlements.ts'
 import { release, reserve, settle } from '../../src/ledger/service.ts'
+import { sweepStaleReservations } from '../../src/ledger/sweeper.ts'
 import { rollUpAndPrune } from '../../src/ledger/usage-retention.job.ts'
 import { amounts, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
@@ -141,6 +142,34 @@ describe(`rate windows (${TEST_DIALECT})`, () => {
       .where('period_start', '=', e.subscription.current_period_start)
       .executeTakeFirstOrThrow()
     expect(Number(period.requests_reserved)).toBe(0)
+  })
+
+  it("a dead process's reservations give their windows back once: the sent one as used, the unsent one freed", async () => {
+    const { h, e } = await setup({ requests_per_minute: 5, tokens_per_minute: 1_000 })
+    const ask = amounts({ requests: 1, tokens_input: 100, tokens_output: 50 })
+    expect((await reserve(h.deps, e, { requestId: 'sent', amounts: ask })).ok).toBe(true)
+    const unsent = { requestId: 'unsent', amounts: ask, notSent: true }
+    expect((await reserve(h.deps, e, unsent)).ok).toBe(true)
+    const minute = nowSec(h) - (nowSec(h) % 60)
+    expect(await windows(h, e)).toMatchObject({
+      [`requests_per_minute@${minute}`]: { used: 0, reserved: 2 },
+      [`tokens_per_minute@${minute}`]: { used: 0, reserved: 300 },
+    })
+    // The process that reserved them dies: another owner, never heard of again.
+    await h.db
+      .updateTable('billing_reservation')
+      .set({ owner: 'a-process-that-died' })
+      .where('request_id', 'in', ['sent', 'unsent'])
+      .execute()
+    h.clock.advance(20_000)
+    expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 1, released: 1 })
+    expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 0, released: 0 })
+    expect(await windows(h, e)).toMatchObject({
+      [`requests_per_minute@${minute}`]: { used: 1, reserved: 0 },
+      [`tokens_per_minute@${minute}`]: { used: 150, reserved: 0 },
+    })
+    const holds = await h.db.selectFrom('billing_rate_window_hold').select('request_id').execute()
+    expect(holds).toEqual([])
   })
 
   it('a plan without windows writes no window rows', async () => {
