@@ -5,7 +5,7 @@ import { sweepStaleReservations } from '../../src/ledger/sweeper.ts'
 import { rollUpAndPrune } from '../../src/ledger/usage-retention.job.ts'
 import { amounts, userOnPlan } from '../helpers/billing.ts'
 import { createHarness, type Harness } from '../helpers/harness.ts'
-import { reserveFromTwoThreads } from '../helpers/reserve-in-worker.ts'
+import { reserveFromTwoThreads, startReserveWorker } from '../helpers/reserve-in-worker.ts'
 import { TEST_DIALECT } from '../helpers/test-database.ts'
 
 /**
@@ -147,20 +147,20 @@ describe(`rate windows (${TEST_DIALECT})`, () => {
   it("a dead process's reservations give their windows back once: the sent one as used, the unsent one freed", async () => {
     const { h, e } = await setup({ requests_per_minute: 5, tokens_per_minute: 1_000 })
     const ask = amounts({ requests: 1, tokens_input: 100, tokens_output: 50 })
-    expect((await reserve(h.deps, e, { requestId: 'sent', amounts: ask })).ok).toBe(true)
-    const unsent = { requestId: 'unsent', amounts: ask, notSent: true }
-    expect((await reserve(h.deps, e, unsent)).ok).toBe(true)
+    // Another process reserves two requests, then dies: this one never knew them.
+    const other = await startReserveWorker(h, e, ['sent', 'unsent'], ask)
+    const outcomes = await other.go(Date.now() + 100)
+    expect(outcomes.filter((o) => o.ok === true).length, JSON.stringify(outcomes)).toBe(2)
+    await h.db
+      .updateTable('billing_reservation')
+      .set({ sent_at: null })
+      .where('request_id', '=', 'unsent')
+      .execute()
     const minute = nowSec(h) - (nowSec(h) % 60)
     expect(await windows(h, e)).toMatchObject({
       [`requests_per_minute@${minute}`]: { used: 0, reserved: 2 },
       [`tokens_per_minute@${minute}`]: { used: 0, reserved: 300 },
     })
-    // The process that reserved them dies: another owner, never heard of again.
-    await h.db
-      .updateTable('billing_reservation')
-      .set({ owner: 'a-process-that-died' })
-      .where('request_id', 'in', ['sent', 'unsent'])
-      .execute()
     h.clock.advance(20_000)
     expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 1, released: 1 })
     expect(await sweepStaleReservations(h.deps)).toEqual({ settled: 0, released: 0 })
