@@ -44,46 +44,16 @@ export function createBillingPages() {
       const view = await loadBillingView(c.get('deps'), viewer(c))
       return renderBilling(c, view, notice && { kind: 'ok', text: t(c.get('lang'), notice) })
     })
-    .post('/pay', async (c) => {
-      const body = await c.req.parseBody()
-      const planId = typeof body.plan_id === 'string' ? body.plan_id : ''
-      try {
-        const checkout = await createCheckout(c.get('deps'), viewer(c), {
-          planId,
-          returnUrl: `${ownOrigin(c)}/billing/return`,
-        })
-        if (checkout.confirmation_url) return c.redirect(checkout.confirmation_url, 303)
-        return c.redirect(`/billing/return?tx=${encodeURIComponent(checkout.transaction_id)}`, 303)
-      } catch (thrown) {
-        const error = asGatewayError(thrown)
-        if (!error) throw thrown
-        return renderError(
-          c,
-          t(c.get('lang'), 'pay_failed', { reason: error.message }),
-          pageStatus(error),
-        )
-      }
-    })
-    .post('/pay-pack', async (c) => {
-      const body = await c.req.parseBody()
-      const packId = typeof body.pack_id === 'string' ? body.pack_id : ''
-      try {
-        const checkout = await createPackCheckout(c.get('deps'), viewer(c), {
-          packId,
-          returnUrl: `${ownOrigin(c)}/billing/return`,
-        })
-        if (checkout.confirmation_url) return c.redirect(checkout.confirmation_url, 303)
-        return c.redirect(`/billing/return?tx=${encodeURIComponent(checkout.transaction_id)}`, 303)
-      } catch (thrown) {
-        const error = asGatewayError(thrown)
-        if (!error) throw thrown
-        return renderError(
-          c,
-          t(c.get('lang'), 'pay_failed', { reason: error.message }),
-          pageStatus(error),
-        )
-      }
-    })
+    .post('/pay', (c) =>
+      checkoutPage(c, (returnUrl, body) =>
+        createCheckout(c.get('deps'), viewer(c), { planId: formText(body.plan_id), returnUrl }),
+      ),
+    )
+    .post('/pay-pack', (c) =>
+      checkoutPage(c, (returnUrl, body) =>
+        createPackCheckout(c.get('deps'), viewer(c), { packId: formText(body.pack_id), returnUrl }),
+      ),
+    )
     .get('/return', async (c) => {
       const deps = c.get('deps')
       const id = c.req.query('tx')
@@ -197,4 +167,33 @@ async function latestPayment(deps: Pick<Deps, 'database'>, principal: Principal)
 export function pageStatus(error: GatewayError): 400 | 404 | 409 | 500 | 502 | 503 {
   const allowed = [400, 404, 409, 500, 502, 503] as const
   return allowed.find((s) => s === error.status) ?? (error.status < 500 ? 400 : 500)
+}
+
+const formText = (value: unknown) => (typeof value === 'string' ? value : '')
+
+/**
+ * A checkout from a form on /billing, of a plan or of a pack: on to YooKassa's
+ * confirmation page (or the return page when there is none), or the reason on an error page.
+ */
+async function checkoutPage(
+  c: WebContext,
+  create: (
+    returnUrl: string,
+    body: Record<string, unknown>,
+  ) => Promise<{ confirmation_url?: string | null; transaction_id: string }>,
+) {
+  const body = await c.req.parseBody()
+  try {
+    const checkout = await create(`${ownOrigin(c)}/billing/return`, body)
+    if (checkout.confirmation_url) return c.redirect(checkout.confirmation_url, 303)
+    return c.redirect(`/billing/return?tx=${encodeURIComponent(checkout.transaction_id)}`, 303)
+  } catch (thrown) {
+    const error = asGatewayError(thrown)
+    if (!error) throw thrown
+    return renderError(
+      c,
+      t(c.get('lang'), 'pay_failed', { reason: error.message }),
+      pageStatus(error),
+    )
+  }
 }

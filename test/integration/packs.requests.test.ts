@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { gate, packCalls } from '../helpers/packs.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
-import { audit } from '../reliability/audit.ts'
 
 // A pack of requests lifts the period's requests quota for the request it funds, not its
 // place in flight: max_concurrent_requests bounds pack-funded requests too (docs/quotas.md).
@@ -35,69 +35,7 @@ const f = usePaymentsFixture({
   },
 })
 
-function gate() {
-  let open: () => void = () => {}
-  const opened = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return { opened, open }
-}
-
-async function send(user: string, stream = false) {
-  return fetch(`${f.base}/v1/chat/completions`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${await f.h.token({ sub: user })}`,
-    },
-    body: JSON.stringify({
-      model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: 'hi' }],
-      max_tokens: 5,
-      stream,
-    }),
-  })
-}
-
-async function chat(user: string) {
-  const res = await send(user)
-  const text = await res.text()
-  await f.h.deps.pendingSettles.idle(5_000)
-  return { status: res.status, text }
-}
-
-async function buyPack(user: string) {
-  const token = await f.h.token({ sub: user })
-  const res = await f.h.json(
-    'POST',
-    '/api/v1/billing/payment',
-    { pack_id: 'req10', return_url: 'https://app.example/r' },
-    token,
-  )
-  const body = (await res.json()) as Record<string, string>
-  expect(res.status, JSON.stringify(body)).toBe(201)
-  f.fake.pay(body.payment_id!)
-  const note = await f.deliver('payment.succeeded', body.payment_id!)
-  expect(note.status, note.body).toBe(200)
-}
-
-async function me(user: string) {
-  const res = await f.h.request('/api/v1/billing/me', {
-    headers: f.h.auth(await f.h.token({ sub: user })),
-  })
-  const body = (await res.json()) as {
-    usage: Record<string, { used: number }>
-    packs: { balance: Record<string, number> }
-  }
-  expect(res.status, JSON.stringify(body)).toBe(200)
-  return body
-}
-
-async function auditHolds() {
-  await f.h.deps.pendingSettles.idle(5_000)
-  const report = await audit(f.h.db)
-  expect(report.violations).toEqual([])
-}
+const { send, chat, buyPack, me, auditHolds } = packCalls(f, 'req10')
 
 describe('a pack of requests', () => {
   it('funds requests past the period quota, one in flight at a time, counting none on the period', async () => {
