@@ -76,8 +76,10 @@ export function createLedgerStore(
   if (database.dialect === 'sqlite') {
     const turns = batchedWrites(sqliteStore(database), observe, closesWait)
     return {
-      reserve: (input) =>
-        windowed.reserved(input, turns({ kind: 'reserve', input }) as Promise<ReservedRows | null>),
+      reserve: (input) => {
+        const reserving = turns({ kind: 'reserve', input }) as Promise<ReservedRows | null>
+        return input.ask.windows ? windowed.reserved(input, reserving) : reserving
+      },
       close: (input) =>
         windowed.closed(
           input,
@@ -117,19 +119,19 @@ export function createLedgerStore(
 function windowedReservations() {
   const ids = new Set<string>()
   return {
+    /** Only a reservation of a plan with windows comes here: the others pass by unwrapped. */
     async reserved(input: ReserveInput, reserving: Promise<ReservedRows | null>) {
       const rows = await reserving
-      if (rows && input.ask.windows) ids.add(input.fields.requestId)
+      if (rows) ids.add(input.fields.requestId)
       return rows
     },
-    async closed(
-      input: CloseInput,
-      close: (input: CloseInput) => Promise<ReservationRow | undefined>,
-    ) {
+    /** A close of a reservation without windows is the period's close itself, no promise added. */
+    closed(input: CloseInput, close: (input: CloseInput) => Promise<ReservationRow | undefined>) {
       if (input.windowed || !ids.has(input.requestId)) return close(input)
-      const closed = await close({ ...input, windowed: true })
-      ids.delete(input.requestId)
-      return closed
+      return close({ ...input, windowed: true }).then((closed) => {
+        ids.delete(input.requestId)
+        return closed
+      })
     },
   }
 }
