@@ -82,11 +82,35 @@ async function* paced(body: Buffer, bytesPerSecond: number) {
   }
 }
 
+/** What the test tells the attackers: stop for good, hold (aborting what is in flight), or go on. */
+export type HostileCommand = 'stop' | 'pause' | 'resume'
+
 async function run(data: HostileClientsData) {
   const bodies = hostileBodies(data.bodyLimit)
   let attacking = true
-  parentPort?.on('message', () => {
-    attacking = false
+  let inFlight = new AbortController()
+  let resumed: Promise<void> | null = null
+  let resume = () => {}
+  parentPort?.on('message', (command: HostileCommand) => {
+    if (command === 'stop') {
+      attacking = false
+      resume()
+    } else if (command === 'pause' && !resumed) {
+      // The clients leave mid-upload, as a client that gives up does; what the gateway still
+      // does for them is its own cleanup.
+      resumed = new Promise((resolve) => {
+        resume = () => {
+          resumed = null
+          inFlight = new AbortController()
+          resolve()
+        }
+      })
+      inFlight.abort()
+      parentPort?.postMessage('paused')
+    } else if (command === 'resume') {
+      resume()
+      parentPort?.postMessage('resumed')
+    }
   })
   const results: HostileResults = {}
   const loops = data.users.flatMap(({ user, token, connections }) => {
@@ -94,8 +118,13 @@ async function run(data: HostileClientsData) {
     results[user] = result
     return Array.from({ length: connections }, async (_, from) => {
       for (let i = from; attacking; i++) {
+        if (resumed) {
+          await resumed
+          continue
+        }
         const start = performance.now()
         const body = bodies[i % bodies.length]!
+        const signal = inFlight.signal
         // A refusal sent before a large body is read may close the connection under the upload.
         const status = await request(`${data.base}/v1/chat/completions`, {
           method: 'POST',
@@ -105,6 +134,7 @@ async function run(data: HostileClientsData) {
             'content-length': String(body.length),
           },
           body: Readable.from(paced(body, data.bytesPerSecond)),
+          signal,
         }).then(
           async (response) => {
             await response.body.arrayBuffer()
@@ -112,6 +142,7 @@ async function run(data: HostileClientsData) {
           },
           () => 0,
         )
+        if (signal.aborted) continue
         const took = performance.now() - start
         result.ms.push(took)
         result.statuses.push(status)

@@ -26,19 +26,20 @@ import { startThreadUpstream, type ThreadUpstream } from '../helpers/thread-upst
  */
 const JWT_SECRET = 'hostile-bodies-test-secret-0123456789abcdef'
 const METRICS_TOKEN = 'hostile-bodies-metrics-token-0123456789'
-/** Calls timed in each phase: the p99 is the fifth slowest. */
-const CALLS = 500
+/** Calls timed in each phase, over all rounds: the p99 is the fifteenth slowest. */
+const CALLS = 1_500
+/** Baseline and attack alternate this many times. */
+const ROUNDS = 6
+/** The pause after the attack stops or starts, before a phase's calls. */
+const SETTLE_MS = 500
 /**
  * How far the attack may move the victim's median and p99 (ms over the baseline of the same
- * run). Before the upload turns the attack moved the p99 by +10 ms on SQLite, +10 to +28 ms on
- * PostgreSQL, on a quiet machine; docs/reliability.md has the measurements since. The p99's
- * bound keeps room over the largest move measured quiet (PostgreSQL, +38 ms): a stall of the
- * loop, the failure this guards against, moved it by seconds. It is not tightened until the
- * body's chunks moving to the worker and the sliced upstream write are measured on a quiet
- * machine: on a loaded one (load average 15-20) the baseline's own p99 ranged 20-290 ms.
+ * run). On a quiet machine the p99 moved by +4 to +10 ms (docs/security.md, "Residual"; at the
+ * former read rate of 32 MiB/s, +13 to +34 ms on PostgreSQL); the bound keeps room for CI. A stall
+ * of the loop, the failure this guards against, moved it by seconds.
  */
 const MEDIAN_MARGIN = 5
-const P99_MARGIN = 60
+const P99_MARGIN = 15
 const BODY_LIMIT = 10 * 1024 * 1024
 const CHAT = '/v1/chat/completions'
 
@@ -145,44 +146,56 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
   }
 
   /**
-   * The gateway's own view of a phase, from its /metrics (prom-client): the event loop's delay
-   * since the last scrape (the histogram resets on each), and its garbage collections.
+   * The gateway's own view since the last scrape, from its /metrics (prom-client): the event
+   * loop's delay (the histogram resets on each scrape), and its garbage collections so far.
    */
-  async function gatewayPhase() {
+  async function gatewayView() {
     const response = await fetch(`${base}/metrics`, {
       headers: { authorization: `Bearer ${METRICS_TOKEN}` },
     })
     const text = await response.text()
     const value = (line: string) => {
       const found = text.split('\n').find((l) => l.startsWith(`${line} `))
-      return found === undefined ? Number.NaN : Number(found.slice(line.length + 1))
+      return found === undefined ? 0 : Number(found.slice(line.length + 1))
     }
     return {
-      loopP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
       loopMaxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
       majorGcs: value('nodejs_gc_duration_seconds_count{kind="major"}'),
       majorGcMs: value('nodejs_gc_duration_seconds_sum{kind="major"}') * 1000,
     }
   }
 
-  function phase(samples: number[], before: GatewayPhase, after: GatewayPhase) {
-    return {
-      p50: Number(quantile(samples, 0.5).toFixed(2)),
-      p99: Number(quantile(samples, 0.99).toFixed(2)),
-      max: Number(Math.max(...samples).toFixed(2)),
-      gatewayLoopP99Ms: Number(after.loopP99Ms.toFixed(2)),
-      gatewayLoopMaxMs: Number(after.loopMaxMs.toFixed(2)),
-      majorGcs: (after.majorGcs || 0) - (before.majorGcs || 0),
-      majorGcMs: Number(((after.majorGcMs || 0) - (before.majorGcMs || 0)).toFixed(1)),
+  /** One phase's calls, over its rounds, and what the gateway went through meanwhile. */
+  class Phase {
+    samples: number[] = []
+    loopMaxMs = 0
+    majorGcs = 0
+    majorGcMs = 0
+
+    async run(calls: number) {
+      const before = await gatewayView()
+      this.samples.push(...(await victimRun(calls)))
+      const after = await gatewayView()
+      this.loopMaxMs = Math.max(this.loopMaxMs, after.loopMaxMs)
+      this.majorGcs += after.majorGcs - before.majorGcs
+      this.majorGcMs += after.majorGcMs - before.majorGcMs
+    }
+
+    summary() {
+      const ms = (value: number) => Number(value.toFixed(2))
+      return {
+        p50: ms(quantile(this.samples, 0.5)),
+        p99: ms(quantile(this.samples, 0.99)),
+        max: ms(Math.max(...this.samples)),
+        gatewayLoopMaxMs: ms(this.loopMaxMs),
+        majorGcs: this.majorGcs,
+        majorGcMs: ms(this.majorGcMs),
+      }
     }
   }
-  type GatewayPhase = Awaited<ReturnType<typeof gatewayPhase>>
 
   it("keeps another user's p99 within a few ms of its baseline", async () => {
     await victimRun(30) // warm
-    const start = await gatewayPhase()
-    const baseline = await victimRun(CALLS)
-    const afterBaseline = await gatewayPhase()
     const attack = await startHostileClients({
       base,
       bodyLimit: BODY_LIMIT,
@@ -192,14 +205,38 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
         { user: 'spent', token: tokens.spent!, connections: 4 },
       ],
     })
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    const attackStart = await gatewayPhase()
-    const underAttack = await victimRun(CALLS)
-    const afterAttack = await gatewayPhase()
+    // Baseline and attack alternate, so that whatever else the machine does in those seconds
+    // falls on both alike.
+    async function measure() {
+      const baseline = new Phase()
+      const underAttack = new Phase()
+      for (let round = 0; round < ROUNDS; round++) {
+        await attack.pause()
+        // What the gateway still does for the aborted uploads is over before the baseline's calls.
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+        await baseline.run(CALLS / ROUNDS)
+        await attack.resume()
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+        await underAttack.run(CALLS / ROUNDS)
+      }
+      const measured = { baseline: baseline.summary(), underAttack: underAttack.summary() }
+      const { p50, p99 } = measured.baseline
+      const holds =
+        measured.underAttack.p50 < p50 + MEDIAN_MARGIN &&
+        measured.underAttack.p99 < p99 + P99_MARGIN
+      return { ...measured, holds }
+    }
+    // The median call barely notices the attack, and the slowest 1 % meets only what is left of
+    // the tail (docs/security.md, "Residual"): a core busy with the attack's share, now and then a
+    // collection of the gateway's heap. A tail on two shared cores is noisy, so a measurement over
+    // the bounds is taken once more, and the bounds must hold in one of the two: a stall of the
+    // loop, what this guards against, breaks both (before the estimator's bounds this test never
+    // finished: a 46 ms call took 16 s).
+    const measurements = [await measure()]
+    if (!measurements[0]!.holds) measurements.push(await measure())
     const { attacker, spent } = await attack.stop()
     const numbers = {
-      baseline: phase(baseline, start, afterBaseline),
-      underAttack: phase(underAttack, attackStart, afterAttack),
+      measurements,
       attacker: { requests: attacker!.statuses.length, statuses: [...new Set(attacker!.statuses)] },
       spent: {
         requests: spent!.statuses.length,
@@ -213,15 +250,6 @@ describe(`hostile bodies against a running gateway (${TEST_DIALECT})`, () => {
     expect(spent!.statuses.every((status) => status === 429 || status === 0)).toBe(true)
     // The attacker's bodies were really sent and answered.
     expect(attacker!.statuses.length).toBeGreaterThanOrEqual(6)
-    // The median call barely notices the attack. The slowest 1 % meets what is left of the tail
-    // (docs/security.md, "Residual"): a major collection of the gateway's heap, a ledger batch
-    // shared with the attacker's asks, a core busy with the uploads. The margins leave room for
-    // CI; before the estimator's bounds this test never finished (a 46 ms call took 16 s).
-    expect(quantile(underAttack, 0.5), JSON.stringify(numbers)).toBeLessThan(
-      quantile(baseline, 0.5) + MEDIAN_MARGIN,
-    )
-    expect(quantile(underAttack, 0.99), JSON.stringify(numbers)).toBeLessThan(
-      quantile(baseline, 0.99) + P99_MARGIN,
-    )
+    expect(measurements.at(-1)!.holds, JSON.stringify(numbers)).toBe(true)
   }, 300_000)
 })

@@ -15,11 +15,17 @@ import { GatewayError } from '../../http/errors.ts'
  */
 const MAX_WAITING = 4
 /**
- * 32 MiB/s (about 270 Mbit/s): above what one client's uplink usually carries,
- * so an honest upload is rarely held; the loop's cost of one user's uploads is
- * bounded whatever their number of connections.
+ * 8 MiB/s (about 67 Mbit/s): above what most clients' uplinks carry, so an
+ * honest upload is rarely held (a 10 MiB body, the default limit, is read in
+ * 1.25 s, while its answer takes seconds). What a user's uploads cost the
+ * loop, and the collector (every chunk read is memory off the heap, and the
+ * more of it, the more often the whole heap is collected), grows with this
+ * rate: at 32 MiB/s an attacker's uploads brought 2-5 major collections into
+ * every 4 s and moved another user's p99 by +13 to +34 ms on PostgreSQL; at
+ * 8 MiB/s, 0-1 and +4 to +10 ms (test/reliability/hostile-bodies.test.ts,
+ * docs/security.md).
  */
-export const READ_BYTES_PER_SECOND = 32 * 1024 * 1024
+export const READ_BYTES_PER_SECOND = 8 * 1024 * 1024
 
 interface UserTurns {
   reading: boolean
