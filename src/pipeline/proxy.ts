@@ -1,12 +1,12 @@
 import type { HttpBindings } from '@hono/node-server'
 import type { Context } from 'hono'
 import type { AppEnv } from '../http/env.ts'
-import { GatewayError } from '../http/errors.ts'
 import { requestHeaders } from '../http/request-headers.ts'
-import { type AdmitDeps, admit, refuseBeforeReading } from './admission/admit.ts'
+import { type AdmitDeps, admit } from './admission/admit.ts'
+import { readBodyInTurn } from './admission/read-in-turn.ts'
 import { recordIfRefusal } from './admission/refusal-log.ts'
 import { outputOfJsonAnswer, tokensOfOutput } from './estimate/output-text.ts'
-import { LARGE_BODY_BYTES, prepareOffLoop, refuseWhenQueueFull } from './estimate/token-pool.ts'
+import { LARGE_BODY_BYTES, prepareOffLoop } from './estimate/token-pool.ts'
 import { counterForModel } from './estimate/tokenizer.ts'
 import type { PipelineDeps } from './pipeline-deps.ts'
 import { clientWantsUsage, parseProxyBody, upstreamBody } from './request/parse.ts'
@@ -17,8 +17,7 @@ import {
   type ProxyRoute,
   type ReadRequest,
 } from './request/proxy-request.ts'
-import { type BodyChunks, joinChunks, readChunks } from './request/read-body.ts'
-import { type UploadTurn, uploadTurn } from './request/upload-turns.ts'
+import { joinChunks } from './request/read-body.ts'
 import { usageFromJsonBody } from './settle/usage.ts'
 import { applyStorePolicy } from './stored/store-policy.ts'
 import type { StoredIdReader } from './stored/stored-id-reader.ts'
@@ -172,26 +171,7 @@ async function readRequest(request: ProxyRequest, deps: ProxyDeps): Promise<Read
   const { endpoint } = request.route
   const store = deps.config.storedObjects.store
   const { caller } = request
-  const declared = headerOf(request, 'content-length')
-  let turn: UploadTurn | undefined
-  if (declared === undefined || Number(declared) > LARGE_BODY_BYTES) {
-    try {
-      refuseWhenQueueFull(caller.userId)
-      await refuseBeforeReading(caller, deps)
-      // One large body of the user's read at a time, paced (upload-turns.ts).
-      turn = await uploadTurn(caller.userId)
-    } catch (error) {
-      // The body is not read: the connection closes after the refusal instead of draining it.
-      if (error instanceof GatewayError) error.headers.connection = 'close'
-      throw error
-    }
-  }
-  let body: BodyChunks
-  try {
-    body = await readChunks(request, deps.config.server.bodyLimitBytes, turn)
-  } finally {
-    turn?.end()
-  }
+  const body = await readBodyInTurn(request, deps)
   // A body read in a turn may still be small (one of unknown length): joining it costs little.
   const parsed =
     body.length > LARGE_BODY_BYTES

@@ -6,7 +6,6 @@ import {
   TRANSCRIPT_TOKENS_PER_SECOND,
 } from './audio-duration.ts'
 import { INPUT_IMAGE_RESERVE, imageUnits } from './image-units.ts'
-import { counterForModel } from './tokenizer.ts'
 
 /**
  * A media request in the quota's raw units, before weights (docs/weights.md,
@@ -24,11 +23,24 @@ export interface MediaEstimate {
 /** OpenAI's own bound on images per request. */
 const MAX_IMAGES = 10
 
-/** Estimates a media request; throws the 400 of a body the upstream would refuse anyway. */
+/** Counts a text's tokens as the request's model does: off the event loop where the text is long. */
+export type CountTokens = (text: string) => Promise<number>
+
+/**
+ * Estimates a media request; throws the 400 of a body the upstream would refuse
+ * anyway. A body parsed in the counting worker was estimated there
+ * (token-worker.ts): its estimate, or the 400 it would throw, comes with it.
+ */
 export async function estimateMedia(
   route: MediaRoute,
   request: MediaRequest,
+  countTokens: CountTokens,
 ): Promise<MediaEstimate> {
+  if (request.estimated) {
+    const { estimate, refusal } = request.estimated
+    if (refusal) throw invalid(refusal.message, refusal.param ?? undefined)
+    return estimate!
+  }
   const { fields, model } = request
   switch (route.endpoint) {
     case 'images_generations':
@@ -40,7 +52,7 @@ export async function estimateMedia(
       if (isDallE(model)) return { input: 0, output, seconds: null }
       const images = request.files.filter((f) => f.field.startsWith('image')).length
       const referenced = Array.isArray(fields.images) ? fields.images.length : 0
-      const input = counterForModel(model)(prompt) + (images + referenced) * INPUT_IMAGE_RESERVE
+      const input = (await countTokens(prompt)) + (images + referenced) * INPUT_IMAGE_RESERVE
       return { input, output, seconds: null }
     }
     case 'audio_speech':
@@ -51,7 +63,7 @@ export async function estimateMedia(
       if (!file) throw invalid('file is required: the audio to transcribe', 'file')
       const seconds = await audioSeconds(file.bytes, file.type)
       if (!isTokenBilledTranscription(model)) return { input: seconds, output: 0, seconds }
-      const prompt = typeof fields.prompt === 'string' ? counterForModel(model)(fields.prompt) : 0
+      const prompt = typeof fields.prompt === 'string' ? await countTokens(fields.prompt) : 0
       return {
         input: seconds * AUDIO_TOKENS_PER_SECOND + prompt,
         output: seconds * TRANSCRIPT_TOKENS_PER_SECOND,

@@ -1,11 +1,17 @@
 import { Worker } from 'node:worker_threads'
 import { GatewayError } from '../../http/errors.ts'
+import type { MediaRequest, MediaRoute } from '../media/media-request.ts'
 import type { Endpoint } from '../request/endpoint.ts'
 import type { ParsedRequest } from '../request/parse.ts'
 import type { BodyChunks } from '../request/read-body.ts'
 import { collectInput, type InputEstimate } from './estimate.ts'
 import { INLINE_MS, inlineAllowance, spendInline } from './inline-budget.ts'
-import type { CountRequest, PrepareRequest, WorkerReply } from './token-worker.ts'
+import type {
+  CountRequest,
+  PrepareMediaRequest,
+  PrepareRequest,
+  WorkerReply,
+} from './token-worker.ts'
 import { countFrom, scaled, type Tokenizer, tokenizerForModel } from './tokenizer.ts'
 
 type Body = Record<string, unknown>
@@ -91,11 +97,7 @@ export async function prepareOffLoop(
       chunks.map((chunk) => chunk.buffer as ArrayBuffer),
     )
   })
-  if (reply.kind === 'refused') {
-    const { code, message, param } = reply.error
-    throw new GatewayError(code, message, { param })
-  }
-  if (reply.kind !== 'prepared') throw new Error(`The worker answered ${reply.kind} to a body`)
+  if (reply.kind !== 'prepared') throw unexpected(reply, 'a body')
   const { stream, estimate, references, upstream } = reply
   return {
     // The client's bytes went to the worker (moved, not copied) and come back joined, as the bytes to send.
@@ -104,6 +106,46 @@ export async function prepareOffLoop(
     stream,
     offLoop: { estimate, references },
   }
+}
+
+/**
+ * A large media body (images, audio, moderations), parsed and estimated in the
+ * worker like a text one (prepareOffLoop): the loop gets back its bytes, the
+ * fields it still reads (leanMediaFields) and the estimate, or its 400.
+ */
+export async function prepareMediaOffLoop(
+  userId: string,
+  body: BodyChunks,
+  route: MediaRoute,
+  contentType: string | undefined,
+): Promise<MediaRequest> {
+  const chunks = body.chunks.map(ownMemory)
+  const reply = await queued(userId, async (id) => {
+    const request: PrepareMediaRequest = { kind: 'prepareMedia', id, chunks, route, contentType }
+    counter().postMessage(
+      request,
+      chunks.map((chunk) => chunk.buffer as ArrayBuffer),
+    )
+  })
+  if (reply.kind !== 'preparedMedia') throw unexpected(reply, 'a media body')
+  const { raw, multipart, fields, model, estimated } = reply
+  return {
+    raw: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength),
+    multipart,
+    fields,
+    files: [],
+    model,
+    estimated,
+  }
+}
+
+/** The refusal the worker sent back, as the loop would have thrown it; else a reply of the wrong kind. */
+function unexpected(reply: WorkerReply, asked: string): Error {
+  if (reply.kind === 'refused') {
+    const { code, message, param } = reply.error
+    return new GatewayError(code, message, { param })
+  }
+  return new Error(`The worker answered ${reply.kind} to ${asked}`)
 }
 
 /**

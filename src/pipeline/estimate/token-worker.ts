@@ -3,12 +3,19 @@ import { constants, setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import { GatewayError } from '../../http/errors.ts'
 import { DomainError } from '../../lib/errors.ts'
+import {
+  leanMediaFields,
+  type MediaRequest,
+  type MediaRoute,
+  parseMediaBody,
+} from '../media/media-request.ts'
 import type { Endpoint } from '../request/endpoint.ts'
 import { leanBody } from '../request/lean-body.ts'
 import { parseProxyBody, upstreamBody } from '../request/parse.ts'
 import { applyStorePolicy } from '../stored/store-policy.ts'
 import { type Reference, referencedIds } from '../stored/stored-ids.ts'
 import { collectInput, type InputEstimate } from './estimate.ts'
+import { estimateMedia } from './media-estimate.ts'
 import {
   countFrom,
   scaled,
@@ -40,6 +47,8 @@ interface Job {
   complete: boolean
   /** A prepared body waiting for its count: the reply is sent with the count added. */
   prepared?: Omit<PreparedReply, 'id' | 'estimate'> & { fixed: number; unknown: string[] }
+  /** A count this thread asked for itself (a media body's prompt): given its raw tokens. */
+  counted?: (tokens: number) => void
 }
 
 /** One chunk of a text (token-pool.ts sends a long text in chunks, so no message is long to copy). */
@@ -64,6 +73,15 @@ export interface PrepareRequest {
   store: 'forward' | 'off'
 }
 
+/** A large media body (images, audio, moderations) to parse and estimate, as a PrepareRequest. */
+export interface PrepareMediaRequest {
+  kind: 'prepareMedia'
+  id: number
+  chunks: Uint8Array[]
+  route: MediaRoute
+  contentType: string | undefined
+}
+
 export interface CountReply {
   kind: 'count'
   id: number
@@ -82,13 +100,24 @@ export interface PreparedReply {
   upstream: Uint8Array
 }
 
+export interface PreparedMediaReply {
+  kind: 'preparedMedia'
+  id: number
+  /** The client's bytes, joined, given back to be sent upstream. */
+  raw: Uint8Array
+  multipart: boolean
+  fields: Record<string, unknown>
+  model: string
+  estimated: NonNullable<MediaRequest['estimated']>
+}
+
 export interface RefusedReply {
   kind: 'refused'
   id: number
   error: { code: GatewayError['code']; message: string; param: string | null }
 }
 
-export type WorkerReply = CountReply | PreparedReply | RefusedReply
+export type WorkerReply = CountReply | PreparedReply | PreparedMediaReply | RefusedReply
 
 const jobs: Job[] = []
 let turn = 0
@@ -111,8 +140,9 @@ function lowerPriority() {
 }
 lowerPriority()
 
-parentPort?.on('message', (request: CountRequest | PrepareRequest) => {
+parentPort?.on('message', (request: CountRequest | PrepareRequest | PrepareMediaRequest) => {
   if (request.kind === 'prepare') prepare(request)
+  else if (request.kind === 'prepareMedia') void prepareMedia(request)
   else {
     let job = jobs.find((j) => j.id === request.id)
     if (!job) {
@@ -123,11 +153,22 @@ parentPort?.on('message', (request: CountRequest | PrepareRequest) => {
     job.chunks.push(request.chunk)
     job.complete = request.last
   }
-  if (!running) {
-    running = true
-    setImmediate(runTurn)
-  }
+  schedule()
 })
+
+function schedule() {
+  if (running) return
+  running = true
+  setImmediate(runTurn)
+}
+
+/** Counts `text` in turns with the other jobs, as a text sent from the loop is (raw tokens). */
+function countInTurns(tokenizer: Tokenizer, text: string): Promise<number> {
+  return new Promise((counted) => {
+    jobs.push({ id: 0, tokenizer, chunks: [text], next: 0, tokens: 0, complete: true, counted })
+    schedule()
+  })
+}
 
 /** Parses and checks a large body as the loop would (parse.ts), then queues its text for counting. */
 function prepare(request: PrepareRequest) {
@@ -157,20 +198,57 @@ function prepare(request: PrepareRequest) {
       },
     })
   } catch (error) {
-    const refusal =
-      error instanceof GatewayError || error instanceof DomainError
-        ? { code: error.code, message: error.message, param: error.param }
-        : {
-            code: 'invalid_request' as const,
-            message: 'The request body could not be read',
-            param: null,
-          }
-    parentPort?.postMessage({
-      kind: 'refused',
-      id: request.id,
-      error: refusal,
-    } satisfies RefusedReply)
+    refuse(request.id, error)
   }
+}
+
+/**
+ * Parses a large media body as the loop would (media-request.ts) and estimates
+ * it (media-estimate.ts), its prompt counted in turns like any text. The estimate's
+ * 400, if any, goes back with the body: the loop throws it only once the plan
+ * has granted the model, as for a body parsed there.
+ */
+async function prepareMedia(request: PrepareMediaRequest) {
+  try {
+    const raw = joined(request.chunks)
+    const parsed = await parseMediaBody(request.route, raw, request.contentType)
+    const tokenizer = tokenizerForModel(parsed.model)
+    const countTokens = async (text: string) =>
+      scaled(tokenizer, await countInTurns(tokenizer, text))
+    let estimated: PreparedMediaReply['estimated']
+    try {
+      estimated = { estimate: await estimateMedia(request.route, parsed, countTokens) }
+    } catch (error) {
+      if (!(error instanceof GatewayError)) throw error
+      estimated = { refusal: { message: error.message, param: error.param } }
+    }
+    const bytes = ownBytes(raw)
+    const reply: PreparedMediaReply = {
+      kind: 'preparedMedia',
+      id: request.id,
+      raw: bytes,
+      multipart: parsed.multipart,
+      fields: leanMediaFields(parsed.fields),
+      model: parsed.model,
+      estimated,
+    }
+    parentPort?.postMessage(reply, [bytes.buffer as ArrayBuffer])
+  } catch (error) {
+    refuse(request.id, error)
+  }
+}
+
+/** The refusal the loop would have thrown for this body, in the API's terms. */
+function refuse(id: number, error: unknown) {
+  const refusal =
+    error instanceof GatewayError || error instanceof DomainError
+      ? { code: error.code, message: error.message, param: error.param }
+      : {
+          code: 'invalid_request' as const,
+          message: 'The request body could not be read',
+          param: null,
+        }
+  parentPort?.postMessage({ kind: 'refused', id, error: refusal } satisfies RefusedReply)
 }
 
 /** One turn of the next job that has text to count, then back to the event loop (new chunks arrive between turns). */
@@ -197,6 +275,10 @@ function runTurn() {
 
 function finish(job: Job) {
   jobs.splice(jobs.indexOf(job), 1)
+  if (job.counted) {
+    job.counted(job.tokens)
+    return
+  }
   if (!job.prepared) {
     parentPort?.postMessage({ kind: 'count', id: job.id, tokens: job.tokens } satisfies CountReply)
     return

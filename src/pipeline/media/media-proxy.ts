@@ -1,15 +1,14 @@
 import { Readable } from 'node:stream'
 import type { Context } from 'hono'
 import type { AppEnv } from '../../http/env.ts'
-import { GatewayError } from '../../http/errors.ts'
-import { refuseBeforeReading } from '../admission/admit.ts'
 import { admitMedia, entitleMedia } from '../admission/media-admit.ts'
+import { readBodyInTurn } from '../admission/read-in-turn.ts'
 import { recordIfRefusal } from '../admission/refusal-log.ts'
 import { estimateMedia } from '../estimate/media-estimate.ts'
-import { LARGE_BODY_BYTES } from '../estimate/token-pool.ts'
+import { countOffLoop, LARGE_BODY_BYTES, prepareMediaOffLoop } from '../estimate/token-pool.ts'
 import { clientRequestOf } from '../proxy.ts'
 import { type ClientRequest, headerOf } from '../request/proxy-request.ts'
-import { readRequestBody } from '../request/read-body.ts'
+import { joinChunks } from '../request/read-body.ts'
 import { mediaUsage } from '../settle/media-usage.ts'
 import { forward, type UpstreamResponse } from '../upstream/forward.ts'
 import { bodyForDeployment } from '../upstream/routes.ts'
@@ -58,7 +57,9 @@ async function walkMedia(
   deps: MediaDeps,
 ): Promise<Response> {
   const entitlement = await entitleMedia(user, request.model, deps)
-  const estimate = await estimateMedia(route, request)
+  const estimate = await estimateMedia(route, request, (text) =>
+    countOffLoop(user.userId, request.model, text),
+  )
   const admission = await admitMedia(client, entitlement, request.model, estimate, deps)
   const upstreamRoute = deps.upstreams.route(admission.model)
   const upstream = upstreamRoute.candidates[0]!.deployment.upstream
@@ -100,23 +101,19 @@ async function walkMedia(
 }
 
 /**
- * The body, bounded by server.bodyLimitBytes (readRequestBody), and the acting
- * user it names. A large one (an audio file) is first checked against the
- * user's counters, so a user with nothing left is refused before it is read.
+ * The body, bounded by server.bodyLimitBytes, and the acting user it names. A
+ * large one (an audio file, an image) is read as a text one is (read-in-turn.ts),
+ * then parsed and estimated in the worker.
  */
 async function readMediaRequest(client: ClientRequest, route: MediaRoute, deps: MediaDeps) {
-  const declared = headerOf(client, 'content-length')
-  if (declared === undefined || Number(declared) > LARGE_BODY_BYTES) {
-    try {
-      await refuseBeforeReading(client.caller, deps)
-    } catch (error) {
-      if (error instanceof GatewayError) error.headers.connection = 'close'
-      throw error
-    }
-  }
-  const raw = await readRequestBody(client, deps.config.server.bodyLimitBytes)
-  const request = await parseMediaBody(route, raw, headerOf(client, 'content-type'))
-  return { request, user: await deps.actingUsers.fromBody(client.caller, request.fields) }
+  const { caller } = client
+  const body = await readBodyInTurn(client, deps)
+  const contentType = headerOf(client, 'content-type')
+  const request =
+    body.length > LARGE_BODY_BYTES
+      ? await prepareMediaOffLoop(caller.userId, body, route, contentType)
+      : await parseMediaBody(route, joinChunks(body), contentType)
+  return { request, user: await deps.actingUsers.fromBody(caller, request.fields) }
 }
 
 /** Sent, then left before any answer: billed what was reserved (the upstream still works). */

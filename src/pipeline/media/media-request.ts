@@ -39,6 +39,44 @@ export interface MediaRequest {
   fields: Record<string, unknown>
   files: MediaFile[]
   model: string
+  /**
+   * A large body, parsed and estimated in the counting worker (token-worker.ts):
+   * its estimate, or the 400 the estimate threw, which the loop throws in turn once
+   * the plan has granted the model. Its `fields` are then lean (leanMediaFields),
+   * its `files` empty.
+   */
+  estimated?: {
+    estimate?: { input: number; output: number; seconds: number | null }
+    refusal?: { message: string; param: string | null }
+  }
+}
+
+/** Kept strings longer than this become empty: what the loop reads of a field is short. */
+const MAX_LEAN_STRING = 1_024
+
+/**
+ * The fields the loop still reads of a body estimated off it: `user` (the acting
+ * user, auth/act-as.ts) and an image's `size` and `quality` (its bill,
+ * settle/media-usage.ts). A new reader of another field must add it here, or a
+ * large body would look as if it had none.
+ */
+const READ_ON_THE_LOOP = ['user', 'size', 'quality'] as const
+
+/**
+ * The fields of a body estimated off the loop, as the loop still reads them
+ * (READ_ON_THE_LOOP): scalars, strings up to MAX_LEAN_STRING. The rest (a
+ * prompt, a speech input, a form's thousands of fields) was read in the worker,
+ * and copying it back would cost the loop as much as parsing it.
+ */
+export function leanMediaFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const lean: Record<string, unknown> = {}
+  for (const name of READ_ON_THE_LOOP) {
+    const value = fields[name]
+    if (value === undefined) continue
+    if (typeof value === 'string') lean[name] = value.length > MAX_LEAN_STRING ? '' : value
+    else if (typeof value !== 'object' || value === null) lean[name] = value
+  }
+  return lean
 }
 
 /**
