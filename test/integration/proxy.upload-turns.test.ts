@@ -33,8 +33,13 @@ interface Answer {
  * An upload under the test's control: `first` bytes are sent at once, the rest
  * when `finish()` is called. `answer` resolves when the gateway replies.
  */
-async function upload(userId: string, body: Buffer, first = body.length) {
-  const url = new URL(`${f.base}/v1/chat/completions`)
+async function upload(
+  userId: string,
+  body: Buffer,
+  first = body.length,
+  path = '/v1/chat/completions',
+) {
+  const url = new URL(`${f.base}${path}`)
   const req = httpRequest(url, {
     method: 'POST',
     agent: false,
@@ -111,6 +116,40 @@ describe(`large uploads, one at a time per user (${TEST_DIALECT})`, () => {
     const ledger = await f.settled('turns-c')
     expect(ledger.used.requests, JSON.stringify(ledger)).toBe(5)
     expect(ledger.reserved.requests).toBe(0)
+  })
+
+  it("holds a user's large media and count_tokens bodies unread while their upload is read, as a chat body", async () => {
+    const held = await upload('turns-e', largeBody(200_000), 100_000)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const prompt = 'A lighthouse at dawn. '.repeat(10_000)
+    const image = await upload(
+      'turns-e',
+      Buffer.from(JSON.stringify({ model: 'gpt-image-1', prompt })),
+      undefined,
+      '/v1/images/generations',
+    )
+    const count = await upload(
+      'turns-e',
+      Buffer.from(
+        JSON.stringify({
+          model: 'claude-sonnet-4-5',
+          messages: [{ role: 'user', content: prompt }],
+        }),
+      ),
+      undefined,
+      '/v1/messages/count_tokens',
+    )
+    expect(await within(image.answer, 300), 'a media body answered while held').toBeNull()
+    // Unheld, it is answered within about a second (the counting worker's first start included).
+    expect(await within(count.answer, 2_000), 'a count_tokens body answered while held').toBeNull()
+    held.finish()
+    const answers = await Promise.all([held.answer, image.answer, count.answer])
+    // Read in turn, then answered: the chat served; the rest as this plan answers them.
+    expect(answers[0]!.status, answers[0]!.body).toBe(200)
+    for (const answer of answers.slice(1)) {
+      expect(answer.status, answer.body).not.toBe(500)
+      expect(JSON.parse(answer.body)).toBeTypeOf('object')
+    }
   })
 
   it('sends a large body upstream byte for byte, with its content-length, never chunked', async () => {

@@ -19,13 +19,29 @@ export async function readBodyInTurn(
   request: Pick<ClientRequest, 'caller' | 'connection' | 'headers'>,
   deps: AdmitDeps,
 ): Promise<BodyChunks> {
+  return readInUserTurn(request, deps.config.server.bodyLimitBytes, async (caller) => {
+    refuseWhenQueueFull(caller.userId)
+    await refuseBeforeReading(caller, deps)
+  })
+}
+
+/**
+ * The same read, with `before` as the check made before a large body is read:
+ * a free call (count_tokens) only checks the worker queue, a billed one the
+ * user's counters too.
+ */
+export async function readInUserTurn(
+  request: Pick<ClientRequest, 'caller' | 'connection' | 'headers'>,
+  limit: number,
+  before: (caller: ClientRequest['caller']) => Promise<void> | void = (caller) =>
+    refuseWhenQueueFull(caller.userId),
+): Promise<BodyChunks> {
   const { caller } = request
   const declared = headerOf(request, 'content-length')
   let turn: UploadTurn | undefined
   if (declared === undefined || Number(declared) > LARGE_BODY_BYTES) {
     try {
-      refuseWhenQueueFull(caller.userId)
-      await refuseBeforeReading(caller, deps)
+      await before(caller)
       turn = await uploadTurn(caller.userId)
     } catch (error) {
       // The body is not read: the connection closes after the refusal instead of draining it.
@@ -34,7 +50,7 @@ export async function readBodyInTurn(
     }
   }
   try {
-    return await readChunks(request, deps.config.server.bodyLimitBytes, turn)
+    return await readChunks(request, limit, turn)
   } finally {
     turn?.end()
   }

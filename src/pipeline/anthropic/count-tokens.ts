@@ -3,18 +3,14 @@ import type { AppEnv } from '../../http/env.ts'
 import { GatewayError } from '../../http/errors.ts'
 import { entitle } from '../admission/entitle.ts'
 import { isModelAllowed } from '../admission/model-access.ts'
-import {
-  estimateInputOffLoop,
-  LARGE_BODY_BYTES,
-  prepareOffLoop,
-  refuseWhenQueueFull,
-} from '../estimate/token-pool.ts'
+import { readInUserTurn } from '../admission/read-in-turn.ts'
+import { estimateInputOffLoop, LARGE_BODY_BYTES, prepareOffLoop } from '../estimate/token-pool.ts'
 import type { PipelineDeps } from '../pipeline-deps.ts'
 import { clientRequestOf } from '../proxy.ts'
 import { clientGoneSignal } from '../request/client-gone.ts'
 import { type ParsedRequest, parseProxyBody } from '../request/parse.ts'
 import type { ClientRequest } from '../request/proxy-request.ts'
-import { readRequestBody } from '../request/read-body.ts'
+import { joinChunks } from '../request/read-body.ts'
 import { checkStoredReferences } from '../stored/stored-objects.ts'
 import { forward, upstreamFailure, upstreamStatusError } from '../upstream/forward.ts'
 import { clientResponseHeaders } from '../upstream/headers.ts'
@@ -61,21 +57,17 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
 /** The body parsed as a Messages body (count_tokens takes the same fields but max_tokens and stream). */
 async function readCountRequest(client: ClientRequest, deps: CountDeps) {
   const { caller } = client
-  refuseWhenQueueFull(caller.userId)
-  const raw = await readRequestBody(client, deps.config.server.bodyLimitBytes)
+  // Counting is free: a large body waits only for the user's turn and worker queue.
+  const body = await readInUserTurn(client, deps.config.server.bodyLimitBytes)
   const store = deps.config.storedObjects.store
   const request: ParsedRequest =
-    raw.length > LARGE_BODY_BYTES
-      ? await prepareOffLoop(
-          caller.userId,
-          { chunks: [raw], length: raw.length },
-          {
-            endpoint: 'messages',
-            injectUsage: false,
-            store,
-          },
-        )
-      : parseProxyBody(raw, 'messages')
+    body.length > LARGE_BODY_BYTES
+      ? await prepareOffLoop(caller.userId, body, {
+          endpoint: 'messages',
+          injectUsage: false,
+          store,
+        })
+      : parseProxyBody(joinChunks(body), 'messages')
   return { request, user: await deps.actingUsers.fromBody(caller, request.body) }
 }
 

@@ -2,18 +2,7 @@ import { GatewayError } from '../../http/errors.ts'
 import { type ClientRequest, headerOf } from './proxy-request.ts'
 import type { UploadTurn } from './upload-turns.ts'
 
-/**
- * The request body's bytes. With a content-length (what SDKs send) the Node
- * stream is read directly, the body limit enforced here too; a chunked body
- * goes through the Request that the bodyLimit middleware already wrapped.
- */
-export async function readRequestBody(
-  request: Pick<ClientRequest, 'connection' | 'headers'>,
-  limit: number,
-): Promise<Buffer> {
-  return joinChunks(await readChunks(request, limit))
-}
-
+/** A small body's chunks as one buffer (a large one is joined in the worker, token-pool.ts). */
 export function joinChunks({ chunks, length }: BodyChunks): Buffer {
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)
 }
@@ -26,7 +15,9 @@ export interface BodyChunks {
 
 /**
  * The body as the chunks Node's HTTP parser handed over (each a copy of its
- * own), in order. A large body is read in its user's `turn` (upload-turns.ts):
+ * own), in order. With a content-length (what SDKs send) the Node stream is
+ * read directly, the body limit enforced here too; a chunked body goes through
+ * the Request that the bodyLimit middleware already wrapped. A large body is read in its user's `turn` (upload-turns.ts):
  * paced, and never joined on the event loop: its chunks move to the counting
  * worker without a copy and are joined there (token-pool.ts, prepareOffLoop).
  * Joining them here would allocate a second copy of the body on the loop, whose
