@@ -1,5 +1,6 @@
 import type { Config } from '../../config/schema.ts'
 import { compileGlob } from '../../lib/glob.ts'
+import { withModel } from './model-rename.ts'
 import type { Upstream, UpstreamKey } from './upstream.types.ts'
 
 /** One place a model can be served (config `routes[].deployments[]`). */
@@ -70,11 +71,9 @@ export function createRouter(
 }
 
 /**
- * The body with the deployment's model name in place of the client's. Parsed and written
- * again: only a route that renames pays for it, the common route sends the bytes as received.
+ * The body with the deployment's model name in place of the client's, every other byte
+ * kept (model-rename.ts); the common route, which renames nothing, sends the bytes as received.
  */
 export function bodyForDeployment(raw: Buffer, deployment: Deployment): Buffer {
-  if (deployment.model === null) return raw
-  const body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>
-  return Buffer.from(JSON.stringify({ ...body, model: deployment.model }))
+  return deployment.model === null ? raw : withModel(raw, deployment.model)
 }
