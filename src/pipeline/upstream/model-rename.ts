@@ -22,11 +22,9 @@ export function withModel(raw: Buffer, model: string): Buffer {
   const span = topLevelValue(raw, 'model')
   if (span) return Buffer.concat([raw.subarray(0, span.start), value, raw.subarray(span.end)])
   const brace = raw.indexOf(OPEN_OBJECT)
-  const empty = raw
-    .subarray(brace + 1)
-    .toString('latin1')
-    .trimStart()
-    .startsWith('}')
+  let next = brace + 1
+  while (next < raw.length && isSpace(raw[next]!)) next++
+  const empty = raw[next] === CLOSE_OBJECT
   const field = Buffer.from(`"model":${value}${empty ? '' : ','}`)
   return Buffer.concat([raw.subarray(0, brace + 1), field, raw.subarray(brace + 1)])
 }
