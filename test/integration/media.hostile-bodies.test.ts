@@ -16,7 +16,13 @@ import { TEST_DIALECT } from '../helpers/test-database.ts'
  * object of 300,000 keys, a multipart body of 130,000 fields, a prompt of CJK at
  * the body limit each held it from a third of a second to seconds.
  */
-const HOLD_BOUND_MS = 100
+/**
+ * The longest the loop may be held for one body. Measured 7-35 ms (quiet, and beside two busy
+ * cores); up to 149 ms once in CI, both test passes sharing two cores with this process's own
+ * garbage to collect. The fuzz suite keeps the same bound. Before, the loop was held from 280 ms
+ * to seconds.
+ */
+const HOLD_BOUND_MS = 250
 const LIMIT = 10 * 1024 * 1024
 
 const manyKeys = (n: number) =>
@@ -66,7 +72,10 @@ function hostileBodies() {
 describe(`media bodies of any shape keep the event loop free (${TEST_DIALECT})`, () => {
   let media: ProxyFixture
   let noMedia: ProxyFixture
+  /** Built once, before any is timed: building them leaves this process megabytes to collect. */
+  let bodies: ReturnType<typeof hostileBodies>
   beforeAll(async () => {
+    bodies = hostileBodies()
     media = await startMediaFixture({
       plan: { quotas: { requests: 1_000, tokens_input: 100_000, tokens_output: 100_000 } },
     })
@@ -109,7 +118,7 @@ describe(`media bodies of any shape keep the event loop free (${TEST_DIALECT})`,
     it(`${who}: every hostile body is answered without holding the loop, and changes nothing`, async () => {
       const f = fixture()
       const user = `hostile-${statuses[0]}`
-      for (const hostile of hostileBodies()) {
+      for (const hostile of bodies) {
         const before = await f.ledger(user)
         let attempt = await watched(f, user, hostile)
         // A busy machine's pause does not come back for the same body; a held loop does.
