@@ -34,12 +34,14 @@ const ROUNDS = 6
 const SETTLE_MS = 500
 /**
  * How far the attack may move the victim's median and p99 (ms over the baseline of the same
- * run). On a quiet machine the p99 moved by +4 to +10 ms (docs/security.md, "Residual"; at the
- * former read rate of 32 MiB/s, +13 to +34 ms on PostgreSQL); the bound keeps room for CI. A stall
- * of the loop, the failure this guards against, moved it by seconds.
+ * run). On a quiet machine the p99 moved by +3.5 to +5.6 ms (docs/security.md, "Residual"; at
+ * the former read rate of 32 MiB/s, +13.9 and +14.8 ms on PostgreSQL). In CI, right after both
+ * test passes (the baseline's median 5.8 ms against 3.3 quiet, 8 major collections in the
+ * attack against 0-2), it moved by +15.0 ms: the bound keeps room for that. A stall of the loop,
+ * the failure this guards against, moved it by hundreds of ms to seconds.
  */
 const MEDIAN_MARGIN = 5
-const P99_MARGIN = 15
+const P99_MARGIN = 25
 const BODY_LIMIT = 10 * 1024 * 1024
 const CHAT = '/v1/chat/completions'
 
