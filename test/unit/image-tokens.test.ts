@@ -175,9 +175,14 @@ describe('image sizes no header can shrink', () => {
       gif({ width: 0, height: 0 }, [{ width: 10, height: 10 }]).subarray(13),
     ])
     const url = dataUrl('image/gif', bytes)
-    const start = performance.now()
-    expect(dataUrlImageSize(url)).toBeNull()
-    // Linear either way; the bound only catches a walk gone quadratic (loose: the machine may be busy).
-    expect(performance.now() - start).toBeLessThan(100)
+    // Linear either way; the bound only catches a walk gone quadratic. The fastest of three
+    // rounds: one round met 122 ms once in CI, both test passes sharing two cores.
+    let fastest = Number.POSITIVE_INFINITY
+    for (let round = 0; round < 3; round++) {
+      const start = performance.now()
+      expect(dataUrlImageSize(url)).toBeNull()
+      fastest = Math.min(fastest, performance.now() - start)
+    }
+    expect(fastest).toBeLessThan(100)
   })
 })
