@@ -5,6 +5,7 @@ import { reserveFromPack } from '../../src/ledger/packs/pack-reserve.ts'
 import { release, settle } from '../../src/ledger/service.ts'
 import { sweepStaleReservations } from '../../src/ledger/sweeper.ts'
 import { nowSeconds } from '../../src/lib/clock.ts'
+import { packCalls } from '../helpers/packs.ts'
 import { usePaymentsFixture } from '../helpers/payments-fixture.ts'
 import { audit } from '../reliability/audit.ts'
 
@@ -34,23 +35,8 @@ const f = usePaymentsFixture({
   },
 })
 
-async function chat(user: string) {
-  const res = await fetch(`${f.base}/v1/chat/completions`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${await f.h.token({ sub: user })}`,
-    },
-    body: JSON.stringify({
-      model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: 'hi' }],
-      max_tokens: 5,
-    }),
-  })
-  await res.text()
-  await f.h.deps.pendingSettles.idle(5_000)
-  return res.status
-}
+const calls = packCalls(f, 'req10')
+const chat = async (user: string) => (await calls.chat(user)).status
 
 /** Buys the pack as `user` through the real checkout and webhook; the transaction's id. */
 async function buyPack(user: string) {
